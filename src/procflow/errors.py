@@ -1,0 +1,95 @@
+"""The exception tree. Every exception procflow raises on purpose is here.
+
+::
+
+    ProcflowError
+    ├── DefinitionError (ValueError)      a process or decision file has problems
+    ├── ExecutionError                    a command cannot be carried out
+    │   ├── NotAllowed (PermissionError)  the user may not do this
+    │   ├── InvalidSubmission (ValueError) submitted data does not fit the documents
+    │   ├── TaskNotOpen (LookupError)     the task is unknown, done or withdrawn
+    │   └── EvaluationError (ValueError)  a condition met a missing or bad value at run time
+    ├── StoreError                        the store failed
+    │   ├── InstanceNotFound (LookupError)
+    │   └── Conflict                      someone else changed the instance first
+    └── RenderError                       a diagram could not be written
+
+Each class also subclasses the matching builtin, so ``except ValueError`` in
+an embedding application still catches what it should.
+
+Imports only `problems`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from procflow.problems import Diagnostic
+
+
+class ProcflowError(Exception):
+    """Base of every procflow exception."""
+
+
+class DefinitionError(ProcflowError, ValueError):
+    """A definition has problems. ``diagnostics`` holds all of them, errors first."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(
+            sorted(diagnostics, key=lambda d: (not d.is_error, d.file, d.line, d.column, d.code))
+        )
+        count = sum(1 for d in self.diagnostics if d.is_error)
+        lines = "\n".join(str(d) for d in self.diagnostics)
+        super().__init__(f"{count} problem(s):\n{lines}")
+
+
+class ExecutionError(ProcflowError):
+    """A command (start, complete, claim, ...) cannot be carried out."""
+
+
+class NotAllowed(ExecutionError, PermissionError):
+    """The user does not hold the role, is not the delegate, or breaks a four-eyes rule."""
+
+
+class InvalidSubmission(ExecutionError, ValueError):
+    """Submitted data does not fit the documents.
+
+    ``problems`` maps each bad field path to what is wrong with it.
+    """
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems: dict[str, str] = dict(problems)
+        detail = "; ".join(f"{path}: {msg}" for path, msg in sorted(self.problems.items()))
+        super().__init__(f"invalid submission: {detail}")
+
+
+class TaskNotOpen(ExecutionError, LookupError):
+    """The task does not exist, is already completed, or was withdrawn."""
+
+
+class EvaluationError(ExecutionError, ValueError):
+    """An expression met a missing or ill-typed value at run time."""
+
+
+class StoreError(ProcflowError):
+    """The store failed."""
+
+
+class InstanceNotFound(StoreError, LookupError):
+    """No instance has this id."""
+
+
+class Conflict(StoreError):
+    """The instance changed since it was read (expected-version check)."""
+
+
+class RenderError(ProcflowError):
+    """A diagram could not be produced."""
+
+    def __init__(
+        self, message: str, *, diagnostics: Sequence[Diagnostic] = (), **extra: Any
+    ) -> None:
+        self.diagnostics = tuple(diagnostics)
+        self.extra = extra
+        super().__init__(message)
