@@ -11,6 +11,7 @@
     │   └── EvaluationError (ValueError)  a condition met a missing or bad value at run time
     ├── StoreError                        the store failed
     │   ├── InstanceNotFound (LookupError)
+    │   ├── DefinitionNotFound (LookupError) no definition is stored under a hash
     │   └── Conflict                      someone else changed the instance first
     └── RenderError                       a diagram could not be written
 
@@ -78,6 +79,10 @@ class StoreError(ProcflowError):
 
 class InstanceNotFound(StoreError, LookupError):
     """No instance has this id."""
+
+
+class DefinitionNotFound(StoreError, LookupError):
+    """No process definition is stored under this content hash."""
 
 
 class Conflict(StoreError):

@@ -1,0 +1,323 @@
+"""What a store keeps and the contract every store honours.
+
+Owns the stored records (`Event`, `InstanceRow`, `TaskRow`, `TimerRow`), the
+unit of writing (`Commit`), the abstract `Store`, and the helpers both stores
+share so that they behave identically: structural checks on commits, the JSON
+codec, and the task-visibility rule.
+
+The store never interprets events or state; the engine does. Payloads are
+JSON values (dict, list, str, int, float, bool, None): the engine encodes
+``Decimal`` and dates as text before handing them over.
+
+Must not import anything from procflow but `errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from procflow.errors import DefinitionNotFound  # noqa: F401 (re-exported for the stores)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored event.
+
+    Attributes:
+        instance_id: The instance the event belongs to.
+        seq: 1-based and gap-free per instance; the instance version right after it.
+        type: What happened (``"started"``, ``"task_completed"``, ...).
+        at: ISO-8601 datetime text from the engine's clock.
+        by: The user who caused it, or None for the system.
+        data: JSON payload.
+    """
+
+    instance_id: str
+    seq: int
+    type: str
+    at: str
+    by: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event the engine hands to `Store.commit`; the store numbers it."""
+
+    type: str
+    at: str
+    by: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """An open task, kept as a projection for inbox queries.
+
+    Attributes:
+        candidates: Explicit user ids who may act (delegates, for-each members);
+            empty means anyone holding one of ``roles``.
+    """
+
+    task_id: str
+    instance_id: str
+    step_id: str
+    roles: tuple[str, ...]
+    assignee: str | None
+    candidates: tuple[str, ...]
+    due: str | None
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    """A pending timer; ``fire_at`` is ISO-8601 text comparable with the clock's."""
+
+    instance_id: str
+    timer_id: str
+    fire_at: str
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """The summary columns of an instance."""
+
+    instance_id: str
+    process_id: str
+    definition_hash: str
+    status: str
+    version: int
+    started_at: str
+    parent_id: str | None
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Everything one instance changes in one command.
+
+    Attributes:
+        expected_version: The version the engine read; 0 when the instance is new.
+        events: The new events, at least one.
+        state: Full JSON snapshot of the state after ``events``.
+        tasks: The complete set of open tasks after the commit (replaces the old set).
+        timers: The complete set of pending timers after the commit (replaces the old set).
+    """
+
+    instance_id: str
+    expected_version: int
+    events: tuple[NewEvent, ...]
+    state: dict[str, Any]
+    process_id: str
+    definition_hash: str
+    status: str
+    started_at: str
+    parent_id: str | None
+    tasks: tuple[TaskRow, ...]
+    timers: tuple[TimerRow, ...]
+
+
+class Store(ABC):
+    """Persists events, snapshots and projections; never interprets them.
+
+    Every method is safe to call from several threads. Stores are context
+    managers; leaving the block closes the store.
+    """
+
+    @abstractmethod
+    def commit(
+        self,
+        commits: Sequence[Commit],
+        *,
+        command_id: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Apply the commits of one command atomically.
+
+        Args:
+            commits: One per instance the command changes (a hand-off touches two).
+            command_id: Makes retries idempotent: when this id was already committed,
+                nothing changes and the result recorded the first time is returned.
+            result: Recorded with ``command_id`` in the same transaction.
+
+        Returns:
+            None for a fresh commit; the first ``result`` for a repeated ``command_id``.
+
+        Raises:
+            Conflict: Some instance's version differs from ``expected_version``
+                (0 when absent). Nothing of any commit is applied.
+            StoreError: A task id already belongs to another instance, or the store failed.
+            ValueError: The commits are malformed (no events, an instance twice, ...).
+            TypeError: A payload is not JSON.
+        """
+
+    @abstractmethod
+    def command_result(self, command_id: str) -> dict[str, Any] | None:
+        """The result recorded for ``command_id``; None if unknown or recorded as None."""
+
+    @abstractmethod
+    def load(self, instance_id: str) -> tuple[int, dict[str, Any]]:
+        """The version and latest state snapshot, without replaying events.
+
+        Raises:
+            InstanceNotFound: No instance has this id.
+        """
+
+    @abstractmethod
+    def events(self, instance_id: str, *, after: int = 0) -> list[Event]:
+        """The events with ``seq > after``, in order.
+
+        Raises:
+            InstanceNotFound: No instance has this id.
+        """
+
+    @abstractmethod
+    def instance(self, instance_id: str) -> InstanceRow:
+        """The summary of one instance.
+
+        Raises:
+            InstanceNotFound: No instance has this id.
+        """
+
+    @abstractmethod
+    def instances(
+        self,
+        *,
+        status: str | None = None,
+        process_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[InstanceRow]:
+        """Instances matching every given filter, ordered by ``started_at``, then id."""
+
+    @abstractmethod
+    def open_tasks(
+        self,
+        *,
+        instance_id: str | None = None,
+        user: str | None = None,
+        roles: Iterable[str] | None = None,
+    ) -> list[TaskRow]:
+        """Open tasks, ordered by instance id, then as the engine listed them.
+
+        When ``user`` or ``roles`` is given, only tasks that `visible` admits.
+        """
+
+    @abstractmethod
+    def task(self, task_id: str) -> TaskRow | None:
+        """One open task, or None when it is unknown or no longer open."""
+
+    @abstractmethod
+    def due_timers(self, now_iso: str) -> list[TimerRow]:
+        """Timers with ``fire_at <= now_iso``, ordered by ``fire_at``, instance, timer id."""
+
+    @abstractmethod
+    def put_definition(self, definition_hash: str, process_id: str, text: str) -> None:
+        """Keep a definition's text under its hash; storing it again is a no-op.
+
+        Raises:
+            StoreError: The hash is already stored with another text or process id.
+        """
+
+    @abstractmethod
+    def definition(self, definition_hash: str) -> str:
+        """The text stored under ``definition_hash``.
+
+        Raises:
+            DefinitionNotFound: Nothing is stored under this hash.
+        """
+
+    @abstractmethod
+    def definitions(self, process_id: str) -> list[str]:
+        """Hashes of every stored version of ``process_id``, oldest first."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release resources. Calling it twice is harmless."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def dumps(value: Any, *, what: str) -> str:
+    """Encode a JSON value compactly; ``what`` names it in the error."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} is not JSON: {exc}") from exc
+
+
+def loads(text: str) -> Any:
+    """Decode what `dumps` wrote."""
+    return json.loads(text)
+
+
+def check_commits(commits: Sequence[Commit]) -> None:
+    """Reject malformed commits before anything is locked or written.
+
+    Raises:
+        ValueError: Describing the first problem found.
+    """
+    if not commits:
+        raise ValueError("commit() needs at least one Commit")
+    instance_ids: set[str] = set()
+    task_ids: set[str] = set()
+    for c in commits:
+        if c.instance_id in instance_ids:
+            raise ValueError(f"instance {c.instance_id!r} appears twice in one command")
+        instance_ids.add(c.instance_id)
+        if not c.events:
+            raise ValueError(f"commit for {c.instance_id!r} has no events")
+        if c.expected_version < 0:
+            raise ValueError(f"commit for {c.instance_id!r} expects version {c.expected_version}")
+        timer_ids: set[str] = set()
+        for t in c.tasks:
+            if t.instance_id != c.instance_id:
+                raise ValueError(
+                    f"task {t.task_id!r} belongs to {t.instance_id!r}, not {c.instance_id!r}"
+                )
+            if t.task_id in task_ids:
+                raise ValueError(f"task {t.task_id!r} appears twice in one command")
+            task_ids.add(t.task_id)
+        for tm in c.timers:
+            if tm.instance_id != c.instance_id:
+                raise ValueError(
+                    f"timer {tm.timer_id!r} belongs to {tm.instance_id!r}, not {c.instance_id!r}"
+                )
+            if tm.timer_id in timer_ids:
+                raise ValueError(f"timer {tm.timer_id!r} appears twice in {c.instance_id!r}")
+            timer_ids.add(tm.timer_id)
+
+
+def role_set(roles: Iterable[str] | None) -> frozenset[str]:
+    """The roles argument of `Store.open_tasks` as a set; a bare string is a mistake."""
+    if isinstance(roles, str):
+        raise TypeError(f"roles must be a collection of role ids, not the string {roles!r}")
+    return frozenset(roles or ())
+
+
+def visible(task: TaskRow, *, user: str | None, roles: frozenset[str]) -> bool:
+    """Whether ``user`` holding ``roles`` sees ``task`` in their inbox.
+
+    A task is visible when the user is a candidate or the assignee, or when it
+    has neither candidates nor assignee and the user holds one of its roles.
+    Authorization proper is the engine's job; this only narrows queries.
+    """
+    if user is not None and (user in task.candidates or task.assignee == user):
+        return True
+    return not task.candidates and task.assignee is None and not roles.isdisjoint(task.roles)
+
+
+def conflict_message(instance_id: str, current: int, expected: int) -> str:
+    """The one wording of a version conflict, shared by both stores."""
+    return f"instance {instance_id!r} is at version {current}, the command expected {expected}"

@@ -1,0 +1,116 @@
+"""The SQLite schema of a procflow store and its migrations.
+
+Owns the table layout, ``PRAGMA user_version`` (the schema version) and
+``PRAGMA application_id`` (marks a file as a procflow store).
+
+Layout (schema 1):
+
+- ``instances``: one row per instance: summary columns, ``version`` and the
+  latest ``state`` snapshot (JSON), so loading never replays events.
+- ``events``: ``(instance_id, seq)`` primary key; ``data`` is JSON.
+- ``tasks``: the open tasks; ``roles`` and ``candidates`` are JSON arrays,
+  ``pos`` keeps the engine's order within an instance.
+- ``timers``: pending timers, indexed by ``fire_at``.
+- ``commands``: ``command_id`` → result JSON, for idempotent retries.
+- ``definitions``: every definition text ever run, by content hash.
+
+Must not import anything from procflow but `errors`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from procflow.errors import StoreError
+
+APPLICATION_ID = 0x50464C57
+"""``PRAGMA application_id`` of a procflow store ("PFLW"), so we never write into other files."""
+
+_SCHEMA_1 = (
+    """CREATE TABLE instances (
+        instance_id     TEXT PRIMARY KEY,
+        process_id      TEXT NOT NULL,
+        definition_hash TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        version         INTEGER NOT NULL,
+        started_at      TEXT NOT NULL,
+        parent_id       TEXT,
+        state           TEXT NOT NULL
+    )""",
+    "CREATE INDEX instances_by_start ON instances (started_at, instance_id)",
+    "CREATE INDEX instances_by_status ON instances (status, started_at, instance_id)",
+    "CREATE INDEX instances_by_process ON instances (process_id, started_at, instance_id)",
+    """CREATE TABLE events (
+        instance_id TEXT NOT NULL REFERENCES instances,
+        seq         INTEGER NOT NULL,
+        type        TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        by          TEXT,
+        data        TEXT NOT NULL,
+        PRIMARY KEY (instance_id, seq)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE tasks (
+        task_id     TEXT PRIMARY KEY,
+        instance_id TEXT NOT NULL REFERENCES instances,
+        pos         INTEGER NOT NULL,
+        step_id     TEXT NOT NULL,
+        roles       TEXT NOT NULL,
+        assignee    TEXT,
+        candidates  TEXT NOT NULL,
+        due         TEXT
+    )""",
+    "CREATE INDEX tasks_by_instance ON tasks (instance_id, pos)",
+    "CREATE INDEX tasks_by_assignee ON tasks (assignee)",
+    """CREATE TABLE timers (
+        instance_id TEXT NOT NULL REFERENCES instances,
+        timer_id    TEXT NOT NULL,
+        fire_at     TEXT NOT NULL,
+        PRIMARY KEY (instance_id, timer_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX timers_by_fire_at ON timers (fire_at)",
+    "CREATE TABLE commands (command_id TEXT PRIMARY KEY, result TEXT NOT NULL)",
+    """CREATE TABLE definitions (
+        definition_hash TEXT PRIMARY KEY,
+        process_id      TEXT NOT NULL,
+        text            TEXT NOT NULL
+    )""",
+    "CREATE INDEX definitions_by_process ON definitions (process_id)",
+    f"PRAGMA application_id = {APPLICATION_ID}",
+)
+
+
+def _migrate_1(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_1:
+        conn.execute(statement)
+
+
+Migration = Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: tuple[Migration, ...] = (_migrate_1,)
+"""Migration ``n`` (1-based) takes a file from schema version ``n - 1`` to ``n``.
+
+Append only; never edit a migration that has shipped.
+"""
+
+
+def upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the file behind ``conn`` to the latest schema; call inside a write transaction.
+
+    Raises:
+        StoreError: The file belongs to another application or a newer procflow.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    app = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if app not in (0, APPLICATION_ID) or (app == 0 and tables):
+        raise StoreError(f"{path}: an SQLite database, but not a procflow store")
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"{path}: schema version {version} was written by a newer procflow "
+            f"(this one knows up to {len(MIGRATIONS)}); upgrade procflow to open it"
+        )
+    for number in range(version + 1, len(MIGRATIONS) + 1):
+        MIGRATIONS[number - 1](conn)
+        conn.execute(f"PRAGMA user_version = {number}")

@@ -1,0 +1,75 @@
+"""Loading: organisation files, catalogues and the definition kept for each version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import procflow
+from procflow.loader import check_paths
+
+VALID = Path(__file__).parent / "fixtures" / "valid"
+
+PROCESS = """\
+procflow: 1
+id: P-1
+title: t
+organisation: org.yaml
+steps:
+  - id: a
+    actor: clerk
+"""
+
+
+def test_organisation_roles_are_shared() -> None:
+    catalog = procflow.load_dir(VALID)
+    approval = catalog["APPROVAL"]
+    assert "pmm" in approval.flow.context.actors
+    assert "proposal" in approval.flow.context.documents
+    assert set(catalog) >= {"APPROVAL", "NEXT", "EVERYTHING"}
+    assert "acme" in catalog.organisations
+
+
+def test_broken_organisation_is_reported_in_both_files(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").write_text(
+        "procflow: 1\norganisation: x\ntitle: t\nroles: {clerk: []}\n"
+    )
+    (tmp_path / "p.yaml").write_text(PROCESS)
+    _, problems = check_paths([tmp_path / "p.yaml"])
+    where = {(Path(d.file).name, d.code) for d in problems}
+    assert ("org.yaml", "PF203") in where
+    assert ("p.yaml", "PF316") in where
+
+
+def test_missing_organisation_file(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(PROCESS)
+    with pytest.raises(procflow.DefinitionError) as info:
+        procflow.load(tmp_path / "p.yaml")
+    first = info.value.diagnostics[0]
+    assert (first.line, first.column, first.code) == (4, 15, "PF316")
+
+
+def test_duplicate_process_ids_in_a_folder(tmp_path: Path) -> None:
+    body = "procflow: 1\nid: SAME\ntitle: t\nactors: {a: x}\nsteps: [{actor: a}]\n"
+    (tmp_path / "one.yaml").write_text(body)
+    (tmp_path / "two.yaml").write_text(body)
+    _, problems = check_paths([tmp_path])
+    assert [(Path(d.file).name, d.code) for d in problems] == [("two.yaml", "PF315")]
+
+
+def test_definition_hash_changes_with_the_content(tmp_path: Path) -> None:
+    body = "procflow: 1\nid: H\ntitle: t\nactors: {a: x}\nsteps: [{actor: a}]\n"
+    first = procflow.loads(body)
+    same = procflow.loads("# a comment changes nothing\n" + body)
+    other = procflow.loads(body.replace("title: t", "title: u"))
+    assert first.flow.definition_hash == same.flow.definition_hash
+    assert first.flow.definition_hash != other.flow.definition_hash
+    assert first.flow.definition["actors"] == {"a": {"title": "x"}}
+
+
+def test_definition_error_carries_every_diagnostic() -> None:
+    with pytest.raises(procflow.DefinitionError) as info:
+        procflow.load(VALID.parent / "invalid" / "loop_no_exit.yaml")
+    assert [d.code for d in info.value.diagnostics] == ["PF307", "PF308", "PF306"]
+    assert isinstance(info.value, ValueError)
