@@ -6,9 +6,9 @@ The engine hands each command over as `Commit` records in one atomic call.
 Must not import anything from procflow but `errors`.
 """
 
+from procflow.errors import DefinitionNotFound
 from procflow.store.base import (
     Commit,
-    DefinitionNotFound,
     Event,
     InstanceRow,
     NewEvent,

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from procflow.errors import DefinitionNotFound  # noqa: F401 (re-exported for the stores)
-
 
 @dataclass(frozen=True)
 class Event:

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from procflow.errors import Conflict, InstanceNotFound, StoreError
+from procflow.errors import Conflict, DefinitionNotFound, InstanceNotFound, StoreError
 from procflow.store.base import (
     Commit,
-    DefinitionNotFound,
     Event,
     InstanceRow,
     Store,

@@ -27,11 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from procflow.errors import Conflict, InstanceNotFound, StoreError
+from procflow.errors import Conflict, DefinitionNotFound, InstanceNotFound, StoreError
 from procflow.store import schema
 from procflow.store.base import (
     Commit,
-    DefinitionNotFound,
     Event,
     InstanceRow,
     Store,
