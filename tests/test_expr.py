@@ -80,14 +80,18 @@ def values(**proposal: Any) -> dict[str, Any]:
     }
 
 
-def ok(text: str, *, expect: Type | None = BOOL, env: dict[str, Type] = ENV, **kw: Any) -> Expression:
+def ok(
+    text: str, *, expect: Type | None = BOOL, env: dict[str, Type] = ENV, **kw: Any
+) -> Expression:
     expression, issues = compile_expression(text, env, expect=expect, **kw)
     assert issues == [], issues
     assert expression is not None
     return expression
 
 
-def bad(text: str, *, expect: Type | None = BOOL, env: dict[str, Type] = ENV, **kw: Any) -> list[ExprIssue]:
+def bad(
+    text: str, *, expect: Type | None = BOOL, env: dict[str, Type] = ENV, **kw: Any
+) -> list[ExprIssue]:
     expression, issues = compile_expression(text, env, expect=expect, **kw)
     assert expression is None
     assert issues
@@ -266,8 +270,12 @@ def test_choice_with_text_variable_and_valid_literals() -> None:
         ("proposal.content[0] == 'a'", "only lists can be indexed, not text"),
         ("proposal.tags['a'] == 'a'", "a list position must be a number, not text"),
         ("proposal.budget.amount > 1", "proposal.budget is money, which has no fields"),
+        ("proposal['budget'] > 1", "proposal is a document; read a field with a dot"),
         ("has(count)", "has() takes one field"),
-        ("days_between(proposal.due, now()) > 1", "days_between() needs two dates or two date-times"),
+        (
+            "days_between(proposal.due, now()) > 1",
+            "days_between() needs two dates or two date-times",
+        ),
         ("min(proposal.budget, proposal.discount) > 1", "min() cannot mix money and percent"),
     ],
 )
@@ -345,7 +353,9 @@ def test_many_problems_are_all_reported() -> None:
 
 
 def test_names_read() -> None:
-    expression = ok("has(proposal.budget) && proposal.budget > x || proposal.plan_type in proposal.tags")
+    expression = ok(
+        "has(proposal.budget) && proposal.budget > x || proposal.plan_type in proposal.tags"
+    )
     assert expression.names == {"proposal.budget", "x", "proposal.plan_type", "proposal.tags"}
     assert ok("size(items) > 0").names == {"items"}
 
@@ -395,7 +405,9 @@ def test_missing_field_raises_naming_the_path() -> None:
         expression.evaluate(data)
     with pytest.raises(EvaluationError, match=r"proposal\.budget has no value"):
         expression.evaluate(values(budget=None))
-    with pytest.raises(EvaluationError, match=r"proposal\.budget has no value \(proposal is missing\)"):
+    with pytest.raises(
+        EvaluationError, match=r"proposal\.budget has no value \(proposal is missing\)"
+    ):
         expression.evaluate({})
     with pytest.raises(EvaluationError, match="x has no value"):
         ok("x > 1").evaluate({})
@@ -472,9 +484,7 @@ def test_number_overflow_is_an_evaluation_error() -> None:
     with pytest.raises(EvaluationError, match="out of range"):
         ok("x * x > 1").evaluate(big)
     literal = " * ".join(["999999999999999999999999999999"] * 59)  # just under 2,000 characters
-    started = time.perf_counter()
     assert ok(f"{literal} > 1").evaluate({}) is True
-    assert time.perf_counter() - started < 1
 
 
 def test_dates_with_injected_clock() -> None:
@@ -585,10 +595,30 @@ def test_offset_to_line_col() -> None:
     ],
 )
 def test_limits(text: str) -> None:
-    started = time.perf_counter()
     issue = only(bad(text))
     assert issue.code == "PF405"
-    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 10_000 + "1" + ")" * 10_000,
+        "!" * 10_000 + "true",
+        "-" * 10_000 + "1",
+        "1" + " + 1" * 10_000,
+    ],
+)
+def test_nesting_is_guarded_without_the_length_limits(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    # The parser and the checker bound their own recursion, whatever the outer limits are.
+    from procflow.expr import lexer
+
+    monkeypatch.setattr(lexer, "MAX_LENGTH", 10**6)
+    monkeypatch.setattr(lexer, "MAX_TOKENS", 10**6)
+    issue = only(bad(text, expect=None))
+    assert issue.code == "PF405"
+    assert "nests more than" in issue.message
 
 
 def test_within_limits() -> None:
@@ -655,10 +685,8 @@ ESCAPES = [
 
 @pytest.mark.parametrize("text", ESCAPES)
 def test_escape_attempts_are_rejected(text: str) -> None:
-    started = time.perf_counter()
     issues = bad(text, expect=None)
     assert all(issue.code.startswith("PF4") for issue in issues)
-    assert time.perf_counter() - started < 0.5
 
 
 def test_non_text_is_an_issue_not_an_exception() -> None:

@@ -48,7 +48,8 @@ so every evaluation is bounded.
 
 At run time (see `evaluator`): exact decimals (``0.1 + 0.2 == 0.3``);
 a missing document or field raises `EvaluationError` naming it, never false;
-``has(doc.field)`` is the guard and ``&&``/``||``/``?:`` short-circuit;
+``has(doc.field)`` is the guard (false when the document or the field is
+missing or None) and ``&&``/``||``/``?:`` short-circuit;
 division by zero raises `EvaluationError`.
 """
 

@@ -78,13 +78,12 @@ class ListType(Type):
 class Fields(Mapping[str, Type]):
     """An immutable, hashable, ordered mapping of field name to type."""
 
-    __slots__ = ("_items", "_map")
+    __slots__ = ("_map",)
 
     def __init__(self, items: Mapping[str, Type] | Iterable[tuple[str, Type]]) -> None:
         pairs: tuple[tuple[str, Type], ...] = tuple(
             items.items() if isinstance(items, Mapping) else items
         )
-        self._items = pairs
         self._map: dict[str, Type] = dict(pairs)
 
     def __getitem__(self, key: str) -> Type:
