@@ -37,7 +37,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from holidays import country_holidays, list_supported_countries
 
 from procflow.problems import did_you_mean
 
@@ -265,10 +264,12 @@ class WorkingCalendar(_WorkdayMethods):
         extra_holidays: Iterable[date] = (),
         extra_working_days: Iterable[date] = (),
     ) -> None:
+        import holidays  # noqa: PLC0415 (imported when a calendar is made: slow to import)
+
         try:
-            country_holidays(country, subdiv=subdivision)
+            holidays.country_holidays(country, subdiv=subdivision)
         except NotImplementedError as exc:
-            supported = list_supported_countries()
+            supported = holidays.list_supported_countries()
             if country in supported:
                 hint = did_you_mean(str(subdivision), supported[country])
             else:
@@ -286,7 +287,9 @@ class WorkingCalendar(_WorkdayMethods):
     def _load(self, year: int) -> frozenset[date]:
         public = self._public.get(year)
         if public is None:
-            data = country_holidays(self.country, subdiv=self.subdivision, years=year)
+            import holidays  # noqa: PLC0415
+
+            data = holidays.country_holidays(self.country, subdiv=self.subdivision, years=year)
             public = frozenset(data)
             self._makeup.update(data.weekend_workdays)
             self._public[year] = public
