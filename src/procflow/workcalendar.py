@@ -37,7 +37,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-
 from procflow.problems import did_you_mean
 
 __all__ = [
