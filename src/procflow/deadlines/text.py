@@ -1,155 +1,31 @@
-"""Deadlines: the texts analysts write ("3 working days", "每月25日前") and their due times.
+"""Reading deadline texts (English and Chinese) and writing short labels for diagrams.
 
-Owns the deadline values (`Relative`, `MonthlyDay`, `YearlyDate`, `Window`), the
-action offsets (`Offset`), their parsers (`parse_deadline`, `parse_offset`, which
-raise `DeadlineSyntaxError`, code PF410), the due-time arithmetic (`due_at`,
-`window_opens`, `apply_offset`) and the short labels for diagrams (`describe`,
-`describe_zh`).
-
-Times are whatever the caller passes: naive or aware datetimes come back in the
-same kind and zone. "End of a day" is 00:00 of the next day.
-
-Imports `problems`, `errors` and `workcalendar` only; nothing here reads YAML.
+Imports `deadlines.spec` and `problems`.
 """
 
 from __future__ import annotations
 
-import calendar as _cal
 import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, TypeAlias, get_args
 
-from procflow.errors import ProcflowError
-from procflow.problems import Diagnostic, did_you_mean
-from procflow.workcalendar import Calendar, add_working_days, next_working_day, postpone
-
-Unit = Literal["minutes", "hours", "days", "working_days", "weeks", "months"]
-UNITS: tuple[Unit, ...] = get_args(Unit)
-MAX_AMOUNT = 10_000
-MAX_TEXT = 200
-HINT = 'write it like "3 working days", "before the 25th of each month" or "1-15 January"'
-OFFSET_HINT = 'write it like "2 days before", "1 working day after" or "at due"'
-MONTHS = tuple(_cal.month_name)[1:]
-
-
-class DeadlineSyntaxError(ProcflowError, ValueError):
-    """A deadline or offset text that cannot be read.
-
-    Attributes:
-        message: what is wrong, in plain words.
-        hint: how to write it instead.
-        start: offset into the text where the problem starts (None: the whole text).
-        end: offset just after the problem.
-        text: the text as given.
-    """
-
-    code = "PF410"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str = HINT,
-        start: int | None = None,
-        end: int | None = None,
-        text: str = "",
-    ) -> None:
-        self.message, self.hint, self.start, self.end, self.text = message, hint, start, end, text
-        super().__init__(f"{message} ({hint})" if hint else message)
-
-    def to_diagnostic(self, *, file: str, line: int, column: int, pointer: str = "") -> Diagnostic:
-        """A PF410 diagnostic; ``line``/``column`` locate the first character of the text."""
-        start = self.start or 0
-        end = max(self.end if self.end is not None else len(self.text), start + 1)
-        return Diagnostic(
-            file, line, column + start, self.code, self.message, self.hint,
-            pointer=pointer, end_line=line, end_column=column + end,
-        )  # fmt: skip
-
-
-def _check(ok: bool, what: str) -> None:
-    if not ok:
-        raise ValueError(what)
-
-
-@dataclass(frozen=True, slots=True)
-class Relative:
-    """A duration from the moment the task opens: "3 working days", "1小時內"."""
-
-    amount: int
-    unit: Unit
-
-    def __post_init__(self) -> None:
-        _check(self.unit in UNITS, f"unknown unit {self.unit!r}")
-        _check(1 <= self.amount <= MAX_AMOUNT, f"amount must be 1 to {MAX_AMOUNT}")
-
-
-@dataclass(frozen=True, slots=True)
-class MonthlyDay:
-    """Every month on ``day``: due at the start of it (``before``) or at its end.
-
-    Day 29-31 in a shorter month means that month's last day.
-    """
-
-    day: int
-    before: bool
-
-    def __post_init__(self) -> None:
-        _check(1 <= self.day <= 31, "day must be 1 to 31")
-
-
-def _max_day(month: int) -> int:
-    return 29 if month == 2 else _cal.monthrange(2001, month)[1]
-
-
-@dataclass(frozen=True, slots=True)
-class YearlyDate:
-    """Every year on ``month``/``day``, at its start (``before``) or end.
-
-    29 February means the 28th in other years.
-    """
-
-    month: int
-    day: int
-    before: bool
-
-    def __post_init__(self) -> None:
-        _check(1 <= self.month <= 12, "month must be 1 to 12")
-        _check(1 <= self.day <= _max_day(self.month), "no such day in that month")
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """Every year from the start of ``first_day`` to the end of ``last_day`` of ``month``."""
-
-    month: int
-    first_day: int
-    last_day: int
-
-    def __post_init__(self) -> None:
-        _check(1 <= self.month <= 12, "month must be 1 to 12")
-        _check(1 <= self.first_day <= self.last_day <= _max_day(self.month), "bad day range")
-
-
-@dataclass(frozen=True, slots=True)
-class Offset:
-    """When an action (reminder, escalation) fires relative to the due moment."""
-
-    amount: int = 0
-    unit: Unit = "days"
-    direction: Literal["before", "after"] = "after"
-
-    def __post_init__(self) -> None:
-        _check(self.unit in UNITS, f"unknown unit {self.unit!r}")
-        _check(self.direction in ("before", "after"), "direction is 'before' or 'after'")
-        _check(0 <= self.amount <= MAX_AMOUNT, f"amount must be 0 to {MAX_AMOUNT}")
-
-
-AT_DUE = Offset()
-Deadline: TypeAlias = Relative | MonthlyDay | YearlyDate | Window
-
-# ---------------------------------------------------------------- parsing
+from procflow.deadlines.spec import (
+    AT_DUE,
+    HINT,
+    MAX_AMOUNT,
+    MAX_TEXT,
+    MONTHS,
+    OFFSET_HINT,
+    UNITS,
+    Deadline,
+    DeadlineSyntaxError,
+    MonthlyDay,
+    Offset,
+    Relative,
+    Unit,
+    Window,
+    YearlyDate,
+    _max_day,
+)
+from procflow.problems import did_you_mean
 
 # Length-preserving folding, so that match positions are positions in the text:
 # full-width ASCII, ASCII capitals, dashes and tildes, traditional characters.
@@ -377,103 +253,6 @@ def parse_offset(text: str) -> Offset:
             after = m["dir"] in ("after", "后") or m.groupdict().get("adv") == "逾期"
             return Offset(amount, _unit(m), "after" if after else "before")
     raise t.error(f"cannot read '{text.strip()}' as an offset")
-
-
-# ---------------------------------------------------------------- due times
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    index = moment.year * 12 + moment.month - 1 + months
-    year, month = divmod(index, 12)
-    day = min(moment.day, _cal.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
-
-
-def _shift(moment: datetime, amount: int, unit: Unit, calendar: Calendar) -> datetime:
-    if unit == "working_days":
-        return add_working_days(calendar, moment, amount)
-    if unit == "months":
-        return _add_months(moment, amount)
-    delta = timedelta(**{unit: amount})
-    if unit in ("minutes", "hours") and moment.tzinfo is not None:
-        # Elapsed time, not wall-clock time, across a daylight-saving change.
-        return (moment.astimezone(UTC) + delta).astimezone(moment.tzinfo)
-    return moment + delta
-
-
-def _midnight(like: datetime, day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=like.tzinfo)
-
-
-def _clamped(year: int, month: int, day: int) -> date:
-    return date(year, month, min(day, _cal.monthrange(year, month)[1]))
-
-
-def _calendar_due(
-    spec: MonthlyDay | YearlyDate | Window,
-    start: datetime,
-    calendar: Calendar,
-    postpone_past_holidays: bool,
-) -> tuple[int, datetime]:
-    """The chosen month (year * 12 + month - 1) or year, and the due moment."""
-    first = start.year * 12 + start.month - 1 if isinstance(spec, MonthlyDay) else start.year
-    # Start one period early: last period's deadline, postponed, may still be ahead.
-    for index in range(first - 1, first + 3):
-        if isinstance(spec, MonthlyDay):
-            day, at_start = _clamped(index // 12, index % 12 + 1, spec.day), spec.before
-        elif isinstance(spec, YearlyDate):
-            day, at_start = _clamped(index, spec.month, spec.day), spec.before
-        else:
-            day, at_start = _clamped(index, spec.month, spec.last_day), False
-        if postpone_past_holidays:
-            day = next_working_day(calendar, day)
-        due = _midnight(start, day if at_start else day + timedelta(days=1))
-        if due >= start:
-            return index, due
-    raise AssertionError("unreachable: a later occurrence always exists")  # pragma: no cover
-
-
-def due_at(
-    spec: Deadline, *, start: datetime, calendar: Calendar, postpone_past_holidays: bool = False
-) -> datetime:
-    """The due moment of a task opened at ``start``.
-
-    Relative deadlines add to ``start`` (working days through ``calendar``,
-    months clamped to the month's end). Calendar deadlines give the next
-    occurrence at or after ``start``: "before the 25th" is due at 00:00 on the
-    25th; "by the 26th" and windows at the end of the day (00:00 on the next).
-
-    With ``postpone_past_holidays`` a due moment on a non-working day moves to
-    the next working day. A relative one keeps its time of day. A calendar one
-    keeps its meaning: an end-of-day deadline is due at the end of that working
-    day, a before-the-day one at its start (so "before the 3rd", with the 3rd a
-    holiday, is due when the first working day after it begins). The occurrence
-    is chosen after postponing: a task opened during a holiday still gets this
-    month's postponed deadline rather than next month's.
-    """
-    if isinstance(spec, Relative):
-        due = _shift(start, spec.amount, spec.unit, calendar)
-        return postpone(calendar, due) if postpone_past_holidays else due
-    return _calendar_due(spec, start, calendar, postpone_past_holidays)[1]
-
-
-def window_opens(
-    spec: Window, *, start: datetime, calendar: Calendar, postpone_past_holidays: bool = False
-) -> datetime:
-    """The start of first_day of the window that `due_at` picks for a task opened at ``start``."""
-    year, _ = _calendar_due(spec, start, calendar, postpone_past_holidays)
-    return _midnight(start, _clamped(year, spec.month, spec.first_day))
-
-
-def apply_offset(due: datetime, offset: Offset, calendar: Calendar) -> datetime:
-    """The moment an action with ``offset`` fires, for a task due at ``due``."""
-    sign = -1 if offset.direction == "before" else 1
-    if offset.amount == 0:
-        return due
-    return _shift(due, sign * offset.amount, offset.unit, calendar)
-
-
-# ---------------------------------------------------------------- labels
 
 
 def _ordinal(n: int) -> str:
