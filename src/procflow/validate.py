@@ -230,9 +230,7 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
                 yield from _document(ctx, doc, (*path, "reads", i))
         if isinstance(s, TaskStep):
             for i, role in enumerate(s.actor):
-                yield from _actor(
-                    ctx, role, (*path, "actor", i) if len(s.actor) > 1 else (*path, "actor")
-                )
+                yield from _actor(ctx, role, (*path, "actor", i))
             for outcome, target in (s.decide or {}).items():
                 yield from _target(ctx, target, p, (*path, "decide", outcome))
             if s.for_each and s.for_each != "member":
@@ -262,9 +260,7 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
                     yield from _target(ctx, arm.otherwise, p, (*path, "branch", i, "otherwise"))
         elif isinstance(s, NotifyStep):
             for i, role in enumerate(s.notify):
-                yield from _actor(
-                    ctx, role, (*path, "notify", i) if len(s.notify) > 1 else (*path, "notify")
-                )
+                yield from _actor(ctx, role, (*path, "notify", i))
             for i, doc in enumerate(s.reads):
                 yield from _document(ctx, doc, (*path, "reads", i))
         elif isinstance(s, CallStep | HandoffStep):
@@ -348,7 +344,7 @@ def _four_eyes(ctx: Context, p: Placed) -> Iterator[Diagnostic]:
     if not isinstance(s, HumanStep):
         return
     for i, other in enumerate(s.not_by):
-        where = (*p.path, "not_by", i) if len(s.not_by) > 1 else (*p.path, "not_by")
+        where = (*p.path, "not_by", i)
         found = ctx.layout.by_id.get(other)
         if found is None:
             hint = did_you_mean(other, ctx.layout.by_id)
@@ -429,7 +425,7 @@ def check_deadlines(ctx: Context) -> Iterator[Diagnostic]:
             yield from _offset(
                 ctx,
                 r,
-                (*base, "remind", i) if len(dl.remind) > 1 else (*base, "remind"),
+                (*base, "remind", i),
                 deadlines.parse_offset,
             )
         if dl.from_ not in ("open", "start"):
