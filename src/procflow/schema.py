@@ -4,7 +4,7 @@
 test fails when they are stale. Editors use them through the
 ``# yaml-language-server: $schema=...`` line at the top of each file.
 
-Imports `model` only.
+Imports the models (`model`, `scenario`) only.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from procflow.model import Organisation, Process
+from procflow.scenario import Scenario
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "process": Process,
     "organisation": Organisation,
+    "scenario": Scenario,
 }
 
 
