@@ -13,7 +13,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+from procflow.expr import RESERVED_WORDS
+
+IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda name: name not in RESERVED_WORDS
+)
 TITLE = st.text(alphabet="市場經理審批計劃預算簽準流程abcXYZ 0123-", min_size=1, max_size=12)
 FIELD_TYPES = ("text", "number", "money", "percent", "date", "choice", "yesno")
 

@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 
 import click
 
+from procflow.coverage import Coverage
 from procflow.loader import check_paths
 from procflow.problems import Diagnostic, Severity
 from procflow.schema import SCHEMAS, schema_text, write_schemas
+from procflow.testing import ScenarioResult, catalog_for, coverage_of, run_paths
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,13 +100,39 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
     raise click.exceptions.Exit(_print_diagnostics(diagnostics, fmt, strict=strict))
 
 
+def _render(catalog: Any, folder: Path, formats: str, *, hint: str = "") -> int:
+    """Draw the valid processes; report where they went or why they could not be drawn."""
+    from procflow.errors import RenderError  # noqa: PLC0415 (render is imported when used)
+    from procflow.render import write_diagrams  # noqa: PLC0415
+
+    try:
+        written = write_diagrams(catalog, folder, formats=formats)
+    except RenderError as exc:
+        click.echo(f"procflow: cannot render: {exc}{hint}", err=True)
+        return 1
+    index = folder / "index.html"
+    where = index if index in written else folder
+    click.echo(f"procflow: {len(written)} diagram file(s) written to {where}", err=True)
+    return 0
+
+
 @main.command()
 @PATHS
 @FORMAT
 @STRICT
+@click.option(
+    "--render-to",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/diagrams"),
+    show_default=True,
+    help="Folder for the diagrams (SVG) and the HTML catalogue.",
+)
+@click.option("--no-render", is_flag=True, help="Validate only; draw no diagrams.")
 @_guard
-def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
-    """The main job: validate every process (then its scenarios and diagrams)."""
+def check(
+    paths: tuple[Path, ...], fmt: str, strict: bool, render_to: Path, no_render: bool
+) -> None:
+    """The main job: validate every process, run its scenarios, then draw the diagrams."""
     catalog, diagnostics = check_paths(paths)
     code = _print_diagnostics(diagnostics, fmt, strict=strict)
     if fmt == "text" and not code:
@@ -113,6 +141,126 @@ def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
             f"procflow: {len(catalog)} processes valid" + (f", {warn} warning(s)" if warn else ""),
             err=True,
         )
+    if code:
+        raise click.exceptions.Exit(code)
+    results, _ = run_paths(paths, catalog)
+    if results:
+        code = max(code, _print_results(results, fmt))
+    if not no_render and len(catalog):
+        _write_results(results, render_to)
+        code = max(code, _render(catalog, render_to, "svg,html", hint="; or pass --no-render"))
+    raise click.exceptions.Exit(code)
+
+
+def _print_results(results: Sequence[ScenarioResult], fmt: str) -> int:
+    """Print a table of scenario results (or JSON); 1 when any failed."""
+    failed = [r for r in results if not r.passed]
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        return 1 if failed else 0
+    width = max(len(Path(r.file).name) for r in results)
+    for r in results:
+        mark = (
+            click.style("pass", fg="green")
+            if r.passed
+            else click.style("FAIL", fg="red", bold=True)
+        )
+        click.echo(
+            f"{mark}  {Path(r.file).name:<{width}}  {r.process_id:<8} {r.acts:>3} acts  {r.name}"
+        )
+    for r in failed:
+        _print_diagnostics(r.problems, "text", strict=False)
+    click.echo(f"procflow: {len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def _write_results(results: Sequence[ScenarioResult], folder: Path) -> None:
+    """Leave the scenario results where the HTML catalogue reads them."""
+    by_process: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        by_process.setdefault(r.process_id, []).append(r.to_dict())
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "scenario-results.json"
+    temp = target.with_suffix(".json.tmp")
+    temp.write_text(json.dumps(by_process, ensure_ascii=False, indent=1), encoding="utf-8")
+    temp.replace(target)
+
+
+@main.command("test")
+@PATHS
+@FORMAT
+@click.option("--coverage", is_flag=True, help="Also print which paths the scenarios walked.")
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Fail when a process's coverage is below this percentage.",
+)
+@_guard
+def test_command(
+    paths: tuple[Path, ...], fmt: str, coverage: bool, min_coverage: float | None
+) -> None:
+    """Run the scenarios under PATHS (scenarios/ folders) and print a table."""
+    catalog, diagnostics = catalog_for(paths)
+    if any(d.is_error for d in diagnostics):
+        raise click.exceptions.Exit(_print_diagnostics(diagnostics, fmt, strict=False))
+    results, _ = run_paths(paths, catalog)
+    if not results:
+        click.echo("procflow: no scenarios found (they live in scenarios/ folders)", err=True)
+        raise click.exceptions.Exit(1)
+    code = _print_results(results, fmt)
+    if coverage or min_coverage is not None:
+        code = max(code, _print_coverage(coverage_of(results, catalog), fmt, min_coverage))
+    raise click.exceptions.Exit(code)
+
+
+def _print_coverage(cov: dict[str, Coverage], fmt: str, minimum: float | None) -> int:
+    """Print coverage per process; 1 when one is below ``minimum``."""
+    low = [c for c in cov.values() if minimum is not None and c.percent < minimum]
+    if fmt == "json":
+        click.echo(json.dumps([c.to_dict() for c in cov.values()], ensure_ascii=False, indent=2))
+        return 1 if low else 0
+    for c in cov.values():
+        line = f"{c.process_id:<10} {c.percent:5.1f}%  {c.covered}/{len(c.items)}"
+        click.echo(click.style(line, fg="red") if c in low else line)
+        for item in c.missing:
+            click.echo(f"    missing: {item}")
+    total = sum(len(c.items) for c in cov.values())
+    done = sum(c.covered for c in cov.values())
+    click.echo(f"procflow: coverage {100.0 * done / total if total else 100:.1f}% ({done}/{total})")
+    return 1 if low else 0
+
+
+@main.command()
+@PATHS
+@click.option(
+    "-o",
+    "--output",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the diagrams into.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="svg",
+    show_default=True,
+    help="Comma-separated: svg, png, dot, mermaid, html (the catalogue).",
+)
+@_guard
+def render(paths: tuple[Path, ...], folder: Path, formats: str) -> None:
+    """Draw swimlane diagrams (and the HTML catalogue) of process files and folders."""
+    from procflow.render import parse_formats  # noqa: PLC0415 (render is imported when used)
+
+    try:
+        parse_formats(formats)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--format") from None
+    catalog, diagnostics = check_paths(paths)
+    code = _print_diagnostics([d for d in diagnostics if d.is_error], "text", strict=False)
+    if len(catalog):
+        code = max(code, _render(catalog, folder, formats))
     raise click.exceptions.Exit(code)
 
 
@@ -132,6 +280,29 @@ def schema(kind: str, folder: Path | None) -> None:
             click.echo(str(path))
         return
     sys.stdout.write(schema_text(kind))
+
+
+@main.command("decide")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("table")
+@click.argument("inputs", nargs=-1)
+@FORMAT
+@_guard
+def decide_command(file: Path, table: str, inputs: tuple[str, ...], fmt: str) -> None:
+    """Evaluate decision TABLE of FILE with INPUTS as name=value; print outputs and matched rules.
+
+    FILE is a decision file or a process file (its tables and those it lists).
+    Example: procflow decide processes/decisions/mbo.yaml MBO-GRADE score=89
+    """
+    from procflow.decisions.commands import decide_file  # noqa: PLC0415 (imported when used)
+
+    decision, diagnostics = decide_file(file, table, inputs)
+    if decision is None:
+        raise click.exceptions.Exit(_print_diagnostics(diagnostics, fmt, strict=False))
+    if fmt == "json":
+        click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(decision.explain())
 
 
 if __name__ == "__main__":  # pragma: no cover

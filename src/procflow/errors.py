@@ -8,6 +8,7 @@
     │   ├── NotAllowed (PermissionError)  the user may not do this
     │   ├── InvalidSubmission (ValueError) submitted data does not fit the documents
     │   ├── TaskNotOpen (LookupError)     the task is unknown, done or withdrawn
+    │   ├── ProcessNotFound (LookupError) no process of the catalogue has this id
     │   └── EvaluationError (ValueError)  a condition met a missing or bad value at run time
     ├── StoreError                        the store failed
     │   ├── InstanceNotFound (LookupError)
@@ -67,6 +68,10 @@ class InvalidSubmission(ExecutionError, ValueError):
 
 class TaskNotOpen(ExecutionError, LookupError):
     """The task does not exist, is already completed, or was withdrawn."""
+
+
+class ProcessNotFound(ExecutionError, LookupError):
+    """The engine's catalogue has no process with this id."""
 
 
 class EvaluationError(ExecutionError, ValueError):

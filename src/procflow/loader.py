@@ -5,9 +5,10 @@ Owns `load` (one file), `load_dir` (a folder, as a `Catalog`) and
 diagnostic). Organisation files are loaded once per path and shared.
 
 A file is a process when its top level has ``id:`` and ``steps:``, an
-organisation file when it has ``organisation:`` and ``roles:``. Files whose
-top level has ``tables:`` are decision files; they are checked by
-`procflow.decisions` when that module is present. Scenario files live in
+organisation file when it has ``organisation:`` and ``roles:``, a decision
+file when it has ``tables:`` and no ``steps:`` (checked by
+`procflow.decisions.files`, loaded once per path and shared, wherever they
+are: ``processes/decisions/`` is the usual place). Scenario files live in
 ``scenarios/`` folders and are not processes.
 
 Imports the pipeline stages; never `runtime` or `cli`.
@@ -28,13 +29,16 @@ from pydantic import ValidationError
 from procflow import source
 from procflow.catalog import check_catalog
 from procflow.compile import Layout, build_graph, layout
+from procflow.decisions.files import TableFiles
+from procflow.decisions.process import resolve_tables
+from procflow.decisions.table import DecisionTable
 from procflow.errors import DefinitionError
 from procflow.locate import diagnostics_from
 from procflow.model import Actor, DocumentDef, Organisation, Process
 from procflow.problems import Diagnostic, Severity
 from procflow.validate import Context, check_process, environment
 
-SKIP_DIRS = frozenset({"scenarios", "decisions", ".git", "__pycache__", "build", "node_modules"})
+SKIP_DIRS = frozenset({"scenarios", ".git", "__pycache__", "build", "node_modules"})
 """Folders under a process folder that do not hold process files."""
 
 
@@ -57,6 +61,8 @@ class Catalog(Mapping[str, Process]):
 
     processes: dict[str, Process] = field(default_factory=dict)
     organisations: dict[str, Organisation] = field(default_factory=dict)
+    tables: dict[str, DecisionTable] = field(default_factory=dict)
+    """Decision tables of the decision files found, by id (see docs/decisions.md)."""
     warnings: list[Diagnostic] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     """Process id -> file it came from."""
@@ -104,6 +110,7 @@ class Loader:
 
     def __init__(self) -> None:
         self.organisations: dict[Path, tuple[Organisation | None, list[Diagnostic], str]] = {}
+        self.tables = TableFiles()
 
     def organisation(self, path: Path) -> tuple[Organisation | None, list[Diagnostic], str]:
         key = path.resolve()
@@ -178,13 +185,16 @@ class Loader:
                     documents.update(org.documents)
         actors.update(process.actors)
         documents.update(process.documents)
+        tables, functions, more = resolve_tables(process, doc, p, self.tables)
+        problems += more
         lay = layout(process)
         graph = build_graph(process, lay)
         ctx = Context(process, doc, lay, graph, actors, documents, environment(documents))
+        ctx.tables, ctx.functions = tables, functions
         problems += check_process(ctx)
         if any(d.is_error for d in problems):
             return None, problems
-        definition = definition_data(process, actors, documents)
+        definition = definition_data(process, actors, documents, tables)
         digest = hashlib.sha256(
             json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str).encode()
         ).hexdigest()
@@ -194,11 +204,17 @@ class Loader:
 
 
 def definition_data(
-    process: Process, actors: Mapping[str, Actor], documents: Mapping[str, DocumentDef]
+    process: Process,
+    actors: Mapping[str, Actor],
+    documents: Mapping[str, DocumentDef],
+    tables: Mapping[str, DecisionTable] | None = None,
 ) -> dict[str, Any]:
-    """The process with its organisation inlined, as plain JSON-ready data."""
+    """The process with its organisation and decision tables inlined, as plain JSON-ready data."""
     data = process.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     data.pop("organisation", None)
+    data.pop("decisions", None)
+    if tables:
+        data["tables"] = {k: t.definition for k, t in tables.items()}
     data["actors"] = {
         k: v.model_dump(mode="json", exclude_defaults=True) for k, v in actors.items()
     }
@@ -245,6 +261,23 @@ def loads(text: str, *, name: str = "<string>") -> Process:
     return process
 
 
+def load_definition(definition: Mapping[str, Any] | str, *, name: str = "<definition>") -> Process:
+    """Rebuild a process from `Flow.definition` (or its JSON text, as a store keeps it).
+
+    The definition has its organisation inlined, so no other file is read; the
+    rebuilt process has the same `Flow.definition_hash`.
+
+    Raises:
+        DefinitionError: with every problem found, when there is any error.
+    """
+    text = (
+        definition
+        if isinstance(definition, str)
+        else json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str)
+    )
+    return loads(text, name=name)
+
+
 def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """YAML files under ``paths``, sorted: folders recursively, skipping scenarios/ and the like."""
     for raw in paths:
@@ -281,7 +314,21 @@ def check_paths(paths: Iterable[str | Path]) -> tuple[Catalog, list[Diagnostic]]
                 catalog.organisations[org.organisation] = org
             continue
         if kind == "decisions":
-            problems += found
+            tables, more = loader.tables.load_document(doc, f, found)
+            problems += more
+            for tid, table in (tables or {}).items():
+                if tid in catalog.tables:
+                    problems.append(
+                        doc.diag(
+                            ("tables", tid),
+                            "PF513",
+                            f"the table id '{tid}' is also used in {catalog.tables[tid].file}",
+                            "give each table its own id",
+                            at_key=True,
+                        )
+                    )
+                    continue
+                catalog.tables[tid] = table
             continue
         process, more = loader.process_document(doc, f, found)
         problems += more

@@ -32,6 +32,9 @@ from pydantic import (
     model_validator,
 )
 
+# pydantic only; `procflow.decisions` imports nothing on import, so no cycle.
+from procflow.decisions.model import Table, TableId
+
 LANGUAGE_VERSION = 1
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
@@ -556,6 +559,8 @@ class Process(Model):
     documents: dict[Ident, DocumentDef] = {}
     decisions: list[Annotated[str, StringConstraints(min_length=1, max_length=300)]] = []
     """Paths of decision-table files this process uses, relative to this file."""
+    tables: dict[TableId, Table] = {}
+    """Decision tables of this process only (the format of docs/decisions.md)."""
     starts_by: list[Ident] = []
     """Roles that may start an instance. Default: the first step's actor."""
     steps: list[Step] = Field(min_length=1)

@@ -178,6 +178,12 @@ CODES: dict[str, str] = {
     "PF509": "a decision table that is not defined",
     "PF510": "a rule has the wrong number of cells",
     "PF511": "a table input or output is referenced but not declared",
+    "PF512": "a hit policy, aggregation or scorecard that does not fit the table",
+    "PF513": "two decision tables share an id (or the function name made from it)",
+    "PF514": "decision tables that call each other in a circle",
+    "PF515": "an apply: that does not give an input the table needs",
+    "PF516": "a value given to a table at evaluation is missing or does not fit",
+    "PF517": "a table too irregular to check every combination of inputs (warning)",
     # PF6xx: scenarios
     "PF601": "a scenario refers to something that is not in its process",
     "PF602": "a scenario expectation failed",

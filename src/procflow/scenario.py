@@ -84,6 +84,8 @@ class Expect(Model):
     """These field values (others are not compared). Money compares exactly."""
     skipped: list[Ident] | None = None
     """Steps skipped by their ``when`` rule so far."""
+    overdue: list[Ident] | None = None
+    """Steps whose task passed its due moment so far."""
     reminded: list[Ident] | None = None
     escalated: list[Ident] | None = None
     expired: list[Ident] | None = None
@@ -96,6 +98,7 @@ class Expect(Model):
 
     _lists = field_validator(
         "skipped",
+        "overdue",
         "reminded",
         "escalated",
         "expired",

@@ -4,7 +4,7 @@
 test fails when they are stale. Editors use them through the
 ``# yaml-language-server: $schema=...`` line at the top of each file.
 
-Imports the models (`model`, `scenario`) only.
+Imports the models (`model`, `scenario`, `decisions.model`) only.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from procflow.decisions.model import DecisionFile
 from procflow.model import Organisation, Process
 from procflow.scenario import Scenario
 
@@ -22,6 +23,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "process": Process,
     "organisation": Organisation,
     "scenario": Scenario,
+    "decisions": DecisionFile,
 }
 
 

@@ -6,7 +6,7 @@ yielding `Diagnostic` values; `check_process` runs them all, so an analyst
 sees every problem at once. Expressions are compiled here, once, and stored
 on the graph's edges and in ``Context.expressions`` for the runtime.
 
-Imports `model`, `compile`, `expr`, `deadlines`, `source`, `problems`;
+Imports `model`, `compile`, `expr`, `deadlines`, `decisions`, `source`, `problems`;
 never `runtime` or `cli`.
 """
 
@@ -21,6 +21,8 @@ import networkx as nx
 
 from procflow import deadlines, expr
 from procflow.compile import END, START, Layout, Placed, join_node
+from procflow.decisions.process import check_apply
+from procflow.decisions.table import DecisionTable
 from procflow.model import (
     Actor,
     BranchStep,
@@ -88,6 +90,10 @@ class Context:
     expressions: dict[Path_, expr.Expression] = field(default_factory=dict)
     used_actors: set[str] = field(default_factory=set)
     used_documents: set[str] = field(default_factory=set)
+    tables: dict[str, DecisionTable] = field(default_factory=dict)
+    """Decision tables the process can see (its files and inline tables), by id."""
+    functions: dict[str, expr.Function] = field(default_factory=dict)
+    """One function per table, callable in conditions: ``mbo_grade(score, ...)``."""
 
     def diag(
         self,
@@ -118,7 +124,7 @@ class Context:
     ) -> Iterator[Diagnostic]:
         """Compile the expression at ``path``; yield its problems placed inside the scalar."""
         compiled, issues = expr.compile_expression(
-            text, env if env is not None else self.env, expect=expect
+            text, env if env is not None else self.env, expect=expect, functions=self.functions
         )
         for issue in issues:
             line, col = self.doc.positions.in_scalar(path, issue.start, text)
@@ -488,9 +494,25 @@ def _fits(f: FieldDef, value: Any) -> str:
 
 
 def check_documents(ctx: Context) -> Iterator[Diagnostic]:
-    """Field defaults fit their types."""
+    """Names can be used in conditions; field defaults fit their types."""
     for dname, d in ctx.process.documents.items():
+        if dname in expr.RESERVED_WORDS:
+            yield ctx.diag(
+                ("documents", dname),
+                "PF207",
+                f"'{dname}' is a reserved word of the condition language",
+                "rename the document",
+                at_key=True,
+            )
         for fname, f in d.fields.items():
+            if fname in expr.RESERVED_WORDS:
+                yield ctx.diag(
+                    ("documents", dname, "fields", fname),
+                    "PF207",
+                    f"'{fname}' is a reserved word of the condition language",
+                    "rename the field",
+                    at_key=True,
+                )
             if f.default is not None:
                 want = _fits(f, f.default)
                 if want:
@@ -587,6 +609,7 @@ CHECKS: tuple[Check, ...] = (
     check_expressions,
     check_deadlines,
     check_graph,
+    check_apply,  # decision tables filling fields (procflow.decisions.process)
     check_unused,  # last: it reads what the others marked as used
 )
 

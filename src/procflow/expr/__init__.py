@@ -57,6 +57,7 @@ from procflow.expr.compiler import compile_expression, parse_literal
 from procflow.expr.evaluator import Expression
 from procflow.expr.functions import Function
 from procflow.expr.issues import ExprIssue, offset_to_line_col
+from procflow.expr.parser import RESERVED_WORDS
 from procflow.expr.typing_ import (
     ANY,
     BOOL,
@@ -80,6 +81,7 @@ __all__ = [
     "MONEY",
     "NUMBER",
     "PERCENT",
+    "RESERVED_WORDS",
     "TEXT",
     "ChoiceType",
     "ExprIssue",

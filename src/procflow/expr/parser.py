@@ -90,6 +90,9 @@ _RESERVED: dict[str, str] = {
     ),
 }
 
+RESERVED_WORDS: frozenset[str] = frozenset(_RESERVED) | {"true", "false", "in"}
+"""Words that can never name a document, field or variable in an expression."""
+
 
 def _describe(token: Token) -> str:
     if token.kind == "end":

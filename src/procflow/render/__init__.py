@@ -1,0 +1,39 @@
+"""Diagrams of processes: swimlanes in DOT/SVG/PNG, Mermaid, and an HTML catalogue.
+
+The stages, one module each: `diagram` (a process as lanes, nodes and edges,
+the one place that decides what is drawn), `words` (the Chinese labels),
+`dot` and `mermaid` (syntax and escaping), `html` and `catalogue` (the static
+site), `output` (files, written atomically). Imports flow that way; nothing
+here imports `runtime` or `cli`.
+
+    >>> import procflow, procflow.render as render
+    >>> catalog = procflow.load_dir("processes")
+    >>> render.write_diagrams(catalog, "build/diagrams", formats="svg,html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from procflow.render.catalogue import RESULTS_FILE, load_results
+from procflow.render.diagram import Diagram, Edge, Lane, Node, build_diagram
+from procflow.render.dot import INSTALL_HINT, dot_source, graphviz_available, render_image
+from procflow.render.mermaid import mermaid_source
+from procflow.render.output import FORMATS, atomic_write, parse_formats, write_diagrams
+
+__all__ = [
+    "FORMATS",
+    "INSTALL_HINT",
+    "RESULTS_FILE",
+    "Diagram",
+    "Edge",
+    "Lane",
+    "Node",
+    "atomic_write",
+    "build_diagram",
+    "dot_source",
+    "graphviz_available",
+    "load_results",
+    "mermaid_source",
+    "parse_formats",
+    "render_image",
+    "write_diagrams",
+]

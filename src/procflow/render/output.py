@@ -1,0 +1,151 @@
+"""Writing diagram files: every format, atomically, for many processes at once.
+
+Owns `write_diagrams` (what ``procflow render`` and ``procflow check`` call)
+and `atomic_write`: every file is written to a temporary file in the same
+folder and renamed over the old one, so a failure never leaves half a diagram
+where a good one was. DOT and Mermaid need nothing; SVG, PNG and the HTML
+catalogue need the Graphviz binary and fail with a `RenderError` that says
+how to install it (after the text formats are written).
+
+Imports `render.*`, `model`, `errors`; never `runtime` or `cli`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from procflow.errors import RenderError
+from procflow.model import Process
+from procflow.render.catalogue import write_catalogue
+from procflow.render.diagram import Diagram, build_diagram
+from procflow.render.dot import (
+    INSTALL_HINT,
+    Linker,
+    dot_source,
+    graphviz_available,
+    render_image,
+)
+from procflow.render.mermaid import markdown, mermaid_source
+
+FORMATS = ("svg", "png", "dot", "mermaid", "html")
+"""Every output format; ``mermaid`` writes ``<id>.mmd`` and ``<id>.md``."""
+
+_SVG_LINK = re.compile(r'xlink:href="([A-Za-z][A-Za-z0-9_.-]*)\.svg"')
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
+    """``"svg,png"`` or ``["svg", "png"]`` as known formats, in a fixed order.
+
+    Raises:
+        ValueError: naming an unknown format and listing the known ones.
+    """
+    items = text.split(",") if isinstance(text, str) else list(text)
+    wanted = {x.strip().lower() for x in items if x.strip()}
+    unknown = sorted(wanted - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown format {', '.join(unknown)}; use some of {', '.join(FORMATS)}")
+    if not wanted:
+        raise ValueError(f"name at least one format: {', '.join(FORMATS)}")
+    return tuple(f for f in FORMATS if f in wanted)
+
+
+def write_diagrams(
+    processes: Mapping[str, Process],
+    folder: str | Path,
+    *,
+    formats: str | Iterable[str] = ("svg",),
+) -> list[Path]:
+    """Draw every process in every format into ``folder``; return the files written.
+
+    Hand-offs and calls link to the other process's file (``<id>.svg``, ``<id>.md``,
+    the catalogue page) when that process is among ``processes``.
+
+    Raises:
+        RenderError: when an image format is asked for and Graphviz is missing or
+            fails; the text formats are written first.
+        ValueError: for an unknown format.
+    """
+    wanted = parse_formats(formats)
+    out = Path(folder)
+    titles = {pid: p.title for pid, p in processes.items()}
+    diagrams = {pid: build_diagram(p, titles=titles) for pid, p in processes.items()}
+    written: list[Path] = []
+
+    def link(ext: str) -> Linker:
+        return lambda pid: f"{pid}.{ext}" if pid in processes else None
+
+    for pid, d in diagrams.items():
+        if "dot" in wanted:
+            written.append(_write(out / f"{pid}.dot", dot_source(d, link=link("svg"))))
+        if "mermaid" in wanted:
+            source = mermaid_source(d, link=link("md"))
+            written.append(_write(out / f"{pid}.mmd", source))
+            written.append(_write(out / f"{pid}.md", markdown(d, source)))
+    images = [f for f in wanted if f in ("svg", "png", "html")]
+    if not images:
+        return written
+    if not graphviz_available():
+        raise RenderError(INSTALL_HINT, written=written)
+    svgs = _images(diagrams, wanted, out, written, link("svg"))
+    if "html" in wanted:
+        pages = {pid: _SVG_LINK.sub(r'xlink:href="\1.html"', svg) for pid, svg in svgs.items()}
+        files = [
+            f
+            for f in ("svg", "png", "dot", "md")
+            if f in wanted or (f == "md" and "mermaid" in wanted)
+        ]
+        written += write_catalogue(processes, out, svgs=pages, write=atomic_write, files=files)
+    return written
+
+
+def _write(path: Path, data: str | bytes) -> Path:
+    atomic_write(path, data)
+    return path
+
+
+def _images(
+    diagrams: Mapping[str, Diagram],
+    wanted: tuple[str, ...],
+    out: Path,
+    written: list[Path],
+    link: Linker,
+) -> dict[str, str]:
+    """Draw SVG (also for the catalogue) and PNG, a few Graphviz runs at a time."""
+
+    def one(pid: str) -> tuple[str, bytes | None, bytes | None]:
+        d = diagrams[pid]
+        svg = render_image(d, "svg", link=link) if {"svg", "html"} & set(wanted) else None
+        png = render_image(d, "png", link=link) if "png" in wanted else None
+        return pid, svg, png
+
+    svgs: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        for pid, svg, png in pool.map(one, diagrams):
+            if svg is not None:
+                svgs[pid] = svg.decode("utf-8")
+                if "svg" in wanted:
+                    written.append(_write(out / f"{pid}.svg", svg))
+            if png is not None:
+                written.append(_write(out / f"{pid}.png", png))
+    return svgs

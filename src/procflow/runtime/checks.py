@@ -1,0 +1,109 @@
+"""The checks every command makes before anything changes.
+
+Owns the one rule of who may act on a task (`check_actor`: role, candidate,
+assignee or delegate; four-eyes; one signature per person per sign-off),
+the outcome check, and the submission rules (required fields, ``requires``).
+`Engine.complete`, `claim`, `delegate` and the inbox all go through
+`check_actor`, so no entry point can bypass it.
+
+Imports `people`, `program`, `state`, `values`, `errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from procflow.errors import ExecutionError, NotAllowed, TaskNotOpen
+from procflow.runtime.people import User
+from procflow.runtime.program import Node
+from procflow.runtime.state import State
+from procflow.runtime.values import Values, missing_required
+
+if TYPE_CHECKING:
+    from procflow.runtime.interpreter import Run
+
+__all__ = ["as_user", "check_actor", "check_rules", "resolve_outcome", "split_task_id"]
+
+
+def split_task_id(task_id: str) -> tuple[str, str]:
+    """The instance id and task number of a task id; `TaskNotOpen` when it is not one."""
+    instance_id, dot, number = task_id.rpartition(".") if isinstance(task_id, str) else ("", "", "")
+    if not dot or not instance_id or not number.isdigit():
+        raise TaskNotOpen(f"there is no task {task_id!r}")
+    return instance_id, number
+
+
+def as_user(by: Any) -> User:
+    """``by`` if it is a `User`; a clear TypeError otherwise."""
+    if not isinstance(by, User):
+        raise TypeError(f"by= takes a procflow.User, not {type(by).__name__}")
+    return by
+
+
+def check_actor(state: State, record: Mapping[str, Any], node: Node, user: User) -> None:
+    """The one place that says who may act on a task; raises `NotAllowed`."""
+    uid = user.id
+    cand = record.get("cand", ())
+    assignee = record.get("asg")
+    if not (
+        uid in cand
+        or uid == assignee
+        or (not cand and assignee is None and not user.roles.isdisjoint(record["roles"]))
+    ):
+        if assignee is not None:
+            whom = f"it is assigned to {assignee}"
+        elif cand:
+            whom = f"it is for {', '.join(cand)}"
+        else:
+            whom = f"it needs the role {' or '.join(record['roles'])}"
+        raise NotAllowed(f"{uid} may not act on '{node.id}': {whom}")
+    for step in node.not_by:
+        done = state["done"].get(step)
+        if done is not None and uid in done["by"]:
+            raise NotAllowed(f"{uid} did '{step}', so may not do '{node.id}' (four-eyes rule)")
+    if node.kind == "sign" and uid in state["tokens"][str(record["token"])]["by"]:
+        raise NotAllowed(f"{uid} has already signed '{node.id}'")
+
+
+def resolve_outcome(node: Node, outcome: str | None, problems: dict[str, str]) -> str | None:
+    """The outcome to record (a sign-off defaults to ``sign``); problems go in ``problems``."""
+    allowed = node.outcome_list
+    if outcome is None:
+        if node.kind == "sign":
+            return "sign"
+        if allowed and allowed != ("skip",):
+            problems["outcome"] = f"choose one of: {', '.join(allowed)}"
+        return None
+    if outcome not in allowed:
+        choices = ", ".join(allowed) if allowed else "none: just complete it"
+        problems["outcome"] = f"'{outcome}' is not an outcome of '{node.id}' ({choices})"
+    return outcome
+
+
+def check_rules(
+    run: Run,
+    node: Node,
+    data: dict[str, dict[str, Any]],
+    problems: dict[str, str],
+    *,
+    rules: bool,
+) -> None:
+    """Required fields of this step, then (when ``rules``) its ``requires`` rules."""
+    codecs = run.program.codecs
+    docs = run.state["docs"]
+    merged = {**docs, **{doc: {**docs.get(doc, {}), **v} for doc, v in data.items()}}
+    missing_required(merged, codecs, node.fills, problems)
+    if problems or not rules:
+        return
+    values = Values(merged, codecs)
+    for i, (rule, message) in enumerate(node.requires):
+        key = f"requires[{i}]"
+        if rule is None:
+            problems[key] = message
+            continue
+        try:
+            if not rule.evaluate(values, now=run.cmd.now):
+                problems[key] = message
+        except ExecutionError as exc:
+            problems[key] = f"{message} ({exc})"

@@ -1,0 +1,395 @@
+"""Document values: checking what people submit, and the two forms a value takes.
+
+Owns the field codecs. A value is *stored* JSON-ready (money, numbers and
+percents as decimal text, dates as ISO text) in events and snapshots, and
+*read* as Python values (``Decimal``, ``date``, ``datetime``, tuples) by
+conditions and by `Instance.documents`. Submissions are checked field by field
+against the documents' types: every problem is collected, keyed by its path
+(``proposal.budget``, ``request.items[2].price``), so `InvalidSubmission` can
+list them all. Floats are refused for numbers: money is exact or it is wrong.
+
+Imports `model` and `problems` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from procflow.model import DocumentDef, FieldDef
+from procflow.problems import did_you_mean
+
+__all__ = [
+    "BAD",
+    "Codec",
+    "DocCodecs",
+    "Values",
+    "codecs_for",
+    "decode_docs",
+    "default_docs",
+    "encode_submission",
+    "missing_required",
+]
+
+BAD: Any = object()
+"""Returned by an encoder that recorded a problem."""
+_MISSING: Any = object()
+
+Problems = dict[str, str]
+Encoder = Callable[[Any, str, Problems], Any]
+Decoder = Callable[[Any], Any]
+
+
+class Codec:
+    """How one field is checked, stored and read back."""
+
+    __slots__ = ("decode", "encode", "field")
+
+    def __init__(self, field: FieldDef, encode: Encoder, decode: Decoder | None) -> None:
+        self.field = field
+        self.encode = encode
+        self.decode = decode
+        """None when the stored form is already the read form (text, yes/no, choices)."""
+
+
+DocCodecs = dict[str, dict[str, Codec]]
+
+
+def _what(value: Any) -> str:
+    return f"'{value[:40]}'" if isinstance(value, str) else f"a {type(value).__name__}"
+
+
+def _number(f: FieldDef) -> Encoder:
+    low, high = f.min, f.max
+
+    def encode(value: Any, path: str, problems: Problems) -> Any:
+        if isinstance(value, Decimal):
+            d = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            d = Decimal(value)
+        elif isinstance(value, str):
+            try:
+                d = Decimal(value.strip())
+            except InvalidOperation:
+                problems[path] = f"{_what(value)} is not a number"
+                return BAD
+        elif isinstance(value, float):
+            problems[path] = 'give an exact number (a Decimal or text like "12.50"), not a float'
+            return BAD
+        else:
+            problems[path] = f"should be a number, not {_what(value)}"
+            return BAD
+        if not d.is_finite():
+            problems[path] = f"{d} is not a finite number"
+            return BAD
+        if low is not None and d < low:
+            problems[path] = f"must be at least {low}"
+            return BAD
+        if high is not None and d > high:
+            problems[path] = f"must be at most {high}"
+            return BAD
+        return str(d)
+
+    return encode
+
+
+def _date_encoder(kind: type[date]) -> Encoder:
+    label = "a date (YYYY-MM-DD)" if kind is date else "a date and time (ISO 8601)"
+
+    def encode(value: Any, path: str, problems: Problems) -> Any:
+        if isinstance(value, str):
+            try:
+                value = kind.fromisoformat(value.strip())
+            except ValueError:
+                problems[path] = f"{_what(value)} is not {label}"
+                return BAD
+        if not isinstance(value, kind) or (kind is date and isinstance(value, datetime)):
+            problems[path] = f"should be {label}, not {_what(value)}"
+            return BAD
+        return value.isoformat()
+
+    return encode
+
+
+def _simple(kind: type, label: str) -> Encoder:
+    def encode(value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, kind):
+            problems[path] = f"should be {label}, not {_what(value)}"
+            return BAD
+        return value
+
+    return encode
+
+
+def _user(value: Any, path: str, problems: Problems) -> Any:
+    value = getattr(value, "id", value)  # a User is accepted for its id
+    if not isinstance(value, str) or not value:
+        problems[path] = f"should be a user id, not {_what(value)}"
+        return BAD
+    return value
+
+
+def _choice(f: FieldDef) -> Encoder:
+    allowed = tuple(f.of or ()) if isinstance(f.of, list) else ()
+
+    def encode(value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, str) or value not in allowed:
+            hint = did_you_mean(value, allowed) if isinstance(value, str) else None
+            problems[path] = f"should be one of {', '.join(allowed)}, not {_what(value)}" + (
+                f" ({hint})" if hint else ""
+            )
+            return BAD
+        return value
+
+    return encode
+
+
+def _record(fields: Mapping[str, Codec]) -> tuple[Encoder, Decoder]:
+    def encode(value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, Mapping):
+            problems[path] = f"should be a record with {', '.join(fields)}, not {_what(value)}"
+            return BAD
+        out: dict[str, Any] = {}
+        bad = False
+        for key, item in value.items():
+            codec = fields.get(key)
+            if codec is None:
+                problems[f"{path}.{key}"] = _unknown_field(key, fields)
+                bad = True
+            elif item is not None:
+                out[key] = codec.encode(item, f"{path}.{key}", problems)
+                bad = bad or out[key] is BAD
+        for key, codec in fields.items():
+            if codec.field.required and out.get(key) is None and f"{path}.{key}" not in problems:
+                problems[f"{path}.{key}"] = "is required"
+                bad = True
+        return BAD if bad else out
+
+    def decode(value: Any) -> Any:
+        return {
+            k: (v if (c := fields.get(k)) is None or c.decode is None else c.decode(v))
+            for k, v in value.items()
+        }
+
+    return encode, decode
+
+
+def _list(item_encode: Encoder, item_decode: Decoder | None) -> tuple[Encoder, Decoder]:
+    def encode(value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, list | tuple):
+            problems[path] = f"should be a list, not {_what(value)}"
+            return BAD
+        out = [item_encode(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+        return BAD if any(v is BAD for v in out) else out
+
+    def decode(value: Any) -> Any:
+        return tuple(value) if item_decode is None else tuple(item_decode(v) for v in value)
+
+    return encode, decode
+
+
+def codec_for(f: FieldDef) -> Codec:
+    """The codec of one field."""
+    kind = f.type
+    if kind in ("number", "money", "percent"):
+        return Codec(f, _number(f), Decimal)
+    if kind == "date":
+        return Codec(f, _date_encoder(date), date.fromisoformat)
+    if kind == "datetime":
+        return Codec(f, _date_encoder(datetime), datetime.fromisoformat)
+    if kind == "choice":
+        return Codec(f, _choice(f), None)
+    if kind == "yesno":
+        return Codec(f, _simple(bool, "yes or no (true/false)"), None)
+    if kind == "user":
+        return Codec(f, _user, None)
+    if kind == "list":
+        if f.fields is not None:
+            item_enc, item_dec = _record({k: codec_for(v) for k, v in f.fields.items()})
+            enc, dec = _list(item_enc, item_dec)
+        else:
+            item = codec_for(FieldDef(type=f.of if isinstance(f.of, str) else "text"))
+            enc, dec = _list(item.encode, item.decode)
+        return Codec(f, enc, dec)
+    return Codec(f, _simple(str, "text"), None)
+
+
+def codecs_for(documents: Mapping[str, DocumentDef]) -> DocCodecs:
+    """Codecs of every field of every document."""
+    return {
+        name: {fname: codec_for(f) for fname, f in doc.fields.items()}
+        for name, doc in documents.items()
+    }
+
+
+def _unknown_field(name: str, fields: Mapping[str, Any]) -> str:
+    hint = did_you_mean(name, fields) or f"the fields are: {', '.join(fields) or 'none'}"
+    return f"there is no field '{name}' ({hint})"
+
+
+def encode_submission(
+    data: Any, codecs: DocCodecs, fills: Mapping[str, tuple[str, ...]] | None
+) -> tuple[dict[str, dict[str, Any]], Problems]:
+    """Check and encode ``{document: {field: value}}``.
+
+    Args:
+        data: What was submitted (None for nothing).
+        codecs: The process's documents.
+        fills: Document -> the fields this step may fill; None allows every
+            field of every document (data given when an instance starts).
+
+    Returns:
+        The stored form of the data, and every problem found (empty when valid).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    problems: Problems = {}
+    if data is None:
+        return out, problems
+    if not isinstance(data, Mapping):
+        problems["data"] = "should map document names to their fields, e.g. {'proposal': {...}}"
+        return out, problems
+    for doc, fields in data.items():
+        doc_codecs = codecs.get(doc) if isinstance(doc, str) else None
+        if doc_codecs is None:
+            hint = did_you_mean(str(doc), codecs) or f"the documents are: {', '.join(codecs)}"
+            problems[str(doc)] = f"there is no document '{doc}' ({hint})"
+            continue
+        allowed = fills.get(doc) if fills is not None else tuple(doc_codecs)
+        if allowed is None:
+            which = ", ".join(fills or ()) or "no documents"
+            problems[doc] = f"this step does not fill '{doc}' (it fills {which})"
+            continue
+        if not isinstance(fields, Mapping):
+            problems[doc] = f"should map field names to values, not {_what(fields)}"
+            continue
+        encoded: dict[str, Any] = {}
+        for name, value in fields.items():
+            path = f"{doc}.{name}"
+            codec = doc_codecs.get(name)
+            if codec is None:
+                problems[path] = _unknown_field(str(name), doc_codecs)
+            elif name not in allowed:
+                problems[path] = (
+                    f"this step does not fill this field (it fills {', '.join(allowed)})"
+                )
+            elif value is None:
+                encoded[name] = None
+            else:
+                encoded[name] = codec.encode(value, path, problems)
+        out[doc] = encoded
+    return out, problems
+
+
+def missing_required(
+    docs: Mapping[str, Mapping[str, Any]],
+    codecs: DocCodecs,
+    fills: Mapping[str, tuple[str, ...]],
+    problems: Problems,
+) -> None:
+    """Record in ``problems`` every required field this step fills that has no value."""
+    for doc, fields in fills.items():
+        values = docs.get(doc) or {}
+        doc_codecs = codecs.get(doc, {})
+        for name in fields:
+            codec = doc_codecs.get(name)
+            path = f"{doc}.{name}"
+            if (
+                codec is not None
+                and codec.field.required
+                and values.get(name) is None
+                and path not in problems
+            ):
+                problems[path] = "is required"
+
+
+def default_docs(codecs: DocCodecs) -> dict[str, dict[str, Any]]:
+    """The documents as they start: every field with a default, in stored form."""
+    out: dict[str, dict[str, Any]] = {}
+    for doc, fields in codecs.items():
+        values = {}
+        for name, codec in fields.items():
+            default = codec.field.default
+            if default is not None:
+                value = codec.encode(default, name, {})
+                if value is not BAD:
+                    values[name] = value
+        if values:
+            out[doc] = values
+    return out
+
+
+def decode_docs(
+    docs: Mapping[str, Mapping[str, Any]], codecs: DocCodecs
+) -> dict[str, dict[str, Any]]:
+    """Every stored document value in its read form."""
+    out: dict[str, dict[str, Any]] = {}
+    for doc, values in docs.items():
+        doc_codecs = codecs.get(doc, {})
+        out[doc] = {
+            k: (
+                v
+                if v is None or (c := doc_codecs.get(k)) is None or c.decode is None
+                else c.decode(v)
+            )
+            for k, v in values.items()
+        }
+    return out
+
+
+class _DocView(Mapping[str, Any]):
+    """One stored document, decoded field by field as conditions read it."""
+
+    __slots__ = ("_codecs", "_raw")
+
+    def __init__(self, raw: Mapping[str, Any], codecs: Mapping[str, Codec]) -> None:
+        self._raw = raw
+        self._codecs = codecs
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._raw.get(key)
+        if value is None:
+            return default
+        codec = self._codecs.get(key)
+        return value if codec is None or codec.decode is None else codec.decode(value)
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+class Values(Mapping[str, Any]):
+    """The documents of an instance as conditions see them (decoded lazily)."""
+
+    __slots__ = ("_codecs", "_docs")
+
+    def __init__(self, docs: Mapping[str, Mapping[str, Any]], codecs: DocCodecs) -> None:
+        self._docs = docs
+        self._codecs = codecs
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self._docs.get(key)
+        if raw is None:
+            return default
+        return _DocView(raw, self._codecs.get(key, {}))
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._docs)
+
+    def __len__(self) -> int:
+        return len(self._docs)

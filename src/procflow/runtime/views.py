@@ -1,0 +1,204 @@
+"""Read models handed to applications: `Task` and `Instance`.
+
+Owns how a stored task record and an instance snapshot look from outside.
+Both are read-only views of one moment: an `Instance` keeps the immutable
+snapshot it was built from and decodes documents and tasks only when asked,
+so returning one from every command costs next to nothing.
+
+Imports `program`, `values`, `clock`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from procflow.runtime.clock import parse_iso
+from procflow.runtime.program import Program
+from procflow.runtime.values import decode_docs
+
+__all__ = ["Instance", "Task", "build_task"]
+
+
+class Task(NamedTuple):
+    """An open task: one person's (or one role's) piece of work in an instance.
+
+    Immutable (a named tuple: cheap to make, and `_asdict` gives plain data).
+
+    Attributes:
+        id: The task id (``<instance id>.<number>``); pass it to `Engine.complete`.
+        instance_id: The instance it belongs to.
+        process_id: The process of that instance.
+        step_id: The step it comes from.
+        kind: ``task`` or ``sign``.
+        title: The step's title.
+        actor: The roles that may act on it (for a sign-off task, the one signer role;
+            after an escalation, the escalation role too).
+        outcomes: What the actor may choose (empty: just complete it).
+        fills: Document -> the fields this task asks for.
+        reads: Documents shown for reference.
+        due: When it is due, or None.
+        assignee: The one user it is assigned to (claimed, delegated, or chosen
+            by the step's ``assignee``), or None.
+        candidates: When not empty, only these users may act (for-each members).
+        item: The for-each list item this task is about, or None.
+        opened_at: When it was opened.
+        overdue: True once its due moment passed (seen by `Engine.tick`).
+    """
+
+    id: str
+    instance_id: str
+    process_id: str
+    step_id: str
+    kind: str
+    title: str
+    actor: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    fills: Mapping[str, tuple[str, ...]]
+    reads: tuple[str, ...]
+    due: datetime | None
+    assignee: str | None
+    candidates: tuple[str, ...]
+    item: Any
+    opened_at: datetime
+    overdue: bool = False
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        """The documents this task asks to fill."""
+        return tuple(self.fills)
+
+
+def build_task(instance_id: str, program: Program, number: str, record: Mapping[str, Any]) -> Task:
+    """The `Task` of a stored task record."""
+    node = program.nodes[record["step"]]
+    item = record.get("item")
+    if item is not None and isinstance(node.for_each, tuple):
+        doc, field = node.for_each
+        codec = program.codecs[doc][field]
+        if codec.decode is not None:
+            item = codec.decode([item])[0]
+    due = record.get("due")
+    return Task(
+        f"{instance_id}.{number}",
+        instance_id,
+        program.process_id,
+        node.id,
+        node.kind,
+        node.title,
+        tuple(record["roles"]),
+        node.outcome_list,
+        node.fills_view,
+        node.reads,
+        parse_iso(due) if due else None,
+        record.get("asg"),
+        tuple(record.get("cand", ())),
+        item,
+        parse_iso(record["opened"]),
+        bool(record.get("late")),
+    )
+
+
+class Instance:
+    """One run of a process, as of one moment.
+
+    Attributes:
+        id: The instance id.
+        version: How many events it has (the store's version, for optimistic checks).
+        process_id: Its process.
+        definition_hash: The content hash of the definition it runs on (pinned at start).
+        process_version: The ``version:`` text of that definition.
+        status: ``running``, ``completed`` or ``cancelled``.
+        result: The end's result (``completed`` when it fell off the last step), or None.
+        started_at: When it started.
+        started_by: Who started it (None for the system).
+        parent_id: The instance that called it or handed off to it, or None.
+        handed_off_to: Instances it handed off to, oldest first.
+        waiting_on: Instances it called and waits for.
+        documents: Document -> field -> value (``Decimal``, ``date``... decoded).
+        tasks: Its open tasks.
+    """
+
+    __slots__ = ("_docs", "_program", "_state", "_tasks", "id", "version")
+
+    def __init__(self, instance_id: str, version: int, state: Mapping[str, Any], program: Program):
+        self.id = instance_id
+        self.version = version
+        self._state = state
+        self._program = program
+        self._docs: dict[str, dict[str, Any]] | None = None
+        self._tasks: tuple[Task, ...] | None = None
+
+    @property
+    def process_id(self) -> str:
+        return str(self._state["process"])
+
+    @property
+    def definition_hash(self) -> str:
+        return str(self._state["hash"])
+
+    @property
+    def process_version(self) -> str:
+        return self._program.process.version
+
+    @property
+    def title(self) -> str:
+        return self._program.process.title
+
+    @property
+    def status(self) -> str:
+        return str(self._state["status"])
+
+    @property
+    def result(self) -> str | None:
+        result: str | None = self._state["result"]
+        return result
+
+    @property
+    def started_at(self) -> datetime:
+        return parse_iso(self._state["started"])
+
+    @property
+    def started_by(self) -> str | None:
+        by: str | None = self._state["by"]
+        return by
+
+    @property
+    def parent_id(self) -> str | None:
+        parent = self._state["parent"]
+        return None if parent is None else str(parent["id"])
+
+    @property
+    def handed_off_to(self) -> tuple[str, ...]:
+        return tuple(self._state["handoffs"])
+
+    @property
+    def waiting_on(self) -> tuple[str, ...]:
+        return tuple(t["child"] for t in self._state["tokens"].values() if "child" in t)
+
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """A fresh decoded copy of the documents (changing it changes nothing stored)."""
+        if self._docs is None:
+            self._docs = decode_docs(self._state["docs"], self._program.codecs)
+        return {doc: dict(values) for doc, values in self._docs.items()}
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        if self._tasks is None:
+            self._tasks = tuple(
+                build_task(self.id, self._program, number, record)
+                for number, record in self._state["tasks"].items()
+            )
+        return self._tasks
+
+    @property
+    def running(self) -> bool:
+        return bool(self._state["status"] == "running")
+
+    def __repr__(self) -> str:
+        return (
+            f"Instance({self.id!r}, process={self.process_id!r}, status={self.status!r}, "
+            f"result={self.result!r}, tasks={len(self._state['tasks'])})"
+        )
