@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from procflow.coverage import Coverage
-from procflow.loader import check_paths
+from procflow.loader import Loader, check_paths
 from procflow.problems import Diagnostic, Severity
 from procflow.schema import SCHEMAS, schema_text, write_schemas
 from procflow.testing import ScenarioResult, catalog_for, coverage_of, run_paths
@@ -184,6 +184,45 @@ def _write_results(results: Sequence[ScenarioResult], folder: Path) -> None:
     temp = target.with_suffix(".json.tmp")
     temp.write_text(json.dumps(by_process, ensure_ascii=False, indent=1), encoding="utf-8")
     temp.replace(target)
+
+
+@main.command("run")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the state is kept (default .procflow/<process id>.db); rerun to resume.",
+)
+@click.option(
+    "--member",
+    "members",
+    multiple=True,
+    metavar="ROLE=a,b",
+    help="Pretend members of a role, for 'each member' steps (default: one, named after the role).",
+)
+@_guard
+def run_command(file: Path, db: Path | None, members: tuple[str, ...]) -> None:
+    """Walk a process in the terminal, acting as any of its actors."""
+    from procflow.interactive import Session  # noqa: PLC0415 (only this command needs it)
+
+    catalog, diagnostics = catalog_for([file.parent])
+    process, _ = Loader().process(file)
+    if process is None or any(d.is_error for d in diagnostics):
+        raise click.exceptions.Exit(_print_diagnostics(diagnostics, "text", strict=False))
+    groups: dict[str, list[str]] = {}
+    for spec in members:
+        role, _, people = spec.partition("=")
+        if not people:
+            raise click.BadParameter(f"write ROLE=a,b, not {spec!r}", param_hint="--member")
+        groups[role] = [p.strip() for p in people.split(",") if p.strip()]
+    session = Session(
+        catalog, process.id, db or Path(".procflow") / f"{process.id}.db", members=groups
+    )
+    try:
+        session.loop()
+    finally:
+        session.close()
 
 
 @main.command("test")
