@@ -1,0 +1,22 @@
+"""The README's library example runs as written (from the repository root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## As a library", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    (tmp_path / "processes").symlink_to(ROOT / "processes")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+    engine, inst = namespace["engine"], namespace["inst"]
+    history = engine.history(inst.id)  # type: ignore[attr-defined]
+    assert [e.type for e in history][:2] == ["started", "task_opened"]
+    assert (tmp_path / "flows.db").exists()
