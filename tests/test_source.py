@@ -109,3 +109,12 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_pointer_escapes() -> None:
     assert source.pointer(("steps", 0, "a/b", "c~d")) == "/steps/0/a~1b/c~0d"
+
+
+def test_brackets_inside_quotes_and_comments_do_not_count_as_nesting() -> None:
+    rows = "\n".join(f"  - ['[{i}..{i + 1})', x]  # [[[" for i in range(200))
+    text = "rules:\n" + rows + "\nnote: \"[[[[[[\"\n"
+    doc, problems = source.parse(text, "t.yaml")
+    assert problems == []
+    assert doc is not None
+    assert doc.data["rules"][199] == ["[199..200)", "x"]

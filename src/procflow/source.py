@@ -23,7 +23,6 @@ Must not import anything from procflow but `problems`.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -53,7 +52,6 @@ _SAFE_TAGS = frozenset(
     "tag:yaml.org,2002:" + t
     for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
 )
-_BRACKET_DEPTH_RE = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,15 +398,38 @@ def decode(
 
 
 def _bracket_depth(text: str) -> tuple[int, int]:
-    """Deepest flow-bracket nesting (ignoring quotes roughly) and its offset."""
+    """Deepest flow-bracket nesting and where it is, skipping quoted text and comments.
+
+    A cheap guard that runs before the parser, so that ``[[[[...`` ten thousand
+    deep never reaches it. A quote opens only where a YAML scalar can start.
+    """
     depth = best = where = 0
-    for m in _BRACKET_DEPTH_RE.finditer(text):
-        if m.group() in "[{":
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                if quote == "'" and text[i + 1 : i + 2] == "'":
+                    i += 2
+                    continue
+                quote = ""
+        elif c in "'\"" and (i == 0 or text[i - 1] in " \t\n[{,:-"):
+            quote = c
+        elif c == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        elif c in "[{":
             depth += 1
             if depth > best:
-                best, where = depth, m.start()
-        else:
+                best, where = depth, i
+        elif c in "]}":
             depth = max(0, depth - 1)
+        i += 1
     return best, where
 
 
