@@ -283,3 +283,23 @@ def test_public_names() -> None:
     assert procflow.decide is decide
     assert procflow.DecisionTable is DecisionTable
     assert issubclass(procflow.EvaluationError, ValueError)
+
+
+def test_marketing_and_information_scorecards(kpi: dict[str, DecisionTable]) -> None:
+    # 部門業績 70 % (30/30/20/20) + 綜合素質 30 % (30/30/40); 信息主管 30/30/30/10
+    marks = dict.fromkeys(
+        ("operations", "publicity", "brand", "sales_support", "awareness", "teamwork"), 80
+    )
+    assert decide(kpi["KPI-MKT"], {**marks, "communication": 80})["score"] == 80
+    mixed = decide(kpi["KPI-MKT"], {**marks, "operations": 100, "communication": 50})
+    assert mixed["score"] == Decimal("80.6")  # (86 × 70% = 60.2) + (68 × 30% = 20.4)
+    info = decide(
+        kpi["KPI-INFO"], {"accuracy": 90, "informatisation": 80, "security": 70, "cooperation": 100}
+    )
+    assert info["score"] == 27 + 24 + 21 + 10
+
+
+def test_exact_decimals_in_formulas(kpi: dict[str, DecisionTable]) -> None:
+    points = decide(kpi["KPI-CUST"], {"collection_rate": Decimal("100.1")})["points"]
+    assert points == Decimal("0.05")
+    assert str(points) == "0.05"

@@ -232,7 +232,7 @@ class TableBuilder:
         rules_model = self.model.rules
         if not rules_model:
             self.diag(
-                (),
+                ("rules",) if rules_model is not None else (),
                 "PF506",
                 f"the table '{self.id}' has no rules",
                 "add rules: with one row per case",
