@@ -73,3 +73,14 @@ def test_definition_error_carries_every_diagnostic() -> None:
         procflow.load(VALID.parent / "invalid" / "loop_no_exit.yaml")
     assert [d.code for d in info.value.diagnostics] == ["PF307", "PF308", "PF306"]
     assert isinstance(info.value, ValueError)
+
+
+def test_one_file_is_checked_against_its_neighbours(tmp_path: Path) -> None:
+    body = "procflow: 1\nid: {id}\ntitle: t\nactors: {{a: x}}\nsteps:\n  - actor: a\n{extra}"
+    (tmp_path / "a.yaml").write_text(body.format(id="A", extra="  - handoff: B\n"))
+    (tmp_path / "b.yaml").write_text(body.format(id="B", extra="  - handoff: C\n"))
+    catalog, problems = check_paths([tmp_path / "a.yaml"])
+    assert list(catalog) == ["A"]  # only the file named is in the catalogue
+    assert problems == []  # B exists beside it; B's own broken hand-off is not reported here
+    _, problems = check_paths([tmp_path / "b.yaml"])
+    assert [d.code for d in problems] == ["PF312"]

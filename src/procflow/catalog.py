@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from procflow.model import CallStep, HandoffStep
+from procflow.model import CallStep, HandoffStep, Process
 from procflow.problems import Diagnostic, did_you_mean
 from procflow.source import Document
 
@@ -26,16 +26,18 @@ def _links(catalog: Catalog) -> Iterator[tuple[str, CallStep | HandoffStep, tupl
                 yield pid, placed.step, placed.path
 
 
-def check_catalog(catalog: Catalog, docs: Mapping[str, Document]) -> list[Diagnostic]:
-    """Every hand-off and call names a process of the catalogue, carries documents it has,
-    and no process calls itself."""
+def check_catalog(
+    catalog: Catalog, docs: Mapping[str, Document], *, known: Mapping[str, Process] | None = None
+) -> list[Diagnostic]:
+    """Every hand-off and call names a process of the catalogue (or one ``known`` beside
+    it), carries documents it has, and no process calls itself."""
     out: list[Diagnostic] = []
     calls: nx.DiGraph[str] = nx.DiGraph()
     for pid, step, path in _links(catalog):
         doc = docs[pid]
         other = step.call if isinstance(step, CallStep) else step.handoff
         key = "call" if isinstance(step, CallStep) else "handoff"
-        target = catalog.processes.get(other)
+        target = catalog.processes.get(other) or (known or {}).get(other)
         if target is None:
             hint = did_you_mean(other, catalog) or "check the id, or add that process's file"
             out.append(

@@ -347,10 +347,31 @@ def check_paths(paths: Iterable[str | Path]) -> tuple[Catalog, list[Diagnostic]]
             catalog.processes[process.id] = process
             catalog.files[process.id] = str(f)
             docs[process.id] = doc
-    problems += check_catalog(catalog, docs)
+    problems += check_catalog(catalog, docs, known=_neighbours(paths, catalog, loader))
     unique = sorted(set(problems), key=lambda d: (d.file, d.line, d.column, d.code))
     catalog.warnings = [d for d in unique if d.severity is Severity.WARNING]
     return catalog, unique
+
+
+def _neighbours(
+    paths: Iterable[str | Path], catalog: Catalog, loader: Loader
+) -> dict[str, Process]:
+    """Processes beside the files named one by one, so that validating one file can
+    check its hand-offs and calls against the others in its folder (their own
+    problems are not reported here)."""
+    named = {Path(f).resolve() for f in catalog.files.values()}
+    folders = {Path(p).parent for p in paths if not Path(p).is_dir()}
+    known: dict[str, Process] = {}
+    for f in iter_files(folders):
+        if f.resolve() in named:
+            continue
+        doc, found = source.load_file(f)
+        if doc is None or _kind(doc.data) != "process":
+            continue
+        process, _ = loader.process_document(doc, f, found)
+        if process is not None and process.id not in catalog.processes:
+            known.setdefault(process.id, process)
+    return known
 
 
 def load_dir(path: str | Path) -> Catalog:
