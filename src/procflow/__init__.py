@@ -1,9 +1,13 @@
 """procflow: documented business processes as YAML that validates, compiles, runs and renders.
 
-The public surface is listed in ``__all__``; everything else is internal.
+The public surface is listed in ``__all__``; everything else is internal. The engine
+and the stores are imported on first use, so that ``procflow validate`` starts fast.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from procflow.decisions.result import Decision
 from procflow.decisions.table import DecisionTable, decide
@@ -24,19 +28,6 @@ from procflow.errors import (
 from procflow.loader import Catalog, load, load_dir, loads
 from procflow.model import Organisation, Process
 from procflow.problems import Diagnostic, Severity
-from procflow.runtime import (
-    Directory,
-    Engine,
-    Hooks,
-    Instance,
-    ManualClock,
-    Notification,
-    StaticDirectory,
-    SystemClock,
-    Task,
-    User,
-)
-from procflow.store import Event, MemoryStore, SQLiteStore
 
 __all__ = [
     "Catalog",
@@ -76,3 +67,50 @@ __all__ = [
     "load_dir",
     "loads",
 ]
+
+if TYPE_CHECKING:
+    from procflow.runtime import (
+        Directory,
+        Engine,
+        Hooks,
+        Instance,
+        ManualClock,
+        Notification,
+        StaticDirectory,
+        SystemClock,
+        Task,
+        User,
+    )
+    from procflow.store import Event, MemoryStore, SQLiteStore
+
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "Directory",
+            "Engine",
+            "Hooks",
+            "Instance",
+            "ManualClock",
+            "Notification",
+            "StaticDirectory",
+            "SystemClock",
+            "Task",
+            "User",
+        ),
+        "procflow.runtime",
+    ),
+    **dict.fromkeys(("Event", "MemoryStore", "SQLiteStore"), "procflow.store"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'procflow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

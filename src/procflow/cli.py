@@ -13,15 +13,17 @@ import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from procflow.coverage import Coverage
 from procflow.loader import Loader, check_paths
 from procflow.problems import Diagnostic, Severity
 from procflow.schema import SCHEMAS, schema_text, write_schemas
-from procflow.testing import ScenarioResult, catalog_for, coverage_of, run_paths
+
+if TYPE_CHECKING:
+    from procflow.coverage import Coverage
+    from procflow.testing import ScenarioResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -143,6 +145,8 @@ def check(
         )
     if code:
         raise click.exceptions.Exit(code)
+    from procflow.testing import run_paths  # noqa: PLC0415 (the engine loads only when needed)
+
     results, _ = run_paths(paths, catalog)
     if results:
         code = max(code, _print_results(results, fmt))
@@ -205,6 +209,7 @@ def _write_results(results: Sequence[ScenarioResult], folder: Path) -> None:
 def run_command(file: Path, db: Path | None, members: tuple[str, ...]) -> None:
     """Walk a process in the terminal, acting as any of its actors."""
     from procflow.interactive import Session  # noqa: PLC0415 (only this command needs it)
+    from procflow.testing import catalog_for  # noqa: PLC0415
 
     catalog, diagnostics = catalog_for([file.parent])
     process, _ = Loader().process(file)
@@ -240,6 +245,8 @@ def test_command(
     paths: tuple[Path, ...], fmt: str, coverage: bool, min_coverage: float | None
 ) -> None:
     """Run the scenarios under PATHS (scenarios/ folders) and print a table."""
+    from procflow.testing import catalog_for, coverage_of, run_paths  # noqa: PLC0415
+
     catalog, diagnostics = catalog_for(paths)
     if any(d.is_error for d in diagnostics):
         raise click.exceptions.Exit(_print_diagnostics(diagnostics, fmt, strict=False))
