@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,28 @@ def test_scenario_files_are_found_only_in_scenario_folders() -> None:
     found = list(scenario_files([VALID]))
     assert found and all(f.parent.name == "scenarios" for f in found)
     assert list(scenario_files([VALID / "approval.yaml"])) == []
+
+
+def test_the_scenarios_folder_itself_can_be_named() -> None:
+    results, problems = run_paths([SCENARIOS])
+    assert problems == []
+    assert len(results) >= 2 and all(r.passed for r in results)
+
+
+def test_task_not_open_can_be_expected(workspace: Path) -> None:
+    text = (SCENARIOS / "APPROVAL.routine.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "  - expect:\n",
+        "  - do: draft\n    by: li\n    error: TaskNotOpen\n  - expect:\n",
+    )
+    (workspace / "scenarios" / "x.yaml").write_text(text, encoding="utf-8")
+    (result,) = run_paths([workspace])[0]
+    assert result.passed, [str(p) for p in result.problems]
+
+
+def test_lists_compare_with_stored_tuples() -> None:
+    from procflow.testing import _same
+
+    assert _same(["a", "b"], ("a", "b"))
+    assert not _same(["a", "b"], ("b", "a"))
+    assert _same(["1.50"], (Decimal("1.5"),))

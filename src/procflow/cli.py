@@ -190,6 +190,36 @@ def _write_results(results: Sequence[ScenarioResult], folder: Path) -> None:
     temp.replace(target)
 
 
+@main.command("index")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--write", is_flag=True, help="Write FOLDER/README.md instead of printing it.")
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 when FOLDER/README.md is stale.")
+@_guard
+def index_command(folder: Path, write: bool, check_only: bool) -> None:
+    """The Markdown catalogue of a process folder (its README.md)."""
+    from procflow.index import index_markdown  # noqa: PLC0415
+
+    catalog, diagnostics = check_paths([folder])
+    if any(d.is_error for d in diagnostics):
+        raise click.exceptions.Exit(_print_diagnostics(diagnostics, "text", strict=False))
+    text = index_markdown(catalog, folder)
+    readme = folder / "README.md"
+    if check_only:
+        fresh = readme.exists() and readme.read_text(encoding="utf-8") == text
+        if not fresh:
+            click.echo(
+                f"procflow: {readme} is stale; run 'procflow index {folder} --write'", err=True
+            )
+        raise click.exceptions.Exit(0 if fresh else 1)
+    if write:
+        temp = readme.with_suffix(".md.tmp")
+        temp.write_text(text, encoding="utf-8")
+        temp.replace(readme)
+        click.echo(str(readme))
+        return
+    sys.stdout.write(text)
+
+
 @main.command("run")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

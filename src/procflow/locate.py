@@ -223,6 +223,13 @@ def _value_problem(doc: Document, path: Path_, err: Any) -> Diagnostic:
     if etype == "value_error":
         msg = str(err["msg"]).removeprefix("Value error, ")
         return doc.diag(path, "PF203", msg)
+    if etype == "string_type" and isinstance(value, dict):
+        return doc.diag(
+            path,
+            "PF203",
+            "this should be text, but YAML read a mapping",
+            "put the text in quotes: a ': ' inside it starts a mapping",
+        )
     if etype in _TYPE_WORDS:
         return doc.diag(path, "PF203", f"{shown} should be {_TYPE_WORDS[etype]}")
     return doc.diag(path, "PF203", str(err["msg"]), "")

@@ -92,7 +92,7 @@ def _same(expected: Any, actual: Any) -> bool:
             return False
     if isinstance(actual, date | datetime):
         return str(expected).replace(" ", "T") == actual.isoformat()
-    if isinstance(actual, list) and isinstance(expected, list):
+    if isinstance(actual, list | tuple) and isinstance(expected, list | tuple):
         return len(actual) == len(expected) and all(map(_same, expected, actual))
     if isinstance(actual, Mapping) and isinstance(expected, Mapping):
         return set(actual) == set(expected) and all(_same(expected[k], actual[k]) for k in expected)
@@ -153,6 +153,8 @@ class _Run:
     def task_at(self, act: Act, step: str, path: Path_) -> Task:
         inst = self.instance_of(act.process, path)
         open_here = [t for t in inst.tasks if t.step_id == step]
+        if not open_here and act.error == "TaskNotOpen":
+            raise errors.TaskNotOpen(f"no open task at the step '{step}'")
         if not open_here:
             steps = sorted({t.step_id for t in inst.tasks})
             raise self.fail(
@@ -370,7 +372,9 @@ def scenario_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """The scenario files named, and every YAML file in `scenarios/` under the folders named."""
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
+        if p.is_dir() and p.name == SCENARIO_DIR:
+            yield from sorted(p.rglob("*.y*ml"))
+        elif p.is_dir():
             yield from sorted(
                 f for f in p.rglob("*.y*ml") if SCENARIO_DIR in f.relative_to(p).parts[:-1]
             )
@@ -399,7 +403,7 @@ def catalog_for(paths: Iterable[str | Path]) -> tuple[Catalog, list[Diagnostic]]
     """The processes scenarios under ``paths`` run against: the folders named, or the
     folder above the ``scenarios/`` folder of a scenario file named."""
     named = [Path(p) for p in paths]
-    roots = [p for p in named if p.is_dir()]
+    roots = [p.parent if p.name == SCENARIO_DIR else p for p in named if p.is_dir()]
     for p in named:
         if not p.is_dir():
             above = next((q for q in p.parents if q.name == SCENARIO_DIR), p)
