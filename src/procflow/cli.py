@@ -130,9 +130,21 @@ def _render(catalog: Any, folder: Path, formats: str, *, hint: str = "") -> int:
     help="Folder for the diagrams (SVG) and the HTML catalogue.",
 )
 @click.option("--no-render", is_flag=True, help="Validate only; draw no diagrams.")
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Fail when the scenarios walk less than this percentage of a process's paths.",
+)
 @_guard
 def check(
-    paths: tuple[Path, ...], fmt: str, strict: bool, render_to: Path, no_render: bool
+    *,
+    paths: tuple[Path, ...],
+    fmt: str,
+    strict: bool,
+    render_to: Path,
+    no_render: bool,
+    min_coverage: float | None,
 ) -> None:
     """The main job: validate every process, run its scenarios, then draw the diagrams."""
     catalog, diagnostics = check_paths(paths)
@@ -150,6 +162,11 @@ def check(
     results, _ = run_paths(paths, catalog)
     if results:
         code = max(code, _print_results(results, fmt))
+    if min_coverage is not None:
+        from procflow.testing import coverage_of  # noqa: PLC0415
+
+        cov = coverage_of(results, catalog)
+        code = max(code, _print_coverage(cov, fmt, min_coverage, only_low=True))
     if not no_render and len(catalog):
         _write_results(results, render_to)
         code = max(code, _render(catalog, render_to, "svg,html", hint="; or pass --no-render"))
@@ -290,13 +307,18 @@ def test_command(
     raise click.exceptions.Exit(code)
 
 
-def _print_coverage(cov: dict[str, Coverage], fmt: str, minimum: float | None) -> int:
-    """Print coverage per process; 1 when one is below ``minimum``."""
+def _print_coverage(
+    cov: dict[str, Coverage], fmt: str, minimum: float | None, *, only_low: bool = False
+) -> int:
+    """Print coverage per process (only those below ``minimum`` when ``only_low``);
+    1 when one is below ``minimum``."""
     low = [c for c in cov.values() if minimum is not None and c.percent < minimum]
     if fmt == "json":
         click.echo(json.dumps([c.to_dict() for c in cov.values()], ensure_ascii=False, indent=2))
         return 1 if low else 0
     for c in cov.values():
+        if only_low and c not in low:
+            continue
         line = f"{c.process_id:<10} {c.percent:5.1f}%  {c.covered}/{len(c.items)}"
         click.echo(click.style(line, fg="red") if c in low else line)
         for item in c.missing:
