@@ -214,7 +214,8 @@ class Session:
         self.echo(f"  ✓ done; {inst.process_id} is {inst.status}")
 
     def fill(self, data: dict[str, dict[str, Any]], doc: str, name: str, f: FieldDef) -> None:
-        hint = "/".join(f.of or []) if f.type == "choice" and isinstance(f.of, list) else str(f.type)
+        choices = f.of if f.type == "choice" and isinstance(f.of, list) else None
+        hint = "/".join(choices) if choices else str(f.type)
         label = f"  {doc}.{name}" + (f" {f.title}" if f.title else "") + f" [{hint}]"
         text = str(self.ask(label, default="" if not f.required else None, show_default=False))
         if text == "" and not f.required:

@@ -20,11 +20,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
-    GetJsonSchemaHandler,
     PrivateAttr,
     StringConstraints,
     Tag,
@@ -34,6 +32,7 @@ from pydantic import (
 
 # pydantic only; `procflow.decisions` imports nothing on import, so no cycle.
 from procflow.decisions.model import Table, TableId
+from procflow.shapes import Model, ShortForm, StrOrList, as_list, as_notes
 
 LANGUAGE_VERSION = 1
 
@@ -64,33 +63,10 @@ KIND_KEYS: dict[str, str] = {
 }
 
 
-class Model(BaseModel):
-    """Base of every language model: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class ShortForm(Model):
-    """A model that may also be written as one string (its main field)."""
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> Any:
-        return {"anyOf": [{"type": "string"}, handler(core_schema)]}
-
-
-StrOrList = str | list[str]
 FillsInput = str | list[str] | dict[str, str | list[str] | None]
 CarryInput = str | list[str] | dict[str, str]
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-def _as_notes(value: Any) -> Any:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else value
+_as_list = as_list
+_as_notes = as_notes
 
 
 class Source(ShortForm):

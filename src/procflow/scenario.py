@@ -42,8 +42,10 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator,
 
 from procflow import source
 from procflow.locate import diagnostics_from
-from procflow.model import Ident, Model, ProcessId, StrOrList, Text, _as_list
+from procflow.model import Ident, ProcessId, Text
 from procflow.problems import Diagnostic, did_you_mean
+from procflow.shapes import Model, StrOrList
+from procflow.shapes import as_list as _as_list
 from procflow.validate import outcomes_of
 
 ERRORS = Literal[

@@ -20,17 +20,16 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
-    GetJsonSchemaHandler,
     StringConstraints,
     Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+
+from procflow.shapes import Model, ShortForm, as_notes
 
 HIT_POLICIES = ("unique", "first", "priority", "any", "collect")
 """How matching rules give the outputs (see docs/decisions.md)."""
@@ -65,24 +64,9 @@ Weight = Annotated[
 """A weight: ``40%`` or ``40``."""
 
 
-def _as_notes(value: Any) -> Any:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else value
-
-
-class Base(BaseModel):
-    """Base of the decision models: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class _ShortForm(Base):
-    """A model that may also be written as one string."""
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> Any:
-        return {"anyOf": [{"type": "string"}, handler(core_schema)]}
+Base = Model
+_ShortForm = ShortForm
+_as_notes = as_notes
 
 
 class TableSource(_ShortForm):
