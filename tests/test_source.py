@@ -113,7 +113,7 @@ def test_pointer_escapes() -> None:
 
 def test_brackets_inside_quotes_and_comments_do_not_count_as_nesting() -> None:
     rows = "\n".join(f"  - ['[{i}..{i + 1})', x]  # [[[" for i in range(200))
-    text = "rules:\n" + rows + "\nnote: \"[[[[[[\"\n"
+    text = "rules:\n" + rows + '\nnote: "[[[[[["\n'
     doc, problems = source.parse(text, "t.yaml")
     assert problems == []
     assert doc is not None
