@@ -204,6 +204,26 @@ def line(label: str, value: str, note: str = "") -> None:
     print(f"  {label:<50} {value:>10}  {note}")
 
 
+def fsync_seconds(count: int = 200) -> float:
+    """The median time of one fsync of a freshly written 4 KiB page in the temp directory.
+
+    A durable commit (synchronous=FULL) waits for at least one, so its inverse
+    bounds the durable commands per second, whatever the engine does.
+    """
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        fd = os.open(Path(tmp) / "fsync", os.O_WRONLY | os.O_CREAT)
+        try:
+            for _ in range(count):
+                os.write(fd, b"\0" * 4096)
+                start = time.perf_counter()
+                os.fsync(fd)
+                times.append(time.perf_counter() - start)
+        finally:
+            os.close(fd)
+    return statistics.median(times)
+
+
 def approval(quick: bool, profile: bool) -> None:
     print("\n1. Approval process (9 completions per instance, one rejection): completions/s,")
     print("   best of interleaved runs")
@@ -242,7 +262,7 @@ def approval(quick: bool, profile: bool) -> None:
     targets = {"objects": 20, "memory": 20, "sqlite FULL": 5, "sqlite NORMAL": 5}
     labels = {
         "objects": "procflow engine alone (snapshots kept as objects)",
-        "memory": "procflow, MemoryStore (JSON like SQLite)",
+        "memory": "procflow, MemoryStore (history kept as JSON)",
         "sqlite FULL": "procflow, SQLiteStore, sync FULL (power-safe)",
         "sqlite NORMAL": "procflow, SQLiteStore, sync NORMAL (crash-safe)",
     }
@@ -253,6 +273,11 @@ def approval(quick: bool, profile: bool) -> None:
         line(
             f"{label}", f"{value:,.0f}", f"{1e6 / value:.1f} us each; {ratio}; median {median:,.0f}"
         )
+    fsync = fsync_seconds()
+    ceiling = f"<= {1 / fsync:,.0f} durable commands/s"
+    if base:
+        ceiling += f" ({1 / fsync / base:.1f}x Spiff) even with no other work"
+    line("one fsync on this disk (median of 200)", f"{fsync * 1e6:.0f} us", ceiling)
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()

@@ -135,16 +135,44 @@ def _broken(conn: sqlite3.Connection) -> None:
 
 def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "s.db"
-    with SQLiteStore(path) as store:  # a version-1 file
+    current = len(schema_module.MIGRATIONS)
+    with SQLiteStore(path) as store:  # a file of the current version
         store.commit([commit("i1")])
     monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, _add_priority))
     with SQLiteStore(path) as store:
         assert store.load("i1") == (1, {"v": 1})
-    assert raw(path, "PRAGMA user_version") == [(2,)]
+    assert raw(path, "PRAGMA user_version") == [(current + 1,)]
     assert raw(path, "SELECT priority FROM instances") == [(7,)]
     with SQLiteStore(path):  # already current: nothing runs again
         pass
     assert raw(path, "SELECT priority FROM instances") == [(7,)]
+
+
+def test_schema_1_file_is_upgraded_with_its_tasks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.db"
+    first = schema_module.MIGRATIONS[:1]
+    with monkeypatch.context() as m:
+        m.setattr(schema_module, "MIGRATIONS", first)
+        with SQLiteStore(path) as store:
+            store.commit([commit("i1")])
+            c = commit("i2")
+            rows = (TaskRow("t-b", "i2", "s", ("gm",), "bob", (), None), *c.tasks)
+            store.commit([c._replace(tasks=rows)])
+    assert raw(path, "PRAGMA user_version") == [(1,)]
+    with SQLiteStore(path) as store:
+        assert [t.task_id for t in store.open_tasks()] == ["t-i1", "t-b", "t-i2"]
+        assert store.task("t-b") == rows[0]
+        store.commit([commit("i2", 1)._replace(tasks=rows[1:])])
+        assert [t.task_id for t in store.open_tasks()] == ["t-i1", "t-i2"]
+    assert raw(path, "PRAGMA user_version") == [(len(schema_module.MIGRATIONS),)]
+    indexes = {r[0] for r in raw(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "tasks_by_assignee" not in indexes
+    assert "tasks_by_instance" in indexes
+    assert raw(path, "SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE name = 'tasks'")[
+        0
+    ] == (1,)
 
 
 def test_failed_migration_leaves_file_untouched(
@@ -157,7 +185,7 @@ def test_failed_migration_leaves_file_untouched(
     )
     with pytest.raises(StoreError, match=r"s\.db: cannot open: .*syntax error"):
         SQLiteStore(path)
-    assert raw(path, "PRAGMA user_version") == [(1,)]
+    assert raw(path, "PRAGMA user_version") == [(len(schema_module.MIGRATIONS) - 2,)]
     assert raw(path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
     assert "priority" not in {r[1] for r in raw(path, "PRAGMA table_info(instances)")}
 

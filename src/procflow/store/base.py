@@ -15,15 +15,18 @@ Must not import anything from procflow but `errors`.
 from __future__ import annotations
 
 import json
+import json.encoder as json_encoder
+import json.scanner as json_scanner
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NamedTuple, Self, cast
+
+# The records are named tuples: immutable, compared by value, and several times
+# cheaper to make than frozen dataclasses (the engine makes a few per command).
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One stored event.
 
     Attributes:
@@ -43,8 +46,7 @@ class Event:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class NewEvent:
+class NewEvent(NamedTuple):
     """An event the engine hands to `Store.commit`; the store numbers it."""
 
     type: str
@@ -53,8 +55,7 @@ class NewEvent:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class TaskRow:
+class TaskRow(NamedTuple):
     """An open task, kept as a projection for inbox queries.
 
     Attributes:
@@ -71,8 +72,7 @@ class TaskRow:
     due: str | None
 
 
-@dataclass(frozen=True)
-class TimerRow:
+class TimerRow(NamedTuple):
     """A pending timer; ``fire_at`` is ISO-8601 text comparable with the clock's."""
 
     instance_id: str
@@ -80,8 +80,7 @@ class TimerRow:
     fire_at: str
 
 
-@dataclass(frozen=True)
-class InstanceRow:
+class InstanceRow(NamedTuple):
     """The summary columns of an instance."""
 
     instance_id: str
@@ -93,8 +92,7 @@ class InstanceRow:
     parent_id: str | None
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     """Everything one instance changes in one command.
 
     Attributes:
@@ -180,6 +178,17 @@ class Store(ABC):
             InstanceNotFound: No instance has this id.
         """
 
+    def version(self, instance_id: str) -> int:
+        """The version of one instance: `instance` ``.version``, for less where a store can.
+
+        The engine asks it on every command, to know whether its cached snapshot
+        is still the latest.
+
+        Raises:
+            InstanceNotFound: No instance has this id.
+        """
+        return self.instance(instance_id).version
+
     @abstractmethod
     def instances(
         self,
@@ -247,22 +256,48 @@ class Store(ABC):
         self.close()
 
 
-# One encoder for every call: json.dumps() with options builds a new one each time,
-# which costs more than encoding a small event.
+# One encoder for every call: json.dumps(), and even JSONEncoder.encode(), build
+# the C encoder anew on each call, which costs more than encoding a small event.
+# This one is made once: compact, text as is (no \u escapes), no NaN or
+# infinity. Without a circular-reference check (the engine's values are trees)
+# a cycle ends in RecursionError, reported like any other non-JSON value.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_MAKE_ENCODER: Any = getattr(json_encoder, "c_make_encoder", None)
+_C_ENCODER: Any = (
+    None
+    if _MAKE_ENCODER is None
+    else _MAKE_ENCODER(
+        None, _refuse, json_encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+)
+_SCAN: Any = json_scanner.make_scanner(cast(Any, json.JSONDecoder()))
 
 
 def dumps(value: Any, *, what: str) -> str:
     """Encode a JSON value compactly; ``what`` names it in the error."""
     try:
-        return _ENCODER.encode(value)
-    except (TypeError, ValueError) as exc:
+        if _C_ENCODER is None or type(value) is str:  # pragma: no cover - CPython has it
+            return _ENCODER.encode(value)
+        return "".join(_C_ENCODER(value, 0))
+    except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"{what} is not JSON: {exc}") from exc
 
 
 def loads(text: str) -> Any:
-    """Decode what `dumps` wrote."""
-    return json.loads(text)
+    """Decode what `dumps` wrote (no surrounding blanks, as `dumps` writes none)."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        end = -1
+    if end != len(text):
+        return json.loads(text)  # blanks around the value, or an error with its position
+    return value
 
 
 def check_commits(commits: Sequence[Commit]) -> None:

@@ -1,18 +1,36 @@
 """An in-process store for tests and throwaway runs.
 
-Owns nothing beyond the `Store` contract. Payloads are kept as JSON text, as
-SQLite keeps them, so both stores reject the same values, return fresh
-objects that callers may mutate, and round-trip identically (tuples come back
-as lists). One lock serialises every call.
+Owns nothing beyond the `Store` contract, kept at the cost of what a command
+changes rather than what an instance holds:
+
+- A commit is kept by reference: the state snapshot and the event payloads
+  are the very objects the `Commit` carried, never encoded to text (that was
+  most of the cost of a command). The contract: nobody changes a snapshot or
+  a payload after committing it, and `load` returns the stored snapshot
+  itself, to be read, never changed. The engine keeps it: its states are
+  copy-on-write and it never touches a payload after emitting it.
+- Event payloads are checked to be JSON data at commit (dicts with text
+  keys, lists, tuples, text, int, finite float, bool, None), so a payload
+  SQLite would refuse is refused here too. A snapshot is checked only by a
+  ``strict`` store: the engine's snapshot is the fold of its events, made of
+  their values, and the replay tests compare the two. A strict store also
+  refuses tuples in a snapshot (SQLite would give them back as lists); it
+  skips the parts that are the very objects of the instance's previous
+  snapshot, checked then, so its check costs what a command changed.
+- `events` returns a JSON round trip of each payload, as `SQLiteStore` does:
+  fresh objects the caller may change, tuples as lists. Command results are
+  kept as JSON text.
+
+One lock serialises every call.
 
 Must not import anything from procflow but `errors` and `store.base`.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from procflow.errors import Conflict, DefinitionNotFound, InstanceNotFound, StoreError
@@ -20,6 +38,7 @@ from procflow.store.base import (
     Commit,
     Event,
     InstanceRow,
+    NewEvent,
     Store,
     TaskRow,
     TimerRow,
@@ -31,20 +50,90 @@ from procflow.store.base import (
     visible,
 )
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Types a JSON round trip gives back unchanged (floats too, when finite)."""
 
-@dataclass
+
+def _nothing(key: str) -> None:
+    return None
+
+
+def check_json(value: Any, known: Any = None, *, tuples: bool = False) -> str | None:
+    """Why ``value`` does not come back unchanged from a JSON round trip; None when it does.
+
+    JSON data here is dicts with text keys, lists, text, int, finite float,
+    bool and None (and tuples, when ``tuples``: they come back as lists).
+    Anything that *is* ``known``, or the same object under the same key of
+    ``known``, was checked before and is not walked again.
+    """
+    if value is known:
+        return None
+    kind = type(value)
+    if kind is dict:
+        get = known.get if type(known) is dict else _nothing
+        for key, item in value.items():
+            if type(key) is not str:
+                return f"the key {key!r} is not text"
+            if type(item) not in _PLAIN:
+                old = get(key)
+                if item is not old and (why := check_json(item, old, tuples=tuples)):
+                    return why
+        return None
+    if kind is list or (tuples and kind is tuple):
+        for item in value:
+            if type(item) not in _PLAIN and (why := check_json(item, None, tuples=tuples)):
+                return why
+        return None
+    if kind is float:
+        return None if math.isfinite(value) else f"{value!r} is not a finite number"
+    if kind in _PLAIN:
+        return None
+    return f"{type(value).__name__} {value!r:.60} is not a JSON value"
+
+
+def _encode_payloads(events: Sequence[NewEvent]) -> str:
+    """The payloads of a commit's events as one JSON array (one encoder call, not one each)."""
+    try:
+        return dumps([e.data for e in events], what="event data")
+    except TypeError:
+        for e in events:  # name the culprit
+            dumps(e.data, what=f"data of a {e.type!r} event")
+        raise
+
+
 class _Instance:
-    row: InstanceRow
-    state: str
-    events: list[tuple[str, str, str | None, str]]  # type, at, by, data as JSON
-    tasks: tuple[TaskRow, ...]
-    timers: tuple[TimerRow, ...]
+    __slots__ = ("events", "payloads", "row", "state", "tasks", "timers")
+
+    def __init__(
+        self,
+        row: InstanceRow,
+        state: dict[str, Any],
+        tasks: tuple[TaskRow, ...],
+        timers: tuple[TimerRow, ...],
+    ) -> None:
+        self.row = row
+        self.state = state  # the committed object itself: nobody mutates it
+        self.tasks = tasks
+        self.timers = timers
+        self.events: list[tuple[str, str, str | None]] = []  # type, at, by of each event
+        self.payloads: list[str] = []  # per commit, its events' payloads as one JSON array
 
 
 class MemoryStore(Store):
-    """Keeps everything in dictionaries; lost when the process ends."""
+    """Keeps everything in dictionaries; lost when the process ends.
 
-    def __init__(self) -> None:
+    Commits are kept by reference, not copied: whoever commits a snapshot or
+    an event payload must not change it afterwards, and `load` returns the
+    stored snapshot itself, to be read and never changed (the engine copies
+    on write). `events` returns fresh copies, as `SQLiteStore` does.
+
+    Args:
+        strict: Also check every snapshot to be JSON data that a round trip
+            keeps unchanged (event payloads are always checked).
+    """
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
         self._lock = threading.Lock()
         self._instances: dict[str, _Instance] = {}
         self._task_owner: dict[str, str] = {}
@@ -59,11 +148,20 @@ class MemoryStore(Store):
         result: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         check_commits(commits)
-        states = [dumps(c.state, what=f"state of {c.instance_id!r}") for c in commits]
-        event_data = [
-            [dumps(e.data, what=f"data of a {e.type!r} event") for e in c.events] for c in commits
-        ]
-        result_json = dumps(result, what="command result")
+        instances = self._instances
+        for c in commits:
+            if self.strict:
+                # any snapshot this store accepted was checked: reading it unlocked is fine
+                old = instances.get(c.instance_id)
+                why = (
+                    check_json(c.state, old.state if old else None)
+                    if type(c.state) is dict
+                    else "a snapshot is a dict"
+                )
+                if why is not None:
+                    raise TypeError(f"state of {c.instance_id!r} is not JSON: {why}")
+        payloads = [_encode_payloads(c.events) for c in commits]
+        result_json = None if result is None else dumps(result, what="command result")
         with self._lock:
             if command_id is not None and command_id in self._commands:
                 first: dict[str, Any] | None = loads(self._commands[command_id])
@@ -78,31 +176,31 @@ class MemoryStore(Store):
                     owner = self._task_owner.get(t.task_id, c.instance_id)
                     if owner != c.instance_id:
                         raise StoreError(f"task id {t.task_id!r} already belongs to {owner!r}")
-            for c, state, data in zip(commits, states, event_data, strict=True):
-                self._apply(c, state, data)
+            for c, data in zip(commits, payloads, strict=True):
+                self._apply(c, data)
             if command_id is not None:
-                self._commands[command_id] = result_json
+                self._commands[command_id] = "null" if result_json is None else result_json
         return None
 
-    def _apply(self, c: Commit, state: str, data: list[str]) -> None:
-        old = self._instances.get(c.instance_id)
+    def _apply(self, c: Commit, payloads: str) -> None:
+        iid = c.instance_id
         row = InstanceRow(
-            instance_id=c.instance_id,
-            process_id=c.process_id,
-            definition_hash=c.definition_hash,
-            status=c.status,
-            version=c.expected_version + len(c.events),
-            started_at=c.started_at,
-            parent_id=c.parent_id,
-        )
-        events = old.events if old else []
-        events.extend((e.type, e.at, e.by, d) for e, d in zip(c.events, data, strict=True))
-        if old:
-            for t in old.tasks:
-                del self._task_owner[t.task_id]
+            iid, c.process_id, c.definition_hash, c.status,
+            c.expected_version + len(c.events), c.started_at, c.parent_id,
+        )  # fmt: skip
+        meta = [(e.type, e.at, e.by) for e in c.events]
+        owner = self._task_owner
+        inst = self._instances.get(iid)
+        if inst is None:
+            inst = self._instances[iid] = _Instance(row, c.state, c.tasks, c.timers)
+        else:  # readers take the lock too: updating in place is safe
+            for t in inst.tasks:
+                del owner[t.task_id]
+            inst.row, inst.state, inst.tasks, inst.timers = row, c.state, c.tasks, c.timers
+        inst.events += meta
+        inst.payloads.append(payloads)
         for t in c.tasks:
-            self._task_owner[t.task_id] = c.instance_id
-        self._instances[c.instance_id] = _Instance(row, state, events, c.tasks, c.timers)
+            owner[t.task_id] = iid
 
     def command_result(self, command_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -117,19 +215,22 @@ class MemoryStore(Store):
             raise InstanceNotFound(f"no instance {instance_id!r}") from None
 
     def load(self, instance_id: str) -> tuple[int, dict[str, Any]]:
+        """The version and the stored snapshot itself: read it, never change it."""
         with self._lock:
             inst = self._get(instance_id)
-            version, state = inst.row.version, inst.state
-        snapshot: dict[str, Any] = loads(state)
-        return version, snapshot
+            return inst.row.version, inst.state
 
     def events(self, instance_id: str, *, after: int = 0) -> list[Event]:
         with self._lock:
-            records = self._get(instance_id).events[max(after, 0) :]
-        start = max(after, 0) + 1
+            inst = self._get(instance_id)
+            records, texts = list(inst.events), list(inst.payloads)
+        payloads = [data for text in texts for data in loads(text)]
+        start = max(after, 0)
         return [
-            Event(instance_id, seq, type_, at, by, loads(data))
-            for seq, (type_, at, by, data) in enumerate(records, start)
+            Event(instance_id, seq, type_, at, by, data)
+            for seq, (type_, at, by), data in zip(
+                range(start + 1, len(records) + 1), records[start:], payloads[start:], strict=True
+            )
         ]
 
     def instance(self, instance_id: str) -> InstanceRow:

@@ -3,13 +3,15 @@
 Owns the table layout, ``PRAGMA user_version`` (the schema version) and
 ``PRAGMA application_id`` (marks a file as a procflow store).
 
-Layout (schema 1):
+Layout (schema 2; schema 1 differed only in ``tasks``: a rowid table with an
+index on ``assignee`` too):
 
 - ``instances``: one row per instance: summary columns, ``version`` and the
   latest ``state`` snapshot (JSON), so loading never replays events.
 - ``events``: ``(instance_id, seq)`` primary key; ``data`` is JSON.
-- ``tasks``: the open tasks; ``roles`` and ``candidates`` are JSON arrays,
-  ``pos`` keeps the engine's order within an instance.
+- ``tasks``: the open tasks, ``WITHOUT ROWID`` on ``task_id``; ``roles`` and
+  ``candidates`` are JSON arrays, ``pos`` keeps the engine's order within an
+  instance (increasing, not necessarily contiguous).
 - ``timers``: pending timers, indexed by ``fire_at``.
 - ``commands``: ``command_id`` → result JSON, for idempotent retries.
 - ``definitions``: every definition text ever run, by content hash.
@@ -86,9 +88,39 @@ def _migrate_1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_SCHEMA_2 = (
+    """CREATE TABLE tasks_2 (
+        task_id     TEXT PRIMARY KEY,
+        instance_id TEXT NOT NULL REFERENCES instances,
+        pos         INTEGER NOT NULL,
+        step_id     TEXT NOT NULL,
+        roles       TEXT NOT NULL,
+        assignee    TEXT,
+        candidates  TEXT NOT NULL,
+        due         TEXT
+    ) WITHOUT ROWID""",
+    "INSERT INTO tasks_2 SELECT task_id, instance_id, pos, step_id, roles, assignee,"
+    " candidates, due FROM tasks",
+    "DROP TABLE tasks",
+    "ALTER TABLE tasks_2 RENAME TO tasks",
+    "CREATE INDEX tasks_by_instance ON tasks (instance_id, pos)",
+)
+
+
+def _migrate_2(conn: sqlite3.Connection) -> None:
+    """``tasks`` keyed by its primary key alone, without the unused assignee index.
+
+    A command writes a few tasks; each B-tree it touches is one more page in
+    the write-ahead log at every commit. Schema 1 had four for ``tasks`` (the
+    rowid table, the task id key, two indexes); schema 2 has two.
+    """
+    for statement in _SCHEMA_2:
+        conn.execute(statement)
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_1,)
+MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2)
 """Migration ``n`` (1-based) takes a file from schema version ``n - 1`` to ``n``.
 
 Append only; never edit a migration that has shipped.
