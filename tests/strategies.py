@@ -125,7 +125,7 @@ def processes(draw: st.DrawFn) -> dict[str, Any]:
         steps.append(
             {"id": "finish", "end": draw(st.sampled_from(["approved", "rejected", "done"]))}
         )
-    return {
+    out: dict[str, Any] = {
         "procflow": 1,
         "id": draw(st.from_regex(r"[A-Z]{2,3}-[0-9]{3}", fullmatch=True)),
         "title": draw(TITLE),
@@ -133,3 +133,20 @@ def processes(draw: st.DrawFn) -> dict[str, Any]:
         "documents": docs,
         "steps": steps,
     }
+    if draw(st.integers(0, 3)) == 0:
+        out["schedule"] = draw(_schedule(actors))
+    return out
+
+
+@st.composite
+def _schedule(draw: st.DrawFn, actors: list[str]) -> dict[str, Any]:
+    """A ``schedule:`` in one of its forms, on behalf of one of the actors."""
+    every = draw(st.sampled_from(["month", "year", "working day", "每月20日", "1 December"]))
+    out: dict[str, Any] = {"every": every, "by": draw(st.sampled_from(actors))}
+    if every == "month":
+        out["day"] = draw(st.integers(1, 31))
+    elif every == "year":
+        out["month"], out["day"] = draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    if every != "working day" and draw(st.booleans()):
+        out["holidays"] = "postpone"
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
 import pytest
@@ -137,7 +138,7 @@ def test_missing_value_at_run_time_fails_cleanly() -> None:
     )
     inst = eng.start("MISS", by=WANG)
     task = only(inst.tasks)
-    before = (eng.store.load(inst.id), eng.history(inst.id))
+    before = (copy.deepcopy(eng.store.load(inst.id)), eng.history(inst.id))
     with pytest.raises(EvaluationError, match=r"pay\.amount"):
         eng.complete(task.id, by=WANG, data={"pay": {}})
     assert (eng.store.load(inst.id), eng.history(inst.id)) == before
@@ -475,6 +476,7 @@ def test_everything_fixture_runs_to_the_end() -> None:
             "customers": ["甲"],
             "urgent": True,
             "engineer": "zhou",
+            "due_on": "2026-03-31",
         }
     }
     inst = eng.complete(only(inst.tasks).id, by=ask, data=data)

@@ -49,7 +49,9 @@ def engine(
 ) -> Engine:
     catalog = {p.id: p for p in (process(t) for t in texts)}
     options.setdefault("calendar", SimpleCalendar())
-    return Engine(catalog, store=store or MemoryStore(), clock=clock or ManualClock(T0), **options)
+    # strict: every snapshot the engine commits is checked to be exact JSON data
+    store = store or MemoryStore(strict=True)
+    return Engine(catalog, store=store, clock=clock or ManualClock(T0), **options)
 
 
 def only(tasks: Iterable[Task], step: str | None = None) -> Task:

@@ -107,7 +107,7 @@ def test_replaying_events_rebuilds_the_live_state(data: st.DataObject) -> None:
     ids = itertools.count(1)
     eng = Engine(
         CATALOG,
-        store=MemoryStore(),
+        store=MemoryStore(strict=True),  # snapshots checked to be exact JSON too
         clock=clock,
         calendar=SimpleCalendar(),
         directory=DIRECTORY,

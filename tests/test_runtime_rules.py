@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,10 +33,11 @@ PROPOSAL = {"proposal": {"plan_type": "special", "budget": "1200.50"}}
 
 
 def observable(eng: Engine) -> Any:
+    """Everything a failed command must leave alone, copied (a MemoryStore shares snapshots)."""
     rows = eng.store.instances()
     return (
         rows,
-        [eng.store.load(r.instance_id) for r in rows],
+        [copy.deepcopy(eng.store.load(r.instance_id)) for r in rows],
         [eng.history(r.instance_id) for r in rows],
         eng.store.open_tasks(),
         eng.store.due_timers("9999"),

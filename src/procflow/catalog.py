@@ -1,7 +1,7 @@
 """Checks between processes: hand-offs, calls and the documents they carry.
 
 Owns `check_catalog`, run by `loader.check_paths` once every file of a
-folder is loaded. Imports `model`, `problems`, `source`; never `runtime`.
+folder is loaded. Imports `model`, `carrying`, `problems`, `source`; never `runtime`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from procflow.carrying import carry_path
 from procflow.model import CallStep, HandoffStep, Process
 from procflow.problems import Diagnostic, did_you_mean
 from procflow.source import Document
@@ -51,7 +52,7 @@ def check_catalog(
             if theirs not in theirs_docs:
                 out.append(
                     doc.diag(
-                        (*path, "carry"),
+                        carry_path(doc, path, theirs),
                         "PF320",
                         f"'{other}' has no document '{theirs}' to carry into",
                         did_you_mean(theirs, theirs_docs) or "declare it in that process",

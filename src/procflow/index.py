@@ -3,9 +3,9 @@
 Owns `index_markdown`, which ``procflow index processes/`` writes and a test
 compares with the file in git, so the catalogue is never edited by hand and
 never stale. Per process: id and title, source, number of steps, actors,
-documents, deadlines and the number of scenarios; then the decision tables.
+documents, schedule and deadlines and the number of scenarios; then the decision tables.
 
-Imports `loader`, `model`, `deadlines`, `testing` (only for where scenarios live).
+Imports `loader`, `model`, `deadlines`, `schedules`, `testing` (only for where scenarios live).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from procflow import deadlines
+from procflow import deadlines, schedules
 from procflow.loader import Catalog
 from procflow.model import HumanStep, Process
 
@@ -34,6 +34,13 @@ def _cell(text: str) -> str:
 
 def _deadline_text(process: Process) -> list[str]:
     out: list[str] = []
+    if process.schedule is not None:
+        try:
+            when = schedules.describe_zh(schedules.read_schedule(process.schedule))
+        except schedules.ScheduleError:
+            when = process.schedule.every
+        postponed = "（遇假日順延）" if process.schedule.holidays == "postpone" else ""
+        out.append(f"starts {when}{postponed}")
     for placed in process.flow.layout.placed:
         step = placed.step
         if isinstance(step, HumanStep) and step.deadline is not None:
@@ -44,7 +51,7 @@ def _deadline_text(process: Process) -> list[str]:
                 except deadlines.DeadlineSyntaxError:
                     when = dl.due
             else:
-                when = f"{getattr(dl, 'on', '')}"
+                when = f"{dl.due_on} 當日"
             out.append(f"{placed.id}: {when}")
     return out
 

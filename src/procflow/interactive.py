@@ -233,7 +233,7 @@ class Session:
         self.clock.set(moment)
         _save_clock(self.db, self.clock)
         fired = self.engine.tick(moment)
-        self.echo(f"  ✓ now {moment:%Y-%m-%d %H:%M}; {len(fired)} deadline event(s)")
+        self.echo(f"  ✓ now {moment:%Y-%m-%d %H:%M}; {len(fired)} event(s) (deadlines, schedules)")
 
     def history(self) -> None:
         for inst in self.engine.instances():

@@ -56,6 +56,7 @@ KIND_KEYS: dict[str, str] = {
     "branch": "branch",
     "parallel": "parallel",
     "notify": "notify",
+    "notify_users": "notify",
     "call": "call",
     "handoff": "handoff",
     "end": "end",
@@ -64,7 +65,7 @@ KIND_KEYS: dict[str, str] = {
 
 
 FillsInput = str | list[str] | dict[str, str | list[str] | None]
-CarryInput = str | list[str] | dict[str, str]
+ReturnsInput = str | list[str] | dict[str, str]
 _as_list = as_list
 _as_notes = as_notes
 
@@ -192,10 +193,13 @@ class Expire(ShortForm):
 
 
 class Deadline(Model):
-    """When a task is due and what happens around that time."""
+    """When a task is due and what happens around that time: ``due`` or ``due_on``."""
 
-    due: Text
+    due: Text | None = None
     """``3 working days``, ``1 hour``, ``before the 25th of each month``, ``1-15 January``."""
+    due_on: ExprText | None = None
+    """An expression giving a date (due at the end of that day) or a date-time,
+    read when the task opens: ``probation.end_date``."""
     from_: Annotated[str, StringConstraints(pattern=r"^(open|start|[A-Za-z][A-Za-z0-9_]*)$")] = (
         Field("open", alias="from")
     )
@@ -210,6 +214,14 @@ class Deadline(Model):
     _remind = field_validator("remind", mode="before", json_schema_input_type=StrOrList)(
         lambda cls, v: _as_list(v)
     )
+
+    @model_validator(mode="after")
+    def _one_due(self) -> Deadline:
+        if (self.due is None) == (self.due_on is None):
+            raise ValueError("write one of 'due:' (a length or a day) or 'due_on:' (a date)")
+        if self.due_on is not None and self.from_ != "open":
+            raise ValueError("'from:' counts a 'due:' length; a 'due_on:' date needs none")
+        return self
 
 
 class Require(Model):
@@ -355,7 +367,8 @@ class TaskStep(HumanStep):
     for_each: (
         Annotated[str, StringConstraints(pattern=r"^(member|[A-Za-z]\w*\.[A-Za-z]\w*)$")] | None
     ) = None
-    """``member``: one task per holder of the role; ``document.field``: one task per list item."""
+    """``member``: one task per holder of the role; ``document.field``: one task per list item
+    (a list of ``user`` items: one task for each listed person, whatever their roles)."""
     assignee: ExprText | None = None
     """An expression giving the user id to do it (e.g. the engineer chosen earlier)."""
 
@@ -418,9 +431,13 @@ class ParallelStep(StepBase):
 
 
 class NotifyStep(StepBase):
-    """Tell actors something. Does not wait."""
+    """Tell actors (``notify``), or people named by data (``notify_users``), something.
+    Does not wait."""
 
-    notify: list[Ident]
+    notify: list[Ident] = []
+    """Roles: every holder is told."""
+    notify_users: ExprText | None = None
+    """An expression giving a user or a list of users: ``appraisal.employee``."""
     message: Text = ""
     reads: list[Ident] = []
 
@@ -428,12 +445,66 @@ class NotifyStep(StepBase):
         lambda cls, v: _as_list(v)
     )
 
+    @model_validator(mode="after")
+    def _someone(self) -> NotifyStep:
+        if not self.notify and self.notify_users is None:
+            raise ValueError("name whom to tell: 'notify:' roles or 'notify_users:' people")
+        return self
+
     @property
     def kind(self) -> str:
         return "notify"
 
 
+class Carry(ShortForm):
+    """One document carried to another process: which of ours, and whether it must be there."""
+
+    from_: Ident = Field(alias="from")
+    """Our document (by default the one of the same name)."""
+    optional: bool = False
+    """True: carried only when we hold it; without it the hand-off or call still goes on.
+    False: we must hold it (checked at load, PF320; at run time a missing one is an error)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return {"from": value} if isinstance(value, str) else value
+
+
+class CarryEntry(Model):
+    """What an analyst may write for one carried document (``from`` defaults to its key)."""
+
+    from_: Ident | None = Field(None, alias="from")
+    optional: bool = False
+
+
+CarryInput = str | list[str | dict[str, str | CarryEntry]] | dict[str, str | CarryEntry]
+
+
 def _carry(value: Any) -> Any:
+    """Short forms of ``carry``: a name, a list of names (or one-key mappings), a mapping
+    ``{their_name: our_name | {from, optional}}``; ``from`` defaults to their name."""
+    if isinstance(value, str):
+        return {value: value}
+    if isinstance(value, list):
+        merged: dict[Any, Any] = {}
+        for item in value:
+            if isinstance(item, str):
+                merged[item] = item
+            elif isinstance(item, dict):
+                merged.update(item)
+            else:
+                return value  # pydantic reports the bad item
+        value = merged
+    if isinstance(value, dict):
+        return {
+            k: {"from": k, **v} if isinstance(v, dict) and not {"from", "from_"} & set(v) else v
+            for k, v in value.items()
+        }
+    return value
+
+
+def _returns(value: Any) -> Any:
     if isinstance(value, str):
         return {value: value}
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -445,13 +516,17 @@ class CallStep(StepBase):
     """Run another process as a sub-process and wait for it to finish."""
 
     call: ProcessId
-    carry: dict[Ident, Ident] = {}
-    """Documents passed in: ``{their_name: our_name}`` or a list of shared names."""
+    carry: dict[Ident, Carry] = {}
+    """Documents passed in: a list of shared names, ``{their_name: our_name}``, or
+    ``{their_name: {from: our_name, optional: true}}``."""
     returns: dict[Ident, Ident] = {}
     """Documents copied back when it finishes: ``{our_name: their_name}``."""
 
-    _carry = field_validator("carry", "returns", mode="before", json_schema_input_type=CarryInput)(
+    _carry = field_validator("carry", mode="before", json_schema_input_type=CarryInput)(
         lambda cls, v: _carry(v)
+    )
+    _returns = field_validator("returns", mode="before", json_schema_input_type=ReturnsInput)(
+        lambda cls, v: _returns(v)
     )
 
     @property
@@ -463,7 +538,7 @@ class HandoffStep(StepBase):
     """Start the next process with documents carried over; does not wait."""
 
     handoff: ProcessId
-    carry: dict[Ident, Ident] = {}
+    carry: dict[Ident, Carry] = {}
 
     _carry = field_validator("carry", mode="before", json_schema_input_type=CarryInput)(
         lambda cls, v: _carry(v)
@@ -517,6 +592,25 @@ AnyStep = (
 )
 
 
+class Schedule(Model):
+    """When the system starts an instance by itself: a recurring process.
+
+    ``every: month`` (with ``day``, default 1), ``every: year`` (with ``month`` and
+    ``day``, default 1 January), ``every: working day`` or ``every: day``; or a day
+    in words: ``every: 每月20日``, ``every: the 20th of each month``, ``every: 1 December``.
+    """
+
+    every: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    day: int | None = Field(None, ge=1, le=31)
+    """Day of the month (29-31 mean the last day in shorter months)."""
+    month: int | None = Field(None, ge=1, le=12)
+    """Month of the year, for ``every: year``."""
+    by: Ident
+    """The role on whose behalf the system starts it (its holders may cancel it)."""
+    holidays: Literal["ignore", "postpone"] = "ignore"
+    """``postpone``: a start that falls on a holiday or weekend moves to the next working day."""
+
+
 class Process(Model):
     """One documented process. ``graph`` is set by `procflow.load`."""
 
@@ -539,6 +633,8 @@ class Process(Model):
     """Decision tables of this process only (the format of docs/decisions.md)."""
     starts_by: list[Ident] = []
     """Roles that may start an instance. Default: the first step's actor."""
+    schedule: Schedule | None = None
+    """Start an instance by itself, once per period (see `Engine.tick`)."""
     steps: list[Step] = Field(min_length=1)
 
     _notes = field_validator("notes", mode="before", json_schema_input_type=StrOrList)(

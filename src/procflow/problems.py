@@ -152,7 +152,7 @@ CODES: dict[str, str] = {
     "PF317": "a conditional branch without 'otherwise'",
     "PF318": "a four-eyes rule names a step that does not run before this one",
     "PF319": "a for-each over something that is not a list field or a role",
-    "PF320": "documents carried to another process do not match",
+    "PF320": "documents carried to another process do not match, or may be missing",
     "PF321": "a step kind used where it is not allowed",
     "PF322": "a process calls itself, directly or through others",
     "PF323": "a default value that does not fit its field",
@@ -166,6 +166,7 @@ CODES: dict[str, str] = {
     "PF407": "a name or function that is not allowed in expressions",
     "PF410": "a deadline that cannot be parsed",
     "PF411": "a deadline action that does not fit the step",
+    "PF412": "a schedule that cannot be read or does not fit",
     # PF5xx: decision tables
     "PF501": "a rule cell does not parse",
     "PF502": "inputs that no rule covers (gap)",

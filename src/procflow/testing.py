@@ -139,7 +139,17 @@ class _Run:
             raise self.fail(path, "nothing was started yet", "begin with '- start: {by: USER}'")
         if process_id is None or process_id == self.scenario.process:
             return self.engine.instance(self.root)
-        found = [i for i in self.engine.instances() if i.process_id == process_id]
+        every = self.engine.instances()
+        found = [i for i in every if i.process_id == process_id]
+        # prefer the root's own chain over instances a schedule started meanwhile
+        parents = {i.id: i.parent_id for i in every}
+
+        def in_chain(iid: str | None) -> bool:
+            while iid is not None and iid != self.root:
+                iid = parents.get(iid)
+            return iid is not None
+
+        found = [i for i in found if in_chain(i.id)] or found
         if not found:
             started = sorted({i.process_id for i in self.engine.instances()})
             raise self.fail(

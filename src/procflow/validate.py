@@ -6,12 +6,14 @@ yielding `Diagnostic` values; `check_process` runs them all, so an analyst
 sees every problem at once. Expressions are compiled here, once, and stored
 on the graph's edges and in ``Context.expressions`` for the runtime.
 
-Imports `model`, `compile`, `expr`, `deadlines`, `decisions`, `source`, `problems`;
+Imports `model`, `compile`, `expr`, `deadlines`, `decisions`, `schedules`, `carrying`,
+`source`, `problems`;
 never `runtime` or `cli`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +22,7 @@ from typing import Any
 import networkx as nx
 
 from procflow import deadlines, expr
+from procflow.carrying import carry_path, check_carried
 from procflow.compile import END, START, Layout, Placed, join_node
 from procflow.decisions.process import check_apply
 from procflow.decisions.table import DecisionTable
@@ -39,6 +42,7 @@ from procflow.model import (
     TaskStep,
 )
 from procflow.problems import Diagnostic, Severity, did_you_mean
+from procflow.schedules import check_schedule
 from procflow.source import Document, Path_, pointer
 
 _SCALAR_TYPES: dict[str, expr.Type] = {
@@ -270,10 +274,8 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
             for i, doc in enumerate(s.reads):
                 yield from _document(ctx, doc, (*path, "reads", i))
         elif isinstance(s, CallStep | HandoffStep):
-            for theirs, ours in s.carry.items():
-                yield from _document(
-                    ctx, ours, (*path, "carry", theirs) if theirs != ours else (*path, "carry")
-                )
+            for theirs, carried in s.carry.items():
+                yield from _document(ctx, carried.from_, carry_path(ctx.doc, path, theirs))
             if isinstance(s, CallStep):
                 for ours in s.returns:
                     yield from _document(ctx, ours, (*path, "returns"))
@@ -394,6 +396,10 @@ def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
                 yield from ctx.compile_expr((*path, "requires", i, "that"), req.that)
         if isinstance(s, TaskStep) and s.assignee is not None:
             yield from ctx.compile_expr((*path, "assignee"), s.assignee, expect=expr.TEXT)
+        if isinstance(s, NotifyStep) and s.notify_users is not None:
+            yield from _typed(ctx, (*path, "notify_users"), s.notify_users, _USERS)
+        if isinstance(s, HumanStep) and s.deadline is not None and s.deadline.due_on is not None:
+            yield from _typed(ctx, (*path, "deadline", "due_on"), s.deadline.due_on, _DATES)
     # attach compiled conditions to the graph for the runtime
     for u, _, data in ctx.graph.edges(data=True):
         if "expr" in data:
@@ -405,6 +411,39 @@ def check_expressions(ctx: Context) -> Iterator[Diagnostic]:
                 data["compiled"] = ctx.expressions.get((*base, "branch", data["order"], "if"))
             elif data["kind"] == "fork":
                 data["compiled"] = ctx.expressions.get((*base, "parallel", data["order"], "when"))
+
+
+_USERS = (expr.TEXT, expr.ListType(expr.TEXT))
+"""What ``notify_users`` may give: a user, or a list of users."""
+_DATES = (expr.DATE, expr.DATETIME)
+"""What ``due_on`` may give: a date (due at its end) or a date and time."""
+_FIELD_PATH = re.compile(r"\s*([A-Za-z]\w*)\.([A-Za-z]\w*)\s*")
+
+
+def _typed(
+    ctx: Context, path: Path_, text: str, allowed: tuple[expr.Type, ...]
+) -> Iterator[Diagnostic]:
+    """Compile an expression whose value must be one of ``allowed`` (users, or dates)."""
+    problems = list(ctx.compile_expr(path, text, expect=None))
+    yield from problems
+    compiled = ctx.expressions.get(path)
+    if problems or compiled is None:
+        return
+    want = "a user or a list of users" if allowed is _USERS else "a date or a date and time"
+    if compiled.type not in allowed:
+        message = f"'{text}' gives {compiled.type}, not {want}"
+        yield ctx.diag(path, "PF403", message, "name a field of that type")
+        return
+    m = _FIELD_PATH.fullmatch(text)
+    d = ctx.documents.get(m[1]) if m and allowed is _USERS else None
+    f = d.fields.get(m[2]) if d is not None and m else None
+    if f is not None and f.type != "user" and not (f.type == "list" and f.of == "user"):
+        yield ctx.diag(
+            path,
+            "PF403",
+            f"'{text.strip()}' is a {f.type} field, not a user",
+            "give the field type: user (or a list of: user)",
+        )
 
 
 def _offset(
@@ -426,7 +465,8 @@ def check_deadlines(ctx: Context) -> Iterator[Diagnostic]:
         if not isinstance(s, HumanStep) or s.deadline is None:
             continue
         dl, base = s.deadline, (*p.path, "deadline")
-        yield from _offset(ctx, dl.due, (*base, "due"), deadlines.parse_deadline)
+        if dl.due is not None:
+            yield from _offset(ctx, dl.due, (*base, "due"), deadlines.parse_deadline)
         for i, r in enumerate(dl.remind):
             yield from _offset(
                 ctx,
@@ -610,6 +650,8 @@ CHECKS: tuple[Check, ...] = (
     check_deadlines,
     check_graph,
     check_apply,  # decision tables filling fields (procflow.decisions.process)
+    check_schedule,  # scheduled starts (procflow.schedules)
+    check_carried,  # required carries are surely filled (procflow.carrying)
     check_unused,  # last: it reads what the others marked as used
 )
 

@@ -232,7 +232,8 @@ class _Builder:
         step: Any = attrs.get("step")
         self.entry[n] = self.exit[n] = n
         if n == START:
-            self._add(Node(n, lane, "start", "開始", step=n))
+            lines = words.schedule_lines(self.process.schedule, self.actors)
+            self._add(Node(n, lane, "start", "開始", lines, step=n))
         elif n == END or isinstance(step, EndStep):
             result = attrs.get("result", "")
             title = step.title if step is not None and step.title else "結束"
@@ -271,14 +272,15 @@ class _Builder:
             rule = "全部完成後匯合" if step.join == "all" else "任一完成即匯合"
             self._add(Node(n, lane, "fork", step.title or "並行", [rule], step=n))
         elif isinstance(step, NotifyStep):
-            who = "、".join(actor_title(self.actors, a) for a in step.notify)
+            told = [actor_title(self.actors, a) for a in step.notify]
+            who = "、".join([*told, *filter(None, [step.notify_users])])
             lines = [f"知會：{who}"] + ([step.message] if step.message else [])
             self._add(Node(n, lane, "notify", step.title or "知會", lines, step=n))
             self._notes(n, step, lane)
         elif isinstance(step, CallStep):
             lines = [f"調用 {self._process_words(step.call)}（等待完成）"]
             if step.carry:
-                lines.append("攜帶：" + "、".join(step.carry.values()))
+                lines.append("攜帶：" + words.carried(step.carry))
             if step.returns:
                 lines.append("取回：" + "、".join(step.returns))
             title = step.title or f"調用 {step.call}"
@@ -286,7 +288,7 @@ class _Builder:
         elif isinstance(step, HandoffStep):
             lines = [f"轉入 {self._process_words(step.handoff)}"]
             if step.carry:
-                lines.append("攜帶：" + "、".join(step.carry.values()))
+                lines.append("攜帶：" + words.carried(step.carry))
             title = step.title or f"轉入 {step.handoff}"
             self._add(Node(n, lane, "handoff", title, lines, link=step.handoff, step=n))
         if step is not None and step.when is not None:

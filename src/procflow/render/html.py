@@ -214,7 +214,8 @@ def process_page(
             rule, names = words.sign_rule(step.sign, actors)
             who = f"{rule}：{names}"
         elif isinstance(step, NotifyStep):
-            who = "知會：" + "、".join(words.actor_title(actors, a) for a in step.notify)
+            told = [words.actor_title(actors, a) for a in step.notify]
+            who = "知會：" + "、".join([*told, *filter(None, [step.notify_users])])
         forms = words.document_lines(step, documents) if isinstance(step, HumanStep) else []
         if isinstance(step, HumanStep):
             used_docs += [d for d in [*step.fills, *step.reads] if d not in used_docs]
@@ -228,7 +229,7 @@ def process_page(
             deadlines.append(
                 [
                     esc(titles[placed.id]),
-                    esc(step.deadline.due),
+                    esc(step.deadline.due or step.deadline.due_on or ""),
                     esc(lines[0]),
                     esc("；".join(lines[1:])),
                 ]

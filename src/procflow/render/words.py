@@ -4,7 +4,7 @@ Owns every fixed text a diagram shows (so DOT, Mermaid and HTML say the same
 thing) and `wrap`, which breaks labels by display width (a CJK character is two
 columns wide). Nothing here escapes: each writer escapes for its own syntax.
 
-Imports `model` and `deadlines`; never `runtime` or `cli`.
+Imports `model`, `deadlines` and `schedules`; never `runtime` or `cli`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,18 @@ import unicodedata
 from collections.abc import Mapping
 
 from procflow.deadlines import DeadlineSyntaxError, describe_zh, parse_deadline, parse_offset
-from procflow.model import Actor, Deadline, DocumentDef, HumanStep, NotifyStep, SignRule
+from procflow.model import (
+    Actor,
+    Carry,
+    Deadline,
+    DocumentDef,
+    HumanStep,
+    NotifyStep,
+    Schedule,
+    SignRule,
+)
+from procflow.schedules import ScheduleError, read_schedule
+from procflow.schedules import describe_zh as schedule_zh
 
 FONT = "Noto Sans CJK SC, Noto Sans CJK TC, Noto Sans, sans-serif"
 """Graphviz ``fontname`` and SVG ``font-family``: CJK first, then anything sans."""
@@ -107,11 +118,31 @@ def offset_words(text: str) -> str:
         return text
 
 
+def schedule_lines(schedule: Schedule | None, actors: Mapping[str, Actor]) -> list[str]:
+    """The start's note of a scheduled process: ``每月20日自動開始``, ``代大客戶部經理``."""
+    if schedule is None:
+        return []
+    try:
+        when = schedule_zh(read_schedule(schedule))
+    except ScheduleError:
+        when = schedule.every
+    lines = [f"{when}自動開始"] + (["遇假日順延"] if schedule.holidays == "postpone" else [])
+    return [*lines, f"代{actor_title(actors, schedule.by)}"]
+
+
+def carried(carry: Mapping[str, Carry]) -> str:
+    """The documents a call or hand-off carries: ``proposal、activity_plan（如有）``."""
+    return "、".join(c.from_ + ("（如有）" if c.optional else "") for c in carry.values())
+
+
 def deadline_lines(
     deadline: Deadline, actors: Mapping[str, Actor], titles: Mapping[str, str]
 ) -> list[str]:
     """The lines of a deadline note: due, counted from, holidays, reminders, escalation."""
-    lines = [f"時限 {due_words(deadline.due)}"]
+    if deadline.due is not None:
+        lines = [f"時限 {due_words(deadline.due)}"]
+    else:  # a date from the form: due at the end of that day
+        lines = [f"時限 {deadline.due_on} 當日"]
     if deadline.from_ == "start":
         lines.append("自流程開始起算")
     elif deadline.from_ != "open":

@@ -60,6 +60,10 @@ class EngineCore:
     _stored: set[str]
     _last_now: tuple[datetime, str] | None
     _lock: threading.Lock
+    _seen: dict[str, datetime]
+    """Scheduled process id -> when this engine first saw its schedule (`runtime.schedule`)."""
+    _decided: set[str]
+    """Scheduled starts (command ids) already made or refused."""
 
     def update_catalog(self, catalog: Mapping[str, Process]) -> None:
         """Use new definitions for instances started from now on.
@@ -68,6 +72,9 @@ class EngineCore:
         """
         self.catalog = catalog
         self._current = {}
+        for process_id, process in catalog.items():
+            if process.schedule is not None and process_id not in self._seen:
+                self._seen[process_id] = self.clock.now()
 
     def close(self) -> None:
         """Close the store."""
@@ -81,7 +88,7 @@ class EngineCore:
     def load(self, instance_id: str) -> tuple[int, State]:
         """The version and snapshot of an instance (from the cache when still current)."""
         cached = self._cache.get(instance_id)
-        if cached is not None and self.store.instance(instance_id).version == cached[0]:
+        if cached is not None and self.store.version(instance_id) == cached[0]:
             return cached
         loaded = self.store.load(instance_id)
         self._remember(instance_id, loaded)
@@ -188,6 +195,10 @@ class EngineCore:
             self._remember(run.id, (run.version, run.state))
         if cmd.notices and self.hooks is not None:
             tell_hooks(self.hooks, cmd, self.members if self.directory is not None else None)
+        # runs point to their command: break the cycle, so that a command's objects
+        # are freed as soon as it returns instead of waiting for the cyclic GC
+        cmd.runs.clear()
+        cmd.notices.clear()
         return Instance(primary.id, primary.version, primary.state, primary.program)
 
     # -- queries -------------------------------------------------------------------------

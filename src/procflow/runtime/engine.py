@@ -44,6 +44,7 @@ from procflow.runtime.core import EngineCore
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.people import Directory, User
 from procflow.runtime.program import Program
+from procflow.runtime.schedule import start_scheduled
 from procflow.runtime.state import State
 from procflow.runtime.values import encode_submission
 from procflow.runtime.views import Instance, Task, build_task
@@ -103,6 +104,8 @@ class Engine(EngineCore):
         self._stored: set[str] = set()
         self._last_now: tuple[datetime, str] | None = None
         self._lock = threading.Lock()
+        self._seen: dict[str, datetime] = {}
+        self._decided: set[str] = set()
         self.catalog: Mapping[str, Process] = {}
         self._current: dict[str, Program] = {}
         self.update_catalog(catalog)
@@ -269,7 +272,8 @@ class Engine(EngineCore):
         return self._store(cmd, command_id, run)
 
     def tick(self, now: datetime | None = None) -> list[Event]:
-        """Fire every deadline timer due at ``now`` (the clock's time by default).
+        """Fire every deadline timer due at ``now`` (the clock's time by default),
+        then start every scheduled process whose period has come.
 
         Reminders and overdue marks call `Hooks.deadline_reached`; escalations
         offer or move tasks; expiries complete them with their outcome. Firing
@@ -277,6 +281,13 @@ class Engine(EngineCore):
         is one command: one that fails (an expiry whose next step meets a
         missing value) is logged, keeps its timers for the next tick, and does
         not stop the others.
+
+        A process with ``schedule:`` starts once per period, by the system on
+        behalf of the schedule's role, under the command id
+        ``schedule:<process id>:<period>`` (so two engines sharing a store start
+        it once), and never for a period whose moment came before this engine
+        first saw the schedule, unless the schedule started the period before
+        it in this store (see `procflow.runtime.schedule`).
 
         Returns:
             The events it stored.
@@ -292,7 +303,7 @@ class Engine(EngineCore):
                 fired += self._fire(instance_id, timers, moment, key)
             except ProcflowError:
                 log.exception("procflow: deadlines of instance %s could not fire", instance_id)
-        return fired
+        return fired + start_scheduled(self, moment)
 
     def _fire(self, instance_id: str, timers: list[str], moment: datetime, key: str) -> list[Event]:
         for _attempt in range(3):

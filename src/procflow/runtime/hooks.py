@@ -37,7 +37,8 @@ class Notification:
         process_id: Its process.
         step_id: The notify step.
         roles: The roles to tell.
-        recipients: The members of those roles, when a directory is configured.
+        recipients: The members of those roles (when a directory is configured), then
+            the people its ``notify_users`` names.
         message: The step's message.
         title: The step's title.
         at: When it happened (the engine's clock).

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from procflow.errors import ExecutionError
+from procflow.errors import EvaluationError, ExecutionError
 from procflow.expr import Expression
 from procflow.runtime import work
 from procflow.runtime.clock import iso
@@ -78,12 +78,20 @@ class Command:
         return run
 
     def spawn(
-        self, program: Program, docs: dict[str, dict[str, Any]], parent: dict[str, Any] | None
+        self,
+        program: Program,
+        docs: dict[str, dict[str, Any]],
+        parent: dict[str, Any] | None,
+        *,
+        schedule: dict[str, Any] | None = None,
     ) -> Run:
-        """Start a new instance of ``program`` and move its token as far as it goes."""
+        """Start a new instance of ``program`` and move its token as far as it goes.
+
+        ``schedule`` ({by, period, at}) marks a start by the system on schedule.
+        """
         run = Run(self, self.host.new_id(), program, None, 0)
         self.runs[run.id] = run
-        run.start(docs, parent)
+        run.start(docs, parent, schedule=schedule)
         return run
 
     def settle(self) -> None:
@@ -137,7 +145,13 @@ class Run:
 
     # -- starting and moving -------------------------------------------------------------
 
-    def start(self, docs: dict[str, dict[str, Any]], parent: dict[str, Any] | None) -> None:
+    def start(
+        self,
+        docs: dict[str, dict[str, Any]],
+        parent: dict[str, Any] | None,
+        *,
+        schedule: dict[str, Any] | None = None,
+    ) -> None:
         program = self.program
         initial = {k: dict(v) for k, v in program.defaults.items()}
         for doc, values in docs.items():
@@ -151,6 +165,8 @@ class Run:
         }
         if parent is not None:
             data["parent"] = parent
+        if schedule is not None:
+            data["schedule"] = schedule
         self.emit("started", data)
         self.enter(token, program.first, "@start")
 
@@ -285,17 +301,34 @@ class Run:
     # -- other processes, notices, endings -----------------------------------------------
 
     def _notify(self, node: Node) -> None:
-        self.emit("notified", {"step": node.id, "roles": list(node.roles), "message": node.message})
+        data: dict[str, Any] = {"step": node.id, "roles": list(node.roles), "message": node.message}
+        users: list[str] = []
+        if node.users is not None:
+            value = self.evaluate(node.users)  # a missing value raises: nothing changes
+            found = value if isinstance(value, list | tuple) else [value]
+            users = list(dict.fromkeys(u for u in found if isinstance(u, str) and u))
+            data["users"] = users
+        self.emit("notified", data)
         if self.cmd.host.track_notices:
-            self.cmd.notices.append(("notify", self, node))
+            self.cmd.notices.append(("notify", self, node, tuple(users)))
 
     def _carry(self, node: Node, child: Program) -> dict[str, dict[str, Any]]:
+        """The documents a call or hand-off passes on; a missing required one is an error."""
         docs = self.state["docs"]
         out: dict[str, dict[str, Any]] = {}
-        for theirs, ours in node.carry.items():
+        for theirs, (ours, optional) in node.carry.items():
+            values = docs.get(ours) or {}
+            if all(v is None for v in values.values()):
+                if optional:
+                    continue
+                raise EvaluationError(
+                    f"the step '{node.id}' carries '{ours}' to {child.process_id}, "
+                    f"but {self.program.process_id} has not filled it "
+                    "(write 'optional: true' if it may be missing)"
+                )
             fields = child.codecs.get(theirs)
-            if ours in docs and fields is not None:
-                out[theirs] = {k: v for k, v in docs[ours].items() if k in fields}
+            if fields is not None:
+                out[theirs] = {k: v for k, v in values.items() if k in fields}
         return out
 
     def _call(self, token: int, node: Node) -> None:

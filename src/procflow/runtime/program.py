@@ -8,7 +8,7 @@ documents, four-eyes, deadlines parsed into specs). The interpreter then
 never looks at edges, step lists or YAML again, and per-command work does not
 depend on the size of the process.
 
-Imports `compile`, `validate`, `deadlines`, `expr`, `model`, `loader` and `values`.
+Imports `compile`, `validate`, `deadlines`, `schedules`, `expr`, `model`, `loader` and `values`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from procflow.model import (
     TaskStep,
 )
 from procflow.runtime.values import DocCodecs, codecs_for, default_docs
+from procflow.schedules import Recurrence, read_schedule
 from procflow.validate import environment, outcomes_of
 
 __all__ = ["HUMAN", "DeadlinePlan", "Node", "Program"]
@@ -46,7 +47,8 @@ HUMAN = frozenset({"task", "sign"})
 class DeadlinePlan:
     """A step's deadline, parsed once."""
 
-    due: deadlines.Deadline
+    due: deadlines.Deadline | None
+    """The ``due:`` text parsed; None when the deadline is ``due_on``."""
     count_from: str
     """``open``, ``start`` or a step id."""
     postpone: bool
@@ -55,6 +57,8 @@ class DeadlinePlan:
     """(when, to role, mode)."""
     expire: tuple[deadlines.Offset, str] | None
     """(when, outcome)."""
+    due_on: expr.Expression | None = None
+    """``due_on:`` compiled: a date (due at its end) or a date and time, read at opening."""
 
 
 class Node:
@@ -62,10 +66,11 @@ class Node:
 
     __slots__ = (
         "after", "applies", "arms", "assignee", "carry", "deadline", "fills", "fills_view",
-        "for_each",
+        "for_each", "for_each_users",
         "fork_of", "forks", "id", "in_branch", "join", "join_any", "keep", "kind", "message",
         "needed", "not_by", "outcome_list", "outcomes", "reads", "requires", "result",
         "returns", "roles", "rule", "skip", "skip_text", "skip_to", "step", "target", "title",
+        "users",
     )  # fmt: skip
 
     def __init__(self, node_id: str, attrs: Mapping[str, Any]) -> None:
@@ -94,6 +99,10 @@ class Node:
         self.requires: tuple[tuple[expr.Expression | None, str], ...] = ()
         self.assignee: expr.Expression | None = None
         self.for_each: str | tuple[str, str] | None = None
+        self.for_each_users = False
+        """The for-each list holds users: each task is for its listed person only."""
+        self.users: expr.Expression | None = None
+        """``notify_users``: the people a notify step tells, from data."""
         self.rule = ""
         self.needed = 0
         self.deadline: DeadlinePlan | None = None
@@ -101,7 +110,8 @@ class Node:
         self.applies = False
         """The step fills fields from decision tables when it completes."""
         self.target = ""
-        self.carry: dict[str, str] = {}
+        self.carry: dict[str, tuple[str, bool]] = {}
+        """Their document -> (ours, optional)."""
         self.returns: dict[str, str] = {}
         self.message = ""
         self.result: str = attrs.get("result", "")
@@ -110,7 +120,7 @@ class Node:
         return f"Node({self.id!r}, {self.kind})"
 
 
-def _deadline(step: HumanStep) -> DeadlinePlan | None:
+def _deadline(step: HumanStep, due_on: expr.Expression | None) -> DeadlinePlan | None:
     dl = step.deadline
     if dl is None:
         return None
@@ -120,12 +130,13 @@ def _deadline(step: HumanStep) -> DeadlinePlan | None:
     if dl.expire is not None:
         expire = (deadlines.parse_offset(dl.expire.after), dl.expire.outcome)
     return DeadlinePlan(
-        due=deadlines.parse_deadline(dl.due),
+        due=None if dl.due is None else deadlines.parse_deadline(dl.due),
         count_from=dl.from_,
         postpone=dl.holidays == "postpone",
         reminders=tuple(deadlines.parse_offset(r) for r in dl.remind),
         escalate=escalate,
         expire=expire,
+        due_on=due_on,
     )
 
 
@@ -173,9 +184,10 @@ class Program:
                     step.message,
                     tuple(step.reads),
                 )
+                node.users = exprs.get((*attrs["path"], "notify_users"))
             elif isinstance(step, CallStep | HandoffStep):
                 node.target = step.call if isinstance(step, CallStep) else step.handoff
-                node.carry = dict(step.carry)
+                node.carry = {k: (c.from_, c.optional) for k, c in step.carry.items()}
                 if isinstance(step, CallStep):
                     node.returns = dict(step.returns)
             elif isinstance(step, EndStep):
@@ -187,6 +199,10 @@ class Program:
             if step_id in self.nodes:
                 self.nodes[step_id].keep = True
         self.first = self.nodes[START].after or END
+        self.recurrence: Recurrence | None = (
+            None if process.schedule is None else read_schedule(process.schedule)
+        )
+        """The process's ``schedule:``, read (`Engine.tick` starts it)."""
         self.starters = self._starters()
 
     @property
@@ -228,7 +244,7 @@ class Program:
             (exprs.get((*path, "requires", i, "that")), r.message)
             for i, r in enumerate(step.requires)
         )
-        node.deadline = _deadline(step)
+        node.deadline = _deadline(step, exprs.get((*path, "deadline", "due_on")))
         node.applies = bool(step.apply)
         if isinstance(step, TaskStep):
             node.roles = tuple(step.actor)
@@ -238,15 +254,19 @@ class Program:
             elif step.for_each:
                 doc, field = step.for_each.split(".", 1)
                 node.for_each = (doc, field)
+                listed = self.documents[doc].fields[field]
+                node.for_each_users = listed.type == "list" and listed.of == "user"
         elif isinstance(step, SignStep):
             node.roles = tuple(step.sign.signers)
             node.rule = step.sign.rule
             node.needed = step.sign.needed
 
     def _starters(self) -> frozenset[str] | None:
+        scheduled = self.process.schedule
+        also = {scheduled.by} if scheduled is not None else set()
         if self.process.starts_by:
-            return frozenset(self.process.starts_by)
-        roles: set[str] = set()
+            return frozenset(self.process.starts_by) | also
+        roles: set[str] = set(also)
         seen = {START}
         queue = deque([START])
         while queue:

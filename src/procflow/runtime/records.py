@@ -65,6 +65,7 @@ def tell_hooks(hooks: Hooks, cmd: Command, members: Callable[..., list[str]] | N
         elif kind == "notify":
             node: Node = notice[2]
             recipients = members(node.roles, why="") if members is not None else []
+            recipients = list(dict.fromkeys([*recipients, *notice[3]]))  # notify_users
             note = Notification(
                 run.id, run.program.process_id, node.id, node.roles, tuple(recipients),
                 node.message, node.title, cmd.now,

@@ -15,7 +15,9 @@ its own. Control flow is decided by the interpreter, never here.
 Events (``type``: payload; every event also has ``at`` and ``by``):
 
 - ``started``: process, hash, token, docs, parent ({id, step, mode}) when a
-  call or hand-off started it.
+  call or hand-off started it, schedule ({by, period, at}) when the system
+  started it on its ``schedule:`` (``by`` is then None; ``schedule.by`` is the
+  role it acted for, ``at`` the period's moment).
 - ``task_opened``: task (a number; the public id is ``<instance>.<task>``),
   step, token, roles, and when they apply: cand (the only users who may act),
   asg (assignee), due, timers ({name: UTC moment}), item (the for-each item),
@@ -28,7 +30,8 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
 - ``reminded`` / ``overdue``: task, timer; ``escalated``: task, timer, to,
   mode (``offer`` or ``move``), cand (members offered the task).
 - ``step_skipped``: step, when (the condition) or why; ``branched``: step, to,
-  arm (the condition, or ``otherwise``); ``notified``: step, roles, message.
+  arm (the condition, or ``otherwise``); ``notified``: step, roles, message,
+  users (the people ``notify_users`` named, when the step has it).
 - ``forked``: step, token, branches ([[branch, token], ...]), skipped
   (branches whose ``when`` did not hold); ``joined``: step, token, branch;
   ``merged``: step, token, discard (tokens of a join-any's losing branches),

@@ -8,21 +8,24 @@ for-each waits for its last task); deadline timers firing; decision tables
 filling fields. Like the rest of the interpreter it only emits events into a
 `Run`; the engine has checked the command before any of this runs.
 
-Imports `program`, `values`, `clock`, `deadlines`, `errors`; the `Run` it works on
+Imports `program`, `values`, `clock`, `deadlines`, `workcalendar`, `errors`; the `Run` it works on
 comes from `interpreter`, which imports this module.
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from procflow import deadlines
 from procflow.decisions.process import step_decisions
 from procflow.errors import EvaluationError, ExecutionError
+from procflow.expr import Expression
 from procflow.runtime.clock import iso, parse_iso, stamp
 from procflow.runtime.program import DeadlinePlan, Node
 from procflow.runtime.values import Values
+from procflow.workcalendar import next_working_day, postpone
 
 if TYPE_CHECKING:
     from procflow.runtime.interpreter import Run
@@ -50,8 +53,11 @@ def open_step(run: Run, token: int, node: Node) -> str | None:
         else:
             doc, field = node.for_each
             items = (run.state["docs"].get(doc) or {}).get(field) or []
+            if node.for_each_users:  # the listed person does it, whatever their roles
+                items = list(dict.fromkeys(u for u in items if isinstance(u, str) and u))
             for i, item in enumerate(items):
-                open_task(run, token, node, list(node.roles), item=item, enter=i == 0)
+                cand = [item] if node.for_each_users else None
+                open_task(run, token, node, list(node.roles), cand=cand, item=item, enter=i == 0)
             if items:
                 return None
             why = f"{doc}.{field} has no items"
@@ -94,6 +100,27 @@ def open_task(
         run.cmd.notices.append(("opened", run, str(number)))
 
 
+def _due_on(run: Run, plan: DeadlinePlan, due_on: Expression) -> datetime:
+    """The due moment of a ``due_on`` deadline: the end of the date, or the date-time.
+
+    Raises:
+        EvaluationError: the expression meets a missing value (nothing changes).
+    """
+    now = run.cmd.now
+    value = run.evaluate(due_on)
+    calendar = run.cmd.host.calendar
+    if isinstance(value, datetime):
+        if value.tzinfo is None and now.tzinfo is not None:  # stored in another kind
+            value = value.replace(tzinfo=now.tzinfo)
+        elif value.tzinfo is not None and now.tzinfo is None:
+            value = value.astimezone().replace(tzinfo=None)
+        return postpone(calendar, value) if plan.postpone else value
+    if not isinstance(value, date):
+        raise EvaluationError(f"'{due_on.text}' is not a date: {value!r}")
+    day = next_working_day(calendar, value) if plan.postpone else value
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=now.tzinfo)
+
+
 def deadline_times(run: Run, plan: DeadlinePlan) -> tuple[str, dict[str, str]]:
     """The due moment (`iso`) and the timers (`stamp`) of a task opened now."""
     calendar = run.cmd.host.calendar
@@ -104,9 +131,14 @@ def deadline_times(run: Run, plan: DeadlinePlan) -> tuple[str, dict[str, str]]:
         done = run.state["done"].get(plan.count_from)
         if done is not None:
             start = parse_iso(done["at"])
-    due = deadlines.due_at(
-        plan.due, start=start, calendar=calendar, postpone_past_holidays=plan.postpone
-    )
+    if plan.due_on is not None:
+        due = _due_on(run, plan, plan.due_on)
+    elif plan.due is not None:
+        due = deadlines.due_at(
+            plan.due, start=start, calendar=calendar, postpone_past_holidays=plan.postpone
+        )
+    else:  # pragma: no cover - the model asks for one of them
+        raise ExecutionError("a deadline without 'due' or 'due_on'")
     timers = {"due": stamp(due)}
     for i, offset in enumerate(plan.reminders):
         timers[f"r{i}"] = stamp(deadlines.apply_offset(due, offset, calendar))
