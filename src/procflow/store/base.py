@@ -98,7 +98,9 @@ class Commit(NamedTuple):
     Attributes:
         expected_version: The version the engine read; 0 when the instance is new.
         events: The new events, at least one.
-        state: Full JSON snapshot of the state after ``events``.
+        state: Full JSON snapshot of the state after ``events``. A store may keep
+            this very object (`MemoryStore` does), as it may keep the events'
+            payloads: do not change them once committed.
         tasks: The complete set of open tasks after the commit (replaces the old set).
         timers: The complete set of pending timers after the commit (replaces the old set).
     """
