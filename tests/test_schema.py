@@ -53,3 +53,9 @@ def test_schema_rejects_an_unknown_key() -> None:
     bad = {"procflow": 1, "id": "X", "title": "t", "steps": [{"actor": "a"}], "titel": "x"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_cli_knows_every_schema() -> None:
+    from procflow.cli import SCHEMA_KINDS
+
+    assert sorted(SCHEMAS) == SCHEMA_KINDS

@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from procflow.decisions.result import Decision
-from procflow.decisions.table import DecisionTable, decide
 from procflow.errors import (
     Conflict,
     DefinitionError,
@@ -69,6 +67,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from procflow.decisions.result import Decision
+    from procflow.decisions.table import DecisionTable, decide
     from procflow.runtime import (
         Directory,
         Engine,
@@ -100,6 +100,9 @@ _LAZY = {
         "procflow.runtime",
     ),
     **dict.fromkeys(("Event", "MemoryStore", "SQLiteStore"), "procflow.store"),
+    "Decision": "procflow.decisions.result",
+    "DecisionTable": "procflow.decisions.table",
+    "decide": "procflow.decisions.table",
 }
 
 

@@ -70,7 +70,8 @@ def check_catalog(
                             did_you_mean(theirs, theirs_docs),
                         )
                     )
-    for cycle in nx.simple_cycles(calls):
+    cycles = [] if nx.is_directed_acyclic_graph(calls) else nx.simple_cycles(calls)
+    for cycle in cycles:
         first = cycle[0]
         path = calls.edges[first, cycle[1 % len(cycle)]]["path"]
         chain = " → ".join([*cycle, first])

@@ -150,7 +150,9 @@ def _cycles(
         for fn in builder.calls:
             if fn in owners and owners[fn] in builders:
                 graph.add_edge(tid, owners[fn])
-    out = []
+    out: list[Diagnostic] = []
+    if nx.is_directed_acyclic_graph(graph):
+        return out  # the usual case, and much cheaper than listing cycles
     for cycle in nx.simple_cycles(graph):
         first = min(cycle)
         turn = cycle.index(first)
