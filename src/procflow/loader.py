@@ -16,9 +16,11 @@ Imports the pipeline stages; never `runtime` or `cli`.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,13 +131,14 @@ class Loader:
     ) -> tuple[Process | None, list[Diagnostic]]:
         """Load one process file; the process is None when there is any error."""
         p = Path(path)
-        if text is None:
-            doc, problems = source.load_file(p)
-        else:
-            doc, problems = source.parse(text, str(path))
-        if doc is None:
-            return None, problems
-        return self.process_document(doc, p, problems)
+        with paused_gc():
+            if text is None:
+                doc, problems = source.load_file(p)
+            else:
+                doc, problems = source.parse(text, str(path))
+            if doc is None:
+                return None, problems
+            return self.process_document(doc, p, problems)
 
     def process_document(
         self, doc: source.Document, p: Path, problems: list[Diagnostic]
@@ -295,8 +298,31 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield p
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a definition loads.
+
+    Loading makes many small objects and no garbage cycles; with the collector
+    running, its full passes over them made loading 10,000 steps take twenty
+    times as long as 1,000. Reference counting still frees everything; the
+    collector is switched back on (if it was on) as soon as loading ends.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def check_paths(paths: Iterable[str | Path]) -> tuple[Catalog, list[Diagnostic]]:
     """Load every process under ``paths``; return the catalogue of good ones and all diagnostics."""
+    with paused_gc():
+        return _check_paths(paths)
+
+
+def _check_paths(paths: Iterable[str | Path]) -> tuple[Catalog, list[Diagnostic]]:
     loader = Loader()
     catalog = Catalog()
     problems: list[Diagnostic] = []
