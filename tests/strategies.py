@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from procflow.expr import RESERVED_WORDS
 
 IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
-    lambda name: name not in RESERVED_WORDS
+    # reserved words cannot name documents or fields (PF207); yes/no words need quotes (PF108)
+    lambda name: name not in RESERVED_WORDS and name not in {"yes", "no", "on", "off"}
 )
 TITLE = st.text(alphabet="市場經理審批計劃預算簽準流程abcXYZ 0123-", min_size=1, max_size=12)
 FIELD_TYPES = ("text", "number", "money", "percent", "date", "choice", "yesno")

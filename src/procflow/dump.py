@@ -31,7 +31,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         keys = [k for k in _FIRST if k in value] if "steps" not in value else []
         ordered = {k: value[k] for k in keys} | value
-        return {k: _plain(v) for k, v in ordered.items()}
+        return {_plain(k): _plain(v) for k, v in ordered.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, str) and (value.lower() in _TRAPS or _looks_numeric(value)):

@@ -32,7 +32,7 @@ from pydantic import (
 
 # pydantic only; `procflow.decisions` imports nothing on import, so no cycle.
 from procflow.decisions.model import Table, TableId
-from procflow.shapes import Model, ShortForm, StrOrList, as_list, as_notes
+from procflow.shapes import Model, ShortForm, Source, StrOrList, Text, as_list, as_notes
 
 LANGUAGE_VERSION = 1
 
@@ -40,7 +40,6 @@ Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max
 """A key written by the analyst: letters, digits and '_', starting with a letter."""
 ProcessId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)]
 """A process id from the inventory, such as ``SC-001``."""
-Text = Annotated[str, StringConstraints(max_length=2000)]
 ExprText = Annotated[str, StringConstraints(min_length=1)]
 """A condition in the expression language (see docs/language.md). Length is checked by `expr`."""
 Target = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
@@ -68,21 +67,6 @@ FillsInput = str | list[str] | dict[str, str | list[str] | None]
 ReturnsInput = str | list[str] | dict[str, str]
 _as_list = as_list
 _as_notes = as_notes
-
-
-class Source(ShortForm):
-    """Where the process comes from in the customer's documents."""
-
-    document: Text
-    lines: Annotated[
-        str, StringConstraints(pattern=r"^\d+(\s*[-–]\s*\d+)?(\s*,\s*\d+(\s*[-–]\s*\d+)?)*$")
-    ] = ""
-    section: Text = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short(cls, value: Any) -> Any:
-        return {"document": value} if isinstance(value, str) else value
 
 
 class Actor(ShortForm):

@@ -42,9 +42,9 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator,
 
 from procflow import source
 from procflow.locate import diagnostics_from
-from procflow.model import Ident, ProcessId, Text
+from procflow.model import Ident, ProcessId
 from procflow.problems import Diagnostic, did_you_mean
-from procflow.shapes import Model, StrOrList
+from procflow.shapes import Model, StrOrList, Text
 from procflow.shapes import as_list as _as_list
 from procflow.validate import outcomes_of
 

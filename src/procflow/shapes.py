@@ -7,12 +7,25 @@ Imports pydantic only, so every model module can use it without cycles.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 StrOrList = str | list[str]
 """What the schema accepts where one word may stand for a list of one."""
+Text = Annotated[str, StringConstraints(max_length=2000)]
+"""Free text: titles, notes, messages."""
+Lines = Annotated[
+    str, StringConstraints(pattern=r"^\d+(\s*[-–]\s*\d+)?(\s*,\s*\d+(\s*[-–]\s*\d+)?)*$")
+]
+"""Line numbers in the source text: ``64-80``, ``250, 256``."""
 
 
 class Model(BaseModel):
@@ -39,3 +52,21 @@ def as_notes(value: Any) -> Any:
     if value is None:
         return []
     return [value] if isinstance(value, str) else value
+
+
+class Source(ShortForm):
+    """Where a process or table comes from in the customer's documents."""
+
+    document: Text
+    lines: Lines = ""
+    section: Text = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return {"document": value} if isinstance(value, str) else value
+
+    @field_validator("lines", mode="before", json_schema_input_type=str | int)
+    @classmethod
+    def _lines_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from procflow.shapes import Model, ShortForm, as_notes
+from procflow.shapes import Model, ShortForm, Source, Text, as_notes
 
 HIT_POLICIES = ("unique", "first", "priority", "any", "collect")
 """How matching rules give the outputs (see docs/decisions.md)."""
@@ -40,7 +40,6 @@ COLUMN_TYPES = ("number", "money", "percent", "choice", "yesno", "date", "text")
 TableId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", max_length=64)]
 """A table id from the inventory, such as ``MBO-GRADE``."""
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
-Text = Annotated[str, StringConstraints(max_length=2000)]
 ColumnType = Literal["number", "money", "percent", "choice", "yesno", "date", "text"]
 
 _CELL_SCHEMA: dict[str, Any] = {
@@ -69,24 +68,10 @@ _ShortForm = ShortForm
 _as_notes = as_notes
 
 
-class TableSource(_ShortForm):
-    """Where a table comes from in the customer's documents."""
+class TableSource(Source):
+    """Where a table comes from in the customer's documents (the document may be left out)."""
 
     document: Text = ""
-    lines: Annotated[
-        str, StringConstraints(pattern=r"^\d+(\s*[-–]\s*\d+)?(\s*,\s*\d+(\s*[-–]\s*\d+)?)*$")
-    ] = ""
-    section: Text = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short(cls, value: Any) -> Any:
-        return {"document": value} if isinstance(value, str) else value
-
-    @field_validator("lines", mode="before", json_schema_input_type=str | int)
-    @classmethod
-    def _lines_text(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 class ColumnDef(_ShortForm):
