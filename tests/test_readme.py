@@ -20,3 +20,14 @@ def test_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     history = engine.history(inst.id)  # type: ignore[attr-defined]
     assert [e.type for e in history][:2] == ["started", "task_opened"]
     assert (tmp_path / "flows.db").exists()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = text.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line for line in quick.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    main_job, tests = commands
+    assert main_job.endswith("procflow check processes/")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert tests in ci
