@@ -19,6 +19,7 @@ import click
 
 from procflow.loader import Loader, check_paths
 from procflow.problems import Diagnostic, Severity
+from procflow.writing import atomic_write
 
 if TYPE_CHECKING:
     from procflow.coverage import Coverage
@@ -202,11 +203,9 @@ def _write_results(results: Sequence[ScenarioResult], folder: Path) -> None:
     by_process: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         by_process.setdefault(r.process_id, []).append(r.to_dict())
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "scenario-results.json"
-    temp = target.with_suffix(".json.tmp")
-    temp.write_text(json.dumps(by_process, ensure_ascii=False, indent=1), encoding="utf-8")
-    temp.replace(target)
+    atomic_write(
+        folder / "scenario-results.json", json.dumps(by_process, ensure_ascii=False, indent=1)
+    )
 
 
 @main.command("index")
@@ -231,9 +230,7 @@ def index_command(folder: Path, write: bool, check_only: bool) -> None:
             )
         raise click.exceptions.Exit(0 if fresh else 1)
     if write:
-        temp = readme.with_suffix(".md.tmp")
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(readme)
+        atomic_write(readme, text)
         click.echo(str(readme))
         return
     sys.stdout.write(text)

@@ -30,6 +30,7 @@ from procflow.loader import Catalog
 from procflow.model import FieldDef
 from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
 from procflow.store import SQLiteStore
+from procflow.writing import atomic_write
 
 Echo = Callable[[str], None]
 
@@ -46,10 +47,7 @@ def _load_clock(db: Path, start: datetime | None) -> ManualClock:
 
 
 def _save_clock(db: Path, clock: ManualClock) -> None:
-    target = _clock_file(db)
-    temp = target.with_suffix(".tmp")
-    temp.write_text(json.dumps({"now": clock.now().isoformat()}))
-    temp.replace(target)
+    atomic_write(_clock_file(db), json.dumps({"now": clock.now().isoformat()}))
 
 
 def parse_value(f: FieldDef, text: str) -> Any:

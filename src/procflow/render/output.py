@@ -1,10 +1,10 @@
 """Writing diagram files: every format, atomically, for many processes at once.
 
 Owns `write_diagrams` (what ``procflow render`` and ``procflow check`` call)
-and `atomic_write`: every file is written to a temporary file in the same
-folder and renamed over the old one, so a failure never leaves half a diagram
-where a good one was. DOT and Mermaid need nothing; SVG, PNG and the HTML
-catalogue need the Graphviz binary and fail with a `RenderError` that says
+and writes through `procflow.writing.atomic_write`: every file goes to a
+temporary file in the same folder and is renamed over the old one, so a
+failure never leaves half a diagram where a good one was. DOT and Mermaid
+need nothing; SVG, PNG and the HTML catalogue need the Graphviz binary and fail with a `RenderError` that says
 how to install it (after the text formats are written).
 
 Imports `render.*`, `model`, `errors`; never `runtime` or `cli`.
@@ -12,10 +12,8 @@ Imports `render.*`, `model`, `errors`; never `runtime` or `cli`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,26 +30,12 @@ from procflow.render.dot import (
     render_image,
 )
 from procflow.render.mermaid import markdown, mermaid_source
+from procflow.writing import atomic_write
 
 FORMATS = ("svg", "png", "dot", "mermaid", "html")
 """Every output format; ``mermaid`` writes ``<id>.mmd`` and ``<id>.md``."""
 
 _SVG_LINK = re.compile(r'xlink:href="([A-Za-z][A-Za-z0-9_.-]*)\.svg"')
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
