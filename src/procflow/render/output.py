@@ -1,11 +1,11 @@
 """Writing diagram files: every format, atomically, for many processes at once.
 
-Owns `write_diagrams` (what ``procflow render`` and ``procflow check`` call)
-and writes through `procflow.writing.atomic_write`: every file goes to a
-temporary file in the same folder and is renamed over the old one, so a
-failure never leaves half a diagram where a good one was. DOT and Mermaid
-need nothing; SVG, PNG and the HTML catalogue need the Graphviz binary and fail with a `RenderError` that says
-how to install it (after the text formats are written).
+Owns `write_diagrams` (what ``procflow render`` and ``procflow check`` call).
+Every file goes through `procflow.writing.atomic_write`: a temporary file in
+the same folder, renamed over the old one, so a failure never leaves half a
+diagram where a good one was. DOT and Mermaid need nothing; SVG, PNG and the
+HTML catalogue need the Graphviz binary and fail with a `RenderError` that
+says how to install it (after the text formats are written).
 
 Imports `render.*`, `model`, `errors`; never `runtime` or `cli`.
 """
