@@ -17,7 +17,8 @@ from procflow.render.catalogue import RESULTS_FILE, load_results
 from procflow.render.diagram import Diagram, Edge, Lane, Node, build_diagram
 from procflow.render.dot import INSTALL_HINT, dot_source, graphviz_available, render_image
 from procflow.render.mermaid import mermaid_source
-from procflow.render.output import FORMATS, atomic_write, parse_formats, write_diagrams
+from procflow.render.output import FORMATS, parse_formats, write_diagrams
+from procflow.writing import atomic_write
 
 __all__ = [
     "FORMATS",
