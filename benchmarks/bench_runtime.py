@@ -156,6 +156,9 @@ class ObjectStore(MemoryStore):
     def instance(self, instance_id: str) -> InstanceRow:
         return self._rows[instance_id]
 
+    def version(self, instance_id: str) -> int:
+        return self._rows[instance_id].version
+
     def load(self, instance_id: str) -> tuple[int, dict[str, Any]]:
         return self._rows[instance_id].version, self._states[instance_id]
 

@@ -3,23 +3,25 @@
 Owns nothing beyond the `Store` contract, kept at the cost of what a command
 changes rather than what an instance holds:
 
-- A commit is kept by reference: the state snapshot and the event payloads
-  are the very objects the `Commit` carried, never encoded to text (that was
-  most of the cost of a command). The contract: nobody changes a snapshot or
-  a payload after committing it, and `load` returns the stored snapshot
-  itself, to be read, never changed. The engine keeps it: its states are
-  copy-on-write and it never touches a payload after emitting it.
-- Event payloads are checked to be JSON data at commit (dicts with text
-  keys, lists, tuples, text, int, finite float, bool, None), so a payload
-  SQLite would refuse is refused here too. A snapshot is checked only by a
-  ``strict`` store: the engine's snapshot is the fold of its events, made of
-  their values, and the replay tests compare the two. A strict store also
-  refuses tuples in a snapshot (SQLite would give them back as lists); it
-  skips the parts that are the very objects of the instance's previous
-  snapshot, checked then, so its check costs what a command changed.
+- A commit is kept by reference: the state snapshot and the events are the
+  very objects the `Commit` carried, never copied or encoded to text (that
+  was most of the cost of a command). The contract: nobody changes a
+  snapshot or a payload after committing it, and `load` returns the stored
+  snapshot itself, to be read, never changed. The engine keeps it: its
+  states are copy-on-write and it never touches a payload after emitting it.
+- Snapshots and event payloads are checked to be JSON data only by a
+  ``strict`` store (dicts with text keys, lists, text, int, finite float,
+  bool, None; tuples too in payloads, which come back as lists), so that
+  what SQLite would refuse is refused here too. The engine's payloads are
+  built from encoded submissions and its snapshot is their fold; the
+  engine's tests run on strict stores, and the replay tests compare the two.
+  A strict store skips the parts of a snapshot that are the very objects of
+  the instance's previous snapshot, checked then, so its check costs what a
+  command changed.
 - `events` returns a JSON round trip of each payload, as `SQLiteStore` does:
   fresh objects the caller may change, tuples as lists. Command results are
   kept as JSON text.
+- An instance's summary row is made when asked for, from the last commit.
 
 One lock serialises every call.
 
@@ -28,6 +30,7 @@ Must not import anything from procflow but `errors` and `store.base`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -91,32 +94,20 @@ def check_json(value: Any, known: Any = None, *, tuples: bool = False) -> str | 
     return f"{type(value).__name__} {value!r:.60} is not a JSON value"
 
 
-def _encode_payloads(events: Sequence[NewEvent]) -> str:
-    """The payloads of a commit's events as one JSON array (one encoder call, not one each)."""
-    try:
-        return dumps([e.data for e in events], what="event data")
-    except TypeError:
-        for e in events:  # name the culprit
-            dumps(e.data, what=f"data of a {e.type!r} event")
-        raise
-
-
 class _Instance:
-    __slots__ = ("events", "payloads", "row", "state", "tasks", "timers")
+    __slots__ = ("events", "last", "version")
 
-    def __init__(
-        self,
-        row: InstanceRow,
-        state: dict[str, Any],
-        tasks: tuple[TaskRow, ...],
-        timers: tuple[TimerRow, ...],
-    ) -> None:
-        self.row = row
-        self.state = state  # the committed object itself: nobody mutates it
-        self.tasks = tasks
-        self.timers = timers
-        self.events: list[tuple[str, str, str | None]] = []  # type, at, by of each event
-        self.payloads: list[str] = []  # per commit, its events' payloads as one JSON array
+    def __init__(self, last: Commit) -> None:
+        self.last = last  # the committed objects themselves: nobody mutates them
+        self.version = 0
+        self.events: list[NewEvent] = []
+
+    def row(self) -> InstanceRow:
+        c = self.last
+        return InstanceRow(
+            c.instance_id, c.process_id, c.definition_hash, c.status, self.version,
+            c.started_at, c.parent_id,
+        )  # fmt: skip
 
 
 class MemoryStore(Store):
@@ -148,59 +139,60 @@ class MemoryStore(Store):
         result: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         check_commits(commits)
-        instances = self._instances
-        for c in commits:
-            if self.strict:
-                # any snapshot this store accepted was checked: reading it unlocked is fine
-                old = instances.get(c.instance_id)
-                why = (
-                    check_json(c.state, old.state if old else None)
-                    if type(c.state) is dict
-                    else "a snapshot is a dict"
-                )
-                if why is not None:
-                    raise TypeError(f"state of {c.instance_id!r} is not JSON: {why}")
-        payloads = [_encode_payloads(c.events) for c in commits]
+        if self.strict:
+            self._check_json(commits)
         result_json = None if result is None else dumps(result, what="command result")
+        instances, owner = self._instances, self._task_owner
         with self._lock:
             if command_id is not None and command_id in self._commands:
                 first: dict[str, Any] | None = loads(self._commands[command_id])
                 return first
             # Check everything before changing anything: a failure leaves no trace.
             for c in commits:
-                current = self._instances.get(c.instance_id)
-                version = current.row.version if current else 0
+                iid = c.instance_id
+                current = instances.get(iid)
+                version = current.version if current else 0
                 if version != c.expected_version:
-                    raise Conflict(conflict_message(c.instance_id, version, c.expected_version))
+                    raise Conflict(conflict_message(iid, version, c.expected_version))
                 for t in c.tasks:
-                    owner = self._task_owner.get(t.task_id, c.instance_id)
-                    if owner != c.instance_id:
-                        raise StoreError(f"task id {t.task_id!r} already belongs to {owner!r}")
-            for c, data in zip(commits, payloads, strict=True):
-                self._apply(c, data)
+                    if owner.get(t.task_id, iid) != iid:
+                        taken = owner[t.task_id]
+                        raise StoreError(f"task id {t.task_id!r} already belongs to {taken!r}")
+            for c in commits:  # readers take the lock too: updating in place is safe
+                iid = c.instance_id
+                inst = instances.get(iid)
+                if inst is None:
+                    inst = instances[iid] = _Instance(c)
+                else:
+                    old = inst.last.tasks
+                    if old != c.tasks:
+                        for t in old:
+                            del owner[t.task_id]
+                    inst.last = c
+                for t in c.tasks:
+                    owner[t.task_id] = iid
+                inst.version += len(c.events)
+                inst.events += c.events
             if command_id is not None:
                 self._commands[command_id] = "null" if result_json is None else result_json
         return None
 
-    def _apply(self, c: Commit, payloads: str) -> None:
-        iid = c.instance_id
-        row = InstanceRow(
-            iid, c.process_id, c.definition_hash, c.status,
-            c.expected_version + len(c.events), c.started_at, c.parent_id,
-        )  # fmt: skip
-        meta = [(e.type, e.at, e.by) for e in c.events]
-        owner = self._task_owner
-        inst = self._instances.get(iid)
-        if inst is None:
-            inst = self._instances[iid] = _Instance(row, c.state, c.tasks, c.timers)
-        else:  # readers take the lock too: updating in place is safe
-            for t in inst.tasks:
-                del owner[t.task_id]
-            inst.row, inst.state, inst.tasks, inst.timers = row, c.state, c.tasks, c.timers
-        inst.events += meta
-        inst.payloads.append(payloads)
-        for t in c.tasks:
-            owner[t.task_id] = iid
+    def _check_json(self, commits: Sequence[Commit]) -> None:
+        """What a strict store checks: snapshots and payloads are JSON data."""
+        for c in commits:
+            # any snapshot this store accepted was checked: reading it unlocked is fine
+            old = self._instances.get(c.instance_id)
+            why = (
+                check_json(c.state, old.last.state if old else None)
+                if type(c.state) is dict
+                else "a snapshot is a dict"
+            )
+            if why is not None:
+                raise TypeError(f"state of {c.instance_id!r} is not JSON: {why}")
+            for e in c.events:
+                why = check_json(e.data, tuples=True) if type(e.data) is dict else "not a dict"
+                if why is not None:
+                    raise TypeError(f"data of a {e.type!r} event is not JSON: {why}")
 
     def command_result(self, command_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -218,24 +210,27 @@ class MemoryStore(Store):
         """The version and the stored snapshot itself: read it, never change it."""
         with self._lock:
             inst = self._get(instance_id)
-            return inst.row.version, inst.state
+            return inst.version, inst.last.state
 
     def events(self, instance_id: str, *, after: int = 0) -> list[Event]:
         with self._lock:
             inst = self._get(instance_id)
-            records, texts = list(inst.events), list(inst.payloads)
-        payloads = [data for text in texts for data in loads(text)]
-        start = max(after, 0)
+            start = max(after, 0)
+            events = inst.events[start:]
+        # a JSON round trip, as from SQLite: fresh objects, tuples as lists
+        payloads = loads(dumps([e.data for e in events], what="event data"))
         return [
-            Event(instance_id, seq, type_, at, by, data)
-            for seq, (type_, at, by), data in zip(
-                range(start + 1, len(records) + 1), records[start:], payloads[start:], strict=True
-            )
+            Event(instance_id, seq, e.type, e.at, e.by, data)
+            for seq, e, data in zip(itertools.count(start + 1), events, payloads)
         ]
 
     def instance(self, instance_id: str) -> InstanceRow:
         with self._lock:
-            return self._get(instance_id).row
+            return self._get(instance_id).row()
+
+    def version(self, instance_id: str) -> int:
+        with self._lock:
+            return self._get(instance_id).version
 
     def instances(
         self,
@@ -248,10 +243,10 @@ class MemoryStore(Store):
             raise ValueError(f"limit must not be negative, got {limit}")
         with self._lock:
             rows = [
-                i.row
+                i.row()
                 for i in self._instances.values()
-                if (status is None or i.row.status == status)
-                and (process_id is None or i.row.process_id == process_id)
+                if (status is None or i.last.status == status)
+                and (process_id is None or i.last.process_id == process_id)
             ]
         rows.sort(key=lambda r: (r.started_at, r.instance_id))
         return rows if limit is None else rows[:limit]
@@ -265,10 +260,10 @@ class MemoryStore(Store):
     ) -> list[TaskRow]:
         with self._lock:
             if instance_id is None:
-                found = [t for _, i in sorted(self._instances.items()) for t in i.tasks]
+                found = [t for _, i in sorted(self._instances.items()) for t in i.last.tasks]
             else:
                 inst = self._instances.get(instance_id)
-                found = list(inst.tasks) if inst else []
+                found = list(inst.last.tasks) if inst else []
         held = role_set(roles)
         if user is None and roles is None:
             return found
@@ -279,11 +274,12 @@ class MemoryStore(Store):
             owner = self._task_owner.get(task_id)
             if owner is None:
                 return None
-            return next(t for t in self._instances[owner].tasks if t.task_id == task_id)
+            return next(t for t in self._instances[owner].last.tasks if t.task_id == task_id)
 
     def due_timers(self, now_iso: str) -> list[TimerRow]:
         with self._lock:
-            due = [t for i in self._instances.values() for t in i.timers if t.fire_at <= now_iso]
+            timers = [t for i in self._instances.values() for t in i.last.timers]
+        due = [t for t in timers if t.fire_at <= now_iso]
         due.sort(key=lambda t: (t.fire_at, t.instance_id, t.timer_id))
         return due
 
