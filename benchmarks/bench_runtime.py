@@ -44,6 +44,7 @@ from typing import Any
 
 import procflow
 from procflow import Conflict, Engine, ManualClock, MemoryStore, SQLiteStore, User
+from procflow.compiled import is_compiled
 from procflow.runtime import SimpleCalendar, replay
 from procflow.store import Commit, InstanceRow, Store
 
@@ -434,6 +435,8 @@ def main() -> None:
     print(f"procflow runtime benchmark, {datetime.now().isoformat(timespec='seconds')}")
     print(f"Python {platform.python_version()} ({platform.python_implementation()}), "
           f"{platform.platform()}, {os.cpu_count()} CPUs")  # fmt: skip
+    build = "compiled with mypyc" if is_compiled() else "pure Python (README: the compiled build)"
+    print(f"procflow: {build}")
     approval(args.quick, args.profile)
     chains(args.quick)
     reject_loops(args.quick)

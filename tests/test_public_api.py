@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 
 import procflow
+from procflow.compiled import is_compiled
 
 
 def test_all_is_sorted_and_unique() -> None:
@@ -34,3 +35,29 @@ def test_exceptions_form_one_tree() -> None:
     assert issubclass(procflow.TaskNotOpen, LookupError)
     assert issubclass(procflow.InstanceNotFound, LookupError)
     assert issubclass(procflow.DefinitionError, ValueError)
+
+
+def test_applications_may_subclass_the_engine_and_the_memory_store() -> None:
+    """Also in the compiled build, where this needs allow_interpreted_subclasses."""
+
+    class CountingStore(procflow.MemoryStore):
+        commits = 0
+
+        def commit(self, commits, **kwargs):  # type: ignore[no-untyped-def]
+            CountingStore.commits += 1
+            return super().commit(commits, **kwargs)
+
+    class MyEngine(procflow.Engine):
+        def open_count(self) -> int:
+            return len(self.tasks())
+
+    process = procflow.loads(
+        "procflow: 1\nid: P\ntitle: p\nactors: {clerk: Clerk}\nsteps:\n  - {id: a, actor: clerk}\n"
+    )
+    engine = MyEngine({"P": process}, store=CountingStore())
+    clerk = procflow.User("c", {"clerk"})
+    inst = engine.start("P", by=clerk)
+    assert engine.open_count() == 1
+    assert engine.complete(inst.tasks[0].id, by=clerk).status == "completed"
+    assert CountingStore.commits == 2
+    assert isinstance(is_compiled(), bool)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from procflow.compiled import mypyc_attr
 from procflow.errors import (
     ExecutionError,
     InstanceNotFound,
@@ -42,6 +43,7 @@ from procflow.workcalendar import Calendar
 __all__ = ["EngineCore"]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class EngineCore:
     """State and plumbing shared by the commands of `Engine`; not used on its own."""
 

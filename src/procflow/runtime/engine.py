@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from procflow.compiled import mypyc_attr
 from procflow.errors import (
     Conflict,
     ExecutionError,
@@ -56,6 +57,7 @@ __all__ = ["Engine"]
 log = logging.getLogger("procflow.runtime")
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Engine(EngineCore):
     """Runs the processes of a catalogue for the users of an application.
 

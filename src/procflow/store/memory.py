@@ -25,7 +25,7 @@ changes rather than what an instance holds:
 
 One lock serialises every call.
 
-Must not import anything from procflow but `errors` and `store.base`.
+Must not import anything from procflow but `errors`, `compiled` and `store.base`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from procflow.compiled import mypyc_attr
 from procflow.errors import Conflict, DefinitionNotFound, InstanceNotFound, StoreError
 from procflow.store.base import (
     Commit,
@@ -110,6 +111,7 @@ class _Instance:
         )  # fmt: skip
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class MemoryStore(Store):
     """Keeps everything in dictionaries; lost when the process ends.
 
