@@ -148,31 +148,80 @@ def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert raw(path, "SELECT priority FROM instances") == [(7,)]
 
 
-def test_schema_1_file_is_upgraded_with_its_tasks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _old_file(path: Path, version: int, tasks: list[tuple[str, str, int]]) -> None:
+    """A file as procflow wrote it at schema ``version``: instances i1 and i2, ``tasks``.
+
+    Written with the old migrations and plain SQL, as today's store writes the
+    current layout only. ``tasks`` are (task id, instance id, pos).
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        for migrate in schema_module.MIGRATIONS[:version]:
+            migrate(conn)
+        conn.execute(f"PRAGMA user_version = {version}")
+        for iid in ("i1", "i2"):
+            conn.execute(
+                "INSERT INTO instances VALUES (?, 'SC-001', 'h1', 'running', 1, ?, NULL, ?)",
+                (iid, AT, '{"v":1}'),
+            )
+            conn.execute("INSERT INTO events VALUES (?, 1, 'step', ?, NULL, '{}')", (iid, AT))
+        for task_id, iid, pos in tasks:
+            assignee = "bob" if task_id == "t-b" else None
+            conn.execute(
+                "INSERT INTO tasks VALUES (?, ?, ?, 's', '[\"pmm\"]', ?, '[]', NULL)",
+                (task_id, iid, pos, assignee),
+            )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def _indexes(path: Path) -> set[str]:
+    return {r[0] for r in raw(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_schema_1_file_is_upgraded_with_its_tasks(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
-    first = schema_module.MIGRATIONS[:1]
-    with monkeypatch.context() as m:
-        m.setattr(schema_module, "MIGRATIONS", first)
-        with SQLiteStore(path) as store:
-            store.commit([commit("i1")])
-            c = commit("i2")
-            rows = (TaskRow("t-b", "i2", "s", ("gm",), "bob", (), None), *c.tasks)
-            store.commit([c._replace(tasks=rows)])
-    assert raw(path, "PRAGMA user_version") == [(1,)]
+    _old_file(path, 1, [("t-i1", "i1", 0), ("t-b", "i2", 0), ("t-i2", "i2", 1)])
+    rows = (
+        TaskRow("t-b", "i2", "s", ("pmm",), "bob", (), None),
+        TaskRow("t-i2", "i2", "s", ("pmm",), None, (), None),
+    )
     with SQLiteStore(path) as store:
         assert [t.task_id for t in store.open_tasks()] == ["t-i1", "t-b", "t-i2"]
         assert store.task("t-b") == rows[0]
         store.commit([commit("i2", 1)._replace(tasks=rows[1:])])
         assert [t.task_id for t in store.open_tasks()] == ["t-i1", "t-i2"]
     assert raw(path, "PRAGMA user_version") == [(len(schema_module.MIGRATIONS),)]
-    indexes = {r[0] for r in raw(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert "tasks_by_assignee" not in indexes
-    assert "tasks_by_instance" in indexes
+    assert not {"tasks_by_assignee", "tasks_by_instance"} & _indexes(path)
     assert raw(path, "SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE name = 'tasks'")[
         0
     ] == (1,)
+
+
+def test_schema_2_file_is_upgraded_with_each_instances_task_list(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    # pos, not the task id, gives the order; gaps in pos are allowed
+    _old_file(path, 2, [("t-z", "i2", 0), ("t-a", "i2", 5), ("t-m", "i2", 2)])
+    assert "tasks_by_instance" in _indexes(path)
+    with SQLiteStore(path) as store:
+        assert [t.task_id for t in store.open_tasks(instance_id="i2")] == ["t-z", "t-m", "t-a"]
+        assert store.open_tasks(instance_id="i1") == []
+        mine = store.open_tasks(instance_id="i2", user="al", roles=["pmm"])
+        assert [t.task_id for t in mine] == ["t-z", "t-m", "t-a"]
+        assert store.open_tasks(instance_id="i2", user="al", roles=["gm"]) == []
+        # a store just opened knows nothing of the rows: the old list is replaced
+        new = TaskRow("t-n", "i2", "s", (), None, (), None)
+        store.commit([commit("i2", 1)._replace(tasks=(new,))])
+        assert [t.task_id for t in store.open_tasks()] == ["t-n"]
+        assert store.task("t-a") is None
+    assert raw(path, "SELECT instance_id, task_ids FROM instances ORDER BY instance_id") == [
+        ("i1", "[]"),
+        ("i2", '["t-n"]'),
+    ]
+    assert "tasks_by_instance" not in _indexes(path)
+    assert raw(path, "PRAGMA user_version") == [(len(schema_module.MIGRATIONS),)]
 
 
 def test_failed_migration_leaves_file_untouched(

@@ -3,24 +3,33 @@
 Owns the table layout, ``PRAGMA user_version`` (the schema version) and
 ``PRAGMA application_id`` (marks a file as a procflow store).
 
-Layout (schema 2; schema 1 differed only in ``tasks``: a rowid table with an
-index on ``assignee`` too):
+Layout (schema 3):
 
-- ``instances``: one row per instance: summary columns, ``version`` and the
-  latest ``state`` snapshot (JSON), so loading never replays events.
+- ``instances``: one row per instance: summary columns, ``version``, the
+  latest ``state`` snapshot (JSON), so loading never replays events, and
+  ``task_ids``, the ids of its open tasks in order (a JSON array).
 - ``events``: ``(instance_id, seq)`` primary key; ``data`` is JSON.
-- ``tasks``: the open tasks, ``WITHOUT ROWID`` on ``task_id``; ``roles`` and
-  ``candidates`` are JSON arrays, ``pos`` keeps the engine's order within an
-  instance (increasing, not necessarily contiguous).
+- ``tasks``: the open tasks, ``WITHOUT ROWID`` on ``task_id`` and no other
+  index; ``roles`` and ``candidates`` are JSON arrays, ``pos`` keeps the
+  engine's order within an instance (increasing, not necessarily contiguous).
+  One instance's tasks are found through its ``task_ids``.
 - ``timers``: pending timers, indexed by ``fire_at``.
 - ``commands``: ``command_id`` → result JSON, for idempotent retries.
 - ``definitions``: every definition text ever run, by content hash.
+
+Every B-tree a commit touches is at least one more page in the write-ahead
+log, so the layout keeps them few. Schema 1 kept ``tasks`` in four B-trees (a
+rowid table, the task id key, indexes on ``(instance_id, pos)`` and on
+``assignee``), schema 2 in two (``WITHOUT ROWID`` and the first index);
+schema 3 moved that index's job into the instance row, which every commit
+writes anyway.
 
 Must not import anything from procflow but `errors`.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -118,9 +127,30 @@ def _migrate_2(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _migrate_3(conn: sqlite3.Connection) -> None:
+    """Each instance row lists its open tasks (``task_ids``); ``tasks`` loses its index.
+
+    Nearly every command closes a task or opens one, and each time the index
+    on ``(instance_id, pos)`` was one more page in the write-ahead log. The
+    list lives in the instance row, which every commit writes anyway.
+    """
+    conn.execute("ALTER TABLE instances ADD COLUMN task_ids TEXT NOT NULL DEFAULT '[]'")
+    lists: dict[str, list[str]] = {}
+    for instance_id, task_id in conn.execute(
+        "SELECT instance_id, task_id FROM tasks ORDER BY instance_id, pos"
+    ):
+        lists.setdefault(instance_id, []).append(task_id)
+    conn.executemany(
+        "UPDATE instances SET task_ids = ? WHERE instance_id = ?",
+        [(json.dumps(ids, separators=(",", ":"), ensure_ascii=False), iid)
+         for iid, ids in lists.items()],
+    )  # fmt: skip
+    conn.execute("DROP INDEX tasks_by_instance")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2)
+MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2, _migrate_3)
 """Migration ``n`` (1-based) takes a file from schema version ``n - 1`` to ``n``.
 
 Append only; never edit a migration that has shipped.
