@@ -60,11 +60,13 @@ def test_new_file_is_wal_with_current_schema(tmp_path: Path) -> None:
     assert tables == {"instances", "events", "tasks", "timers", "commands", "definitions"}
 
 
-@pytest.mark.parametrize(("durable", "level"), [(True, 2), (False, 1)])
-def test_synchronous_follows_durable(tmp_path: Path, durable: bool, level: int) -> None:
+@pytest.mark.parametrize(("durable", "autocheckpoint"), [(True, 0), (False, 1000)])
+def test_connections_sync_normal(tmp_path: Path, durable: bool, autocheckpoint: int) -> None:
+    """SQLite syncs at checkpoints only; a durable store syncs the WAL and checkpoints itself."""
     store = SQLiteStore(tmp_path / "s.db", durable=durable)
     with store, store._connection("test") as conn:
-        assert conn.execute("PRAGMA synchronous").fetchone() == (level,)
+        assert conn.execute("PRAGMA synchronous").fetchone() == (1,)
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (autocheckpoint,)
         assert conn.execute("PRAGMA busy_timeout").fetchone() == (5000,)
 
 

@@ -4,12 +4,17 @@ Owns connection handling and the SQL behind the `Store` contract; the table
 layout and its migrations live in `store.schema`, what a commit writes in
 `store.writes`.
 
-- WAL journal, ``synchronous=FULL`` unless ``durable=False``: an acknowledged
-  command survives a crash of the process (and, when durable, of the machine).
+- WAL journal, ``synchronous=NORMAL``: an acknowledged command survives a
+  crash of the process. A durable store (the default) also makes it survive
+  a crash of the machine: after each COMMIT the writer waits for an fsync of
+  the WAL that began after it, one fsync for every thread committing at the
+  time (group commit, `store.durability`, which says why this is as safe as
+  ``synchronous=FULL``). It checkpoints itself, out of the way of writers.
 - Every write is one ``BEGIN IMMEDIATE`` transaction, so writers in other
   threads and processes queue behind it (up to ``timeout``) and the
   expected-version check happens under the write lock: the row is updated
-  ``WHERE version = expected``, and no row updated is a `Conflict`.
+  ``WHERE version = expected``, and no row updated is a `Conflict`. In a
+  durable store, this process's writers queue on a lock before that.
 - A commit is planned before the transaction begins (`writes.plan`: values
   encoded, statements chosen) and writes what changed, not everything: the
   store remembers what it last wrote for each recent instance
@@ -20,7 +25,8 @@ layout and its migrations live in `store.schema`, what a commit writes in
 - Opening upgrades an older file in one transaction (`schema.upgrade`) and
   refuses a newer one, a damaged one or another application's database.
 
-Must not import anything from procflow but `errors` and `store.base`, `.schema`, `.writes`.
+Must not import anything from procflow but `errors` and `store.base`, `.durability`,
+`.schema`, `.writes`.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,7 @@ from procflow.store.base import (
     loads,
     role_set,
 )
+from procflow.store.durability import WalSync
 
 _MAX_IDLE = 8
 
@@ -67,6 +74,8 @@ _INSTANCE_TASKS = (
 )
 _KNOWN_MAX = 4096
 """How many instances' last written rows a store remembers (`writes.Known`)."""
+_CHECKPOINT_EVERY = 256
+"""Commits of a durable store between its checkpoints (about 1,000 WAL pages, SQLite's default)."""
 
 
 def _task(row: tuple[Any, ...]) -> TaskRow:
@@ -82,8 +91,9 @@ class SQLiteStore(Store):
     Args:
         path: The database file; created with the current schema when missing.
         timeout: Seconds a call waits for another writer before failing with StoreError.
-        durable: ``synchronous=FULL`` (survives power loss); False uses NORMAL,
-            which survives a process crash only. For benchmarks.
+        durable: A command is acknowledged once on stable storage (survives
+            power loss); False: once written to the OS (survives a crash of the
+            process only). For benchmarks.
 
     Raises:
         StoreError: The file is not a procflow store, is damaged, or was written
@@ -97,18 +107,29 @@ class SQLiteStore(Store):
         if str(path) in ("", ":memory:"):
             raise ValueError("SQLiteStore needs a file path; use MemoryStore for memory")
         self._timeout = timeout
-        self._synchronous = "FULL" if durable else "NORMAL"
+        self._sync = WalSync(self.path) if durable else None
         self._lock = threading.Lock()
+        # A durable store's writers queue on `_writing` before BEGIN IMMEDIATE: SQLite's
+        # busy handler sleeps for milliseconds between tries, a lock hands over at once,
+        # and every commit that comes while a sync is running can join the next one.
+        # Without a sync to share, the sleeps keep fewer threads fighting for the GIL.
+        self._writing: AbstractContextManager[Any] = threading.Lock() if durable else nullcontext()
         self._idle: list[sqlite3.Connection] = []
         self._known: dict[str, writes.Known] = {}
+        self._commits = 0
+        """Commits of a durable store since its last checkpoint began."""
+        self._checkpointing = False
         self._closed = False
         with self._wrap("cannot open"):
             conn = self._connect()
             try:
                 with self._transaction(conn):
                     schema.upgrade(conn, self.path)
+                self._wait_durable()
             except BaseException:
                 conn.close()
+                if self._sync is not None:
+                    self._sync.close()
                 raise
             self._idle.append(conn)
 
@@ -124,7 +145,10 @@ class SQLiteStore(Store):
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
                 raise StoreError(f"{self.path}: cannot use WAL mode (journal mode is {mode!r})")
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            # NORMAL even when durable: `durability.WalSync` syncs after COMMIT
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if self._sync is not None:  # it checkpoints itself (`_checkpoint`)
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
             conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:
             conn.close()
@@ -158,20 +182,28 @@ class SQLiteStore(Store):
                     else:
                         self._idle.append(conn)
 
-    @staticmethod
     @contextmanager
-    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    def _transaction(self, conn: sqlite3.Connection) -> Iterator[None]:
         # IMMEDIATE takes the write lock up front, so the version check below is
         # made under it and concurrent writers wait (busy timeout) instead of failing.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            # SQLite may already have rolled back (disk full, I/O error).
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._writing:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                # SQLite may already have rolled back (disk full, I/O error).
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _wait_durable(self) -> None:
+        """Return once what this thread committed is on disk (durable stores; see `WalSync`).
+
+        Call it right after the commit, still holding the connection.
+        """
+        if self._sync is not None:
+            self._sync.wait()
 
     # -- writing -----------------------------------------------------------------
 
@@ -210,48 +242,100 @@ class SQLiteStore(Store):
             conn = self._borrow()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: commit: {exc}") from exc
+        repeated, checkpoint = False, False
         try:
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                if command_id is not None:
-                    done = conn.execute(
-                        "SELECT result FROM commands WHERE command_id = ?", (command_id,)
-                    ).fetchone()
-                    if done is not None:
-                        conn.execute("ROLLBACK")
-                        first: dict[str, Any] | None = loads(done[0])
-                        return first
-                if len(plans) > 1:
-                    # Check everything before changing anything, as MemoryStore does
-                    # (one commit needs no pre-check: its own writes find any problem,
-                    # and the rollback undoes them).
+                with self._writing:  # see `_transaction`
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        repeated, first = self._apply(conn, plans, command_id, result_json)
+                    except BaseException:
+                        # SQLite may already have rolled back (disk full, I/O error).
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        raise
+                    conn.execute("ROLLBACK" if repeated else "COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: commit: {exc}") from exc
+            if not repeated:
+                with self._lock:  # only what is committed is remembered
                     for p in plans:
-                        writes.check(conn, p.commit)
-                for p in plans:
-                    writes.apply(conn, p)
-                if command_id is not None:
-                    conn.execute("INSERT INTO commands VALUES (?, ?)", (command_id, result_json))
-                conn.execute("COMMIT")
-            except BaseException:
-                # SQLite may already have rolled back (disk full, I/O error).
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: commit: {exc}") from exc
+                        iid = p.commit.instance_id
+                        known.pop(iid, None)
+                        known[iid] = p.known
+                    while len(known) > _KNOWN_MAX:
+                        del known[next(iter(known))]
+                    if self._sync is not None:  # durable stores checkpoint themselves
+                        self._commits += 1
+                        if self._commits >= _CHECKPOINT_EVERY and not self._checkpointing:
+                            checkpoint = self._checkpointing = True
+                            self._commits = 0
+            # a repeated command was committed before, maybe not yet durably: wait too
+            self._wait_durable()
         finally:
+            if checkpoint:
+                self._checkpoint(conn)
             self._give_back(conn)
-        with self._lock:  # only what is committed is remembered
+        return first
+
+    @staticmethod
+    def _apply(
+        conn: sqlite3.Connection,
+        plans: list[writes.Plan],
+        command_id: str | None,
+        result_json: str | None,
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Write the plans inside the transaction; (True, first result) for a repeated command."""
+        if command_id is not None:
+            done = conn.execute(
+                "SELECT result FROM commands WHERE command_id = ?", (command_id,)
+            ).fetchone()
+            if done is not None:
+                first: dict[str, Any] | None = loads(done[0])
+                return True, first
+        if len(plans) > 1:
+            # Check everything before changing anything, as MemoryStore does
+            # (one commit needs no pre-check: its own writes find any problem,
+            # and the rollback undoes them).
             for p in plans:
-                iid = p.commit.instance_id
-                known.pop(iid, None)
-                known[iid] = p.known
-            while len(known) > _KNOWN_MAX:
-                del known[next(iter(known))]
-        return None
+                writes.check(conn, p.commit)
+        for p in plans:
+            writes.apply(conn, p)
+        if command_id is not None:
+            conn.execute("INSERT INTO commands VALUES (?, ?)", (command_id, result_json))
+        return False, None
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database file, holding up other writers as little as may be.
+
+        A durable store checkpoints itself: SQLite's automatic checkpoint would
+        run inside a COMMIT, while the store holds `_writing`. Here the thread
+        whose commit made it due copies most of the WAL while the others go on
+        writing, then the few pages they added while holding `_writing`, so
+        that the WAL is done with and the next writer starts it again from the
+        beginning: otherwise, with writers always at work, it would only grow.
+        PASSIVE never waits for readers, and errors are left to the next
+        checkpoint, as SQLite does with its own: the commits are done.
+        """
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            with self._writing:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass
+        finally:
+            with self._lock:
+                self._checkpointing = False
 
     def put_definition(self, definition_hash: str, process_id: str, text: str) -> None:
-        with self._connection("put_definition") as conn, self._transaction(conn):
+        with self._connection("put_definition") as conn:
+            self._put_definition(conn, definition_hash, process_id, text)
+            self._wait_durable()
+
+    def _put_definition(
+        self, conn: sqlite3.Connection, definition_hash: str, process_id: str, text: str
+    ) -> None:
+        with self._transaction(conn):
             known = conn.execute(
                 "SELECT process_id, text FROM definitions WHERE definition_hash = ?",
                 (definition_hash,),
@@ -403,3 +487,5 @@ class SQLiteStore(Store):
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+        if self._sync is not None:
+            self._sync.close()
