@@ -257,26 +257,36 @@ class SQLiteStore(Store):
                     conn.execute("ROLLBACK" if repeated else "COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: commit: {exc}") from exc
-            if not repeated:
-                with self._lock:  # only what is committed is remembered
-                    for p in plans:
-                        iid = p.commit.instance_id
-                        known.pop(iid, None)
-                        known[iid] = p.known
-                    while len(known) > _KNOWN_MAX:
-                        del known[next(iter(known))]
-                    if self._sync is not None:  # durable stores checkpoint themselves
-                        self._commits += 1
-                        if self._commits >= _CHECKPOINT_EVERY and not self._checkpointing:
-                            checkpoint = self._checkpointing = True
-                            self._commits = 0
-            # a repeated command was committed before, maybe not yet durably: wait too
-            self._wait_durable()
+            try:
+                # a repeated command was committed before, maybe not yet durably: wait too
+                self._wait_durable()
+            finally:
+                if not repeated:  # committed, durable or not: remembered
+                    checkpoint = self._remember(plans)
         finally:
             if checkpoint:
                 self._checkpoint(conn)
             self._give_back(conn)
         return first
+
+    def _remember(self, plans: list[writes.Plan]) -> bool:
+        """Note what the plans wrote; whether a checkpoint is due (and this thread's to run)."""
+        known = self._known
+        with self._lock:
+            for p in plans:
+                iid = p.commit.instance_id
+                known.pop(iid, None)
+                known[iid] = p.known
+            while len(known) > _KNOWN_MAX:
+                del known[next(iter(known))]
+            if self._sync is None:  # SQLite checkpoints for stores that are not durable
+                return False
+            self._commits += 1
+            if self._commits < _CHECKPOINT_EVERY or self._checkpointing:
+                return False
+            self._commits = 0
+            self._checkpointing = True
+            return True
 
     @staticmethod
     def _apply(
