@@ -7,9 +7,12 @@ Prints (no assertions):
    sign-off by 4 → end; 9 completions per instance, one rejection), encoded in
    procflow YAML below, run with the canonical SpiffWorkflow driver of
    ``spiffworkflow-baseline.md`` and with procflow's `Engine` on a
-   `MemoryStore` and on a `SQLiteStore` (durable: synchronous=FULL; and
-   synchronous=NORMAL, which survives a crash of the process but not of the
-   machine). Completions per second and the ratios to SpiffWorkflow.
+   `MemoryStore` and on a `SQLiteStore` (durable: each command acknowledged
+   after an fsync of the WAL that began after its commit; and durable=False,
+   which survives a crash of the process but not of the machine), by one
+   client; then on one durable `SQLiteStore` and one `Engine` shared by 1, 4
+   and 16 threads, which share fsyncs (group commit). Completions per second,
+   the ratios to SpiffWorkflow, and fsyncs per command.
 2. Chains of 100, 1,000 and 10,000 human steps: time per completion.
 3. 10,000 reject loops on the approval process: correct completion and time.
 4. Bytes stored per finished approval instance in SQLite.
@@ -36,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -211,8 +215,9 @@ def line(label: str, value: str, note: str = "") -> None:
 def fsync_seconds(count: int = 200) -> float:
     """The median time of one fsync of a freshly written 4 KiB page in the temp directory.
 
-    A durable commit (synchronous=FULL) waits for at least one, so its inverse
-    bounds the durable commands per second, whatever the engine does.
+    A durable commit waits for at least one, so its inverse bounds the durable
+    commands per second of one client, whatever the engine does; clients that
+    commit at the same time share one.
     """
     times = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -226,6 +231,63 @@ def fsync_seconds(count: int = 200) -> float:
         finally:
             os.close(fd)
     return statistics.median(times)
+
+
+class FsyncCount:
+    """Counts the fsyncs procflow asks for while active; SQLite's own, at checkpoints, are not seen.
+
+    A durable store syncs through ``os.fdatasync`` (``os.fsync`` where there
+    is none, and for a new WAL's directory), looking them up at each call.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._saved: dict[str, Callable[[int], None]] = {}
+
+    def __enter__(self) -> FsyncCount:
+        for name in ("fsync", "fdatasync"):
+            real = getattr(os, name, None)
+            if real is not None:
+                self._saved[name] = real
+                setattr(os, name, self._counting(real))
+        return self
+
+    def _counting(self, real: Callable[[int], None]) -> Callable[[int], None]:
+        def sync(fd: int) -> None:
+            self.count += 1  # one sync at a time: only a store's leader syncs
+            real(fd)
+
+        return sync
+
+    def __exit__(self, *exc: object) -> None:
+        for name, real in self._saved.items():
+            setattr(os, name, real)
+
+
+def threaded_rate(engine: Engine, threads: int, instances: int) -> float:
+    """Completions per second of ``threads`` threads running ``instances`` between them."""
+    start = threading.Barrier(threads + 1)
+    done = [0] * threads
+    errors: list[BaseException] = []
+
+    def client(k: int) -> None:
+        start.wait()
+        try:
+            done[k] = sum(procflow_instance(engine) for _ in range(instances // threads))
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=client, args=(k,)) for k in range(threads)]
+    for w in workers:
+        w.start()
+    start.wait()
+    began = time.perf_counter()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return sum(done) / elapsed
 
 
 def approval(quick: bool, profile: bool) -> None:
@@ -243,15 +305,28 @@ def approval(quick: bool, profile: bool) -> None:
             runs["spiff"].append(rate(spiff, n_mem // 4))
         runs["memory"].append(rate(lambda: procflow_instance(mem_engine), n_mem))
         runs["objects"].append(rate(lambda: procflow_instance(obj_engine), n_mem))
+    clients, n_shared = (1, 4, 16), 48 if quick else 192
+    fsyncs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for durable in (True, False):
-            key = "sqlite FULL" if durable else "sqlite NORMAL"
+            key = "sqlite durable" if durable else "sqlite not durable"
             runs[key] = []
             for r in range(reps):
-                store = SQLiteStore(Path(tmp) / f"{key[-4:]}{r}.db", durable=durable)
+                store = SQLiteStore(Path(tmp) / f"single-{durable}-{r}.db", durable=durable)
                 engine = new_engine(store, process)
                 procflow_instance(engine)
                 runs[key].append(rate(lambda e=engine: procflow_instance(e), n_sql))
+                store.close()
+        for r in range(reps):
+            for n in clients:  # interleaved too
+                key = f"shared {n}"
+                store = SQLiteStore(Path(tmp) / f"shared{n}-{r}.db")
+                engine = new_engine(store, process)
+                procflow_instance(engine)
+                with FsyncCount() as count:
+                    runs.setdefault(key, []).append(threaded_rate(engine, n, n_shared))
+                # each instance is 10 commands: a start and 9 completions
+                fsyncs.setdefault(key, []).append(count.count / (n_shared // n * n * 10))
                 store.close()
     # best of the interleaved runs for each engine: on a shared machine the slow
     # runs measure the neighbours, not the engine (the medians are printed too)
@@ -263,12 +338,12 @@ def approval(quick: bool, profile: bool) -> None:
         line(
             "SpiffWorkflow 3.2, in memory: completions/s", f"{base:,.0f}", f"(median {median:,.0f})"
         )
-    targets = {"objects": 20, "memory": 20, "sqlite FULL": 5, "sqlite NORMAL": 5}
+    targets = {"objects": 20, "memory": 20, "sqlite durable": 5, "sqlite not durable": 5}
     labels = {
         "objects": "procflow engine alone (snapshots kept as objects)",
         "memory": "procflow, MemoryStore (history kept as JSON)",
-        "sqlite FULL": "procflow, SQLiteStore, sync FULL (power-safe)",
-        "sqlite NORMAL": "procflow, SQLiteStore, sync NORMAL (crash-safe)",
+        "sqlite durable": "procflow, SQLiteStore, 1 client (power-safe)",
+        "sqlite not durable": "procflow, SQLiteStore(durable=False), 1 client",
     }
     for key, label in labels.items():
         value = max(runs[key])
@@ -277,8 +352,16 @@ def approval(quick: bool, profile: bool) -> None:
         line(
             f"{label}", f"{value:,.0f}", f"{1e6 / value:.1f} us each; {ratio}; median {median:,.0f}"
         )
+    print("   durable SQLiteStore and Engine shared by threads (one command at a time each):")
+    for n in clients:
+        key = f"shared {n}"
+        value, median = max(runs[key]), statistics.median(runs[key])
+        ratio = f"{value / base:.1f}x Spiff (target 5x); " if base else ""
+        per = statistics.median(fsyncs[key])
+        note = f"{ratio}{per:.2f} fsyncs/command; median {median:,.0f}"
+        line(f"{n} thread{'s' if n > 1 else ''}", f"{value:,.0f}", note)
     fsync = fsync_seconds()
-    ceiling = f"<= {1 / fsync:,.0f} durable commands/s"
+    ceiling = f"<= {1 / fsync:,.0f} commands/s for one client"
     if base:
         ceiling += f" ({1 / fsync / base:.1f}x Spiff) even with no other work"
     line("one fsync on this disk (median of 200)", f"{fsync * 1e6:.0f} us", ceiling)
