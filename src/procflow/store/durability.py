@@ -10,13 +10,14 @@ has finished; committers that wait at the same time share it.
 
 Why that is as durable as ``synchronous=FULL`` for every acknowledged command:
 
-- FULL in WAL mode does one thing more than NORMAL: it fsyncs the WAL at the
-  end of each commit, after appending the commit's frames. Here the fsync
-  comes a little later, but still before the command is acknowledged, and it
-  covers every byte written to the file before it began (fsync flushes the
-  file's dirty pages whoever wrote them): the commit's frames, the frames of
-  earlier transactions they follow, and the WAL header. Recovery after a
-  power loss reads that prefix, checks the checksum chain, and keeps every
+- What FULL adds to NORMAL in WAL mode is syncs of the WAL: at the end of
+  each commit, after appending its frames (and, when the WAL starts over
+  from the beginning, after writing its new header). Here the fsync comes a
+  little later, but still before the command is acknowledged, and it covers
+  every byte written to the file before it began (fsync flushes the file's
+  dirty pages whoever wrote them): the commit's frames, the frames of
+  earlier transactions they follow, and the header. Recovery after a power
+  loss reads that prefix, checks the checksum chain, and keeps every
   transaction up to the last commit frame it finds: ours is among them.
 - A frame leaves the WAL only through a checkpoint, which copies it into the
   database file and syncs that file before the WAL may be overwritten from
