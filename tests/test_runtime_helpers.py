@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from textwrap import dedent
 from typing import Any
 
@@ -135,3 +140,26 @@ def test_helpers_run_a_sequence() -> None:
     inst = eng.start("SEQ", by=LI)
     assert steps(inst.tasks) == ["draft"]
     assert_replays(eng, inst.id)
+
+
+def acknowledged_then_killed(script: str, *args: str, lines: int) -> list[str]:
+    """Run ``script`` in a child Python on this procflow, read ``lines`` acknowledgements
+    (one per stdout line) from it, then SIGKILL it mid-stream; the lines read."""
+    src = Path(procflow.__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    acked: list[str] = []
+    for _ in range(lines):
+        line = child.stdout.readline()
+        assert line, child.communicate()[1]
+        acked.append(line.strip())
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    return acked

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -22,7 +20,17 @@ import pytest
 import procflow
 from procflow import Conflict, Engine, ManualClock, SQLiteStore, TaskNotOpen
 from procflow.runtime import replay
-from tests.test_runtime_helpers import LI, ORG, SEQUENCE, T0, WANG, assert_replays, engine, only
+from tests.test_runtime_helpers import (
+    LI,
+    ORG,
+    SEQUENCE,
+    T0,
+    WANG,
+    acknowledged_then_killed,
+    assert_replays,
+    engine,
+    only,
+)
 
 ROUNDS = 8
 PROPOSAL = {"proposal": {"plan_type": "special", "budget": "10"}}
@@ -162,24 +170,10 @@ def test_killed_engine_loses_no_acknowledged_command(tmp_path: Path) -> None:
     path = tmp_path / "flows.db"
     yaml_path = tmp_path / "seq.yaml"
     yaml_path.write_text(dedent(SEQUENCE).replace("{org}", dedent(ORG)), encoding="utf-8")
-    src = Path(procflow.__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": str(src)}
     acked: list[str] = []
     for round_, wait_for in enumerate([4, 11, 17]):
-        child = subprocess.Popen(
-            [sys.executable, "-c", _STREAMER, str(path), str(yaml_path), str(round_ * 1000)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert child.stdout is not None
-        for _ in range(wait_for):
-            line = child.stdout.readline()
-            assert line, child.communicate()[1]
-            acked.append(line.strip())
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=30)
+        args = (str(path), str(yaml_path), str(round_ * 1000))
+        acked += acknowledged_then_killed(_STREAMER, *args, lines=wait_for)
         with SQLiteStore(path) as store:
             for command_id in acked:
                 assert store.command_result(command_id) is not None, command_id

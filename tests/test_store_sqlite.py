@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -14,10 +12,10 @@ from typing import Any
 
 import pytest
 
-import procflow.store
 from procflow.errors import Conflict, StoreError
 from procflow.store import Commit, NewEvent, SQLiteStore, TaskRow, TimerRow
 from procflow.store import schema as schema_module
+from tests.test_runtime_helpers import acknowledged_then_killed
 
 AT = "2024-03-01T09:00:00"
 
@@ -375,24 +373,9 @@ while True:
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_killed_writer_loses_no_acknowledged_command(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
-    src = Path(procflow.store.__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(src)}
     acked: list[str] = []
     for round_, wait_for in enumerate([3, 11, 19, 29, 37]):
-        child = subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(path), str(round_ * 100_000)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert child.stdout is not None
-        for _ in range(wait_for):
-            line = child.stdout.readline()
-            assert line, child.communicate()[1]
-            acked.append(line.strip())
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=30)
+        acked += acknowledged_then_killed(_WRITER, str(path), str(round_ * 100_000), lines=wait_for)
 
         with SQLiteStore(path) as store:
             for command_id in acked:
