@@ -137,9 +137,9 @@ class Document:
         hint: str = "",
         *,
         at_key: bool = False,
-        severity: Any = None,
+        warning: bool = False,
     ) -> Diagnostic:
-        """A diagnostic placed at ``path`` (its key when ``at_key``)."""
+        """A diagnostic at ``path`` (its key when ``at_key``); an error unless ``warning``."""
         line, col = self.positions.key(path) if at_key else self.positions.value(path)
         return Diagnostic(
             file=self.file,
@@ -148,7 +148,7 @@ class Document:
             code=code,
             message=message,
             hint=hint,
-            severity=severity or Severity.ERROR,
+            severity=Severity.WARNING if warning else Severity.ERROR,
             pointer=pointer(path),
         )
 

@@ -41,7 +41,7 @@ from procflow.model import (
     SignStep,
     TaskStep,
 )
-from procflow.problems import Diagnostic, Severity, did_you_mean
+from procflow.problems import Diagnostic, did_you_mean
 from procflow.schedules import check_schedule
 from procflow.source import Document, Path_, pointer
 
@@ -109,14 +109,7 @@ class Context:
         at_key: bool = False,
         warning: bool = False,
     ) -> Diagnostic:
-        return self.doc.diag(
-            path,
-            code,
-            message,
-            hint,
-            at_key=at_key,
-            severity=Severity.WARNING if warning else Severity.ERROR,
-        )
+        return self.doc.diag(path, code, message, hint, at_key=at_key, warning=warning)
 
     def compile_expr(
         self,

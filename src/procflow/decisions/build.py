@@ -48,7 +48,7 @@ from procflow.decisions.columns import (
 from procflow.decisions.model import Table
 from procflow.decisions.syntax import CellProblem, literal_test, parse_cell, parse_list_cell
 from procflow.decisions.table import DecisionTable, Item, OutputCell, Rule
-from procflow.problems import Diagnostic, Severity, choices_hint, did_you_mean
+from procflow.problems import Diagnostic, choices_hint, did_you_mean
 from procflow.source import Document, Path_, pointer
 
 
@@ -86,11 +86,9 @@ class TableBuilder:
         at_key: bool = False,
         warning: bool = False,
     ) -> None:
-        severity = Severity.WARNING if warning else Severity.ERROR
+        full = (*self.base, *path)
         self.problems.append(
-            self.doc.diag(
-                (*self.base, *path), code, message, hint, at_key=at_key, severity=severity
-            )
+            self.doc.diag(full, code, message, hint, at_key=at_key, warning=warning)
         )
 
     def at(self, path: Path_, text: Any, start: int, problem: tuple[str, str, str]) -> None:
