@@ -174,6 +174,7 @@ def plan(c: Commit, known: Known | None) -> Plan:
     timers = _plan_timers(writes, c, None if known is None else known.timers)
     ids_changed = old_tasks is None or list(tasks) != list(old_tasks)
     task_ids = dumps(list(tasks), what="task ids") if ids_changed else None
+    instance: tuple[str, tuple[Any, ...]]  # one shape for both branches
     if expected == 0:
         instance = (_INSERT_INSTANCE, (*summary, version, state, task_ids, iid))
     else:
