@@ -163,16 +163,16 @@ class MemoryStore(Store):
             for c in commits:  # readers take the lock too: updating in place is safe
                 iid = c.instance_id
                 inst = instances.get(iid)
+                old: tuple[TaskRow, ...] = ()
                 if inst is None:
                     inst = instances[iid] = _Instance(c)
                 else:
-                    old = inst.last.tasks
-                    if old != c.tasks:
-                        for t in old:
-                            del owner[t.task_id]
-                    inst.last = c
-                for t in c.tasks:
-                    owner[t.task_id] = iid
+                    old, inst.last = inst.last.tasks, c
+                if old != c.tasks:  # the same rows have the same ids: their owners stand
+                    for t in old:
+                        del owner[t.task_id]
+                    for t in c.tasks:
+                        owner[t.task_id] = iid
                 inst.version += len(c.events)
                 inst.events += c.events
             if command_id is not None:
