@@ -20,9 +20,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from procflow import decide, source
+from procflow import decide
 from procflow.decisions.analysis import analyse
 from procflow.decisions.files import check_file, load_tables
+from procflow.language import source
 
 ROOT = Path(__file__).parent.parent
 DECISIONS = ROOT / "processes" / "decisions"

@@ -18,8 +18,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from procflow import source
-from procflow.loader import Loader
+from procflow.flow.load import Loader
+from procflow.language import source
 
 ROOT = Path(__file__).parent.parent
 
@@ -102,7 +102,7 @@ def main() -> None:
     for _ in range(5):
         started = time.perf_counter()
         subprocess.run(  # noqa: S603 (our own CLI with fixed arguments)
-            [sys.executable, "-m", "procflow.cli", "validate", str(ROOT / "processes")],
+            [sys.executable, "-m", "procflow.cli.main", "validate", str(ROOT / "processes")],
             check=False,
             capture_output=True,
         )

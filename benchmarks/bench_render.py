@@ -1,8 +1,8 @@
-"""Rendering figures: every process to SVG, the HTML catalogue, and a 1,000-step process.
+"""Rendering figures: every process to SVG, the HTML catalog, and a 1,000-step process.
 
 Prints, for the processes in ``processes/`` and ``tests/fixtures/valid``: the time to
 draw all of them as SVG (two Graphviz passes each, a few at a time), the time to build
-the whole HTML catalogue (SVGs, pages, process map); then, for a generated process of
+the whole HTML catalog (SVGs, pages, process map); then, for a generated process of
 1,000 steps over 8 lanes with decisions that send work back, the time to build the
 diagram model, its DOT and Mermaid text, and its SVG.
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from procflow import loads, render
-from procflow.loader import check_paths
+from procflow.flow.load import check_paths
 
 ROOT = Path(__file__).parent.parent
 
@@ -53,7 +53,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         timed("all processes to SVG", lambda: render.write_diagrams(catalog, tmp, formats="svg"))
         timed(
-            "HTML catalogue (SVGs, pages, map, matrix)",
+            "HTML catalog (SVGs, pages, map, matrix)",
             lambda: render.write_diagrams(catalog, Path(tmp) / "site", formats="html"),
         )
     process = timed("1,000 steps: load, validate, compile", lambda: loads(big(1000)))

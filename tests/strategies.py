@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from procflow.expr import RESERVED_WORDS
+from procflow.language.expr import RESERVED_WORDS
 
 IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
     # reserved words cannot name documents or fields (PF207); yes/no words need quotes (PF108)

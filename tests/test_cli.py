@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from procflow.cli import main
+from procflow.cli.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "valid"
@@ -126,7 +126,7 @@ def test_alias_bomb_is_refused(tmp_path: Path) -> None:
 def test_real_process_never_prints_a_traceback(tmp_path: Path) -> None:
     path = _write(tmp_path, "garbage.yaml", b"\xff\xfe\x00garbage")
     proc = subprocess.run(
-        [sys.executable, "-m", "procflow.cli", "validate", str(path)],
+        [sys.executable, "-m", "procflow.cli.main", "validate", str(path)],
         capture_output=True,
         text=True,
         check=False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import procflow
-from procflow.compile import END, START, join_node, outgoing
+from procflow.flow.build import END, START, join_node, outgoing
 
 VALID = Path(__file__).parent / "fixtures" / "valid"
 

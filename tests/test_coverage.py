@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import procflow
-from procflow.cli import main
-from procflow.coverage import required
-from procflow.testing import coverage_of, run_paths
+from procflow.cli.main import main
+from procflow.testing.coverage import required
+from procflow.testing.runner import coverage_of, run_paths
 
 VALID = Path(__file__).parent / "fixtures" / "valid"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from procflow.deadlines import (
+from procflow.language.deadlines import (
     AT_DUE,
     MAX_AMOUNT,
     UNITS,
@@ -28,7 +28,7 @@ from procflow.deadlines import (
     parse_offset,
     window_opens,
 )
-from procflow.workcalendar import SimpleCalendar, WorkingCalendar
+from procflow.language.workcalendar import SimpleCalendar, WorkingCalendar
 
 CN = WorkingCalendar()
 

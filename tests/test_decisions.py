@@ -14,10 +14,10 @@ import pytest
 
 import procflow
 from procflow import EvaluationError, decide
+from procflow.cli.schemas import schema_text
 from procflow.decisions.files import TableFiles, load_tables
 from procflow.decisions.table import DecisionTable
-from procflow.loader import check_paths
-from procflow.schema import schema_text
+from procflow.flow.load import check_paths
 
 ROOT = Path(__file__).parent.parent
 DECISIONS = ROOT / "processes" / "decisions"
@@ -193,7 +193,7 @@ def test_weights_of_110_percent_are_a_warning_naming_the_lines(
     assert "40% (line 41, source line 658)" in warning.message
 
 
-def test_the_catalogue_holds_every_table() -> None:
+def test_the_catalog_holds_every_table() -> None:
     catalog, problems = check_paths([ROOT / "processes"])
     assert [d.code for d in problems if d.is_error] == []
     expected = {
@@ -206,7 +206,7 @@ def test_the_catalogue_holds_every_table() -> None:
 def test_decision_files_match_their_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(schema_text("decisions"))
-    from procflow import source
+    from procflow.language import source
 
     for path in DECISIONS.glob("*.yaml"):
         doc, problems = source.load_file(path)

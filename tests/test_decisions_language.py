@@ -13,15 +13,15 @@ from click.testing import CliRunner
 
 import procflow
 from procflow import EvaluationError, decide
-from procflow.cli import main
+from procflow.cli.main import main
 from procflow.decisions.cells import build_test
 from procflow.decisions.columns import InputColumn
 from procflow.decisions.files import check_file
-from procflow.decisions.process import apply_tables, step_decisions
 from procflow.decisions.syntax import CellProblem, parse_cell
 from procflow.decisions.table import DecisionTable
-from procflow.problems import Diagnostic
-from procflow.source import parse
+from procflow.flow.tables import apply_tables, step_decisions
+from procflow.language.diagnostics import Diagnostic
+from procflow.language.source import parse
 
 ROOT = Path(__file__).parent.parent
 MBO = ROOT / "processes" / "decisions" / "mbo.yaml"

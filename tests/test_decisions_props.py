@@ -21,12 +21,13 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from procflow import decide, expr
+from procflow import decide
 from procflow.decisions.cells import UnaryTest, build_test
 from procflow.decisions.columns import InputColumn
 from procflow.decisions.files import check_file
 from procflow.decisions.syntax import CellProblem, parse_cell
-from procflow.source import Document, Positions, parse
+from procflow.language import expr
+from procflow.language.source import Document, Positions, parse
 
 CHOICES = ("a", "b", "c")
 

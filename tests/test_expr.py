@@ -1,4 +1,4 @@
-"""Tests of the expression language (procflow.expr): syntax, types, limits, run time."""
+"""Tests of the expression language (procflow.language.expr): syntax, types, limits, run time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from procflow.errors import EvaluationError
-from procflow.expr import (
+from procflow.language.diagnostics import CODES
+from procflow.language.expr import (
     ANY,
     BOOL,
     DATE,
@@ -29,7 +30,6 @@ from procflow.expr import (
     offset_to_line_col,
     parse_literal,
 )
-from procflow.problems import CODES
 
 PLAN = ChoiceType(("annual", "monthly", "major_special", "routine"))
 ENV: dict[str, Type] = {
@@ -611,7 +611,7 @@ def test_nesting_is_guarded_without_the_length_limits(
     monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
     # The parser and the checker bound their own recursion, whatever the outer limits are.
-    from procflow.expr import lexer
+    from procflow.language.expr import lexer
 
     monkeypatch.setattr(lexer, "MAX_LENGTH", 10**6)
     monkeypatch.setattr(lexer, "MAX_TOKENS", 10**6)

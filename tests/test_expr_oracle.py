@@ -1,4 +1,4 @@
-"""procflow.expr agrees with cel-python (the reference CEL engine) on random expressions.
+"""procflow.language.expr agrees with cel-python (the reference CEL engine) on random expressions.
 
 Hypothesis writes random, well-typed expressions of the shared subset over
 integer, yes/no and text literals and a few variables, and both engines
@@ -32,7 +32,7 @@ from celpy import celtypes
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from procflow.expr import BOOL, NUMBER, TEXT, compile_expression
+from procflow.language.expr import BOOL, NUMBER, TEXT, compile_expression
 
 ENV = {"x": NUMBER, "y": NUMBER, "p": BOOL, "q": BOOL, "s": TEXT}
 CEL = celpy.Environment()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import procflow
-from procflow.loader import check_paths
+from procflow.flow.load import check_paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))

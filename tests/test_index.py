@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import procflow
-from procflow.cli import main
-from procflow.index import index_markdown
+from procflow.cli.main import main
+from procflow.render.index import index_markdown
 
 ROOT = Path(__file__).parent.parent
 PROCESSES = ROOT / "processes"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from procflow.cli import main
+from procflow.cli.main import main
 
 PROCESS = Path(__file__).parent / "fixtures" / "valid" / "approval.yaml"
 

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from procflow.dump import dump
-from procflow.loader import Loader
-from procflow.model import Process
-from procflow.problems import Diagnostic
+from procflow.flow.load import Loader
+from procflow.language.diagnostics import Diagnostic
+from procflow.language.dump import dump
+from procflow.language.model import Process
 from tests.strategies import processes
 
 VALID = sorted((Path(__file__).parent / "fixtures" / "valid").glob("*.yaml"))
@@ -56,7 +56,7 @@ def test_random_valid_processes_load_compile_and_round_trip(data: dict[str, obje
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=2000))
 def test_random_bytes_give_only_diagnostics(raw: bytes) -> None:
-    from procflow import source
+    from procflow.language import source
 
     text, problems = source.decode(raw, "bytes.yaml")
     if text is None:

@@ -1,4 +1,4 @@
-"""Loading: organisation files, catalogues and the definition kept for each version."""
+"""Loading: organisation files, catalogs and the definition kept for each version."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import procflow
-from procflow.loader import check_paths
+from procflow.flow.load import check_paths
 
 VALID = Path(__file__).parent / "fixtures" / "valid"
 
@@ -80,7 +80,7 @@ def test_one_file_is_checked_against_its_neighbours(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(body.format(id="A", extra="  - handoff: B\n"))
     (tmp_path / "b.yaml").write_text(body.format(id="B", extra="  - handoff: C\n"))
     catalog, problems = check_paths([tmp_path / "a.yaml"])
-    assert list(catalog) == ["A"]  # only the file named is in the catalogue
+    assert list(catalog) == ["A"]  # only the file named is in the catalog
     assert problems == []  # B exists beside it; B's own broken hand-off is not reported here
     _, problems = check_paths([tmp_path / "b.yaml"])
     assert [d.code for d in problems] == ["PF312"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from procflow.problems import CODES, Diagnostic, Severity, did_you_mean
+from procflow.language.diagnostics import CODES, Diagnostic, Severity, did_you_mean
 
 DOCS = Path(__file__).parent.parent / "docs" / "diagnostics.md"
 

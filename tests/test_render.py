@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import procflow
 from procflow import render
-from procflow.cli import main
+from procflow.cli.main import main
 from procflow.errors import RenderError
 from procflow.render import dot as dot_mod
 from procflow.render import mermaid as mermaid_mod

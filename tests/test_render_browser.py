@@ -1,6 +1,6 @@
-"""The HTML catalogue in real headless Chromium (Debian's, driven by playwright).
+"""The HTML catalog in real headless Chromium (Debian's, driven by playwright).
 
-Every page of the catalogue of ``processes/`` and the valid fixtures loads from
+Every page of the catalog of ``processes/`` and the valid fixtures loads from
 ``file://`` with no console error, its diagram is visible, and every internal
 link (HTML and SVG) resolves. Screenshots go to ``build/screenshots/``.
 """
@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from procflow import render
-from procflow.loader import check_paths
+from procflow.flow.load import check_paths
 from tests.test_render import VALID
 
 pytestmark = pytest.mark.graphviz
@@ -46,7 +46,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("dot") is None:
         _missing("the Graphviz binary 'dot'")
     catalog, _ = check_paths([ROOT / "processes", VALID])
-    out = tmp_path_factory.mktemp("catalogue")
+    out = tmp_path_factory.mktemp("catalog")
     first = next(iter(catalog))
     (out / render.RESULTS_FILE).write_text(
         json.dumps({first: [{"name": "通過的情境", "passed": True, "message": ""},
@@ -57,7 +57,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_catalogue_in_chromium(site: Path) -> None:
+def test_catalog_in_chromium(site: Path) -> None:
     try:
         import playwright.sync_api as sync
     except ImportError:

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from procflow import render
-from procflow.cli import main
-from procflow.loader import check_paths
+from procflow.cli.main import main
+from procflow.flow.load import check_paths
 from tests.test_render import LONG, NASTY, SCRIPT, VALID, nasty_process
 
 pytestmark = pytest.mark.graphviz

@@ -198,7 +198,7 @@ def test_running_instances_keep_their_version(tmp_path: Path) -> None:
         assert [s["id"] for s in stored["steps"]] == ["draft", "review"]
         assert eng.complete(only(old.tasks).id, by=WANG).status == "completed"
     # the rebuilt definition has the same hash
-    rebuilt = procflow.loader.load_definition(stored)
+    rebuilt = procflow.flow.load.load_definition(stored)
     assert rebuilt.flow.definition_hash == old_hash
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import procflow
 from procflow import Engine, ManualClock, MemoryStore, ProcflowError, Task, User
-from procflow.model import FieldDef
+from procflow.language.model import FieldDef
 from procflow.runtime import SimpleCalendar, StaticDirectory, replay
 from tests.strategies import processes
 from tests.test_runtime_deadlines import DEADLINE

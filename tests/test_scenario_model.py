@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import procflow
-from procflow.scenario import check_scenario, load_scenario
+from procflow.testing.scenario import check_scenario, load_scenario
 
 VALID = Path(__file__).parent / "fixtures" / "valid"
 

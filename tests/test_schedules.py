@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from procflow.dump import dump
-from procflow.model import Schedule
-from procflow.schedules import (
+from procflow.language.dump import dump
+from procflow.language.model import Schedule
+from procflow.language.schedules import (
     Recurrence,
     ScheduleError,
     describe_zh,
@@ -16,7 +16,7 @@ from procflow.schedules import (
     previous_key,
     read_schedule,
 )
-from procflow.workcalendar import SimpleCalendar
+from procflow.language.workcalendar import SimpleCalendar
 from tests.test_runtime_helpers import process
 
 CAL = SimpleCalendar(holidays=[date(2026, 5, 1), date(2026, 10, 1), date(2026, 10, 2)])

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from procflow import source
-from procflow.schema import SCHEMAS, schema_text
+from procflow.cli.schemas import SCHEMAS, schema_text
+from procflow.language import source
 
 ROOT = Path(__file__).parent.parent
 
@@ -56,6 +56,6 @@ def test_schema_rejects_an_unknown_key() -> None:
 
 
 def test_cli_knows_every_schema() -> None:
-    from procflow.cli import SCHEMA_KINDS
+    from procflow.cli.main import SCHEMA_KINDS
 
     assert sorted(SCHEMAS) == SCHEMA_KINDS

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from procflow import source
+from procflow.language import source
 
 
 def codes(text: str) -> list[str]:

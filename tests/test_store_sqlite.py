@@ -14,7 +14,7 @@ import pytest
 
 from procflow.errors import Conflict, StoreError
 from procflow.store import Commit, NewEvent, SQLiteStore, TaskRow, TimerRow
-from procflow.store import schema as schema_module
+from procflow.store import migrations as schema_module
 from tests.test_runtime_helpers import acknowledged_then_killed
 
 AT = "2024-03-01T09:00:00"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from procflow.testing import run_paths, scenario_files
+from procflow.testing.runner import run_paths, scenario_files
 
 VALID = Path(__file__).parent / "fixtures" / "valid"
 SCENARIOS = VALID / "scenarios"
@@ -116,7 +116,7 @@ def test_task_not_open_can_be_expected(workspace: Path) -> None:
 
 
 def test_lists_compare_with_stored_tuples() -> None:
-    from procflow.testing import _same
+    from procflow.testing.runner import _same
 
     assert _same(["a", "b"], ("a", "b"))
     assert not _same(["a", "b"], ("b", "a"))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from procflow.workcalendar import (
+from procflow.language.workcalendar import (
     SimpleCalendar,
     WorkingCalendar,
     add_working_days,

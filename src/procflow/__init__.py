@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from procflow import _moved
 from procflow.errors import (
     Conflict,
     DefinitionError,
@@ -23,9 +24,10 @@ from procflow.errors import (
     StoreError,
     TaskNotOpen,
 )
-from procflow.loader import Catalog, load, load_dir, loads
-from procflow.model import Organisation, Process
-from procflow.problems import Diagnostic, Severity
+from procflow.flow.catalog import Catalog
+from procflow.flow.load import load, load_dir, loads
+from procflow.language.diagnostics import Diagnostic, Severity
+from procflow.language.model import Organisation, Process
 
 __all__ = [
     "Catalog",
@@ -82,6 +84,8 @@ if TYPE_CHECKING:
         User,
     )
     from procflow.store import Event, MemoryStore, SQLiteStore
+
+_moved.install()  # the module paths of 0.1 keep working until 0.3, with a warning
 
 _LAZY = {
     **dict.fromkeys(

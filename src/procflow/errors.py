@@ -8,7 +8,7 @@
     │   ├── NotAllowed (PermissionError)  the user may not do this
     │   ├── InvalidSubmission (ValueError) submitted data does not fit the documents
     │   ├── TaskNotOpen (LookupError)     the task is unknown, done or withdrawn
-    │   ├── ProcessNotFound (LookupError) no process of the catalogue has this id
+    │   ├── ProcessNotFound (LookupError) no process of the catalog has this id
     │   └── EvaluationError (ValueError)  a condition met a missing or bad value at run time
     ├── StoreError                        the store failed
     │   ├── InstanceNotFound (LookupError)
@@ -19,7 +19,7 @@
 Each class also subclasses the matching builtin, so ``except ValueError`` in
 an embedding application still catches what it should.
 
-Imports only `problems`.
+Imports only `diagnostics`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from procflow.problems import Diagnostic
+from procflow.language.diagnostics import Diagnostic
 
 
 class ProcflowError(Exception):
@@ -71,7 +71,7 @@ class TaskNotOpen(ExecutionError, LookupError):
 
 
 class ProcessNotFound(ExecutionError, LookupError):
-    """The engine's catalogue has no process with this id."""
+    """The engine's catalog has no process with this id."""
 
 
 class EvaluationError(ExecutionError, ValueError):

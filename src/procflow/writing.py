@@ -1,6 +1,6 @@
 """Writing files so that a failure never leaves half of one where a good one was.
 
-Owns `atomic_write`, used for diagrams, the HTML catalogue, scenario results,
+Owns `atomic_write`, used for diagrams, the HTML catalog, scenario results,
 the generated processes/README.md and the clock of ``procflow run``.
 Imports nothing from procflow.
 """

@@ -1,9 +1,12 @@
 """Decision tables: scoring and appraisal rules as data (docs/decisions.md).
 
+The table library. Its file format is part of the language
+(`procflow.language.tablefile`, which a process's inline ``tables:`` use too);
+what a process does with tables is in the flow layer (`procflow.flow.tables`),
+and ``procflow decide`` in the CLI (`procflow.cli.decide`).
+
 Modules, each importing only the ones before it:
 
-- `model`: the file format as pydantic models (pydantic only, so that
-  `procflow.model` can use `Table` for a process's inline ``tables:``);
 - `intervals`: exact interval sets over `Decimal`;
 - `columns`: typed inputs and outputs, value checks and display;
 - `syntax`: the DMN-like cells (``< 60%``, ``[90..100]``, ``"A", "B"``,
@@ -13,16 +16,12 @@ Modules, each importing only the ones before it:
 - `result`: `Decision` and `Match`, the outputs and why;
 - `table`: the compiled `DecisionTable` and `decide`;
 - `analysis`: gaps, overlaps and unreachable rules by an exact sweep;
-- `checks` and `build`: a table model → `DecisionTable`, with every
+- `verify` and `builder`: a table model → `DecisionTable`, with every
   located diagnostic (hit policy, scorecard weights, cells, formulas, gaps);
-- `files`: decision files, and scopes of tables that may call each other;
-- `process`: what a process does with tables (``apply:``, functions in
-  conditions, `apply_tables` for the runtime);
-- `commands`: the work of ``procflow decide``.
+- `files`: decision files, and scopes of tables that may call each other.
 
-This ``__init__`` imports nothing, because `procflow.model` imports
-`procflow.decisions.model` while it is itself being imported. Import from the
-modules (``from procflow.decisions.process import apply_tables``); the public
-names `procflow.decide`, `procflow.Decision` and `procflow.DecisionTable` are
+Imports the language layer only. This ``__init__`` imports nothing, so that
+importing one module does not import the others; the public names
+`procflow.decide`, `procflow.Decision` and `procflow.DecisionTable` are
 re-exported by `procflow`.
 """

@@ -10,7 +10,7 @@ Problems are `CellProblem` values: PF504 for a value that does not fit the
 input's type or a cell that can match nothing the input may take, PF501 for a
 backwards range.
 
-Imports `problems`, `intervals`, `columns`, `syntax`.
+Imports `diagnostics`, `intervals`, `columns`, `syntax`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from procflow.decisions.intervals import (
     to_whole,
 )
 from procflow.decisions.syntax import Atom, Between, CellProblem, Lit, Parsed
-from procflow.problems import choices_hint, did_you_mean
+from procflow.language.diagnostics import choices_hint, did_you_mean
 
 Form = Literal["any", "cmp", "eq", "range", "other"]
 

@@ -9,7 +9,7 @@ the way a value is written in explanations (``85%``, ``2026-01-05``).
 Ordered columns (numbers and dates) are compared through a `Decimal` key:
 the number itself, or the day number of a date.
 
-Imports `procflow.expr` (types, decimal context), `problems`, `intervals`.
+Imports `procflow.language.expr` (types, decimal context), `diagnostics`, `intervals`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
-from procflow import expr
 from procflow.decisions.intervals import NEG_INF, POS_INF, Interval
-from procflow.problems import choices_hint, did_you_mean
+from procflow.language import expr
+from procflow.language.diagnostics import choices_hint, did_you_mean
 
 NUMERIC_KINDS: Final = frozenset({"number", "money", "percent"})
 ORDERED_KINDS: Final = NUMERIC_KINDS | {"date"}

@@ -11,8 +11,8 @@ call each other in a circle are refused (PF514).
 A scope with any error yields no tables: like a process, a decision file is
 used whole or not at all.
 
-Imports `source`, `locate`, `problems`, `errors`, `expr`, and this
-package's `model`, `build`, `table`.
+Imports `source`, `locate`, `diagnostics`, `errors`, `expr`, and this
+package's `model`, `builder`, `table`.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from typing import Any
 import networkx as nx
 from pydantic import ValidationError
 
-from procflow import expr, source
-from procflow.decisions.build import TableBuilder, function_name
-from procflow.decisions.model import DecisionFile, Table
+from procflow.decisions.builder import TableBuilder, function_name
 from procflow.decisions.table import DecisionTable
 from procflow.errors import DefinitionError
-from procflow.locate import diagnostics_from
-from procflow.problems import Diagnostic
-from procflow.source import Document, Path_
+from procflow.language import expr, source
+from procflow.language.diagnostics import Diagnostic
+from procflow.language.locate import diagnostics_from
+from procflow.language.source import Document, Path_
+from procflow.language.tablefile import DecisionFile, Table
 
 Tables = dict[str, DecisionTable]
 

@@ -1,6 +1,6 @@
 """The compiled decision table and its evaluation: `DecisionTable`, `decide`, `Decision`.
 
-A `DecisionTable` is built (and checked) by `procflow.decisions.build`;
+A `DecisionTable` is built (and checked) by `procflow.decisions.builder`;
 nothing here looks at YAML. Evaluation checks every input against its
 declared type, then applies the hit policy:
 
@@ -17,7 +17,7 @@ Numbers are `Decimal` throughout, with the expression language's context.
 A missing input, a value outside its type, or no matching rule raises
 `EvaluationError` naming the table and the input; nothing is ever guessed.
 
-Imports `errors`, `expr`, `problems`, and this package's `columns`, `cells`, `result`.
+Imports `errors`, `expr`, `diagnostics`, and this package's `columns`, `cells`, `result`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from procflow.decisions.cells import UnaryTest
 from procflow.decisions.columns import InputColumn, OutputColumn, show_number
 from procflow.decisions.result import Decision, Match
 from procflow.errors import EvaluationError
-from procflow.expr import Expression, Function
-from procflow.expr.evaluator import DECIMALS
-from procflow.problems import did_you_mean
+from procflow.language.diagnostics import did_you_mean
+from procflow.language.expr import Expression, Function
+from procflow.language.expr.evaluator import DECIMALS
 
 _ZERO = Decimal(0)
 

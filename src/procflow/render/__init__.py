@@ -1,8 +1,8 @@
-"""Diagrams of processes: swimlanes in DOT/SVG/PNG, Mermaid, and an HTML catalogue.
+"""Diagrams of processes: swimlanes in DOT/SVG/PNG, Mermaid, and an HTML catalog.
 
 The stages, one module each: `diagram` (a process as lanes, nodes and edges,
 the one place that decides what is drawn), `words` (the Chinese labels),
-`dot` and `mermaid` (syntax and escaping), `html` and `catalogue` (the static
+`dot` and `mermaid` (syntax and escaping), `html` and `catalog` (the static
 site), `output` (files, written atomically). Imports flow that way; nothing
 here imports `runtime` or `cli`.
 
@@ -13,11 +13,11 @@ here imports `runtime` or `cli`.
 
 from __future__ import annotations
 
-from procflow.render.catalogue import RESULTS_FILE, load_results
 from procflow.render.diagram import Diagram, Edge, Lane, Node, build_diagram
 from procflow.render.dot import INSTALL_HINT, dot_source, graphviz_available, render_image
 from procflow.render.mermaid import mermaid_source
 from procflow.render.output import FORMATS, parse_formats, write_diagrams
+from procflow.render.site import RESULTS_FILE, load_results
 from procflow.writing import atomic_write
 
 __all__ = [

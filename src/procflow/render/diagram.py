@@ -6,8 +6,8 @@ in, the order of the lanes and steps (工作程序), the notes beside each step
 close with bars, which edges are "sent back", and the bypass of a skip rule.
 `dot` and `mermaid` only translate a `Diagram` into their syntax and escape it.
 
-Built from the compiled flow graph (`procflow.compile`), never from the YAML.
-Imports `model`, `compile`, `loader` and `render.words`; never `runtime` or `cli`.
+Built from the compiled flow graph (`procflow.flow.build`), never from the YAML.
+Imports `model`, `flow.build`, `flow.load` and `render.words`; never `runtime` or `cli`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from procflow.compile import END, START, join_node, outgoing
-from procflow.loader import Flow, flow_of
-from procflow.model import (
+from procflow.flow.build import END, START, join_node, outgoing
+from procflow.flow.load import Flow, flow_of
+from procflow.language.model import (
     BranchStep,
     CallStep,
     EndStep,

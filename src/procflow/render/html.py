@@ -1,11 +1,11 @@
-"""HTML pages of the catalogue: the page shell, and the page of one process.
+"""HTML pages of the catalog: the page shell, and the page of one process.
 
 Owns the markup and its escaping: every text from a process file goes through
 `esc` (``html.escape`` with quotes); diagrams come in as SVG that Graphviz wrote
 from labels we had already escaped, and are inlined without their XML prolog.
 The pages have inline CSS and no script at all, so they open from ``file://``.
 
-Imports `model`, `loader`, `compile`, `render.words`; never `runtime` or `cli`.
+Imports `model`, `flow.load`, `flow.build`, `render.words`; never `runtime` or `cli`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from procflow.compile import outgoing
-from procflow.loader import flow_of
-from procflow.model import (
+from procflow.flow.build import outgoing
+from procflow.flow.load import flow_of
+from procflow.language.model import (
     CallStep,
     DocumentDef,
     FieldDef,
@@ -68,7 +68,7 @@ def esc(text: object) -> str:
 
 
 def page(title: str, body: str, *, root: str = "") -> str:
-    """A whole HTML page; ``root`` is the relative path to the catalogue's top folder."""
+    """A whole HTML page; ``root`` is the relative path to the catalog's top folder."""
     nav = (
         f'<a href="{root}index.html">流程目錄</a><a href="{root}map.html">流程地圖</a>'
         f'<a href="{root}actors.html">角色矩陣</a>'
@@ -182,7 +182,7 @@ def process_page(
     results: Sequence[Result] | None,
     files: Sequence[str] = (),
 ) -> str:
-    """The page of one process (it lives in ``process/`` under the catalogue)."""
+    """The page of one process (it lives in ``process/`` under the catalog)."""
     flow = flow_of(process)
     actors, documents = flow.context.actors, flow.context.documents
     titles = {p.id: p.step.title or p.id for p in flow.layout.placed}

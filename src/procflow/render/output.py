@@ -4,7 +4,7 @@ Owns `write_diagrams` (what ``procflow render`` and ``procflow check`` call).
 Every file goes through `procflow.writing.atomic_write`: a temporary file in
 the same folder, renamed over the old one, so a failure never leaves half a
 diagram where a good one was. DOT and Mermaid need nothing; SVG, PNG and the
-HTML catalogue need the Graphviz binary and fail with a `RenderError` that
+HTML catalog need the Graphviz binary and fail with a `RenderError` that
 says how to install it (after the text formats are written).
 
 Imports `render.*`, `model`, `errors`; never `runtime` or `cli`.
@@ -19,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from procflow.errors import RenderError
-from procflow.model import Process
-from procflow.render.catalogue import write_catalogue
+from procflow.language.model import Process
 from procflow.render.diagram import Diagram, build_diagram
 from procflow.render.dot import (
     INSTALL_HINT,
@@ -30,6 +29,7 @@ from procflow.render.dot import (
     render_image,
 )
 from procflow.render.mermaid import markdown, mermaid_source
+from procflow.render.site import write_catalog
 from procflow.writing import atomic_write
 
 FORMATS = ("svg", "png", "dot", "mermaid", "html")
@@ -63,7 +63,7 @@ def write_diagrams(
     """Draw every process in every format into ``folder``; return the files written.
 
     Hand-offs and calls link to the other process's file (``<id>.svg``, ``<id>.md``,
-    the catalogue page) when that process is among ``processes``.
+    the catalog page) when that process is among ``processes``.
 
     Raises:
         RenderError: when an image format is asked for and Graphviz is missing or
@@ -99,7 +99,7 @@ def write_diagrams(
             for f in ("svg", "png", "dot", "md")
             if f in wanted or (f == "md" and "mermaid" in wanted)
         ]
-        written += write_catalogue(processes, out, svgs=pages, write=atomic_write, files=files)
+        written += write_catalog(processes, out, svgs=pages, write=atomic_write, files=files)
     return written
 
 
@@ -115,7 +115,7 @@ def _images(
     written: list[Path],
     link: Linker,
 ) -> dict[str, str]:
-    """Draw SVG (also for the catalogue) and PNG, a few Graphviz runs at a time."""
+    """Draw SVG (also for the catalog) and PNG, a few Graphviz runs at a time."""
 
     def one(pid: str) -> tuple[str, bytes | None, bytes | None]:
         d = diagrams[pid]

@@ -4,7 +4,7 @@ Owns every fixed text a diagram shows (so DOT, Mermaid and HTML say the same
 thing) and `wrap`, which breaks labels by display width (a CJK character is two
 columns wide). Nothing here escapes: each writer escapes for its own syntax.
 
-Imports `model`, `deadlines` and `schedules`; never `runtime` or `cli`.
+Imports `model`, `deadlines` and `language.schedules`; never `runtime` or `cli`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,13 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-from procflow.deadlines import DeadlineSyntaxError, describe_zh, parse_deadline, parse_offset
-from procflow.model import (
+from procflow.language.deadlines import (
+    DeadlineSyntaxError,
+    describe_zh,
+    parse_deadline,
+    parse_offset,
+)
+from procflow.language.model import (
     Actor,
     Carry,
     Deadline,
@@ -24,8 +29,8 @@ from procflow.model import (
     Schedule,
     SignRule,
 )
-from procflow.schedules import ScheduleError, read_schedule
-from procflow.schedules import describe_zh as schedule_zh
+from procflow.language.schedules import ScheduleError, read_schedule
+from procflow.language.schedules import describe_zh as schedule_zh
 
 FONT = "Noto Sans CJK SC, Noto Sans CJK TC, Noto Sans, sans-serif"
 """Graphviz ``fontname`` and SVG ``font-family``: CJK first, then anything sans."""

@@ -5,9 +5,9 @@ content hash, recent snapshots by instance, checked against the store's
 version before use), what the interpreter asks of the engine (the `Host`
 protocol), how a finished `Command` is stored (one atomic commit, then the
 hooks), and the read-only queries. The commands themselves, and every check
-they make, are in `engine` and `checks`.
+they make, are in `engine` and `guards`.
 
-Imports `loader`, `store`, `errors` and the runtime's modules below `engine`.
+Imports `flow.load`, `store`, `errors` and the runtime's modules below `engine`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from procflow.errors import (
     ProcessNotFound,
     TaskNotOpen,
 )
-from procflow.loader import flow_of, load_definition
-from procflow.model import Process
-from procflow.runtime.checks import as_user, check_actor, split_task_id
+from procflow.flow.load import flow_of, load_definition
+from procflow.language.model import Process
+from procflow.language.workcalendar import Calendar
 from procflow.runtime.clock import Clock, iso
+from procflow.runtime.guards import as_user, check_actor, split_task_id
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.interpreter import Command, Run
 from procflow.runtime.people import Directory, User
@@ -38,7 +39,6 @@ from procflow.runtime.records import commit_of, tell_hooks
 from procflow.runtime.state import State
 from procflow.runtime.views import Instance, Task, build_task
 from procflow.store import Event, Store, TaskRow
-from procflow.workcalendar import Calendar
 
 __all__ = ["EngineCore"]
 
@@ -107,7 +107,7 @@ class EngineCore:
                 cache.popitem(last=False)
 
     def program(self, definition_hash: str) -> Program:
-        """The compiled definition with this hash: from the catalogue or from the store."""
+        """The compiled definition with this hash: from the catalog or from the store."""
         program = self._programs.get(definition_hash)
         if program is None:
             for process in self.catalog.values():
@@ -123,13 +123,13 @@ class EngineCore:
         return program
 
     def program_of(self, process_id: str) -> Program:
-        """The current definition of a process of the catalogue."""
+        """The current definition of a process of the catalog."""
         program = self._current.get(process_id)
         if program is None:
             process = self.catalog.get(process_id)
             if process is None:
                 known = ", ".join(sorted(self.catalog)) or "none"
-                raise ProcessNotFound(f"no process {process_id!r} (the catalogue has: {known})")
+                raise ProcessNotFound(f"no process {process_id!r} (the catalog has: {known})")
             digest = flow_of(process).definition_hash
             program = self._programs.get(digest) or Program(process)
             self._programs[digest] = program

@@ -9,9 +9,9 @@ versions it read. Any failure before the commit leaves no trace; a concurrent
 change makes the store refuse it (`Conflict`). Hooks run after the commit.
 
 The engine keeps no global state. Its caches, storing and queries are in
-`core.EngineCore`; the checks in `checks`; moving tokens in `interpreter`.
+`core.EngineCore`; the checks in `guards`; moving tokens in `interpreter`.
 
-Imports the runtime's modules, `loader`, `store`, `errors`, `workcalendar`.
+Imports the runtime's modules, `flow.load`, `store`, `errors`, `workcalendar`.
 """
 
 from __future__ import annotations
@@ -33,24 +33,24 @@ from procflow.errors import (
     NotAllowed,
     ProcflowError,
 )
-from procflow.model import Process
-from procflow.runtime.checks import (
+from procflow.language.model import Process
+from procflow.language.workcalendar import Calendar, WorkingCalendar
+from procflow.runtime.clock import Clock, SystemClock, stamp
+from procflow.runtime.core import EngineCore
+from procflow.runtime.guards import (
     as_user,
     check_actor,
     check_rules,
     resolve_outcome,
 )
-from procflow.runtime.clock import Clock, SystemClock, stamp
-from procflow.runtime.core import EngineCore
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.people import Directory, User
 from procflow.runtime.program import Program
-from procflow.runtime.schedule import start_scheduled
+from procflow.runtime.scheduler import start_scheduled
 from procflow.runtime.state import State
 from procflow.runtime.values import encode_submission
 from procflow.runtime.views import Instance, Task, build_task
 from procflow.store import Event, MemoryStore, Store
-from procflow.workcalendar import Calendar, WorkingCalendar
 
 __all__ = ["Engine"]
 
@@ -59,7 +59,7 @@ log = logging.getLogger("procflow.runtime")
 
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Engine(EngineCore):
-    """Runs the processes of a catalogue for the users of an application.
+    """Runs the processes of a catalog for the users of an application.
 
     Args:
         catalog: Process id -> loaded `Process` (a `Catalog` from `load_dir`, or a dict).
@@ -122,7 +122,7 @@ class Engine(EngineCore):
         data: Mapping[str, Any] | None = None,
         command_id: str | None = None,
     ) -> Instance:
-        """Start an instance of a process of the catalogue.
+        """Start an instance of a process of the catalog.
 
         Args:
             process_id: The process.
@@ -289,7 +289,7 @@ class Engine(EngineCore):
         ``schedule:<process id>:<period>`` (so two engines sharing a store start
         it once), and never for a period whose moment came before this engine
         first saw the schedule, unless the schedule started the period before
-        it in this store (see `procflow.runtime.schedule`).
+        it in this store (see `procflow.runtime.scheduler`).
 
         Returns:
             The events it stored.

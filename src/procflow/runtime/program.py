@@ -1,14 +1,14 @@
 """A compiled flow made ready to run: one `Node` per graph node, built once per definition.
 
 Owns `Program`, `Node` and `DeadlinePlan`. Everything the interpreter needs
-at a node is worked out here once, from the flow graph of `procflow.compile`
+at a node is worked out here once, from the flow graph of `procflow.flow.build`
 (the one copy of the control flow: out-edges become outcome tables, branch
 arms, fork lists and skip rules) and from the step's own settings (roles,
 documents, four-eyes, deadlines parsed into specs). The interpreter then
 never looks at edges, step lists or YAML again, and per-command work does not
 depend on the size of the process.
 
-Imports `compile`, `validate`, `deadlines`, `schedules`, `expr`, `model`, `loader` and `values`.
+Imports the flow and language layers, and `values`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from procflow import deadlines, expr
-from procflow.compile import END, START, join_node, outgoing
-from procflow.loader import Flow, flow_of
-from procflow.model import (
+from procflow.flow.build import END, START, join_node, outgoing
+from procflow.flow.checks import environment, outcomes_of
+from procflow.flow.load import Flow, flow_of
+from procflow.language import deadlines, expr
+from procflow.language.model import (
     CallStep,
     DocumentDef,
     EndStep,
@@ -34,9 +35,8 @@ from procflow.model import (
     SignStep,
     TaskStep,
 )
+from procflow.language.schedules import Recurrence, read_schedule
 from procflow.runtime.values import DocCodecs, codecs_for, default_docs
-from procflow.schedules import Recurrence, read_schedule
-from procflow.validate import environment, outcomes_of
 
 __all__ = ["HUMAN", "DeadlinePlan", "Node", "Program"]
 

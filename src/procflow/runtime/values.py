@@ -8,7 +8,7 @@ against the documents' types: every problem is collected, keyed by its path
 (``proposal.budget``, ``request.items[2].price``), so `InvalidSubmission` can
 list them all. Floats are refused for numbers: money is exact or it is wrong.
 
-Imports `model` and `problems` only.
+Imports `model` and `diagnostics` only.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from procflow.model import DocumentDef, FieldDef
-from procflow.problems import did_you_mean
+from procflow.language.diagnostics import did_you_mean
+from procflow.language.model import DocumentDef, FieldDef
 
 __all__ = [
     "BAD",

@@ -22,7 +22,7 @@ layout and its migrations live in `store.schema`, what a commit writes in
 - Connections come from a small pool: each call borrows one, so threads
   sharing a store never share a connection at the same time, and readers do
   not wait for writers (WAL).
-- Opening upgrades an older file in one transaction (`schema.upgrade`) and
+- Opening upgrades an older file in one transaction (`migrations.upgrade`) and
   refuses a newer one, a damaged one or another application's database.
 
 Must not import anything from procflow but `errors` and `store.base`, `.durability`,
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from procflow.errors import DefinitionNotFound, InstanceNotFound, StoreError
-from procflow.store import schema, writes
+from procflow.store import migrations, writes
 from procflow.store.base import (
     Commit,
     Event,
@@ -124,7 +124,7 @@ class SQLiteStore(Store):
             conn = self._connect()
             try:
                 with self._transaction(conn):
-                    schema.upgrade(conn, self.path)
+                    migrations.upgrade(conn, self.path)
                 self._wait_durable()
             except BaseException:
                 conn.close()

@@ -1,0 +1,8 @@
+"""The command line: ``procflow validate|check|test|run|decide|render|schema|index``.
+
+The top layer: imports everything, and nothing in procflow imports it.
+"""
+
+from procflow.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,248 @@
+"""``procflow run FILE``: walk a process in the terminal, acting as any of its actors.
+
+Owns the interactive session: it lists the open tasks, lets you act as an
+actor (choose an outcome, fill the fields, with every problem explained and
+the field asked again), move the clock ("3 working days") and read the
+history. State lives in a SQLite file (default ``.procflow/<id>.db``) next to
+a small clock file, so quitting and running again resumes where you were.
+
+Every actor is played by a pretend user named after the role (``pmm`` holds
+``pmm``); ``--member ROLE=a,b`` gives a role several pretend members, for
+"each member" steps.
+
+Imports `runtime`, `store`, `flow.load`, `deadlines`; only `cli` imports it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+
+from procflow.errors import InvalidSubmission, ProcflowError
+from procflow.flow.catalog import Catalog
+from procflow.language import deadlines
+from procflow.language.model import FieldDef
+from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
+from procflow.store import SQLiteStore
+from procflow.writing import atomic_write
+
+Echo = Callable[[str], None]
+
+
+def _clock_file(db: Path) -> Path:
+    return db.with_name(db.name + ".clock.json")
+
+
+def _load_clock(db: Path, start: datetime | None) -> ManualClock:
+    saved = _clock_file(db)
+    if saved.exists():
+        return ManualClock(datetime.fromisoformat(json.loads(saved.read_text())["now"]))
+    return ManualClock(start or datetime.now().replace(second=0, microsecond=0))
+
+
+def _save_clock(db: Path, clock: ManualClock) -> None:
+    atomic_write(_clock_file(db), json.dumps({"now": clock.now().isoformat()}))
+
+
+def parse_value(f: FieldDef, text: str) -> Any:
+    """A typed value from what was typed (the engine checks it properly)."""
+    if f.type in ("number", "money", "percent"):
+        try:
+            return Decimal(text.replace(",", "").removesuffix("%"))
+        except InvalidOperation:
+            return text
+    if f.type == "yesno":
+        low = text.lower()
+        return {"y": True, "yes": True, "是": True, "n": False, "no": False, "否": False}.get(
+            low, text
+        )
+    if f.type == "list" and f.fields is None:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+class Session:
+    """One interactive session over one process (and those it hands off to)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        process_id: str,
+        db: Path,
+        *,
+        members: Mapping[str, Sequence[str]] | None = None,
+        start: datetime | None = None,
+        echo: Echo = click.echo,
+        ask: Callable[..., Any] = click.prompt,
+    ) -> None:
+        self.catalog = catalog
+        self.process_id = process_id
+        self.db = db
+        db.parent.mkdir(parents=True, exist_ok=True)
+        self.clock = _load_clock(db, start)
+        roles: set[str] = set()
+        for process in catalog.values():
+            roles |= set(process.flow.context.actors)
+        self.members = {r: list((members or {}).get(r, [r])) for r in sorted(roles)}
+        self.users: dict[str, User] = {}
+        for role, people in self.members.items():
+            for person in people:
+                held = self.users[person].roles if person in self.users else frozenset()
+                self.users[person] = User(person, roles=frozenset(held | {role}))
+        self.store = SQLiteStore(db)
+        self.engine = Engine(
+            catalog,
+            store=self.store,
+            clock=self.clock,
+            directory=StaticDirectory({r: p for r, p in self.members.items()}),
+        )
+        self.echo = echo
+        self.ask = ask
+
+    def close(self) -> None:
+        _save_clock(self.db, self.clock)
+        self.store.close()
+
+    # -- screens ---------------------------------------------------------------
+
+    def open_tasks(self) -> list[Task]:
+        return [t for i in self.engine.instances(status="running") for t in i.tasks]
+
+    def show(self) -> list[Task]:
+        tasks = self.open_tasks()
+        self.echo(f"\n── {self.clock.now():%Y-%m-%d %H:%M} ──")
+        for inst in self.engine.instances():
+            self.echo(
+                f"  instance {inst.id}  {inst.process_id} {inst.title}  {inst.status}"
+                + (f" ({inst.result})" if inst.result else "")
+            )
+        if not tasks:
+            self.echo("  no open tasks")
+        for n, t in enumerate(tasks, 1):
+            due = f"  due {t.due:%Y-%m-%d %H:%M}" if t.due else ""
+            who = ", ".join(t.candidates or t.actor)
+            late = "  OVERDUE" if t.overdue else ""
+            self.echo(f"  [{n}] {t.process_id} · {t.title} ({t.step_id}) — {who}{due}{late}")
+        return tasks
+
+    def loop(self) -> None:
+        """Run until the user quits; every change is stored as it happens."""
+        while True:
+            tasks = self.show()
+            choice = (
+                str(
+                    self.ask(
+                        "task number, (s)tart, (a)dvance clock, (h)istory or (q)uit", default="q"
+                    )
+                )
+                .strip()
+                .lower()
+            )
+            if choice in ("q", "quit", "exit"):
+                return
+            try:
+                if choice == "s":
+                    self.start()
+                elif choice == "a":
+                    self.advance()
+                elif choice == "h":
+                    self.history()
+                elif choice.isdigit() and 1 <= int(choice) <= len(tasks):
+                    self.act(tasks[int(choice) - 1])
+                else:
+                    self.echo(f"  '{choice}' is not one of the choices")
+            except ProcflowError as exc:
+                self.echo(f"  ✗ {type(exc).__name__}: {exc}")
+
+    def pick_user(self, roles: Sequence[str]) -> User:
+        people = [p for r in roles for p in self.members.get(r, [])]
+        if len(people) == 1:
+            return self.users[people[0]]
+        who = str(self.ask(f"  act as ({', '.join(people)})", default=people[0]))
+        return self.users.get(who) or User(who, roles=frozenset())
+
+    def start(self) -> None:
+        process = self.catalog[self.process_id]
+        roles = list(process.starts_by) or self._first_roles()
+        inst = self.engine.start(self.process_id, by=self.pick_user(roles))
+        self.echo(f"  ✓ started {inst.id}")
+
+    def _first_roles(self) -> list[str]:
+        for placed in self.catalog[self.process_id].flow.layout.placed:
+            actor = getattr(placed.step, "actor", None)
+            if actor:
+                return list(actor)
+            signers = getattr(getattr(placed.step, "sign", None), "signers", None)
+            if signers:
+                return list(signers)
+        return list(self.members)
+
+    def act(self, task: Task) -> None:
+        user = self.pick_user(list(task.candidates) or list(task.actor))
+        outcome = None
+        if task.outcomes:
+            outcome = str(self.ask("  outcome", type=click.Choice(list(task.outcomes))))
+        data: dict[str, dict[str, Any]] = {}
+        docs = self.catalog[task.process_id].flow.context.documents
+        if outcome != "skip":
+            for doc, fields in task.fills.items():
+                names = list(fields) or list(docs[doc].fields)
+                data[doc] = {}
+                for name in names:
+                    self.fill(data, doc, name, docs[doc].fields[name])
+        while True:
+            try:
+                inst = self.engine.complete(task.id, by=user, outcome=outcome, data=data or None)
+                break
+            except InvalidSubmission as exc:
+                for path, problem in sorted(exc.problems.items()):
+                    self.echo(f"  ✗ {path}: {problem}")
+                    doc, _, name = path.partition(".")
+                    name = name.split("[")[0]
+                    if doc in docs and name in docs[doc].fields:
+                        self.fill(data, doc, name, docs[doc].fields[name])
+                    else:
+                        return
+        self.echo(f"  ✓ done; {inst.process_id} is {inst.status}")
+
+    def fill(self, data: dict[str, dict[str, Any]], doc: str, name: str, f: FieldDef) -> None:
+        choices = f.of if f.type == "choice" and isinstance(f.of, list) else None
+        hint = "/".join(choices) if choices else str(f.type)
+        label = f"  {doc}.{name}" + (f" {f.title}" if f.title else "") + f" [{hint}]"
+        text = str(self.ask(label, default="" if not f.required else None, show_default=False))
+        if text == "" and not f.required:
+            data[doc].pop(name, None)
+            return
+        data.setdefault(doc, {})[name] = parse_value(f, text)
+
+    def advance(self) -> None:
+        text = str(self.ask("  advance by (e.g. 2 hours, 3 working days)"))
+        spec = deadlines.parse_deadline(text)
+        if not isinstance(spec, deadlines.Relative):
+            self.echo("  ✗ give a duration, like '3 working days'")
+            return
+        moment = deadlines.due_at(spec, start=self.clock.now(), calendar=self.engine.calendar)
+        self.clock.set(moment)
+        _save_clock(self.db, self.clock)
+        fired = self.engine.tick(moment)
+        self.echo(f"  ✓ now {moment:%Y-%m-%d %H:%M}; {len(fired)} event(s) (deadlines, schedules)")
+
+    def history(self) -> None:
+        for inst in self.engine.instances():
+            self.echo(f"  {inst.id} {inst.process_id}")
+            for e in self.engine.history(inst.id):
+                detail = {
+                    k: v for k, v in e.data.items() if k in ("step", "outcome", "task", "result")
+                }
+                self.echo(
+                    f"    {e.seq:>3} {e.at[:16]} {e.type:<15} {e.by or 'system':<10} {detail}"
+                )
+
+    def instances(self) -> list[Instance]:
+        return self.engine.instances()

@@ -1,0 +1,138 @@
+"""Scenario coverage: which paths of each process the scenarios have walked.
+
+Owns `required` (what a process's scenarios must show: every step reached,
+every outcome of every decision and sign-off, both sides of every skip rule,
+every branch arm, every parallel branch run and skipped where it has a
+condition, and every deadline action) and `measure` (what the histories of
+scenario runs show). Camunda's process tests report the same kind of
+figure; here a missing item names the step and what is missing, so an
+analyst knows which scenario to add.
+
+Imports `model`, `flow.build` (through the loaded process) and `flow.checks`;
+never `runtime` or `cli`: it reads plain events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from procflow.flow.checks import outcomes_of
+from procflow.language.model import (
+    BranchStep,
+    HumanStep,
+    ParallelStep,
+    Process,
+    SignStep,
+)
+
+
+@dataclass
+class Coverage:
+    """Required items of one process and whether scenarios covered each."""
+
+    process_id: str
+    items: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def covered(self) -> int:
+        return sum(self.items.values())
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.covered / len(self.items) if self.items else 100.0
+
+    @property
+    def missing(self) -> list[str]:
+        return [item for item, done in self.items.items() if not done]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "process": self.process_id,
+            "covered": self.covered,
+            "required": len(self.items),
+            "percent": round(self.percent, 1),
+            "missing": self.missing,
+        }
+
+
+def required(process: Process) -> list[str]:
+    """What the scenarios of ``process`` must show, as readable items."""
+    items: list[str] = []
+    for placed in process.flow.layout.placed:
+        step, sid = placed.step, placed.id
+        if isinstance(step, HumanStep):
+            items.append(f"{sid}: reached")
+            items += [f"{sid}: outcome {o}" for o in outcomes_of(step)]
+            if step.deadline is not None:
+                items.append(f"{sid}: overdue")
+                if step.deadline.remind:
+                    items.append(f"{sid}: reminded")
+                if step.deadline.escalate is not None:
+                    items.append(f"{sid}: escalated")
+                if step.deadline.expire is not None:
+                    items.append(f"{sid}: expired")
+        if step.when is not None:
+            items += [f"{sid}: runs (when holds)", f"{sid}: skipped (when does not hold)"]
+        if isinstance(step, BranchStep):
+            for arm in step.branch:
+                items.append(f"{sid}: arm {arm.if_ if arm.if_ is not None else 'otherwise'}")
+        if isinstance(step, ParallelStep):
+            for b, branch in enumerate(step.parallel, 1):
+                if branch.when is not None:
+                    items += [f"{sid}: branch {b} runs", f"{sid}: branch {b} skipped"]
+    return items
+
+
+def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
+    """Items the event histories of instances of ``process`` show."""
+    seen: set[str] = set()
+    by_id = process.flow.layout.by_id
+    for events in histories:
+        step_of: dict[str, str] = {}
+        for event in events:
+            data: Mapping[str, Any] = event.data
+            kind = event.type
+            sid = str(data.get("step", ""))
+            if kind == "task_opened":
+                step_of[str(data["task"])] = sid
+                seen.add(f"{sid}: reached")
+                seen.add(f"{sid}: runs (when holds)")
+            elif kind == "task_completed":
+                task_step = step_of.get(str(data.get("task")), "")
+                outcome = data.get("outcome")
+                placed = by_id.get(task_step)
+                if placed is not None and isinstance(placed.step, SignStep) and outcome is None:
+                    outcome = "sign"
+                if outcome is not None:
+                    seen.add(f"{task_step}: outcome {outcome}")
+                if event.by is None and data.get("timer"):
+                    seen.add(f"{task_step}: expired")
+            elif kind in ("overdue", "reminded", "escalated"):
+                seen.add(f"{step_of.get(str(data.get('task')), '')}: {kind}")
+            elif kind == "step_skipped":
+                seen.add(f"{sid}: skipped (when does not hold)")
+            elif kind == "branched":
+                seen.add(f"{sid}: arm {data.get('arm')}")
+                seen.add(f"{sid}: runs (when holds)")
+            elif kind == "forked":
+                seen.add(f"{sid}: runs (when holds)")
+                for b, _ in data.get("branches", ()):
+                    seen.add(f"{sid}: branch {int(b) + 1} runs")
+                for b in data.get("skipped", ()):
+                    seen.add(f"{sid}: branch {int(b) + 1} skipped")
+            elif sid:
+                seen.add(f"{sid}: runs (when holds)")
+    return seen
+
+
+def measure(
+    catalog: Mapping[str, Process], histories: Mapping[str, list[list[Any]]]
+) -> dict[str, Coverage]:
+    """Coverage of every process in ``catalog`` from event histories grouped by process id."""
+    out: dict[str, Coverage] = {}
+    for pid, process in catalog.items():
+        seen = _seen(process, histories.get(pid, []))
+        out[pid] = Coverage(pid, {item: item in seen for item in required(process)})
+    return out
