@@ -354,12 +354,13 @@ def test_apply_names_a_missing_field(hr: procflow.Process) -> None:
 
 
 def test_conditions_call_tables(hr: procflow.Process) -> None:
-    ctx = hr.flow.context
-    assert {"mbo_grade", "bonus", "mbo_score"} <= set(ctx.functions)
-    edge = next(data for _, _, data in hr.graph.edges(data=True) if data.get("kind") == "condition")
+    functions = {t.function.name for t in hr.flow.tables.values() if t.function is not None}
+    assert {"mbo_grade", "bonus", "mbo_score"} <= functions
+    edge = next(e for e in hr.flow.edges if e.kind == "condition")
+    assert edge.condition is not None
     values = {"appraisal": {"score": Decimal(95), "grade": "A"}}
-    assert edge["compiled"].evaluate(values) is True
-    assert edge["compiled"].evaluate({"appraisal": {"score": 80, "grade": "B"}}) is False
+    assert edge.condition.expression.evaluate(values) is True
+    assert edge.condition.expression.evaluate({"appraisal": {"score": 80, "grade": "B"}}) is False
 
 
 def test_definition_inlines_the_tables(hr: procflow.Process) -> None:

@@ -25,8 +25,8 @@ steps:
 def test_organisation_roles_are_shared() -> None:
     catalog = procflow.load_dir(VALID)
     approval = catalog["APPROVAL"]
-    assert "pmm" in approval.flow.context.actors
-    assert "proposal" in approval.flow.context.documents
+    assert "pmm" in approval.flow.actors
+    assert "proposal" in approval.flow.documents
     assert set(catalog) >= {"APPROVAL", "NEXT", "EVERYTHING"}
     assert "acme" in catalog.organisations
 

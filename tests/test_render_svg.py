@@ -55,10 +55,10 @@ def test_every_step_title_is_text_in_its_svg() -> None:
     for pid, process in every_process().items():
         svg = render.render_image(render.build_diagram(process), "svg")  # type: ignore[arg-type]
         texts = {k: re.sub(r"\s", "", v) for k, v in node_texts(svg).items()}
-        for placed in process.flow.layout.placed:  # type: ignore[attr-defined]
-            if placed.step.title:
-                want = re.sub(r"\s", "", placed.step.title)
-                assert want in texts.get(placed.id, ""), (pid, placed.id, placed.step.title)
+        for node in process.flow.steps():
+            if node.label:
+                want = re.sub(r"\s", "", node.label)
+                assert want in texts.get(node.id, ""), (pid, node.id, node.label)
                 checked += 1
     assert checked >= 40
 

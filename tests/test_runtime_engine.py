@@ -25,6 +25,7 @@ from tests.test_runtime_helpers import (
     engine,
     only,
     steps,
+    stored,
     types,
 )
 
@@ -138,10 +139,10 @@ def test_missing_value_at_run_time_fails_cleanly() -> None:
     )
     inst = eng.start("MISS", by=WANG)
     task = only(inst.tasks)
-    before = (copy.deepcopy(eng.store.load(inst.id)), eng.history(inst.id))
+    before = (copy.deepcopy(stored(eng.store, inst.id)), eng.history(inst.id))
     with pytest.raises(EvaluationError, match=r"pay\.amount"):
         eng.complete(task.id, by=WANG, data={"pay": {}})
-    assert (eng.store.load(inst.id), eng.history(inst.id)) == before
+    assert (stored(eng.store, inst.id), eng.history(inst.id)) == before
     assert only(eng.tasks(user=WANG)).id == task.id
     inst = eng.complete(task.id, by=WANG, data={"pay": {"amount": "5000"}})
     assert steps(inst.tasks) == ["big"]

@@ -15,8 +15,10 @@ from typing import Any
 import procflow
 from procflow import Engine, ManualClock, MemoryStore, Task, User
 from procflow.runtime import Hooks, Instance, Notification, SimpleCalendar, replay
+from procflow.runtime.codec import decode, encode
 from procflow.runtime.hooks import DeadlineKind
 from procflow.store import Store
+from procflow.store.base import state_json
 
 T0 = datetime(2026, 3, 2, 9, 0)  # a Monday
 FIXTURES = "tests/fixtures/valid"
@@ -73,6 +75,12 @@ def types(eng: Engine, instance_id: str) -> list[str]:
     return [e.type for e in eng.history(instance_id)]
 
 
+def stored(store: Store, instance_id: str) -> tuple[int, Any]:
+    """The version and the JSON form of an instance's stored snapshot."""
+    version, state = store.load(instance_id)
+    return version, state_json(state)
+
+
 def assert_replays(eng: Engine, instance_id: str | None = None) -> None:
     """Replaying the stored events of each instance gives its stored snapshot."""
     ids = [instance_id] if instance_id else [r.instance_id for r in eng.store.instances()]
@@ -80,7 +88,9 @@ def assert_replays(eng: Engine, instance_id: str | None = None) -> None:
         version, snapshot = eng.store.load(iid)
         events = eng.history(iid)
         assert len(events) == version
-        assert replay(events) == snapshot
+        replayed = replay(events)
+        assert replayed == decode(snapshot)
+        assert encode(replayed) == state_json(snapshot)  # the stored form is the codec's
 
 
 class Recorder(Hooks):

@@ -20,6 +20,7 @@ import pytest
 import procflow
 from procflow import Conflict, Engine, ManualClock, SQLiteStore, TaskNotOpen
 from procflow.runtime import replay
+from procflow.runtime.codec import decode
 from tests.test_runtime_helpers import (
     LI,
     ORG,
@@ -180,7 +181,7 @@ def test_killed_engine_loses_no_acknowledged_command(tmp_path: Path) -> None:
             eng = Engine({"SEQ": procflow.load(yaml_path)}, store=store, clock=ManualClock(T0))
             for row in store.instances():
                 state = store.load(row.instance_id)[1]
-                assert replay(store.events(row.instance_id)) == state
+                assert replay(store.events(row.instance_id)) == decode(state)
                 rows = store.open_tasks(instance_id=row.instance_id)
                 assert sorted(t.task_id for t in rows) == sorted(
                     t.id for t in eng.instance(row.instance_id).tasks

@@ -18,6 +18,7 @@ import procflow
 from procflow import Engine, ManualClock, MemoryStore, ProcflowError, Task, User
 from procflow.language.model import FieldDef
 from procflow.runtime import SimpleCalendar, StaticDirectory, replay
+from procflow.runtime.codec import decode
 from tests.strategies import processes
 from tests.test_runtime_deadlines import DEADLINE
 from tests.test_runtime_engine import FOR_EACH, PARALLEL, SIGN
@@ -80,7 +81,7 @@ def value(f: FieldDef, draw: st.DrawFn) -> Any:
 
 
 def fill(eng: Engine, task: Task, draw: st.DrawFn) -> dict[str, Any]:
-    program = eng.program(eng.instance(task.instance_id).definition_hash)
+    program = eng.core.program(eng.instance(task.instance_id).definition_hash)
     return {
         doc: {f: value(program.codecs[doc][f].field, draw) for f in fields}
         for doc, fields in task.fills.items()
@@ -94,8 +95,9 @@ def actors(eng: Engine, task: Task) -> list[User]:
 def check(eng: Engine) -> None:
     assert_replays(eng)
     for row in eng.store.instances():
-        version, state = eng.load(row.instance_id)
-        assert (version, state) == eng.store.load(row.instance_id)
+        version, state = eng.core.load(row.instance_id)
+        stored_version, stored = eng.store.load(row.instance_id)
+        assert (version, state) == (stored_version, decode(stored))
         assert replay(eng.history(row.instance_id)) == state
 
 
@@ -169,8 +171,8 @@ def test_random_processes_run_to_completion(spec: dict[str, Any], data: st.DataO
         calendar=SimpleCalendar(),
         new_id=lambda: f"i{next(ids):03}",
     )
-    starter = next(u for u in users.values() if eng.program_of(proc.id).starters is None
-                   or u.roles & eng.program_of(proc.id).starters)  # fmt: skip
+    starter = next(u for u in users.values() if eng.core.program_of(proc.id).starters is None
+                   or u.roles & eng.core.program_of(proc.id).starters)  # fmt: skip
     inst = eng.start(proc.id, by=starter, data=_document_values(spec["documents"], draw))
     for acts in range(300):
         if inst.status != "running":

@@ -18,6 +18,7 @@ from procflow import (
     TaskNotOpen,
     User,
 )
+from procflow.store.base import state_json
 from tests.test_runtime_helpers import (
     CHEN,
     LI,
@@ -27,6 +28,7 @@ from tests.test_runtime_helpers import (
     engine,
     only,
     steps,
+    stored,
 )
 
 PROPOSAL = {"proposal": {"plan_type": "special", "budget": "1200.50"}}
@@ -37,7 +39,7 @@ def observable(eng: Engine) -> Any:
     rows = eng.store.instances()
     return (
         rows,
-        [copy.deepcopy(eng.store.load(r.instance_id)) for r in rows],
+        [copy.deepcopy(stored(eng.store, r.instance_id)) for r in rows],
         [eng.history(r.instance_id) for r in rows],
         eng.store.open_tasks(),
         eng.store.due_timers("9999"),
@@ -192,7 +194,7 @@ def test_values_are_coerced_by_type() -> None:
     assert form["tags"] == ("x", "y")
     assert form["lines"] == ({"name": "pen", "price": Decimal("1.20")},)
     assert form["who"] == "wang"
-    stored = eng.store.load(inst.id)[1]["docs"]["form"]
+    stored = state_json(eng.store.load(inst.id)[1])["documents"]["form"]
     assert stored["amount"] == "0.10" and stored["day"] == "2026-03-02"
 
 

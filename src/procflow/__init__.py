@@ -24,10 +24,10 @@ from procflow.errors import (
     StoreError,
     TaskNotOpen,
 )
-from procflow.flow.catalog import Catalog
+from procflow.flow.catalog import Catalog, Process
 from procflow.flow.load import load, load_dir, loads
 from procflow.language.diagnostics import Diagnostic, Severity
-from procflow.language.model import Organisation, Process
+from procflow.language.model import Organisation
 
 __all__ = [
     "Catalog",

@@ -9,7 +9,8 @@
     │   ├── InvalidSubmission (ValueError) submitted data does not fit the documents
     │   ├── TaskNotOpen (LookupError)     the task is unknown, done or withdrawn
     │   ├── ProcessNotFound (LookupError) no process of the catalog has this id
-    │   └── EvaluationError (ValueError)  a condition met a missing or bad value at run time
+    │   ├── EvaluationError (ValueError)  a condition met a missing or bad value at run time
+    │   └── CommandReused (ValueError)    a command id was already used for another command
     ├── StoreError                        the store failed
     │   ├── InstanceNotFound (LookupError)
     │   ├── DefinitionNotFound (LookupError) no definition is stored under a hash
@@ -76,6 +77,11 @@ class ProcessNotFound(ExecutionError, LookupError):
 
 class EvaluationError(ExecutionError, ValueError):
     """An expression met a missing or ill-typed value at run time."""
+
+
+class CommandReused(ExecutionError, ValueError):
+    """A ``command_id`` was already used for a different command (another user, task or
+    kind of command). A retry must repeat the first command exactly; nothing is done."""
 
 
 class StoreError(ProcflowError):

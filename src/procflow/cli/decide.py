@@ -37,7 +37,7 @@ def _tables(file: Path) -> tuple[dict[str, DecisionTable], list[Diagnostic]]:
     process, problems = Loader().process_document(doc, file, problems)
     if process is None:
         return {}, problems
-    return dict(process.flow.context.tables), problems
+    return dict(process.flow.tables), problems
 
 
 def _at(table: DecisionTable, name: str | None, message: str, hint: str = "") -> Diagnostic:

@@ -88,7 +88,7 @@ class Session:
         self.clock = _load_clock(db, start)
         roles: set[str] = set()
         for process in catalog.values():
-            roles |= set(process.flow.context.actors)
+            roles |= set(process.flow.actors)
         self.members = {r: list((members or {}).get(r, [r])) for r in sorted(roles)}
         self.users: dict[str, User] = {}
         for role, people in self.members.items():
@@ -174,13 +174,9 @@ class Session:
         self.echo(f"  ✓ started {inst.id}")
 
     def _first_roles(self) -> list[str]:
-        for placed in self.catalog[self.process_id].flow.layout.placed:
-            actor = getattr(placed.step, "actor", None)
-            if actor:
-                return list(actor)
-            signers = getattr(getattr(placed.step, "sign", None), "signers", None)
-            if signers:
-                return list(signers)
+        for node in self.catalog[self.process_id].flow.human_steps():
+            if node.roles:
+                return list(node.roles)
         return list(self.members)
 
     def act(self, task: Task) -> None:
@@ -189,7 +185,7 @@ class Session:
         if task.outcomes:
             outcome = str(self.ask("  outcome", type=click.Choice(list(task.outcomes))))
         data: dict[str, dict[str, Any]] = {}
-        docs = self.catalog[task.process_id].flow.context.documents
+        docs = self.catalog[task.process_id].flow.documents
         if outcome != "skip":
             for doc, fields in task.fills.items():
                 names = list(fields) or list(docs[doc].fields)

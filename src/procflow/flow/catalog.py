@@ -1,20 +1,47 @@
 """A catalog: the processes of a folder by id, with what was loaded beside them.
 
-Owns `Catalog`, what `procflow.load_dir` returns and the engine runs. It is
-a read-only mapping of process id to `Process`, which also keeps the
-organisations, the decision tables and the warnings found while loading.
+Owns `Process`, a process as loaded (the model of the language, with its
+compiled `Flow`), and `Catalog`, what `procflow.load_dir` returns and the
+engine runs: a read-only mapping of process id to `Process`, which also keeps
+the organisations, the decision tables and the warnings found while loading.
 
-Imports the language layer and `decisions` only.
+Imports the language layer, `decisions` and `ir` only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import PrivateAttr
 
 from procflow.decisions.table import DecisionTable
+from procflow.flow.ir import Flow
+from procflow.language import model
 from procflow.language.diagnostics import Diagnostic
-from procflow.language.model import Organisation, Process
+from procflow.language.model import Organisation
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+class Process(model.Process):
+    """A process loaded by `procflow.load`: the model as written, and its compiled flow."""
+
+    _flow: Flow | None = PrivateAttr(default=None)
+
+    @property
+    def flow(self) -> Flow:
+        """The compiled flow: typed nodes and edges (`procflow.flow.ir.Flow`)."""
+        if self._flow is None:
+            raise AttributeError(f"process '{self.id}' was not loaded with procflow.load()")
+        return self._flow
+
+    @property
+    def graph(self) -> nx.DiGraph[str]:
+        """The flow as a ``networkx.DiGraph`` (a view, made anew: `Flow.graph`)."""
+        return self.flow.graph()
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Checks between processes: hand-offs, calls and the documents they carry.
 
-Owns `check_catalog`, run by `loader.check_paths` once every file of a
-folder is loaded. Imports `model`, `flow.held`, `diagnostics`, `source`; never `runtime`.
+Owns `check_catalog`, run by `load.check_paths` once every file of a
+folder is loaded. Imports `catalog`, `ir`, `kinds` and the language layer.
 """
 
 from __future__ import annotations
@@ -10,18 +10,19 @@ from collections.abc import Iterator, Mapping
 
 import networkx as nx
 
-from procflow.flow.catalog import Catalog
-from procflow.flow.held import carry_path
+from procflow.flow.catalog import Catalog, Process
+from procflow.flow.ir import LinkNode
+from procflow.flow.kinds.call import CallNode
+from procflow.flow.kinds.carry import carry_path
 from procflow.language.diagnostics import Diagnostic, did_you_mean
-from procflow.language.model import CallStep, HandoffStep, Process
 from procflow.language.source import Document
 
 
-def _links(catalog: Catalog) -> Iterator[tuple[str, CallStep | HandoffStep, tuple[str | int, ...]]]:
+def _links(catalog: Catalog) -> Iterator[tuple[str, LinkNode]]:
     for pid, process in catalog.items():
-        for placed in process.flow.layout.placed:
-            if isinstance(placed.step, CallStep | HandoffStep):
-                yield pid, placed.step, placed.path
+        for node in process.flow.nodes.values():
+            if isinstance(node, LinkNode):
+                yield pid, node
 
 
 def check_catalog(
@@ -31,10 +32,9 @@ def check_catalog(
     it), carries documents it has, and no process calls itself."""
     out: list[Diagnostic] = []
     calls: nx.DiGraph[str] = nx.DiGraph()
-    for pid, step, path in _links(catalog):
+    for pid, node in _links(catalog):
         doc = docs[pid]
-        other = step.call if isinstance(step, CallStep) else step.handoff
-        key = "call" if isinstance(step, CallStep) else "handoff"
+        other, key, path = node.target, node.kind, node.where.path
         target = catalog.processes.get(other) or (known or {}).get(other)
         if target is None:
             hint = did_you_mean(other, catalog) or "check the id, or add that process's file"
@@ -44,8 +44,8 @@ def check_catalog(
                 )
             )
             continue
-        theirs_docs = target.flow.context.documents
-        for theirs in step.carry:
+        theirs_docs = target.flow.documents
+        for theirs in (c.theirs for c in node.carry):
             if theirs not in theirs_docs:
                 out.append(
                     doc.diag(
@@ -55,9 +55,9 @@ def check_catalog(
                         did_you_mean(theirs, theirs_docs) or "declare it in that process",
                     )
                 )
-        if isinstance(step, CallStep):
+        if isinstance(node, CallNode):
             calls.add_edge(pid, other, path=path)
-            for ours, theirs in step.returns.items():
+            for ours, theirs in node.returns:
                 if theirs not in theirs_docs:
                     out.append(
                         doc.diag(

@@ -21,59 +21,29 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from pydantic import ValidationError
 
 from procflow.decisions.files import TableFiles
 from procflow.decisions.table import DecisionTable
 from procflow.errors import DefinitionError
-from procflow.flow.build import Layout, build_graph, layout
-from procflow.flow.catalog import Catalog
-from procflow.flow.checks import Context, check_process, environment
+from procflow.flow.build import build_flow
+from procflow.flow.catalog import Catalog, Process
+from procflow.flow.checks import check_flow
+from procflow.flow.context import Context
+from procflow.flow.layout import layout
 from procflow.flow.links import check_catalog
 from procflow.flow.tables import resolve_tables
 from procflow.language import source
 from procflow.language.diagnostics import Diagnostic, Severity
 from procflow.language.locate import diagnostics_from
-from procflow.language.model import Actor, DocumentDef, Organisation, Process
+from procflow.language.model import Actor, DocumentDef, Organisation
 
 SKIP_DIRS = frozenset({"scenarios", ".git", "__pycache__", "build", "node_modules"})
 """Folders under a process folder that do not hold process files."""
-
-
-@dataclass
-class Flow:
-    """A process compiled for running and drawing."""
-
-    graph: nx.DiGraph[str]
-    layout: Layout
-    context: Context
-    file: str
-    definition_hash: str
-    definition: dict[str, Any]
-    """The process with its organisation inlined, as JSON-ready data (what the store keeps)."""
-
-
-def flow_of(process: Process) -> Flow:
-    """The compiled flow of a loaded process."""
-    flow = process._flow
-    if not isinstance(flow, Flow):
-        raise DefinitionError(
-            [
-                Diagnostic(
-                    "<process>",
-                    0,
-                    0,
-                    "PF203",
-                    f"process '{process.id}' was not loaded with procflow.load",
-                )
-            ]
-        )
-    return flow
 
 
 def _kind(data: Any) -> str:
@@ -169,19 +139,22 @@ class Loader:
         documents.update(process.documents)
         tables, functions, more = resolve_tables(process, doc, p, self.tables)
         problems += more
-        lay = layout(process)
-        graph = build_graph(process, lay)
-        ctx = Context(process, doc, lay, graph, actors, documents, environment(documents))
-        ctx.tables, ctx.functions = tables, functions
-        problems += check_process(ctx)
+        ctx = Context(process, doc, layout(process), actors, documents, tables, functions)
+        flow = build_flow(ctx, file=str(p))
+        problems += check_flow(ctx, flow)
         if any(d.is_error for d in problems):
             return None, problems
         definition = definition_data(process, actors, documents, tables)
         digest = hashlib.sha256(
             json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str).encode()
         ).hexdigest()
-        flow = Flow(graph, lay, ctx, str(p), digest, definition)
-        process._flow = flow
+        process._flow = replace(
+            flow,
+            definition=definition,
+            definition_hash=digest,
+            used_actors=frozenset(ctx.used_actors),
+            used_documents=frozenset(ctx.used_documents),
+        )
         return process, problems
 
 
@@ -244,10 +217,10 @@ def loads(text: str, *, name: str = "<string>") -> Process:
 
 
 def load_definition(definition: Mapping[str, Any] | str, *, name: str = "<definition>") -> Process:
-    """Rebuild a process from `Flow.definition` (or its JSON text, as a store keeps it).
+    """Rebuild a process from its flow's ``definition`` (or its JSON text, as a store keeps it).
 
     The definition has its organisation inlined, so no other file is read; the
-    rebuilt process has the same `Flow.definition_hash`.
+    rebuilt process has the same ``flow.definition_hash``.
 
     Raises:
         DefinitionError: with every problem found, when there is any error.

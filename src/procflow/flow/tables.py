@@ -4,21 +4,19 @@
   ``decisions:``, resolved relative to the process file, plus its inline
   ``tables:``) and their expression functions, so that conditions may call
   ``mbo_grade(appraisal.score, false, false, false) == "A"``.
-- `check_apply`: the checks of ``apply:`` on tasks and sign-offs (a
-  `flow.checks` check): the table exists (PF509, did-you-mean), every input it
-  needs is given (PF515) and named correctly (PF511), each input expression
-  type-checks against the documents and the input's type, and each output
-  goes to an existing ``document.field`` of a compatible type (PF303,
-  PF304, PF504).
-- `apply_tables` and `step_decisions`: what the runtime calls when a step
-  completes, to fill the output fields.
+- `plan_tables`: the ``apply:`` entries of a task or sign-off made into
+  `TablePlan`s of its node, with their checks (PF303, PF304, PF504, PF509,
+  PF511, PF515);
+- `run_tables` (what the runtime calls when a step completes, to fill the
+  output fields), and `step_decisions` and `apply_tables`, the same for a
+  step of a loaded process, with the explanations.
 
 Imports `context`, the language layer and the table library (`procflow.decisions`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,11 +26,14 @@ from procflow.decisions.files import TableFiles, compile_scope
 from procflow.decisions.result import Decision
 from procflow.decisions.table import DecisionTable
 from procflow.errors import EvaluationError
+from procflow.flow.catalog import Process
 from procflow.flow.context import Context
+from procflow.flow.ir import HumanNode, TablePlan
+from procflow.flow.layout import Placed
 from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic, choices_hint, did_you_mean
 from procflow.language.expr.typing_ import assignable
-from procflow.language.model import AnyStep, Apply, HumanStep, Process
+from procflow.language.model import Apply, HumanStep
 from procflow.language.source import Document, Path_
 
 
@@ -104,49 +105,65 @@ def _output_fits(table: DecisionTable, name: str, target: expr.Type) -> str:
     return f"the output is {result.label}, the field is {target.label}"
 
 
-def check_apply(ctx: Context) -> Iterator[Diagnostic]:
-    """``apply:`` on steps names tables, inputs and outputs that exist, with fitting types."""
-    for p in ctx.layout.placed:
-        step = p.step
-        if not isinstance(step, HumanStep):
-            continue
-        for i, ap in enumerate(step.apply):
-            base: Path_ = (*p.path, "apply", i)
-            table = ctx.tables.get(ap.table)
-            if table is None:
-                hint = did_you_mean(ap.table, ctx.tables) or (
-                    "list its decision file under decisions:, or add it under tables:"
-                )
-                yield ctx.diag(
+def plan_tables(ctx: Context, placed: Placed, step: HumanStep) -> tuple[TablePlan, ...]:
+    """The ``apply:`` entries of a step, planned: tables found, inputs compiled, outputs checked.
+
+    Problems go to the context: the table exists (PF509, did-you-mean), every
+    input it needs is given (PF515) and named correctly (PF511), each input
+    expression type-checks against the documents and the input's type, and each
+    output goes to an existing ``document.field`` of a compatible type (PF303,
+    PF304, PF504).
+    """
+    plans: list[TablePlan] = []
+    for i, ap in enumerate(step.apply):
+        base: Path_ = (*placed.path, "apply", i)
+        table = ctx.tables.get(ap.table)
+        if table is None:
+            hint = did_you_mean(ap.table, ctx.tables) or (
+                "list its decision file under decisions:, or add it under tables:"
+            )
+            ctx.problems.append(
+                ctx.diag(
                     (*base, "table"),
                     "PF509",
                     f"the decision table '{ap.table}' is not defined",
                     hint,
                 )
-                continue
-            for name, text in ap.inputs.items():
-                column = table.input(name)
-                if column is None:
-                    names = [c.name for c in table.inputs]
-                    hint = did_you_mean(name, names) or choices_hint(names)
-                    yield ctx.diag(
+            )
+            continue
+        inputs: list[tuple[str, expr.Expression]] = []
+        for name, text in ap.inputs.items():
+            column = table.input(name)
+            if column is None:
+                names = [c.name for c in table.inputs]
+                hint = did_you_mean(name, names) or choices_hint(names)
+                ctx.problems.append(
+                    ctx.diag(
                         (*base, "inputs", name),
                         "PF511",
                         f"the table '{table.id}' has no input '{name}'",
                         hint,
                         at_key=True,
                     )
-                    continue
-                yield from ctx.compile_expr((*base, "inputs", name), text, expect=column.etype)
-            for column in table.inputs:
-                if column.name not in ap.inputs and not column.has_default:
-                    yield ctx.diag(
+                )
+                continue
+            compiled = ctx.expression((*base, "inputs", name), text, expect=column.etype)
+            if compiled is not None:
+                inputs.append((name, compiled))
+        for column in table.inputs:
+            if column.name not in ap.inputs and not column.has_default:
+                ctx.problems.append(
+                    ctx.diag(
                         base,
                         "PF515",
                         f"the table '{table.id}' needs the input '{column.label}'",
                         f"add it under inputs:, e.g. {column.name}: document.field",
                     )
-            yield from _outputs(ctx, table, ap, base)
+                )
+        ctx.problems.extend(_outputs(ctx, table, ap, base))
+        outputs = tuple((out, *target.split(".", 1)) for out, target in ap.outputs.items())
+        plans.append(TablePlan(table.id, tuple(inputs), outputs))  # type: ignore[arg-type]
+    return tuple(plans)
 
 
 def _outputs(ctx: Context, table: DecisionTable, ap: Apply, base: Path_) -> Iterator[Diagnostic]:
@@ -190,59 +207,37 @@ class Applied:
     """Document name → field name → value."""
 
 
-def _placed(process: Process, step: str | AnyStep) -> tuple[AnyStep, Path_]:
-    layout = process.flow.layout
-    if isinstance(step, str):
-        found = layout.by_id.get(step)
-        if found is None:
-            raise EvaluationError(f"process '{process.id}' has no step '{step}'")
-        return found.step, found.path
-    for placed in layout.placed:
-        if placed.step is step:
-            return step, placed.path
-    raise EvaluationError(f"the step is not part of process '{process.id}'")
+def _node(process: Process, step: str) -> HumanNode | None:
+    if not isinstance(step, str):
+        raise EvaluationError("name the step by its id")
+    node = process.flow.nodes.get(step)
+    if node is None:
+        raise EvaluationError(f"process '{process.id}' has no step '{step}'")
+    return node if isinstance(node, HumanNode) else None
 
 
-def step_decisions(
-    process: Process,
-    step: str | AnyStep,
+def run_tables(
+    plans: Sequence[TablePlan],
+    tables: Mapping[str, DecisionTable],
     documents: Mapping[str, Any],
     *,
     now: datetime | None = None,
 ) -> list[Applied]:
-    """Carry out the ``apply:`` list of a step, in order, with the explanations.
-
-    Each apply sees the fields filled by the ones before it.
-
-    Args:
-        process: a process loaded with `procflow.load` (or from a catalog).
-        step: the step id, or the step itself (steps without ``apply:`` give nothing).
-        documents: document name → field name → value, as the step completes.
-        now: the clock, for ``today()`` in input expressions.
+    """Carry out planned ``apply:`` entries in order; each sees the fields the ones before filled.
 
     Raises:
-        EvaluationError: an input expression or a table fails (a missing field
-            is named), or the step is not in the process.
+        EvaluationError: an input expression or a table fails (a missing field is named).
     """
-    found, path = _placed(process, step)
-    if not isinstance(found, HumanStep) or not found.apply:
-        return []
-    ctx = process.flow.context
     working: dict[str, Any] = {
         k: dict(v) if isinstance(v, Mapping) else v for k, v in documents.items()
     }
     done: list[Applied] = []
-    for i, ap in enumerate(found.apply):
-        base = (*path, "apply", i)
-        table = ctx.tables[ap.table]
-        given = {
-            name: ctx.expressions[(*base, "inputs", name)].evaluate(working, now=now)
-            for name in ap.inputs
-        }
+    for plan in plans:
+        table = tables[plan.table]
+        given = {name: e.evaluate(working, now=now) for name, e in plan.inputs}
         decision = table.decide(given, now=now)
         updates: dict[str, dict[str, Any]] = {}
-        for out, target in ap.outputs.items():
-            doc_name, field_name = target.split(".", 1)
+        for out, doc_name, field_name in plan.outputs:
             value = decision.outputs[out]
             updates.setdefault(doc_name, {})[field_name] = value
             record = working.get(doc_name)
@@ -253,9 +248,36 @@ def step_decisions(
     return done
 
 
+def step_decisions(
+    process: Process,
+    step: str,
+    documents: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> list[Applied]:
+    """Carry out the ``apply:`` list of a step, in order, with the explanations.
+
+    Each apply sees the fields filled by the ones before it.
+
+    Args:
+        process: a process loaded with `procflow.load` (or from a catalog).
+        step: the step id (steps without ``apply:`` give nothing).
+        documents: document name → field name → value, as the step completes.
+        now: the clock, for ``today()`` in input expressions.
+
+    Raises:
+        EvaluationError: an input expression or a table fails (a missing field
+            is named), or the process has no such step.
+    """
+    node = _node(process, step)
+    if node is None or not node.tables:
+        return []
+    return run_tables(node.tables, process.flow.tables, documents, now=now)
+
+
 def apply_tables(
     process: Process,
-    step: str | AnyStep,
+    step: str,
     documents: Mapping[str, Any],
     *,
     now: datetime | None = None,

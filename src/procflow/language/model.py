@@ -23,7 +23,6 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    PrivateAttr,
     StringConstraints,
     Tag,
     field_validator,
@@ -309,6 +308,10 @@ class StepBase(Model):
     def kind(self) -> str:
         raise NotImplementedError
 
+    def nested(self) -> list[tuple[tuple[str | int, ...], list[StepBase]]]:
+        """The lists of steps this step holds (a parallel step's branches), with their paths."""
+        return []
+
 
 def _fills(value: Any) -> Any:
     if isinstance(value, str):
@@ -413,6 +416,9 @@ class ParallelStep(StepBase):
     @property
     def kind(self) -> str:
         return "parallel"
+
+    def nested(self) -> list[tuple[tuple[str | int, ...], list[StepBase]]]:
+        return [(("parallel", b, "steps"), list(br.steps)) for b, br in enumerate(self.parallel)]
 
 
 class NotifyStep(StepBase):
@@ -597,7 +603,7 @@ class Schedule(Model):
 
 
 class Process(Model):
-    """One documented process. ``graph`` is set by `procflow.load`."""
+    """One documented process, as written (`procflow.Process` adds its compiled flow)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
 
@@ -628,19 +634,6 @@ class Process(Model):
     _starts = field_validator(
         "starts_by", "decisions", mode="before", json_schema_input_type=StrOrList
     )(lambda cls, v: _as_list(v))
-    _flow: Any = PrivateAttr(default=None)
-
-    @property
-    def flow(self) -> Any:
-        """The compiled flow (`procflow.flow.load.Flow`); set by `procflow.load`."""
-        if self._flow is None:
-            raise AttributeError(f"process '{self.id}' was not loaded with procflow.load()")
-        return self._flow
-
-    @property
-    def graph(self) -> Any:
-        """The flow graph, a ``networkx.DiGraph`` (see `procflow.flow.build`)."""
-        return self.flow.graph
 
     @field_validator("version", mode="before", json_schema_input_type=str | int | float)
     @classmethod

@@ -1,59 +1,32 @@
 """The drawing of one process as lanes, nodes and edges, before any output syntax.
 
-Owns the decisions every diagram shares: which lane (執行對象) each step sits
-in, the order of the lanes and steps (工作程序), the notes beside each step
-(規範標準 documents and deadlines), how sign-offs and parallel steps open and
-close with bars, which edges are "sent back", and the bypass of a skip rule.
-`dot` and `mermaid` only translate a `Diagram` into their syntax and escape it.
+Owns the decisions every diagram shares: which lane (執行對象) each node sits
+in, the order of the lanes and nodes (工作程序), the notes beside each step
+(規範標準 documents and deadlines), the gate of a skip rule and its bypass,
+which edges are "sent back", and the labels of the edges. What each kind of
+step looks like is its own: every node draws itself on this module's
+`Canvas` (`procflow.flow.ports.Canvas`). `dot` and `mermaid` only translate
+a `Diagram` into their syntax and escape it.
 
-Built from the compiled flow graph (`procflow.flow.build`), never from the YAML.
-Imports `model`, `flow.build`, `flow.load` and `render.words`; never `runtime` or `cli`.
+Built from the typed flow (`procflow.flow.ir.Flow`), never from the YAML.
+Imports the flow layer and `render.words`; never `runtime` or `cli`.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
-from procflow.flow.build import END, START, join_node, outgoing
-from procflow.flow.load import Flow, flow_of
-from procflow.language.model import (
-    BranchStep,
-    CallStep,
-    EndStep,
-    HandoffStep,
-    HumanStep,
-    NotifyStep,
-    ParallelStep,
-    Process,
-    SignStep,
-    TaskStep,
-)
+from procflow.flow.catalog import Process
+from procflow.flow.ir import Edge as FlowEdge
+from procflow.flow.ir import Flow, HumanNode
+from procflow.flow.ir import Node as FlowNode
+from procflow.flow.ports import EdgeStyle, NodeLike, Shape
 from procflow.render import words
 from procflow.render.words import actor_title
 
-Shape = Literal[
-    "start",
-    "end",
-    "task",
-    "decision",
-    "branch",
-    "fork",
-    "join",
-    "signer",
-    "notify",
-    "call",
-    "handoff",
-    "docs",
-    "clock",
-    "gate",
-]
-EdgeStyle = Literal["flow", "back", "bypass", "note", "order"]
-"""flow: the way forward; back: sent back to an earlier step; bypass: a skip rule or a
-step marked not needed; note: ties a note to its step; order: invisible, keeps the
-written order top to bottom."""
+__all__ = ["Diagram", "Edge", "EdgeStyle", "Lane", "Node", "Shape", "build_diagram"]
 
 DEFAULT_LANE = ""
 
@@ -81,7 +54,7 @@ class Node:
     beside: str | None = None
     """For notes: the node they sit beside, on the same row."""
     step: str | None = None
-    """The flow-graph node this draws (None for notes and bars of a sign-off's insides)."""
+    """The flow node this draws (None for notes and the insides of a sign-off)."""
 
 
 @dataclass(frozen=True)
@@ -107,46 +80,72 @@ class Diagram:
         return [n for n in self.nodes if n.lane == key]
 
 
-def reading_order(flow: Flow) -> list[str]:
-    """Flow-graph nodes as the process reads: start, steps as written (each join right
-    after the branches of its parallel step), end."""
-    out = [START]
-    pending: list[str] = []
-    for p in flow.layout.placed:
-        if p in flow.layout.duplicates:
-            continue
-        while pending and all(pid != pending[-1] for pid, _ in p.scope):
-            out.append(join_node(pending.pop()))
-        out.append(p.id)
-        if isinstance(p.step, ParallelStep):
-            pending.append(p.id)
-    out.extend(join_node(pid) for pid in reversed(pending))
-    out.append(END)
-    graph = flow.graph
-    # the implicit end is drawn only when some step falls off the last one
-    return [n for n in out if graph.has_node(n) and (n != END or graph.in_degree(n) > 0)]
-
-
 class _Builder:
+    """Builds a `Diagram`; the flow's nodes draw themselves on it (it is their `Canvas`)."""
+
     def __init__(self, process: Process, titles: Mapping[str, str]) -> None:
         self.process = process
-        self.flow = flow_of(process)
-        self.graph = self.flow.graph
-        self.actors = self.flow.context.actors
-        self.documents = self.flow.context.documents
+        self.flow: Flow = process.flow
+        self.actors = self.flow.actors
+        self.documents = self.flow.documents
         self.titles = titles
-        self.order = reading_order(self.flow)
+        self.order = self.flow.reading_order
         self.pos = {n: i for i, n in enumerate(self.order)}
-        self.step_titles = {
-            p.id: p.step.title or p.id for p in self.flow.layout.placed if p.step is not None
-        }
         self.lanes: dict[str, Lane] = {}
+        self.lane_of: dict[str, str] = {}
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
         self.entry: dict[str, str] = {}
         self.exit: dict[str, str] = {}
 
-    # ------------------------------------------------------------ lanes
+    # -- the Canvas the nodes draw on ---------------------------------------------------
+
+    def box(
+        self,
+        node: NodeLike,
+        shape: Shape,
+        title: str,
+        lines: Sequence[str] = (),
+        *,
+        link: str | None = None,
+    ) -> str:
+        lane = self.lane_of[node.id]
+        self.nodes.append(Node(node.id, lane, shape, title, list(lines), link=link, step=node.id))
+        self._notes(self.flow.nodes[node.id], lane)  # the notes sit right beside the shape
+        return node.id
+
+    def part(
+        self,
+        node: NodeLike,
+        shape_id: str,
+        *,
+        lane: str,
+        shape: Shape,
+        title: str,
+        lines: Sequence[str] = (),
+    ) -> str:
+        where = self._lane(lane) if lane else self.lane_of[node.id]
+        self.nodes.append(Node(shape_id, where, shape, title, list(lines)))
+        return shape_id
+
+    def line(self, source: str, target: str, style: EdgeStyle = "flow", label: str = "") -> None:
+        self.edges.append(Edge(source, target, style, label))
+
+    def leave_from(self, node: NodeLike, shape_id: str) -> None:
+        self.exit[node.id] = shape_id
+
+    def actor(self, role: str) -> str:
+        return actor_title(self.actors, role)
+
+    def step_title(self, step_id: str) -> str:
+        node = self.flow.nodes.get(step_id)
+        return node.title if node is not None else step_id
+
+    def process_title(self, process_id: str) -> str:
+        title = self.titles.get(process_id)
+        return f"{process_id} {title}" if title else process_id
+
+    # -- lanes ---------------------------------------------------------------------------
 
     def _lane(self, key: str) -> str:
         if key not in self.lanes:
@@ -158,21 +157,23 @@ class _Builder:
 
     def _assign_lanes(self) -> dict[str, str]:
         lane_of: dict[str, str] = {}
+        nodes = self.flow.nodes
+        incoming = self.flow.incoming
         for n in self.order:
-            step = self.graph.nodes[n].get("step")
-            if isinstance(step, TaskStep):
-                lane_of[n] = self._lane(step.actor[0])
-            elif isinstance(step, SignStep):
-                for signer in step.sign.signers:
-                    self._lane(signer)
-            if n in lane_of:
+            node = nodes[n]
+            for role in node.lanes():
+                self._lane(role)
+            if node.own_lane is not None:
+                lane_of[n] = node.own_lane
                 continue
-            fork = self.graph.nodes[n].get("fork")
+            fork = getattr(node, "fork", None)
             if fork is not None and fork in lane_of:
                 lane_of[n] = lane_of[fork]
                 continue
             before = [
-                u for u in self.graph.predecessors(n) if u in lane_of and self.pos[u] < self.pos[n]
+                e.source
+                for e in incoming[n]
+                if e.source in lane_of and self.pos[e.source] < self.pos[n]
             ]
             if before:
                 lane_of[n] = lane_of[max(before, key=self.pos.__getitem__)]
@@ -190,157 +191,76 @@ class _Builder:
             last = lane_of.setdefault(n, last)
         return lane_of
 
-    # ------------------------------------------------------------ nodes
+    # -- what every node gets ------------------------------------------------------------
 
-    def _add(self, node: Node) -> Node:
-        self.nodes.append(node)
-        return node
-
-    def _task_lines(self, step: TaskStep) -> list[str]:
-        lines: list[str] = []
-        if len(step.actor) > 1:
-            lines.append(" 或 ".join(actor_title(self.actors, a) for a in step.actor) + " 辦理")
-        if step.for_each == "member":
-            lines.append(f"每位{actor_title(self.actors, step.actor[0])}各自辦理")
-        elif step.for_each is not None:
-            lines.append(f"逐項辦理：{step.for_each}")
-        if step.optional:
-            lines.append("（如需要）")
-        if step.assignee is not None:
-            lines.append(f"指派：{step.assignee}")
-        lines.extend(f"不得由「{self.step_titles.get(s, s)}」的辦理人審批" for s in step.not_by)
-        lines.extend(f"須：{r.message}" for r in step.requires)
-        lines.extend(f"決策表：{a.table}" for a in step.apply)
-        return lines
-
-    def _notes(self, n: str, step: HumanStep | NotifyStep, lane: str) -> None:
-        docs = words.document_lines(step, self.documents)
+    def _notes(self, node: FlowNode, lane: str) -> None:
+        fills = node.fills_written if isinstance(node, HumanNode) else {}
+        reads: tuple[str, ...] = getattr(node, "reads", ())
+        docs = words.document_lines(fills, reads, self.documents)
+        n = node.id
         if docs:
-            self._add(Node(f"{n}@docs", lane, "docs", "", docs, beside=n))
+            self.nodes.append(Node(f"{n}@docs", lane, "docs", "", docs, beside=n))
             self.edges.append(Edge(n, f"{n}@docs", "note"))
-        if isinstance(step, HumanStep) and step.deadline is not None:
-            lines = words.deadline_lines(step.deadline, self.actors, self.step_titles)
-            self._add(Node(f"{n}@due", lane, "clock", lines[0], lines[1:], beside=n))
+        if isinstance(node, HumanNode) and node.deadline is not None:
+            titles = {k: v.title for k, v in self.flow.nodes.items()}
+            lines = words.deadline_lines(node.deadline, self.actors, titles)
+            self.nodes.append(Node(f"{n}@due", lane, "clock", lines[0], lines[1:], beside=n))
             self.edges.append(Edge(n, f"{n}@due", "note"))
 
-    def _process_words(self, other: str) -> str:
-        title = self.titles.get(other)
-        return f"{other} {title}" if title else other
-
-    def _node(self, n: str, lane: str) -> None:
-        attrs = self.graph.nodes[n]
-        step: Any = attrs.get("step")
+    def _node(self, node: FlowNode, lane: str) -> None:
+        n = node.id
         self.entry[n] = self.exit[n] = n
-        if n == START:
-            lines = words.schedule_lines(self.process.schedule, self.actors)
-            self._add(Node(n, lane, "start", "開始", lines, step=n))
-        elif n == END or isinstance(step, EndStep):
-            result = attrs.get("result", "")
-            title = step.title if step is not None and step.title else "結束"
-            self._add(Node(n, lane, "end", title, [f"結果：{result}"], step=n))
-        elif attrs["kind"] == "join":
-            fork = self.graph.nodes[attrs["fork"]]["step"]
-            rule = "全部" if fork.join == "all" else "任一"
-            self._add(Node(n, lane, "join", f"匯合（{rule}）", step=n))
-        elif isinstance(step, TaskStep):
-            shape: Shape = "decision" if step.decide else "task"
-            self._add(Node(n, lane, shape, step.title or n, self._task_lines(step), step=n))
-            self._notes(n, step, lane)
-        elif isinstance(step, SignStep):
-            word, names = words.sign_rule(step.sign, self.actors)
-            self._add(Node(n, lane, "fork", step.title or "會簽", [f"{word}：{names}"], step=n))
-            self._notes(n, step, lane)
-            done = f"{n}@signed"
-            previous = n
-            for i, signer in enumerate(step.sign.signers):
-                sid = f"{n}@sign.{i + 1}"
-                what = f"第{i + 1}位簽準" if step.sign.rule == "in_turn" else "簽準"
-                self._add(Node(sid, signer, "signer", actor_title(self.actors, signer), [what]))
-                if step.sign.rule == "in_turn":
-                    self.edges.append(Edge(previous, sid, "flow"))
-                    previous = sid
-                else:
-                    self.edges.append(Edge(n, sid, "flow"))
-                    self.edges.append(Edge(sid, done, "flow"))
-            if step.sign.rule == "in_turn":
-                self.edges.append(Edge(previous, done, "flow"))
-            self._add(Node(done, lane, "join", words.sign_count(step.sign)))
-            self.exit[n] = done
-        elif isinstance(step, BranchStep):
-            self._add(Node(n, lane, "branch", step.title or "自動判斷", step=n))
-        elif isinstance(step, ParallelStep):
-            rule = "全部完成後匯合" if step.join == "all" else "任一完成即匯合"
-            self._add(Node(n, lane, "fork", step.title or "並行", [rule], step=n))
-        elif isinstance(step, NotifyStep):
-            told = [actor_title(self.actors, a) for a in step.notify]
-            who = "、".join([*told, *filter(None, [step.notify_users])])
-            lines = [f"知會：{who}"] + ([step.message] if step.message else [])
-            self._add(Node(n, lane, "notify", step.title or "知會", lines, step=n))
-            self._notes(n, step, lane)
-        elif isinstance(step, CallStep):
-            lines = [f"調用 {self._process_words(step.call)}（等待完成）"]
-            if step.carry:
-                lines.append("攜帶：" + words.carried(step.carry))
-            if step.returns:
-                lines.append("取回：" + "、".join(step.returns))
-            title = step.title or f"調用 {step.call}"
-            self._add(Node(n, lane, "call", title, lines, link=step.call, step=n))
-        elif isinstance(step, HandoffStep):
-            lines = [f"轉入 {self._process_words(step.handoff)}"]
-            if step.carry:
-                lines.append("攜帶：" + words.carried(step.carry))
-            title = step.title or f"轉入 {step.handoff}"
-            self._add(Node(n, lane, "handoff", title, lines, link=step.handoff, step=n))
-        if step is not None and step.when is not None:
+        node.draw(self)
+        if node.skip is not None:
             self.entry[n] = f"{n}@when"
-            self._add(Node(f"{n}@when", lane, "gate", ""))
+            self.nodes.append(Node(f"{n}@when", lane, "gate", ""))
             self.edges.append(Edge(f"{n}@when", n, "flow"))
 
-    # ------------------------------------------------------------ edges
+    # -- edges ---------------------------------------------------------------------------
 
     @staticmethod
-    def _label(data: dict[str, Any]) -> str:
-        kind = data["kind"]
-        if kind == "fork":
-            when = data.get("expr")
-            title: str = data["label"]
-            return title + (f"\n僅當 {when}" if when else "")
-        label: str = data.get("label", "")
-        return words.FIXED_LABELS.get(label, label)
+    def _label(edge: FlowEdge) -> str:
+        if edge.kind == "fork":
+            when = edge.condition.text if edge.condition is not None else ""
+            return edge.label + (f"\n僅當 {when}" if when else "")
+        return words.FIXED_LABELS.get(edge.label, edge.label)
 
     def _flow_edges(self) -> None:
         merged: dict[tuple[str, str, EdgeStyle], list[str]] = {}
         for n in self.order:
-            for dst, data in outgoing(self.graph, n):
-                kind = data["kind"]
-                label = self._label(data)
+            for e in self.flow.outgoing(n):
+                label = self._label(e)
                 style: EdgeStyle
-                if kind == "skip":
+                if e.kind == "skip":
                     src, style = f"{n}@when", "bypass"
-                    label = f"不符合「{data['expr']}」則跳過"
-                elif kind == "optional":
+                    label = f"不符合「{e.label}」則跳過"
+                elif e.kind == "optional":
                     src, style = self.exit[n], "bypass"
                 else:
                     src = self.exit[n]
-                    style = "back" if self.pos[dst] <= self.pos[n] else "flow"
+                    style = "back" if self.pos[e.target] <= self.pos[n] else "flow"
                     if style == "back":
                         label = f"{label}（退回）" if label else "退回"
-                labels = merged.setdefault((src, self.entry[dst], style), [])
+                labels = merged.setdefault((src, self.entry[e.target], style), [])
                 if label and label not in labels:
                     labels.append(label)
         for (src, dst, style), labels in merged.items():
             self.edges.append(Edge(src, dst, style, " / ".join(labels)))
         drawn = {(e.src, e.dst) for e in self.edges}
-        for placed in self.flow.layout.scopes.values():
-            ids = [p.id for p in placed if p.id in self.pos]
-            for a, b in itertools.pairwise(ids):
+        # invisible edges keep each list of steps in its written order, top to bottom
+        by_scope: dict[tuple[tuple[str, int], ...], list[str]] = {}
+        for node in self.flow.steps():
+            by_scope.setdefault(node.scope, []).append(node.id)
+        for ids in by_scope.values():
+            present = [i for i in ids if i in self.pos]
+            for a, b in itertools.pairwise(present):
                 if (self.exit[a], self.entry[b]) not in drawn:
                     self.edges.append(Edge(self.exit[a], self.entry[b], "order"))
 
     def build(self) -> Diagram:
-        lane_of = self._assign_lanes()
+        self.lane_of = self._assign_lanes()
         for n in self.order:
-            self._node(n, lane_of[n])
+            self._node(self.flow.nodes[n], self.lane_of[n])
         self._flow_edges()
         p = self.process
         caption = [f"主管部門：{p.owner}"] if p.owner else []
@@ -368,6 +288,6 @@ def build_diagram(process: Process, *, titles: Mapping[str, str] | None = None) 
         titles: process id -> title, to name the processes that hand-offs and calls go to.
 
     Raises:
-        DefinitionError: when the process was not loaded with `procflow.load`.
+        AttributeError: when the process was not loaded with `procflow.load`.
     """
     return _Builder(process, titles or {}).build()

@@ -5,7 +5,7 @@ Owns the markup and its escaping: every text from a process file goes through
 from labels we had already escaped, and are inlined without their XML prolog.
 The pages have inline CSS and no script at all, so they open from ``file://``.
 
-Imports `model`, `flow.load`, `flow.build`, `render.words`; never `runtime` or `cli`.
+Imports the flow layer, `model` and `render.words`; never `runtime` or `cli`.
 """
 
 from __future__ import annotations
@@ -14,21 +14,10 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from procflow.flow.build import outgoing
-from procflow.flow.load import flow_of
-from procflow.language.model import (
-    CallStep,
-    DocumentDef,
-    FieldDef,
-    HandoffStep,
-    HumanStep,
-    NotifyStep,
-    Process,
-    SignStep,
-    TaskStep,
-)
+from procflow.flow.catalog import Process
+from procflow.flow.ir import HumanNode, Node
+from procflow.language.model import DocumentDef, FieldDef
 from procflow.render import words
 
 CSS = """
@@ -108,26 +97,10 @@ class Result:
 def roles(process: Process) -> dict[str, dict[str, list[str]]]:
     """Actor -> {"辦理"|"審批"|"知會": [step titles]} for one process."""
     out: dict[str, dict[str, list[str]]] = {}
-    for placed in flow_of(process).layout.placed:
-        step = placed.step
-        title = step.title or placed.id
-        pairs: list[tuple[str, str]] = []
-        if isinstance(step, TaskStep):
-            pairs = [(a, "審批" if step.decide else "辦理") for a in step.actor]
-        elif isinstance(step, SignStep):
-            pairs = [(a, "審批") for a in step.sign.signers]
-        elif isinstance(step, NotifyStep):
-            pairs = [(a, "知會") for a in step.notify]
-        for actor, role in pairs:
-            out.setdefault(actor, {}).setdefault(role, []).append(title)
+    for node in process.flow.steps():
+        for actor, duty in node.duties():
+            out.setdefault(actor, {}).setdefault(duty, []).append(node.title)
     return out
-
-
-def _kind(step: Any) -> str:
-    if isinstance(step, TaskStep) and step.decide:
-        return KIND_WORDS["decision"]
-    kind: str = step.kind
-    return KIND_WORDS.get(kind, kind)
 
 
 def _field(name: str, f: FieldDef) -> list[str]:
@@ -183,9 +156,9 @@ def process_page(
     files: Sequence[str] = (),
 ) -> str:
     """The page of one process (it lives in ``process/`` under the catalog)."""
-    flow = flow_of(process)
-    actors, documents = flow.context.actors, flow.context.documents
-    titles = {p.id: p.step.title or p.id for p in flow.layout.placed}
+    flow = process.flow
+    actors, documents = flow.actors, flow.documents
+    titles = {n.id: n.title for n in flow.nodes.values()}
     meta = [f"主管部門：{process.owner}"] if process.owner else []
     if process.source is not None:
         src = process.source
@@ -204,54 +177,46 @@ def process_page(
     rows = []
     used_docs: list[str] = list(process.documents)
     deadlines = []
-    for i, placed in enumerate(flow.layout.placed, 1):
-        step = placed.step
-        depth = len(placed.scope)
-        who = ""
-        if isinstance(step, TaskStep):
-            who = " 或 ".join(words.actor_title(actors, a) for a in step.actor)
-        elif isinstance(step, SignStep):
-            rule, names = words.sign_rule(step.sign, actors)
-            who = f"{rule}：{names}"
-        elif isinstance(step, NotifyStep):
-            told = [words.actor_title(actors, a) for a in step.notify]
-            who = "知會：" + "、".join([*told, *filter(None, [step.notify_users])])
-        forms = words.document_lines(step, documents) if isinstance(step, HumanStep) else []
-        if isinstance(step, HumanStep):
-            used_docs += [d for d in [*step.fills, *step.reads] if d not in used_docs]
-        if isinstance(step, CallStep | HandoffStep):
-            other = step.call if isinstance(step, CallStep) else step.handoff
-            forms.append(("調用 " if isinstance(step, CallStep) else "轉入 ") + other)
+
+    def actor(a: str) -> str:
+        return words.actor_title(actors, a)
+
+    for i, node in enumerate(flow.steps(), 1):
+        forms: list[str] = []
         due = ""
-        if isinstance(step, HumanStep) and step.deadline is not None:
-            lines = words.deadline_lines(step.deadline, actors, titles)
-            due = "；".join(lines)
-            deadlines.append(
-                [
-                    esc(titles[placed.id]),
-                    esc(step.deadline.due or step.deadline.due_on or ""),
-                    esc(lines[0]),
-                    esc("；".join(lines[1:])),
-                ]
-            )
+        if isinstance(node, HumanNode):
+            forms = words.document_lines(node.fills_written, node.reads, documents)
+            used_docs += [d for d in [*node.fills, *node.reads] if d not in used_docs]
+            if node.deadline is not None:
+                lines = words.deadline_lines(node.deadline, actors, titles)
+                due = "；".join(lines)
+                deadlines.append(
+                    [
+                        esc(node.title),
+                        esc(node.deadline.due_text),
+                        esc(lines[0]),
+                        esc("；".join(lines[1:])),
+                    ]
+                )
+        forms += [("調用 " if node.kind == "call" else "轉入 ") + other for other in node.links]
         nexts = []
-        for dst, data in outgoing(flow.graph, placed.id):
-            label = words.FIXED_LABELS.get(data.get("label", ""), data.get("label", ""))
-            if data["kind"] == "skip":
-                label = f"不符合「{data['expr']}」則跳過"
-            target = titles.get(dst, flow.graph.nodes[dst].get("title", dst))
+        for edge in flow.outgoing(node.id):
+            label = words.FIXED_LABELS.get(edge.label, edge.label)
+            if edge.kind == "skip":
+                label = f"不符合「{edge.label}」則跳過"
+            target = titles.get(edge.target, edge.target)
             nexts.append(f"{label} → {target}" if label else f"→ {target}")
-        indent = "　" * depth
+        indent = "　" * len(node.scope)
         rows.append(
             [
                 str(i),
-                f"{indent}{esc(step.title or placed.id)} <span class=small>{esc(placed.id)}</span>",
-                esc(_kind(step)),
-                esc(who),
+                f"{indent}{esc(node.title)} <span class=small>{esc(node.id)}</span>",
+                esc(KIND_WORDS.get(node.display_kind, node.display_kind)),
+                esc(node.who(actor)),
                 "<br>".join(esc(x) for x in forms),
                 esc(due),
                 "<br>".join(esc(x) for x in nexts),
-                esc(step.when or ""),
+                esc(node.skip.text if node.skip is not None else ""),
             ]
         )
     body.append("<h2>步驟</h2>")
@@ -277,31 +242,27 @@ def process_page(
         if deadlines
         else "<p>（無）</p>"
     )
-    tables = list(process.decisions) + [
-        a.table for p in flow.layout.placed if isinstance(p.step, HumanStep) for a in p.step.apply
-    ]
+    tables = list(process.decisions) + [t.table for n in flow.human_steps() for t in n.tables]
     body.append("<h2>決策表</h2>")
     body.append(
         "<ul>" + "".join(f"<li><code>{esc(t)}</code></li>" for t in dict.fromkeys(tables)) + "</ul>"
         if tables
         else "<p>（無）</p>"
     )
-    out_links = [
-        ("調用" if isinstance(p.step, CallStep) else "轉入", p.step)
-        for p in flow.layout.placed
-        if isinstance(p.step, CallStep | HandoffStep)
-    ]
+
+    def verb(node: Node) -> str:
+        return "調用" if node.kind == "call" else "轉入"
+
+    out_links = [(verb(n), other) for n in flow.steps() for other in n.links]
     incoming = [
-        (other, "調用" if isinstance(p.step, CallStep) else "轉入")
+        (other, verb(n))
         for other in known.values()
-        for p in flow_of(other).layout.placed
-        if isinstance(p.step, CallStep | HandoffStep)
-        and (p.step.call if isinstance(p.step, CallStep) else p.step.handoff) == process.id
+        for n in other.flow.steps()
+        if process.id in n.links
     ]
-    items = [
-        f"<li>{what} {_link(s.call if isinstance(s, CallStep) else s.handoff, known)}</li>"
-        for what, s in out_links
-    ] + [f"<li>被 {_link(o.id, known)} {what}</li>" for o, what in incoming]
+    items = [f"<li>{what} {_link(pid, known)}</li>" for what, pid in out_links] + [
+        f"<li>被 {_link(o.id, known)} {what}</li>" for o, what in incoming
+    ]
     body.append(
         "<h2>相關流程</h2>" + ("<ul>" + "".join(items) + "</ul>" if items else "<p>（無）</p>")
     )

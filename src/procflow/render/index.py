@@ -14,9 +14,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from procflow.flow.catalog import Catalog
+from procflow.flow.catalog import Catalog, Process
 from procflow.language import deadlines, schedules
-from procflow.language.model import HumanStep, Process
 
 HEADER = """\
 # The processes
@@ -41,18 +40,11 @@ def _deadline_text(process: Process) -> list[str]:
             when = process.schedule.every
         postponed = "（遇假日順延）" if process.schedule.holidays == "postpone" else ""
         out.append(f"starts {when}{postponed}")
-    for placed in process.flow.layout.placed:
-        step = placed.step
-        if isinstance(step, HumanStep) and step.deadline is not None:
-            dl = step.deadline
-            if dl.due is not None:
-                try:
-                    when = deadlines.describe_zh(deadlines.parse_deadline(dl.due))
-                except deadlines.DeadlineSyntaxError:
-                    when = dl.due
-            else:
-                when = f"{dl.due_on} 當日"
-            out.append(f"{placed.id}: {when}")
+    for node in process.flow.human_steps():
+        dl = node.deadline
+        if dl is not None:
+            when = deadlines.describe_zh(dl.due) if dl.due is not None else f"{dl.due_text} 當日"
+            out.append(f"{node.id}: {when}")
     return out
 
 
@@ -83,7 +75,7 @@ def index_markdown(catalog: Catalog, folder: Path) -> str:
         doc = process.source.document if process.source else "(no source)"
         groups.setdefault(doc, []).append(process)
     lines = [HEADER]
-    total_steps = sum(len(p.flow.layout.placed) for p in catalog.values())
+    total_steps = sum(sum(1 for _ in p.flow.steps()) for p in catalog.values())
     lines.append(
         f"{len(catalog)} processes, {total_steps} steps, {sum(counts[p] for p in catalog)} "
         f"scenarios, {len(getattr(catalog, 'tables', {}))} decision tables.\n"
@@ -97,18 +89,17 @@ def index_markdown(catalog: Catalog, folder: Path) -> str:
         for p in processes:
             flow = p.flow
             file = Path(catalog.files[p.id]).relative_to(folder) if p.id in catalog.files else ""
-            used_actors = sorted(flow.context.used_actors)
             actors = ", ".join(
-                flow.context.actors[a].title for a in used_actors if a in flow.context.actors
+                flow.actors[a].title for a in sorted(flow.used_actors) if a in flow.actors
             )
             docs = ", ".join(
-                f"《{flow.context.documents[d].title}》"
-                for d in sorted(flow.context.used_documents)
-                if d in flow.context.documents
+                f"《{flow.documents[d].title}》"
+                for d in sorted(flow.used_documents)
+                if d in flow.documents
             )
             lines.append(
                 f"| [{p.id}]({file}) | {_cell(p.title)} | {p.source.lines if p.source else ''} "
-                f"| {len(flow.layout.placed)} | {_cell(actors)} | {_cell(docs)} "
+                f"| {sum(1 for _ in flow.steps())} | {_cell(actors)} | {_cell(docs)} "
                 f"| {_cell('; '.join(_deadline_text(p)))} | {counts[p.id]} |"
             )
     tables = getattr(catalog, "tables", {})

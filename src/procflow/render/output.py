@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from procflow.errors import RenderError
-from procflow.language.model import Process
+from procflow.flow.catalog import Process
 from procflow.render.diagram import Diagram, build_diagram
 from procflow.render.dot import (
     INSTALL_HINT,

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import graphviz
 
-from procflow.flow.load import flow_of
-from procflow.language.model import CallStep, HandoffStep, Process
+from procflow.flow.catalog import Process
 from procflow.render import html
 from procflow.render.dot import escape as dot_escape
 from procflow.render.dot import run_graphviz
@@ -81,7 +80,7 @@ def index_page(processes: Mapping[str, Process], results: Mapping[str, list[Resu
                 f'<a href="process/{esc(p.id)}.html">{esc(p.id)}</a>',
                 esc(p.title),
                 esc(p.owner),
-                str(len(flow_of(p).layout.placed)),
+                str(sum(1 for _ in p.flow.steps())),
                 _summary(results.get(p.id)),
             ]
             for p in sorted(members, key=lambda p: p.id)
@@ -92,13 +91,10 @@ def index_page(processes: Mapping[str, Process], results: Mapping[str, list[Resu
 
 def links(processes: Mapping[str, Process]) -> list[tuple[str, str, str]]:
     """(from id, to id, "handoff"|"call") for every hand-off and call."""
-    out = []
+    out: list[tuple[str, str, str]] = []
     for pid, p in processes.items():
-        for placed in flow_of(p).layout.placed:
-            if isinstance(placed.step, CallStep):
-                out.append((pid, placed.step.call, "call"))
-            elif isinstance(placed.step, HandoffStep):
-                out.append((pid, placed.step.handoff, "handoff"))
+        for node in p.flow.steps():
+            out.extend((pid, other, node.kind) for other in node.links)
     return out
 
 
@@ -150,7 +146,7 @@ def actors_page(processes: Mapping[str, Process]) -> str:
     per_process = {pid: html.roles(p) for pid, p in processes.items()}
     for pid, p in processes.items():
         for actor in per_process[pid]:
-            titles.setdefault(actor, actor_title(flow_of(p).context.actors, actor))
+            titles.setdefault(actor, actor_title(p.flow.actors, actor))
     ids = sorted(processes)
     head = ["角色", *ids]
     rows = []

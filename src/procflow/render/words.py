@@ -4,39 +4,27 @@ Owns every fixed text a diagram shows (so DOT, Mermaid and HTML say the same
 thing) and `wrap`, which breaks labels by display width (a CJK character is two
 columns wide). Nothing here escapes: each writer escapes for its own syntax.
 
-Imports `model`, `deadlines` and `language.schedules`; never `runtime` or `cli`.
+Imports `model`, `deadlines` and the flow's `DeadlinePlan`; never `runtime` or `cli`.
+The words of each kind of step are in that kind's module (`procflow.flow.kinds`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from procflow.flow.ir import DeadlinePlan
 from procflow.language.deadlines import (
     DeadlineSyntaxError,
     describe_zh,
     parse_deadline,
     parse_offset,
 )
-from procflow.language.model import (
-    Actor,
-    Carry,
-    Deadline,
-    DocumentDef,
-    HumanStep,
-    NotifyStep,
-    Schedule,
-    SignRule,
-)
-from procflow.language.schedules import ScheduleError, read_schedule
-from procflow.language.schedules import describe_zh as schedule_zh
+from procflow.language.model import Actor, DocumentDef
 
 FONT = "Noto Sans CJK SC, Noto Sans CJK TC, Noto Sans, sans-serif"
 """Graphviz ``fontname`` and SVG ``font-family``: CJK first, then anything sans."""
-
-RULE_WORDS = {"all_of": "全部", "any_of": "任一", "n_of": "{n} of {m}", "in_turn": "依次"}
-"""How a sign-off rule is named on the fork and join bars."""
 
 FIXED_LABELS = {
     "signed": "",
@@ -44,7 +32,7 @@ FIXED_LABELS = {
     "otherwise": "否則",
     "not needed": "不需要",
 }
-"""Edge labels that `compile` writes in English, as the diagrams show them."""
+"""Edge labels that the flow writes in English, as the diagrams show them."""
 
 _TOKEN = re.compile(r"\s+|[\x21-\x7e]+|.", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -90,23 +78,6 @@ def actor_title(actors: Mapping[str, Actor], key: str) -> str:
     return actor.title if actor is not None else key
 
 
-def sign_rule(rule: SignRule, actors: Mapping[str, Actor]) -> tuple[str, str]:
-    """The rule word and the signers, e.g. ``("全部簽準", "技術總監、公司總經理")``."""
-    names = "、".join(actor_title(actors, a) for a in rule.signers)
-    word = RULE_WORDS[rule.rule].format(n=rule.needed, m=len(rule.signers))
-    return f"{word}簽準", names
-
-
-def sign_count(rule: SignRule) -> str:
-    """What completes a sign-off: ``"全部簽準 3/3"``, ``"任一簽準 1/2"``, ``"依次簽準 3 位"``."""
-    m = len(rule.signers)
-    if rule.rule == "in_turn":
-        return f"依次簽準 {m} 位"
-    if rule.rule == "n_of":
-        return f"{rule.needed} of {m} 簽準"
-    return f"{RULE_WORDS[rule.rule]}簽準 {rule.needed}/{m}"
-
-
 def due_words(text: str) -> str:
     """The Chinese label of a deadline text ("每月26日前"); the text itself if it does not parse."""
     try:
@@ -123,54 +94,40 @@ def offset_words(text: str) -> str:
         return text
 
 
-def schedule_lines(schedule: Schedule | None, actors: Mapping[str, Actor]) -> list[str]:
-    """The start's note of a scheduled process: ``每月20日自動開始``, ``代大客戶部經理``."""
-    if schedule is None:
-        return []
-    try:
-        when = schedule_zh(read_schedule(schedule))
-    except ScheduleError:
-        when = schedule.every
-    lines = [f"{when}自動開始"] + (["遇假日順延"] if schedule.holidays == "postpone" else [])
-    return [*lines, f"代{actor_title(actors, schedule.by)}"]
-
-
-def carried(carry: Mapping[str, Carry]) -> str:
-    """The documents a call or hand-off carries: ``proposal、activity_plan（如有）``."""
-    return "、".join(c.from_ + ("（如有）" if c.optional else "") for c in carry.values())
-
-
 def deadline_lines(
-    deadline: Deadline, actors: Mapping[str, Actor], titles: Mapping[str, str]
+    deadline: DeadlinePlan, actors: Mapping[str, Actor], titles: Mapping[str, str]
 ) -> list[str]:
     """The lines of a deadline note: due, counted from, holidays, reminders, escalation."""
     if deadline.due is not None:
-        lines = [f"時限 {due_words(deadline.due)}"]
+        lines = [f"時限 {due_words(deadline.due_text)}"]
     else:  # a date from the form: due at the end of that day
-        lines = [f"時限 {deadline.due_on} 當日"]
-    if deadline.from_ == "start":
+        lines = [f"時限 {deadline.due_text} 當日"]
+    if deadline.count_from == "start":
         lines.append("自流程開始起算")
-    elif deadline.from_ != "open":
-        lines.append(f"自「{titles.get(deadline.from_, deadline.from_)}」起算")
-    if deadline.holidays == "postpone":
+    elif deadline.count_from != "open":
+        lines.append(f"自「{titles.get(deadline.count_from, deadline.count_from)}」起算")
+    if deadline.postpone:
         lines.append("遇假日順延")
-    if deadline.remind:
-        lines.append("提醒：" + "、".join(offset_words(r) for r in deadline.remind))
+    if deadline.reminder_texts:
+        lines.append("提醒：" + "、".join(offset_words(r) for r in deadline.reminder_texts))
     if deadline.escalate is not None:
         how = "移交" if deadline.escalate.mode == "move" else "轉呈"
         lines.append(
-            f"{offset_words(deadline.escalate.after)}{how}"
+            f"{offset_words(deadline.escalate.after_text)}{how}"
             f"{actor_title(actors, deadline.escalate.to)}"
         )
     if deadline.expire is not None:
-        lines.append(f"{offset_words(deadline.expire.after)}自動「{deadline.expire.outcome}」")
+        lines.append(f"{offset_words(deadline.expire.after_text)}自動「{deadline.expire.outcome}」")
     return lines
 
 
-def document_lines(step: HumanStep | NotifyStep, documents: Mapping[str, DocumentDef]) -> list[str]:
-    """The lines of a step's document note: ``填寫《title》`` and ``參閱《title》``."""
+def document_lines(
+    fills: Mapping[str, Sequence[str]], reads: Sequence[str], documents: Mapping[str, DocumentDef]
+) -> list[str]:
+    """The lines of a step's document note: ``填寫《title》`` and ``參閱《title》``.
+
+    ``fills`` as written: the fields a step names (none when it fills the whole form)."""
     lines: list[str] = []
-    fills = step.fills if isinstance(step, HumanStep) else {}
     for key, fields in fills.items():
         doc = documents.get(key)
         title = doc.title if doc is not None else key
@@ -179,7 +136,7 @@ def document_lines(step: HumanStep | NotifyStep, documents: Mapping[str, Documen
             names = [(doc.fields[f].title or f) if doc and f in doc.fields else f for f in fields]
             line += "：" + "、".join(names)
         lines.append(line)
-    for key in step.reads:
+    for key in reads:
         if key in fills:
             continue
         doc = documents.get(key)

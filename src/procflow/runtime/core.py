@@ -1,139 +1,164 @@
-"""The engine's plumbing: definitions, snapshots, storing commands, and queries.
+"""The engine's core: definitions, snapshots, and storing what a command did.
 
-Owns `EngineCore`, the base of `Engine`: the caches (compiled definitions by
-content hash, recent snapshots by instance, checked against the store's
-version before use), what the interpreter asks of the engine (the `Host`
-protocol), how a finished `Command` is stored (one atomic commit, then the
-hooks), and the read-only queries. The commands themselves, and every check
-they make, are in `engine` and `guards`.
+Owns `Core`, what the engine's parts (`commands.Commands`,
+`queries.Queries`, `scheduler.Scheduler`) share, and what the interpreter
+asks of the engine (`interpreter.Host`): the store, clock, calendar,
+directory and hooks; the compiled definitions, by content hash and by
+process id; recent snapshots by instance (checked against the store's
+version before use, with the JSON of their unchanged records kept for the
+next commit); making a `Command`; and storing a finished one (one atomic
+commit, then the hooks). Everything here is public to the parts: none of
+them reaches into another's private attributes.
 
-Imports `flow.load`, `store`, `errors` and the runtime's modules below `engine`.
+Imports the flow layer, `store`, `errors` and the runtime's modules below the parts.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from procflow.compiled import mypyc_attr
 from procflow.errors import (
     ExecutionError,
     InstanceNotFound,
-    NotAllowed,
     ProcessNotFound,
+    StoreError,
     TaskNotOpen,
 )
-from procflow.flow.load import flow_of, load_definition
-from procflow.language.model import Process
+from procflow.flow.catalog import Process
+from procflow.flow.ir import HumanNode
+from procflow.flow.load import load_definition
 from procflow.language.workcalendar import Calendar
 from procflow.runtime.clock import Clock, iso
-from procflow.runtime.guards import as_user, check_actor, split_task_id
+from procflow.runtime.codec import Encoder, SnapshotError, Stored, decode
+from procflow.runtime.guards import split_task_id
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.interpreter import Command, Run
-from procflow.runtime.people import Directory, User
-from procflow.runtime.program import Node, Program
+from procflow.runtime.people import Directory
+from procflow.runtime.program import Program
 from procflow.runtime.records import commit_of, tell_hooks
-from procflow.runtime.state import State
-from procflow.runtime.views import Instance, Task, build_task
-from procflow.store import Event, Store, TaskRow
+from procflow.runtime.state import OpenTask, Snapshot
+from procflow.runtime.views import Instance
+from procflow.store import Store
 
-__all__ = ["EngineCore"]
+__all__ = ["Core"]
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
-class EngineCore:
-    """State and plumbing shared by the commands of `Engine`; not used on its own."""
+class Core:
+    """What the engine's parts share; see the module docstring."""
 
-    store: Store
-    clock: Clock
-    calendar: Calendar
-    directory: Directory | None
-    hooks: Hooks | None
-    track_notices: bool
-    catalog: Mapping[str, Process]
-    _new_id: Callable[[], str]
-    _cache_size: int
-    _cache: OrderedDict[str, tuple[int, State]]
-    _programs: dict[str, Program]
-    _current: dict[str, Program]
-    _stored: set[str]
-    _last_now: tuple[datetime, str] | None
-    _lock: threading.Lock
-    _seen: dict[str, datetime]
-    """Scheduled process id -> when this engine first saw its schedule (`runtime.schedule`)."""
-    _decided: set[str]
-    """Scheduled starts (command ids) already made or refused."""
+    def __init__(
+        self,
+        catalog: Mapping[str, Process],
+        *,
+        store: Store,
+        clock: Clock,
+        calendar: Calendar,
+        directory: Directory | None,
+        hooks: Hooks | None,
+        new_id: Callable[[], str],
+        cache_size: int,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.calendar = calendar
+        self.directory = directory
+        self.hooks = hooks
+        self.track_notices = hooks is not None
+        self.make_id = new_id
+        self.cache_size = cache_size
+        self.catalog: Mapping[str, Process] = catalog
+        self.programs: dict[str, Program] = {}
+        """Definition hash -> compiled definition (current and older ones)."""
+        self.current: dict[str, Program] = {}
+        """Process id -> its current compiled definition."""
+        self.stored: set[str] = set()
+        """Definition hashes known to be in the store."""
+        self.snapshots: OrderedDict[str, tuple[int, Stored]] = OrderedDict()
+        """Instance id -> (version, its snapshot as stored): the recent ones."""
+        self.lock = threading.Lock()
+        self._last_now: tuple[datetime, str] | None = None
 
-    def update_catalog(self, catalog: Mapping[str, Process]) -> None:
-        """Use new definitions for instances started from now on.
-
-        Running instances keep the definition they started with (by content hash).
-        """
+    def use_catalog(self, catalog: Mapping[str, Process]) -> None:
+        """Start new instances from these definitions; running ones keep theirs."""
         self.catalog = catalog
-        self._current = {}
-        for process_id, process in catalog.items():
-            if process.schedule is not None and process_id not in self._seen:
-                self._seen[process_id] = self.clock.now()
+        self.current = {}
 
-    def close(self) -> None:
-        """Close the store."""
-        self.store.close()
-
-    # -- what the interpreter needs (the `Host` protocol) ---------------------------------
+    # -- what the interpreter needs (`interpreter.Host`) ----------------------------------
 
     def new_id(self) -> str:
-        return self._new_id()
+        return self.make_id()
 
-    def load(self, instance_id: str) -> tuple[int, State]:
-        """The version and snapshot of an instance (from the cache when still current)."""
-        cached = self._cache.get(instance_id)
+    def load(self, instance_id: str) -> tuple[int, Snapshot]:
+        """The version and snapshot of an instance (from the cache when still current).
+
+        Raises:
+            InstanceNotFound: No such instance.
+            StoreError: The stored snapshot cannot be read (damaged, or written by a newer
+                procflow); it names the instance.
+        """
+        cached = self.snapshots.get(instance_id)
         if cached is not None and self.store.version(instance_id) == cached[0]:
-            return cached
-        loaded = self.store.load(instance_id)
-        self._remember(instance_id, loaded)
-        return loaded
+            return cached[0], cached[1].snapshot
+        version, data = self.store.load(instance_id)
+        try:
+            snapshot = decode(data)
+        except SnapshotError as exc:
+            raise StoreError(
+                f"the snapshot of instance {instance_id!r} is unreadable: {exc}"
+            ) from exc
+        self.remember(instance_id, version, Stored(snapshot, None))
+        return version, snapshot
 
-    def _remember(self, instance_id: str, entry: tuple[int, State]) -> None:
+    def remember(self, instance_id: str, version: int, stored: Stored) -> None:
         # least recently stored first; OrderedDict evicts in O(1), where deleting
         # the first key of a dict again and again makes finding the next one slow
-        with self._lock:  # commands may run in several threads
-            cache = self._cache
-            cache[instance_id] = entry
+        with self.lock:  # commands may run in several threads
+            cache = self.snapshots
+            cache[instance_id] = (version, stored)
             cache.move_to_end(instance_id)
-            if len(cache) > self._cache_size:
+            if len(cache) > self.cache_size:
                 cache.popitem(last=False)
+
+    def forget(self, instance_id: str) -> None:
+        with self.lock:
+            self.snapshots.pop(instance_id, None)
 
     def program(self, definition_hash: str) -> Program:
         """The compiled definition with this hash: from the catalog or from the store."""
-        program = self._programs.get(definition_hash)
+        program = self.programs.get(definition_hash)
         if program is None:
             for process in self.catalog.values():
-                if flow_of(process).definition_hash == definition_hash:
+                if process.flow.definition_hash == definition_hash:
                     program = Program(process)
                     break
             else:
                 process = load_definition(self.store.definition(definition_hash))
                 program = Program(process)
                 program.definition_hash = definition_hash
-            self._programs[definition_hash] = program
-            self._stored.add(definition_hash)  # it came from the store or will be put there
+            self.programs[definition_hash] = program
+            self.stored.add(definition_hash)  # it came from the store or will be put there
         return program
 
     def program_of(self, process_id: str) -> Program:
-        """The current definition of a process of the catalog."""
-        program = self._current.get(process_id)
+        """The current definition of a process of the catalog.
+
+        Raises:
+            ProcessNotFound: The catalog has no such process.
+        """
+        program = self.current.get(process_id)
         if program is None:
             process = self.catalog.get(process_id)
             if process is None:
                 known = ", ".join(sorted(self.catalog)) or "none"
                 raise ProcessNotFound(f"no process {process_id!r} (the catalog has: {known})")
-            digest = flow_of(process).definition_hash
-            program = self._programs.get(digest) or Program(process)
-            self._programs[digest] = program
-            self._current[process_id] = program
+            digest = process.flow.definition_hash
+            program = self.programs.get(digest) or Program(process)
+            self.programs[digest] = program
+            self.current[process_id] = program
         return program
 
     def members(self, roles: Sequence[str], *, why: str) -> list[str]:
@@ -145,65 +170,95 @@ class EngineCore:
             users.update(dict.fromkeys(self.directory.members(role)))
         return list(users)
 
-    def _command(self, by: str | None, now: datetime | None = None) -> Command:
+    # -- commands -------------------------------------------------------------------------
+
+    def command(self, by: str | None, now: datetime | None = None) -> Command:
+        """A new command by ``by`` (None: the system), at ``now`` or the clock's time."""
         moment = self.clock.now() if now is None else now
         last = self._last_now
         if last is None or last[0] != moment:  # the text form is the same for a still clock
             last = self._last_now = (moment, iso(moment))
         return Command(self, by, moment, last[1])
 
-    # -- checks --------------------------------------------------------------------------
+    def task_run(self, cmd: Command, task_id: str) -> tuple[Run, int, OpenTask, HumanNode]:
+        """The instance, number, open task and step of ``task_id`` within ``cmd``.
 
-    def _task_run(self, cmd: Command, task_id: str) -> tuple[Run, str, dict[str, Any], Node]:
+        Raises:
+            TaskNotOpen: There is no such open task.
+        """
         instance_id, number = split_task_id(task_id)
         try:
             run = cmd.open(instance_id)
         except InstanceNotFound:
             raise TaskNotOpen(f"there is no task {task_id!r}") from None
-        record = run.state["tasks"].get(number)
-        if record is None:
+        task = run.draft.tasks.get(number)
+        if task is None:
             raise TaskNotOpen(f"the task {task_id!r} is not open (done, withdrawn or unknown)")
-        return run, number, record, run.program.nodes[record["step"]]
+        return run, number, task, cast(HumanNode, run.program.nodes[task.step])
 
-    def _replayed(self, command_id: str) -> Instance | None:
-        result = self.store.command_result(command_id)
-        return None if result is None else self.instance(result["instance"])
+    def store_command(
+        self,
+        cmd: Command,
+        command_id: str | None,
+        primary: Run,
+        result: dict[str, Any] | None = None,
+    ) -> Instance:
+        """Commit what ``cmd`` did, atomically, then tell the hooks; the primary instance after.
 
-    # -- storing -------------------------------------------------------------------------
+        ``result`` is kept with ``command_id`` (what the command was, and its
+        ``instance``), for a retry to be recognised.
 
-    def _store(self, cmd: Command, command_id: str | None, primary: Run) -> Instance:
+        Raises:
+            Conflict: Another command changed one of the instances first; nothing is stored.
+            StoreError: The store failed; nothing is stored.
+        """
         runs = [r for r in cmd.runs.values() if r.events]
         if not runs:
-            return Instance(primary.id, primary.version, primary.state, primary.program)
+            return Instance(primary.id, primary.version, primary.snapshot(), primary.program)
+        stored = self.stored
         for run in runs:
             digest = run.program.definition_hash
-            if digest not in self._stored:
+            if digest not in stored:
                 self.store.put_definition(
                     digest, run.program.process_id, run.program.definition_text
                 )
-                self._stored.add(digest)
-        commits = [commit_of(run) for run in runs]
+                stored.add(digest)
+        made = [(run, Stored(run.snapshot(), self._encoder(run))) for run in runs]
+        commits = [commit_of(run, s) for run, s in made]
         try:
-            result = None if command_id is None else {"instance": primary.id}
-            first = self.store.commit(commits, command_id=command_id, result=result)
+            if command_id is not None and result is None:
+                result = {"instance": primary.id}
+            first = self.store.commit(
+                commits, command_id=command_id, result=None if command_id is None else result
+            )
         except Exception:
             for run in runs:
-                self._cache.pop(run.id, None)
+                self.forget(run.id)
             raise
         if first is not None:  # the same command_id won a race: report what it did
             return self.instance(first["instance"])
-        for run in runs:
+        primary_snapshot = None
+        for run, stored_state in made:
             run.version += len(run.events)
-            self._remember(run.id, (run.version, run.state))
+            self.remember(run.id, run.version, stored_state)
+            if run is primary:
+                primary_snapshot = stored_state.snapshot
         if cmd.notices and self.hooks is not None:
             tell_hooks(self.hooks, cmd, self.members if self.directory is not None else None)
+        if primary_snapshot is None:
+            primary_snapshot = primary.snapshot()
         # runs point to their command: break the cycle, so that a command's objects
         # are freed as soon as it returns instead of waiting for the cyclic GC
         cmd.runs.clear()
         cmd.notices.clear()
-        return Instance(primary.id, primary.version, primary.state, primary.program)
+        return Instance(primary.id, primary.version, primary_snapshot, primary.program)
 
-    # -- queries -------------------------------------------------------------------------
+    def _encoder(self, run: Run) -> Encoder | None:
+        """The encoder that wrote the snapshot this run started from, if it is still cached."""
+        cached = self.snapshots.get(run.id)
+        if cached is not None and cached[1].snapshot is run.base:
+            return cached[1].encoder
+        return None
 
     def instance(self, instance_id: str) -> Instance:
         """An instance as it is now.
@@ -212,77 +267,4 @@ class EngineCore:
             InstanceNotFound: No such instance.
         """
         version, state = self.load(instance_id)
-        return Instance(instance_id, version, state, self.program(state["hash"]))
-
-    def instances(
-        self, *, status: str | None = None, process_id: str | None = None
-    ) -> list[Instance]:
-        """Instances in the store, oldest first, filtered by status and process."""
-        rows = self.store.instances(status=status, process_id=process_id)
-        return [self.instance(row.instance_id) for row in rows]
-
-    def history(self, instance_id: str) -> list[Event]:
-        """Every event of an instance, in order: the audit trail.
-
-        Raises:
-            InstanceNotFound: No such instance.
-        """
-        return self.store.events(instance_id)
-
-    def task(self, task_id: str) -> Task:
-        """One open task.
-
-        Raises:
-            TaskNotOpen: It is unknown, done or withdrawn.
-        """
-        instance_id, number = split_task_id(task_id)
-        try:
-            _, state = self.load(instance_id)
-        except InstanceNotFound:
-            raise TaskNotOpen(f"there is no task {task_id!r}") from None
-        record = state["tasks"].get(number)
-        if record is None:
-            raise TaskNotOpen(f"the task {task_id!r} is not open (done, withdrawn or unknown)")
-        return build_task(instance_id, self.program(state["hash"]), number, record)
-
-    def tasks(self, *, user: User | None = None, instance_id: str | None = None) -> list[Task]:
-        """Open tasks: those ``user`` may act on now (four-eyes applied), or all of them.
-
-        Args:
-            user: Whose inbox; None lists every open task.
-            instance_id: Only this instance's tasks.
-        """
-        if user is not None:
-            as_user(user)
-            rows = self.store.open_tasks(instance_id=instance_id, user=user.id, roles=user.roles)
-        else:
-            rows = self.store.open_tasks(instance_id=instance_id)
-        return list(self._tasks_of(rows, user))
-
-    def _tasks_of(self, rows: Iterable[TaskRow], user: User | None) -> Iterable[Task]:
-        loaded: dict[str, tuple[State, Program] | None] = {}
-        for row in rows:
-            iid = row.instance_id
-            if iid not in loaded:
-                try:
-                    state = self.load(iid)[1]
-                    loaded[iid] = (state, self.program(state["hash"]))
-                except InstanceNotFound:
-                    loaded[iid] = None
-            found = loaded[iid]
-            if found is None:
-                continue
-            state, program = found
-            number = row.task_id.rpartition(".")[2]
-            record = state["tasks"].get(number)
-            if record is None:
-                continue
-            if user is not None:
-                try:
-                    check_actor(state, record, program.nodes[record["step"]], user)
-                except NotAllowed:
-                    continue
-            yield build_task(iid, program, number, record)
-
-    def __repr__(self) -> str:
-        return f"Engine({len(self.catalog)} processes, store={type(self.store).__name__})"
+        return Instance(instance_id, version, state, self.program(state.definition_hash))

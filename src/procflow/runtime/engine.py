@@ -1,64 +1,41 @@
-"""The engine: the commands an application calls, each checked first and stored atomically.
+"""The engine: what an application calls to run its processes.
 
-Owns `Engine`. A command loads the instance snapshot (never replaying
-history), checks everything it can before changing anything (the task is
-open, the user may act, four-eyes, the outcome, the submitted data, the
-``requires`` rules), then lets the interpreter move, and hands every new
-event of every instance it touched to the store in one commit with the
-versions it read. Any failure before the commit leaves no trace; a concurrent
-change makes the store refuse it (`Conflict`). Hooks run after the commit.
+Owns `Engine`, one class composed of named parts, each in its own module:
+`commands` (start, complete, claim, delegate, cancel: each checked first and
+stored atomically), `queries` (instances, history, tasks and inboxes) and
+`scheduler` (`tick`: deadline timers and scheduled starts). They share the
+`core` (store, clock, caches, storing a command) through its public
+attributes; none reaches into another's private ones. The engine keeps no
+global state.
 
-The engine keeps no global state. Its caches, storing and queries are in
-`core.EngineCore`; the checks in `guards`; moving tokens in `interpreter`.
-
-Imports the runtime's modules, `flow.load`, `store`, `errors`, `workcalendar`.
+Imports the runtime's parts, `store`, `errors` and the language's calendars.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from procflow.compiled import mypyc_attr
-from procflow.errors import (
-    Conflict,
-    ExecutionError,
-    InstanceNotFound,
-    InvalidSubmission,
-    NotAllowed,
-    ProcflowError,
-)
-from procflow.language.model import Process
+from procflow.flow.catalog import Process
 from procflow.language.workcalendar import Calendar, WorkingCalendar
-from procflow.runtime.clock import Clock, SystemClock, stamp
-from procflow.runtime.core import EngineCore
-from procflow.runtime.guards import (
-    as_user,
-    check_actor,
-    check_rules,
-    resolve_outcome,
-)
+from procflow.runtime.clock import Clock, SystemClock
+from procflow.runtime.commands import Commands
+from procflow.runtime.core import Core
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.people import Directory, User
-from procflow.runtime.program import Program
-from procflow.runtime.scheduler import start_scheduled
-from procflow.runtime.state import State
-from procflow.runtime.values import encode_submission
-from procflow.runtime.views import Instance, Task, build_task
+from procflow.runtime.queries import Queries
+from procflow.runtime.scheduler import Scheduler
+from procflow.runtime.views import Instance, Task
 from procflow.store import Event, MemoryStore, Store
 
 __all__ = ["Engine"]
 
-log = logging.getLogger("procflow.runtime")
-
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Engine(EngineCore):
+class Engine:
     """Runs the processes of a catalog for the users of an application.
 
     Args:
@@ -71,6 +48,11 @@ class Engine(EngineCore):
         hooks: Callbacks run after each command (`Hooks`).
         new_id: Makes instance ids (random 16-hex-digit ids by default).
         cache_size: How many instance snapshots to keep in memory.
+
+    Attributes:
+        commands: The part that changes instances (`procflow.runtime.commands`).
+        queries: The part that reads them (`procflow.runtime.queries`).
+        scheduler: The part that acts when time passes (`procflow.runtime.scheduler`).
 
     Example::
 
@@ -93,24 +75,59 @@ class Engine(EngineCore):
         new_id: Callable[[], str] | None = None,
         cache_size: int = 1_000,
     ) -> None:
-        self.store: Store = store if store is not None else MemoryStore()
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self.calendar: Calendar = calendar if calendar is not None else WorkingCalendar()
-        self.directory = directory
-        self.hooks = hooks
-        self.track_notices = hooks is not None
-        self._new_id = new_id or (lambda: secrets.token_hex(8))
-        self._cache_size = cache_size
-        self._cache: OrderedDict[str, tuple[int, State]] = OrderedDict()
-        self._programs: dict[str, Program] = {}
-        self._stored: set[str] = set()
-        self._last_now: tuple[datetime, str] | None = None
-        self._lock = threading.Lock()
-        self._seen: dict[str, datetime] = {}
-        self._decided: set[str] = set()
-        self.catalog: Mapping[str, Process] = {}
-        self._current: dict[str, Program] = {}
-        self.update_catalog(catalog)
+        self.core = Core(
+            catalog,
+            store=store if store is not None else MemoryStore(),
+            clock=clock if clock is not None else SystemClock(),
+            calendar=calendar if calendar is not None else WorkingCalendar(),
+            directory=directory,
+            hooks=hooks,
+            new_id=new_id or (lambda: secrets.token_hex(8)),
+            cache_size=cache_size,
+        )
+        self.commands = Commands(self.core)
+        self.queries = Queries(self.core)
+        self.scheduler = Scheduler(self.core)
+        self.scheduler.saw_catalog(catalog)
+
+    # -- what it runs on -----------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self.core.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.core.clock
+
+    @property
+    def calendar(self) -> Calendar:
+        return self.core.calendar
+
+    @property
+    def directory(self) -> Directory | None:
+        """Who holds a role (settable: an application may give it later)."""
+        return self.core.directory
+
+    @directory.setter
+    def directory(self, directory: Directory | None) -> None:
+        self.core.directory = directory
+
+    @property
+    def catalog(self) -> Mapping[str, Process]:
+        return self.core.catalog
+
+    def update_catalog(self, catalog: Mapping[str, Process]) -> None:
+        """Use new definitions for instances started from now on.
+
+        Running instances keep the definition they started with (by content hash).
+        """
+        self.core.use_catalog(catalog)
+        self.scheduler.saw_catalog(catalog)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.core.store.close()
 
     # -- commands ------------------------------------------------------------------------
 
@@ -137,23 +154,9 @@ class Engine(EngineCore):
             NotAllowed: ``by`` may not start it.
             InvalidSubmission: ``data`` does not fit the documents.
             EvaluationError: A condition on the way to the first task met a missing value.
+            CommandReused: ``command_id`` was used for a different command.
         """
-        user = as_user(by)
-        if command_id is not None and (done := self._replayed(command_id)) is not None:
-            return done
-        program = self.program_of(process_id)
-        if program.starters is not None and user.roles.isdisjoint(program.starters):
-            raise NotAllowed(
-                f"{user.id} may not start {process_id}: "
-                f"it needs the role {' or '.join(sorted(program.starters))}"
-            )
-        encoded, problems = encode_submission(data, program.codecs, None)
-        if problems:
-            raise InvalidSubmission(problems)
-        cmd = self._command(user.id)
-        run = cmd.spawn(program, encoded, None)
-        cmd.settle()
-        return self._store(cmd, command_id, run)
+        return self.commands.start(process_id, by=by, data=data, command_id=command_id)
 
     def complete(
         self,
@@ -184,24 +187,11 @@ class Engine(EngineCore):
                 ``requires`` rule; every problem is listed and nothing is stored.
             EvaluationError: A condition on the way met a missing value; nothing is stored.
             Conflict: Someone changed the instance at the same moment; nothing is stored.
+            CommandReused: ``command_id`` was used for a different command.
         """
-        user = as_user(by)
-        if command_id is not None and (done := self._replayed(command_id)) is not None:
-            return done
-        cmd = self._command(user.id)
-        run, number, record, node = self._task_run(cmd, task_id)
-        check_actor(run.state, record, node, user)
-        problems: dict[str, str] = {}
-        chosen = resolve_outcome(node, outcome, problems)
-        encoded, more = encode_submission(data, run.program.codecs, node.fills)
-        problems.update(more)
-        if not problems and chosen != "skip" and (node.fills or node.requires):
-            check_rules(run, node, encoded, problems, rules=chosen != "reject")
-        if problems:
-            raise InvalidSubmission(problems)
-        run.complete(number, record, chosen, encoded or None)
-        cmd.settle()
-        return self._store(cmd, command_id, run)
+        return self.commands.complete(
+            task_id, by=by, outcome=outcome, data=data, command_id=command_id
+        )
 
     def claim(self, task_id: str, *, by: User, command_id: str | None = None) -> Task:
         """Take a task so that it leaves other role holders' inboxes.
@@ -210,17 +200,7 @@ class Engine(EngineCore):
             TaskNotOpen: The task is not open.
             NotAllowed: ``by`` may not act on it, or someone else has claimed it.
         """
-        user = as_user(by)
-        if command_id is not None and self._replayed(command_id) is not None:
-            return self.task(task_id)
-        cmd = self._command(user.id)
-        run, number, record, node = self._task_run(cmd, task_id)
-        check_actor(run.state, record, node, user)
-        if record.get("asg") == user.id:
-            return build_task(run.id, run.program, number, record)
-        run.emit("task_claimed", {"task": int(number)})
-        self._store(cmd, command_id, run)
-        return build_task(run.id, run.program, number, run.state["tasks"][number])
+        return self.commands.claim(task_id, by=by, command_id=command_id)
 
     def delegate(
         self, task_id: str, *, by: User, to: User | str, command_id: str | None = None
@@ -231,19 +211,7 @@ class Engine(EngineCore):
             TaskNotOpen: The task is not open.
             NotAllowed: ``by`` may not act on it, or a four-eyes rule excludes ``to``.
         """
-        user = as_user(by)
-        target = to.id if isinstance(to, User) else to
-        if not isinstance(target, str) or not target:
-            raise TypeError("to= takes a User or a user id")
-        if command_id is not None and self._replayed(command_id) is not None:
-            return self.task(task_id)
-        cmd = self._command(user.id)
-        run, number, record, node = self._task_run(cmd, task_id)
-        check_actor(run.state, record, node, user)
-        check_actor(run.state, {**record, "asg": target, "cand": ()}, node, User(target))
-        run.emit("task_delegated", {"task": int(number), "to": target})
-        self._store(cmd, command_id, run)
-        return build_task(run.id, run.program, number, run.state["tasks"][number])
+        return self.commands.delegate(task_id, by=by, to=to, command_id=command_id)
 
     def cancel(
         self, instance_id: str, *, by: User, reason: str, command_id: str | None = None
@@ -256,79 +224,58 @@ class Engine(EngineCore):
                 it was called by another instance (cancel that one).
             ExecutionError: It is not running.
         """
-        user = as_user(by)
-        if command_id is not None and (done := self._replayed(command_id)) is not None:
-            return done
-        cmd = self._command(user.id)
-        run = cmd.open(instance_id)
-        state = run.state
-        if state["status"] != "running":
-            raise ExecutionError(f"the instance {instance_id} is already {state['status']}")
-        starters = run.program.starters
-        if state["by"] != user.id and starters is not None and user.roles.isdisjoint(starters):
-            raise NotAllowed(f"{user.id} may not cancel {instance_id}")
-        parent = state["parent"]
-        if parent is not None and parent["mode"] == "call":
-            raise NotAllowed(f"{instance_id} was called by {parent['id']}: cancel that instead")
-        run.cancel(reason)
-        return self._store(cmd, command_id, run)
+        return self.commands.cancel(instance_id, by=by, reason=reason, command_id=command_id)
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Fire every deadline timer due at ``now`` (the clock's time by default),
-        then start every scheduled process whose period has come.
-
-        Reminders and overdue marks call `Hooks.deadline_reached`; escalations
-        offer or move tasks; expiries complete them with their outcome. Firing
-        is recorded, so calling `tick` again fires nothing twice. Each instance
-        is one command: one that fails (an expiry whose next step meets a
-        missing value) is logged, keeps its timers for the next tick, and does
-        not stop the others.
-
-        A process with ``schedule:`` starts once per period, by the system on
-        behalf of the schedule's role, under the command id
-        ``schedule:<process id>:<period>`` (so two engines sharing a store start
-        it once), and never for a period whose moment came before this engine
-        first saw the schedule, unless the schedule started the period before
-        it in this store (see `procflow.runtime.scheduler`).
+        then start every scheduled process whose period has come (see
+        `procflow.runtime.scheduler`).
 
         Returns:
             The events it stored.
         """
-        moment = now if now is not None else self.clock.now()
-        key = stamp(moment)
-        due: dict[str, list[str]] = {}
-        for row in self.store.due_timers(key):
-            due.setdefault(row.instance_id, []).append(row.timer_id)
-        fired: list[Event] = []
-        for instance_id, timers in due.items():
-            try:
-                fired += self._fire(instance_id, timers, moment, key)
-            except ProcflowError:
-                log.exception("procflow: deadlines of instance %s could not fire", instance_id)
-        return fired + start_scheduled(self, moment)
+        return self.scheduler.tick(now)
 
-    def _fire(self, instance_id: str, timers: list[str], moment: datetime, key: str) -> list[Event]:
-        for _attempt in range(3):
-            cmd = self._command(None, moment)
-            try:
-                run = cmd.open(instance_id)
-            except InstanceNotFound:
-                return []
-            for timer_id in timers:
-                number, _, name = timer_id.partition(":")
-                record = run.state["tasks"].get(number)
-                at = None if record is None else record.get("timers", {}).get(name)
-                if at is not None and at <= key:
-                    run.fire(number, record, name)
-            cmd.settle()
-            made = [
-                Event(r.id, r.version + i, e.type, e.at, e.by, e.data)
-                for r in cmd.runs.values()
-                for i, e in enumerate(r.events, 1)
-            ]
-            try:
-                self._store(cmd, None, run)
-            except Conflict:
-                continue  # someone acted on the instance meanwhile: look again
-            return made
-        return []
+    # -- queries -------------------------------------------------------------------------
+
+    def instance(self, instance_id: str) -> Instance:
+        """An instance as it is now.
+
+        Raises:
+            InstanceNotFound: No such instance.
+        """
+        return self.queries.instance(instance_id)
+
+    def instances(
+        self, *, status: str | None = None, process_id: str | None = None
+    ) -> list[Instance]:
+        """Instances in the store, oldest first, filtered by status and process."""
+        return self.queries.instances(status=status, process_id=process_id)
+
+    def history(self, instance_id: str) -> list[Event]:
+        """Every event of an instance, in order: the audit trail.
+
+        Raises:
+            InstanceNotFound: No such instance.
+        """
+        return self.queries.history(instance_id)
+
+    def task(self, task_id: str) -> Task:
+        """One open task.
+
+        Raises:
+            TaskNotOpen: It is unknown, done or withdrawn.
+        """
+        return self.queries.task(task_id)
+
+    def tasks(self, *, user: User | None = None, instance_id: str | None = None) -> list[Task]:
+        """Open tasks: those ``user`` may act on now (four-eyes applied), or all of them.
+
+        Args:
+            user: Whose inbox; None lists every open task.
+            instance_id: Only this instance's tasks.
+        """
+        return self.queries.tasks(user=user, instance_id=instance_id)
+
+    def __repr__(self) -> str:
+        return f"Engine({len(self.catalog)} processes, store={type(self.store).__name__})"

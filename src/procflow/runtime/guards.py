@@ -6,18 +6,17 @@ the outcome check, and the submission rules (required fields, ``requires``).
 `Engine.complete`, `claim`, `delegate` and the inbox all go through
 `check_actor`, so no entry point can bypass it.
 
-Imports `people`, `program`, `state`, `values`, `errors`.
+Imports `people`, `state`, `values`, `errors` and the flow's `HumanNode`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from procflow.errors import ExecutionError, NotAllowed, TaskNotOpen
+from procflow.flow.ir import HumanNode
 from procflow.runtime.people import User
-from procflow.runtime.program import Node
-from procflow.runtime.state import State
+from procflow.runtime.state import Draft, OpenTask, Snapshot
 from procflow.runtime.values import Values, missing_required
 
 if TYPE_CHECKING:
@@ -26,12 +25,15 @@ if TYPE_CHECKING:
 __all__ = ["as_user", "check_actor", "check_rules", "resolve_outcome", "split_task_id"]
 
 
-def split_task_id(task_id: str) -> tuple[str, str]:
+def split_task_id(task_id: str) -> tuple[str, int]:
     """The instance id and task number of a task id; `TaskNotOpen` when it is not one."""
     instance_id, dot, number = task_id.rpartition(".") if isinstance(task_id, str) else ("", "", "")
-    if not dot or not instance_id or not number.isdigit():
+    # ASCII digits without a leading zero: one task, one id
+    if not (dot and instance_id and number.isascii() and number.isdigit()) or (
+        number[0] == "0" and len(number) > 1
+    ):
         raise TaskNotOpen(f"there is no task {task_id!r}")
-    return instance_id, number
+    return instance_id, int(number)
 
 
 def as_user(by: Any) -> User:
@@ -41,34 +43,34 @@ def as_user(by: Any) -> User:
     return by
 
 
-def check_actor(state: State, record: Mapping[str, Any], node: Node, user: User) -> None:
+def check_actor(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: User) -> None:
     """The one place that says who may act on a task; raises `NotAllowed`."""
     uid = user.id
-    cand = record.get("cand", ())
-    assignee = record.get("asg")
+    candidates = task.candidates
+    assignee = task.assignee
     if not (
-        uid in cand
+        uid in candidates
         or uid == assignee
-        or (not cand and assignee is None and not user.roles.isdisjoint(record["roles"]))
+        or (not candidates and assignee is None and not user.roles.isdisjoint(task.roles))
     ):
         if assignee is not None:
             whom = f"it is assigned to {assignee}"
-        elif cand:
-            whom = f"it is for {', '.join(cand)}"
+        elif candidates:
+            whom = f"it is for {', '.join(candidates)}"
         else:
-            whom = f"it needs the role {' or '.join(record['roles'])}"
+            whom = f"it needs the role {' or '.join(task.roles)}"
         raise NotAllowed(f"{uid} may not act on '{node.id}': {whom}")
     for step in node.not_by:
-        done = state["done"].get(step)
-        if done is not None and uid in done["by"]:
+        done = state.done.get(step)
+        if done is not None and uid in done.by:
             raise NotAllowed(f"{uid} did '{step}', so may not do '{node.id}' (four-eyes rule)")
-    if node.kind == "sign" and uid in state["tokens"][str(record["token"])]["by"]:
+    if node.kind == "sign" and uid in state.tokens[task.token].done_by:
         raise NotAllowed(f"{uid} has already signed '{node.id}'")
 
 
-def resolve_outcome(node: Node, outcome: str | None, problems: dict[str, str]) -> str | None:
+def resolve_outcome(node: HumanNode, outcome: str | None, problems: dict[str, str]) -> str | None:
     """The outcome to record (a sign-off defaults to ``sign``); problems go in ``problems``."""
-    allowed = node.outcome_list
+    allowed = node.outcome_names
     if outcome is None:
         if node.kind == "sign":
             return "sign"
@@ -83,7 +85,7 @@ def resolve_outcome(node: Node, outcome: str | None, problems: dict[str, str]) -
 
 def check_rules(
     run: Run,
-    node: Node,
+    node: HumanNode,
     data: dict[str, dict[str, Any]],
     problems: dict[str, str],
     *,
@@ -91,19 +93,16 @@ def check_rules(
 ) -> None:
     """Required fields of this step, then (when ``rules``) its ``requires`` rules."""
     codecs = run.program.codecs
-    docs = run.state["docs"]
+    docs = run.draft.documents
     merged = {**docs, **{doc: {**docs.get(doc, {}), **v} for doc, v in data.items()}}
     missing_required(merged, codecs, node.fills, problems)
     if problems or not rules:
         return
     values = Values(merged, codecs)
-    for i, (rule, message) in enumerate(node.requires):
+    for i, rule in enumerate(node.rules):
         key = f"requires[{i}]"
-        if rule is None:
-            problems[key] = message
-            continue
         try:
-            if not rule.evaluate(values, now=run.cmd.now):
-                problems[key] = message
+            if not rule.condition.expression.evaluate(values, now=run.cmd.now):
+                problems[key] = rule.message
         except ExecutionError as exc:
-            problems[key] = f"{message} ({exc})"
+            problems[key] = f"{rule.message} ({exc})"

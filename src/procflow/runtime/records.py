@@ -5,47 +5,48 @@ events, the snapshot, and the open-task and timer projections rebuilt from
 the snapshot) and `tell_hooks` (the `Hooks` calls for what a stored command
 did: tasks opened, notifications, deadlines, finished instances).
 
-Imports `interpreter` (types), `views`, `hooks`, `program`, `store` (records).
+Imports `interpreter` (types), `state`, `views`, `hooks`, `store` (records), the flow's
+`NotifyNode`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from procflow.flow.kinds.notify import NotifyNode
+from procflow.runtime.codec import Stored
 from procflow.runtime.hooks import Hooks, Notification, call_hook
 from procflow.runtime.interpreter import Command, Run
-from procflow.runtime.program import Node
 from procflow.runtime.views import Instance, build_task
 from procflow.store import Commit, TaskRow, TimerRow
 
 __all__ = ["commit_of", "tell_hooks"]
 
 
-def commit_of(run: Run) -> Commit:
-    """What the store keeps for ``run``: its new events, snapshot, open tasks and timers."""
-    state = run.state
+def commit_of(run: Run, state: Stored) -> Commit:
+    """What the store keeps for ``run``: its new events, the snapshot (``state``, which
+    gives its JSON form on demand), and its open-task and timer projections."""
+    snapshot = state.snapshot
     iid = run.id
     tasks: list[TaskRow] = []
     timers: list[TimerRow] = []
-    for number, r in state["tasks"].items():
-        task_id = f"{iid}.{number}"
+    for number, t in snapshot.tasks.items():
         tasks.append(
-            TaskRow(task_id, iid, r["step"], tuple(r["roles"]), r.get("asg"),
-                    tuple(r.get("cand", ())), r.get("due"))
-        )  # fmt: skip
-        if "timers" in r:
-            timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in r["timers"].items()]
-    parent = state["parent"]
+            TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due)
+        )
+        if t.timers:
+            timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
+    parent = snapshot.parent
     return Commit(  # positional: this is the hot path
         iid,
         run.version,
         tuple(run.events),
         state,
-        state["process"],
-        state["hash"],
-        state["status"],
-        state["started"],
-        None if parent is None else parent["id"],
+        snapshot.process,
+        snapshot.definition_hash,
+        snapshot.status,
+        snapshot.started_at,
+        None if parent is None else parent.id,
         tuple(tasks),
         tuple(timers),
     )
@@ -56,14 +57,14 @@ def tell_hooks(hooks: Hooks, cmd: Command, members: Callable[..., list[str]] | N
     for notice in cmd.notices:
         kind, run = notice[0], notice[1]
         if kind == "opened":
-            record = run.state["tasks"].get(notice[2])
-            if record is not None:
-                call_hook(hooks.task_opened, build_task(run.id, run.program, notice[2], record))
+            task = run.state.tasks.get(notice[2])
+            if task is not None:
+                call_hook(hooks.task_opened, build_task(run.id, run.program, notice[2], task))
         elif kind == "deadline":
             task = build_task(run.id, run.program, notice[2], notice[3])
             call_hook(hooks.deadline_reached, task, notice[4])
         elif kind == "notify":
-            node: Node = notice[2]
+            node: NotifyNode = notice[2]
             recipients = members(node.roles, why="") if members is not None else []
             recipients = list(dict.fromkeys([*recipients, *notice[3]]))  # notify_users
             note = Notification(
@@ -72,5 +73,5 @@ def tell_hooks(hooks: Hooks, cmd: Command, members: Callable[..., list[str]] | N
             )  # fmt: skip
             call_hook(hooks.notification, note)
         else:
-            inst = Instance(run.id, run.version, run.state, run.program)
+            inst = Instance(run.id, run.version, run.snapshot(), run.program)
             call_hook(hooks.instance_finished, inst)

@@ -5,17 +5,19 @@ Both are read-only views of one moment: an `Instance` keeps the immutable
 snapshot it was built from and decodes documents and tasks only when asked,
 so returning one from every command costs next to nothing.
 
-Imports `program`, `values`, `clock`.
+Imports `program`, `state`, `values`, `clock`, and the flow's node types.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
+from procflow.flow.ir import HumanNode
 from procflow.runtime.clock import parse_iso
 from procflow.runtime.program import Program
+from procflow.runtime.state import OpenTask, Snapshot
 from procflow.runtime.values import decode_docs
 
 __all__ = ["Instance", "Task", "build_task"]
@@ -70,16 +72,17 @@ class Task(NamedTuple):
         return tuple(self.fills)
 
 
-def build_task(instance_id: str, program: Program, number: str, record: Mapping[str, Any]) -> Task:
-    """The `Task` of a stored task record."""
-    node = program.nodes[record["step"]]
-    item = record.get("item")
-    if item is not None and isinstance(node.for_each, tuple):
-        doc, field = node.for_each
-        codec = program.codecs[doc][field]
-        if codec.decode is not None:
-            item = codec.decode([item])[0]
-    due = record.get("due")
+def build_task(instance_id: str, program: Program, number: int, task: OpenTask) -> Task:
+    """The `Task` of an open task of an instance."""
+    node = cast(HumanNode, program.nodes[task.step])  # tasks come from human steps
+    item = task.item
+    if item is not None:
+        for_each = getattr(node, "for_each", None)
+        if for_each is not None and not for_each.members:
+            codec = program.codecs[for_each.document][for_each.field]
+            if codec.decode is not None:
+                item = codec.decode([item])[0]
+    due = task.due
     return Task(
         f"{instance_id}.{number}",
         instance_id,
@@ -87,16 +90,16 @@ def build_task(instance_id: str, program: Program, number: str, record: Mapping[
         node.id,
         node.kind,
         node.title,
-        tuple(record["roles"]),
-        node.outcome_list,
+        task.roles,
+        node.outcome_names,
         node.fills_view,
         node.reads,
         parse_iso(due) if due else None,
-        record.get("asg"),
-        tuple(record.get("cand", ())),
+        task.assignee,
+        task.candidates,
         item,
-        parse_iso(record["opened"]),
-        bool(record.get("late")),
+        parse_iso(task.opened),
+        task.late,
     )
 
 
@@ -122,7 +125,7 @@ class Instance:
 
     __slots__ = ("_docs", "_program", "_state", "_tasks", "id", "version")
 
-    def __init__(self, instance_id: str, version: int, state: Mapping[str, Any], program: Program):
+    def __init__(self, instance_id: str, version: int, state: Snapshot, program: Program):
         self.id = instance_id
         self.version = version
         self._state = state
@@ -131,12 +134,17 @@ class Instance:
         self._tasks: tuple[Task, ...] | None = None
 
     @property
+    def snapshot(self) -> Snapshot:
+        """The typed snapshot this view shows (immutable)."""
+        return self._state
+
+    @property
     def process_id(self) -> str:
-        return str(self._state["process"])
+        return self._state.process
 
     @property
     def definition_hash(self) -> str:
-        return str(self._state["hash"])
+        return self._state.definition_hash
 
     @property
     def process_version(self) -> str:
@@ -148,57 +156,55 @@ class Instance:
 
     @property
     def status(self) -> str:
-        return str(self._state["status"])
+        return self._state.status
 
     @property
     def result(self) -> str | None:
-        result: str | None = self._state["result"]
-        return result
+        return self._state.result
 
     @property
     def started_at(self) -> datetime:
-        return parse_iso(self._state["started"])
+        return parse_iso(self._state.started_at)
 
     @property
     def started_by(self) -> str | None:
-        by: str | None = self._state["by"]
-        return by
+        return self._state.started_by
 
     @property
     def parent_id(self) -> str | None:
-        parent = self._state["parent"]
-        return None if parent is None else str(parent["id"])
+        parent = self._state.parent
+        return None if parent is None else parent.id
 
     @property
     def handed_off_to(self) -> tuple[str, ...]:
-        return tuple(self._state["handoffs"])
+        return self._state.handoffs
 
     @property
     def waiting_on(self) -> tuple[str, ...]:
-        return tuple(t["child"] for t in self._state["tokens"].values() if "child" in t)
+        return tuple(t.child for t in self._state.tokens.values() if t.child is not None)
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
         """A fresh decoded copy of the documents (changing it changes nothing stored)."""
         if self._docs is None:
-            self._docs = decode_docs(self._state["docs"], self._program.codecs)
+            self._docs = decode_docs(self._state.documents, self._program.codecs)
         return {doc: dict(values) for doc, values in self._docs.items()}
 
     @property
     def tasks(self) -> tuple[Task, ...]:
         if self._tasks is None:
             self._tasks = tuple(
-                build_task(self.id, self._program, number, record)
-                for number, record in self._state["tasks"].items()
+                build_task(self.id, self._program, number, task)
+                for number, task in self._state.tasks.items()
             )
         return self._tasks
 
     @property
     def running(self) -> bool:
-        return bool(self._state["status"] == "running")
+        return self._state.status == "running"
 
     def __repr__(self) -> str:
         return (
             f"Instance({self.id!r}, process={self.process_id!r}, status={self.status!r}, "
-            f"result={self.result!r}, tasks={len(self._state['tasks'])})"
+            f"result={self.result!r}, tasks={len(self._state.tasks)})"
         )

@@ -98,9 +98,11 @@ class Commit(NamedTuple):
     Attributes:
         expected_version: The version the engine read; 0 when the instance is new.
         events: The new events, at least one.
-        state: Full JSON snapshot of the state after ``events``. A store may keep
-            this very object (`MemoryStore` does), as it may keep the events'
-            payloads: do not change them once committed.
+        state: The snapshot of the state after ``events``: JSON data, or an object
+            whose ``to_json()`` gives it (`state_json` reads both). A store may
+            keep this very object (`MemoryStore` does) and give it back from
+            `Store.load`, as it may keep the events' payloads: do not change
+            them once committed.
         tasks: The complete set of open tasks after the commit (replaces the old set).
         timers: The complete set of pending timers after the commit (replaces the old set).
     """
@@ -108,7 +110,7 @@ class Commit(NamedTuple):
     instance_id: str
     expected_version: int
     events: tuple[NewEvent, ...]
-    state: dict[str, Any]
+    state: Any
     process_id: str
     definition_hash: str
     status: str
@@ -157,8 +159,9 @@ class Store(ABC):
         """The result recorded for ``command_id``; None if unknown or recorded as None."""
 
     @abstractmethod
-    def load(self, instance_id: str) -> tuple[int, dict[str, Any]]:
-        """The version and latest state snapshot, without replaying events.
+    def load(self, instance_id: str) -> tuple[int, Any]:
+        """The version and latest state snapshot, without replaying events: JSON data,
+        or the very object committed (a store that keeps objects).
 
         Raises:
             InstanceNotFound: No instance has this id.
@@ -300,6 +303,12 @@ def loads(text: str) -> Any:
     if end != len(text):
         return json.loads(text)  # blanks around the value, or an error with its position
     return value
+
+
+def state_json(state: Any) -> Any:
+    """A commit's snapshot as JSON data: ``state.to_json()`` when it has one, else itself."""
+    to_json = getattr(state, "to_json", None)
+    return to_json() if to_json is not None else state
 
 
 def check_commits(commits: Sequence[Commit]) -> None:

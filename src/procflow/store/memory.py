@@ -51,6 +51,7 @@ from procflow.store.base import (
     dumps,
     loads,
     role_set,
+    state_json,
     visible,
 )
 
@@ -184,9 +185,10 @@ class MemoryStore(Store):
         for c in commits:
             # any snapshot this store accepted was checked: reading it unlocked is fine
             old = self._instances.get(c.instance_id)
+            state = state_json(c.state)
             why = (
-                check_json(c.state, old.last.state if old else None)
-                if type(c.state) is dict
+                check_json(state, state_json(old.last.state) if old else None)
+                if type(state) is dict
                 else "a snapshot is a dict"
             )
             if why is not None:
@@ -208,7 +210,7 @@ class MemoryStore(Store):
         except KeyError:
             raise InstanceNotFound(f"no instance {instance_id!r}") from None
 
-    def load(self, instance_id: str) -> tuple[int, dict[str, Any]]:
+    def load(self, instance_id: str) -> tuple[int, Any]:
         """The version and the stored snapshot itself: read it, never change it."""
         with self._lock:
             inst = self._get(instance_id)

@@ -22,7 +22,7 @@ import sqlite3
 from typing import Any, NamedTuple
 
 from procflow.errors import Conflict, StoreError
-from procflow.store.base import Commit, TaskRow, conflict_message, dumps
+from procflow.store.base import Commit, TaskRow, conflict_message, dumps, state_json
 
 
 class Known(NamedTuple):
@@ -160,7 +160,7 @@ def plan(c: Commit, known: Known | None) -> Plan:
     iid = c.instance_id
     expected = c.expected_version
     version = expected + len(c.events)
-    state = dumps(c.state, what=f"state of {iid!r}")
+    state = dumps(state_json(c.state), what=f"state of {iid!r}")
     events = [
         (iid, seq, e.type, e.at, e.by, dumps(e.data, what=f"{e.type!r} event data"))
         for seq, e in enumerate(c.events, expected + 1)

@@ -8,8 +8,7 @@ scenario runs show). Camunda's process tests report the same kind of
 figure; here a missing item names the step and what is missing, so an
 analyst knows which scenario to add.
 
-Imports `model`, `flow.build` (through the loaded process) and `flow.checks`;
-never `runtime` or `cli`: it reads plain events.
+Imports the flow layer; never `runtime` or `cli`: it reads plain events.
 """
 
 from __future__ import annotations
@@ -18,14 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from procflow.flow.checks import outcomes_of
-from procflow.language.model import (
-    BranchStep,
-    HumanStep,
-    ParallelStep,
-    Process,
-    SignStep,
-)
+from procflow.flow.catalog import Process
 
 
 @dataclass
@@ -58,37 +50,15 @@ class Coverage:
 
 
 def required(process: Process) -> list[str]:
-    """What the scenarios of ``process`` must show, as readable items."""
-    items: list[str] = []
-    for placed in process.flow.layout.placed:
-        step, sid = placed.step, placed.id
-        if isinstance(step, HumanStep):
-            items.append(f"{sid}: reached")
-            items += [f"{sid}: outcome {o}" for o in outcomes_of(step)]
-            if step.deadline is not None:
-                items.append(f"{sid}: overdue")
-                if step.deadline.remind:
-                    items.append(f"{sid}: reminded")
-                if step.deadline.escalate is not None:
-                    items.append(f"{sid}: escalated")
-                if step.deadline.expire is not None:
-                    items.append(f"{sid}: expired")
-        if step.when is not None:
-            items += [f"{sid}: runs (when holds)", f"{sid}: skipped (when does not hold)"]
-        if isinstance(step, BranchStep):
-            for arm in step.branch:
-                items.append(f"{sid}: arm {arm.if_ if arm.if_ is not None else 'otherwise'}")
-        if isinstance(step, ParallelStep):
-            for b, branch in enumerate(step.parallel, 1):
-                if branch.when is not None:
-                    items += [f"{sid}: branch {b} runs", f"{sid}: branch {b} skipped"]
-    return items
+    """What the scenarios of ``process`` must show, as readable items (each step's kind
+    says what it needs: `procflow.flow.ir.Node.coverage`)."""
+    return [item for node in process.flow.steps() for item in node.coverage()]
 
 
 def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
     """Items the event histories of instances of ``process`` show."""
     seen: set[str] = set()
-    by_id = process.flow.layout.by_id
+    nodes = process.flow.nodes
     for events in histories:
         step_of: dict[str, str] = {}
         for event in events:
@@ -102,8 +72,8 @@ def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
             elif kind == "task_completed":
                 task_step = step_of.get(str(data.get("task")), "")
                 outcome = data.get("outcome")
-                placed = by_id.get(task_step)
-                if placed is not None and isinstance(placed.step, SignStep) and outcome is None:
+                node = nodes.get(task_step)
+                if node is not None and node.kind == "sign" and outcome is None:
                     outcome = "sign"
                 if outcome is not None:
                     seen.add(f"{task_step}: outcome {outcome}")

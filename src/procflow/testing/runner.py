@@ -25,7 +25,6 @@ from procflow.flow.catalog import Catalog
 from procflow.flow.load import check_paths
 from procflow.language import deadlines
 from procflow.language.diagnostics import Diagnostic
-from procflow.language.model import NotifyStep
 from procflow.language.source import Document, Path_
 from procflow.language.workcalendar import Calendar, SimpleCalendar, WorkingCalendar
 from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
@@ -322,7 +321,6 @@ class _Run:
         """What the history says so far: skipped steps, deadline actions, notices, children."""
         out: dict[str, list[str]] = {k: [] for k in SEEN}
         step_of: dict[str, str] = {}
-        process = self.catalog[inst.process_id]
         for event in self.engine.history(inst.id):
             data = event.data
             if event.type == "task_opened":
@@ -334,9 +332,8 @@ class _Run:
             elif event.type == "task_completed" and event.by is None and data.get("timer"):
                 out["expired"].append(step_of.get(str(data["task"]), "?"))
             elif event.type == "notified":
-                placed = process.flow.layout.by_id.get(str(data["step"]))
-                if placed is not None and isinstance(placed.step, NotifyStep):
-                    out["notified"] += [r for r in placed.step.notify if r not in out["notified"]]
+                roles = [str(r) for r in data.get("roles", ())]
+                out["notified"] += [r for r in roles if r not in out["notified"]]
             elif event.type in ("handed_off", "called"):
                 child = self.engine.instance(str(data["child"]))
                 out["started"].append(child.process_id)

@@ -40,7 +40,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from procflow.flow.checks import outcomes_of
 from procflow.language import source
 from procflow.language.diagnostics import Diagnostic, did_you_mean
 from procflow.language.locate import diagnostics_from
@@ -233,7 +232,7 @@ def check_scenario(scenario: Scenario, doc: source.Document, catalog: Any) -> li
 
     roles_known: set[str] = set()
     for pid in catalog:
-        roles_known |= set(catalog[pid].flow.context.actors)
+        roles_known |= set(catalog[pid].flow.actors)
     for user, roles in scenario.users.items():
         for i, role in enumerate(roles):
             if role not in roles_known:
@@ -262,19 +261,20 @@ def check_scenario(scenario: Scenario, doc: source.Document, catalog: Any) -> li
         flow = flow_of(act.process, (*base, "process"))
         if flow is None:
             continue
-        placed = flow.layout.by_id.get(step_id)
+        steps = {n.id: n for n in flow.steps()}
+        node = steps.get(step_id)
         key = act.kind
-        if placed is None:
+        if node is None:
             out.append(
                 doc.diag(
                     (*base, key),
                     "PF601",
                     f"the process has no step '{step_id}'",
-                    did_you_mean(step_id, flow.layout.by_id),
+                    did_you_mean(step_id, steps),
                 )
             )
             continue
-        allowed = outcomes_of(placed.step)
+        allowed = list(getattr(node, "outcome_names", ()))
         if act.outcome is not None and act.outcome not in allowed:
             hint = did_you_mean(act.outcome, allowed) or (
                 f"this step's outcomes are: {', '.join(allowed)}"
@@ -290,14 +290,14 @@ def check_scenario(scenario: Scenario, doc: source.Document, catalog: Any) -> li
                 )
             )
         for dname, fields in act.data.items():
-            ddef = flow.context.documents.get(dname)
+            ddef = flow.documents.get(dname)
             if ddef is None:
                 out.append(
                     doc.diag(
                         (*base, "data", dname),
                         "PF601",
                         f"the process has no document '{dname}'",
-                        did_you_mean(dname, flow.context.documents),
+                        did_you_mean(dname, flow.documents),
                         at_key=True,
                     )
                 )

@@ -1,0 +1,159 @@
+"""The sign-off: several actors sign (all of them, any one, n of m, or in turn).
+
+Owns `SignNode` and the ``sign`` `StepKind`: the signers and the rule, where a
+signature and a rejection lead; the checks (signers are actors, ``n`` is no
+more than the signers, the rejection's target exists: PF302, PF310, PF301);
+how it runs (one task per signer role, in turn one at a time; enough
+signatures withdraw the rest, a rejection withdraws them and goes back); and
+how it is drawn (a bar naming the rule, one box per signer in the signer's
+lane, and a closing bar that counts the signatures).
+
+Imports `ir`, `ports`, `context`, `layout`, `kinds.human`, `kinds.protocol`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Literal, cast
+
+from procflow.flow.context import Context
+from procflow.flow.ir import Edge, Flow, HumanNode
+from procflow.flow.kinds.human import check_human, human_fields
+from procflow.flow.kinds.protocol import Base, StepKind
+from procflow.flow.layout import Placed
+from procflow.flow.ports import Canvas, Move, Run
+from procflow.language.diagnostics import Diagnostic
+from procflow.language.model import SignStep
+
+RULE_WORDS = {"all_of": "全部", "any_of": "任一", "n_of": "{n} of {m}", "in_turn": "依次"}
+"""How a sign-off rule is named on the opening and closing bars."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignNode(HumanNode):
+    """A sign-off (``sign:``). ``roles`` are the signers, one task each.
+
+    Attributes:
+        rule: ``all_of``, ``any_of``, ``n_of`` or ``in_turn``.
+        needed: How many signatures complete it.
+    """
+
+    kind: ClassVar[str] = "sign"
+
+    rule: Literal["all_of", "any_of", "n_of", "in_turn"] = "all_of"
+    needed: int = 1
+
+    def out_edges(self) -> Iterator[Edge]:
+        if self.skip is not None and self.skip_to is not None:
+            yield Edge(self.id, self.skip_to, "skip", condition=self.skip, label=self.skip.text)
+        if self.after is not None:
+            yield Edge(self.id, self.after, "next", outcome="sign", label="signed")
+        if "reject" in self.outcomes:
+            target = self.outcomes["reject"]
+            yield Edge(self.id, target, "reject", outcome="reject", label="reject")
+
+    def arrive(self, run: Run, token: int, came_from: str) -> Move | None:
+        signers = self.roles[:1] if self.rule == "in_turn" else self.roles
+        for i, role in enumerate(signers):
+            run.open_task(token, self, [role], enter=i == 0)
+        return None
+
+    def completed(self, run: Run, token: int, outcome: str | None) -> Move | None:
+        if outcome == "reject":
+            run.withdraw(token, "rejected")
+            return (token, self.id, self.outcomes["reject"])
+        signed = run.completions(token)
+        if self.rule == "in_turn" and signed < len(self.roles):
+            run.open_task(token, self, [self.roles[signed]], enter=False)
+            return None
+        if signed < self.needed:
+            return None
+        run.withdraw(token, "signed")
+        return (token, self.id, self.after or "")
+
+    def lanes(self) -> tuple[str, ...]:
+        return self.roles
+
+    @property
+    def own_lane(self) -> str | None:
+        return None  # the bars sit where the flow comes from; the signers in their lanes
+
+    def duties(self) -> tuple[tuple[str, str], ...]:
+        return tuple((a, "審批") for a in self.roles)
+
+    def who(self, actor: Callable[[str], str]) -> str:
+        return f"{self.rule_words()}：{'、'.join(actor(a) for a in self.roles)}"
+
+    def rule_words(self) -> str:
+        """``全部簽準``, ``任一簽準``, ``2 of 3簽準``, ``依次簽準``."""
+        return RULE_WORDS[self.rule].format(n=self.needed, m=len(self.roles)) + "簽準"
+
+    def count_words(self) -> str:
+        """What completes it: ``全部簽準 3/3``, ``任一簽準 1/2``, ``依次簽準 3 位``."""
+        m = len(self.roles)
+        if self.rule == "in_turn":
+            return f"依次簽準 {m} 位"
+        if self.rule == "n_of":
+            return f"{self.needed} of {m} 簽準"
+        return f"{RULE_WORDS[self.rule]}簽準 {self.needed}/{m}"
+
+    def draw(self, canvas: Canvas) -> None:
+        names = "、".join(canvas.actor(a) for a in self.roles)
+        n = canvas.box(self, "fork", self.label or "會簽", [f"{self.rule_words()}：{names}"])
+        done = f"{n}@signed"
+        previous = n
+        for i, signer in enumerate(self.roles):
+            what = f"第{i + 1}位簽準" if self.rule == "in_turn" else "簽準"
+            sid = f"{n}@sign.{i + 1}"
+            canvas.part(
+                self, sid, lane=signer, shape="signer", title=canvas.actor(signer), lines=[what]
+            )
+            if self.rule == "in_turn":
+                canvas.line(previous, sid)
+                previous = sid
+            else:
+                canvas.line(n, sid)
+                canvas.line(sid, done)
+        if self.rule == "in_turn":
+            canvas.line(previous, done)
+        canvas.part(self, done, lane="", shape="join", title=self.count_words())
+        canvas.leave_from(self, done)
+
+
+def build(ctx: Context, placed: Placed, base: Base) -> SignNode:
+    step = cast(SignStep, placed.step)  # the registry gives each kind its own steps
+    outcomes = {"sign": ctx.layout.after(placed)}
+    if step.reject is not None:
+        dest = ctx.layout.resolve(step.reject, placed)
+        if dest is not None:
+            outcomes["reject"] = dest
+    return SignNode(
+        **base,
+        **human_fields(ctx, placed, step),
+        roles=tuple(step.sign.signers),
+        outcomes=outcomes,
+        rule=step.sign.rule,
+        needed=step.sign.needed,
+    )
+
+
+def check(ctx: Context, flow: Flow, placed: Placed, node: SignNode) -> Iterator[Diagnostic]:
+    step = cast(SignStep, placed.step)
+    path = placed.path
+    for i, role in enumerate(step.sign.signers):
+        yield from ctx.actor(role, (*path, "sign", step.sign.rule, i))
+    if step.reject is not None:
+        yield from ctx.target(step.reject, placed, (*path, "reject"))
+    if step.sign.rule == "n_of" and (step.sign.n or 0) > len(step.sign.signers):
+        yield ctx.diag(
+            (*path, "sign", "n"),
+            "PF310",
+            f"the sign-off asks for {step.sign.n} signatures "
+            f"but names {len(step.sign.signers)} signers",
+            f"make n at most {len(step.sign.signers)}, or name more signers",
+        )
+    yield from check_human(ctx, flow, placed, node, step)
+
+
+KIND = StepKind("sign", build, check)

@@ -1,0 +1,232 @@
+"""The task: a person (or each member of a role, or each listed item) does a piece of work.
+
+Owns `TaskNode` and the ``task`` `StepKind`: what a task is in the flow
+(its actors, the outcomes it may decide and where each leads, for-each,
+``optional``, ``assignee``), how it is checked (actors and targets exist, a
+decision has two outcomes, for-each names a list and does not decide, PF302,
+PF301, PF309, PF319, PF321), how it runs (which tasks open when a token
+arrives, and where a completion goes) and how it is drawn.
+
+Imports `ir`, `ports`, `context`, `layout`, `kinds.human`, `kinds.protocol`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import ClassVar, cast
+
+from procflow.flow.context import USERS, Context
+from procflow.flow.ir import Edge, EdgeKind, Flow, HumanNode
+from procflow.flow.kinds.human import check_human, human_fields
+from procflow.flow.kinds.protocol import Base, StepKind
+from procflow.flow.layout import Placed
+from procflow.flow.ports import Canvas, Move, Run
+from procflow.language.diagnostics import Diagnostic
+from procflow.language.expr import Expression
+from procflow.language.model import DocumentDef, TaskStep
+
+
+@dataclass(frozen=True)
+class ForEach:
+    """One task per holder of the actor's role (``member``), or per item of a list field."""
+
+    members: bool
+    document: str = ""
+    field: str = ""
+    users: bool = False
+    """The list holds users: each task is for its listed person only."""
+
+    @property
+    def text(self) -> str:
+        return "member" if self.members else f"{self.document}.{self.field}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskNode(HumanNode):
+    """A task (``actor:``). ``roles`` are its actors: any one of them may do it.
+
+    Attributes:
+        decisions: The outcomes of its ``decide:``, in order (empty: no decision).
+        back: The outcomes that send the flow back to this step or an earlier one.
+        optional: "If needed": the actor may answer ``skip`` (not needed).
+        for_each: One task per member or per list item, or None.
+        assignee: An expression giving the one user who does it, or None.
+    """
+
+    kind: ClassVar[str] = "task"
+
+    decisions: tuple[str, ...] = ()
+    back: frozenset[str] = frozenset()
+    optional: bool = False
+    for_each: ForEach | None = None
+    assignee: Expression | None = None
+
+    def out_edges(self) -> Iterator[Edge]:
+        if self.skip is not None and self.skip_to is not None:
+            yield Edge(self.id, self.skip_to, "skip", condition=self.skip, label=self.skip.text)
+        if self.optional and self.after is not None:
+            yield Edge(self.id, self.after, "optional", outcome="skip", label="not needed")
+        if self.decisions:
+            for outcome in self.decisions:
+                if outcome in self.outcomes:
+                    kind: EdgeKind = "loop" if outcome in self.back else "outcome"
+                    yield Edge(
+                        self.id, self.outcomes[outcome], kind, outcome=outcome, label=outcome
+                    )
+        elif self.after is not None:
+            yield Edge(self.id, self.after, "next")
+
+    def arrive(self, run: Run, token: int, came_from: str) -> Move | None:
+        fe = self.for_each
+        if fe is None:
+            assignee = None
+            if self.assignee is not None:
+                value = run.evaluate(self.assignee)
+                assignee = str(value) if value else None
+            run.open_task(token, self, self.roles, assignee=assignee, enter=True)
+            return None
+        if fe.members:
+            users = run.members(self.roles, why=f"the step '{self.id}'")
+            for i, user in enumerate(users):
+                run.open_task(token, self, self.roles, candidates=[user], enter=i == 0)
+            if users:
+                return None
+            why = f"no one holds {', '.join(self.roles)}"
+        else:
+            items = run.stored(fe.document, fe.field) or []
+            if fe.users:  # the listed person does it, whatever their roles
+                items = list(dict.fromkeys(u for u in items if isinstance(u, str) and u))
+            for i, item in enumerate(items):
+                people = [item] if fe.users else []
+                run.open_task(token, self, self.roles, candidates=people, item=item, enter=i == 0)
+            if items:
+                return None
+            why = f"{fe.text} has no items"
+        run.emit("step_skipped", {"step": self.id, "why": why})
+        return (token, self.id, self.after or "")
+
+    def completed(self, run: Run, token: int, outcome: str | None) -> Move | None:
+        if self.for_each is not None and run.open_tasks(token):
+            return None  # the other members' or items' tasks are still open
+        target = self.outcomes[outcome] if outcome is not None else self.after
+        return (token, self.id, target or "")
+
+    @property
+    def display_kind(self) -> str:
+        return "decision" if self.decisions else "task"
+
+    def duties(self) -> tuple[tuple[str, str], ...]:
+        return tuple((a, "審批" if self.decisions else "辦理") for a in self.roles)
+
+    def who(self, actor: Callable[[str], str]) -> str:
+        return " 或 ".join(actor(a) for a in self.roles)
+
+    def fills_surely(self, documents: Mapping[str, DocumentDef]) -> frozenset[str]:
+        if self.optional or self.for_each is not None:
+            return frozenset()  # "not needed", or nobody to do it: it may complete without data
+        return HumanNode.fills_surely(self, documents)
+
+    def draw(self, canvas: Canvas) -> None:
+        lines: list[str] = []
+        if len(self.roles) > 1:
+            lines.append(" 或 ".join(canvas.actor(a) for a in self.roles) + " 辦理")
+        if self.for_each is not None and self.for_each.members:
+            lines.append(f"每位{canvas.actor(self.roles[0])}各自辦理")
+        elif self.for_each is not None:
+            lines.append(f"逐項辦理：{self.for_each.text}")
+        if self.optional:
+            lines.append("（如需要）")
+        if self.assignee is not None:
+            lines.append(f"指派：{self.assignee.text}")
+        lines.extend(f"不得由「{canvas.step_title(s)}」的辦理人審批" for s in self.not_by)
+        lines.extend(f"須：{r.message}" for r in self.rules)
+        lines.extend(f"決策表：{t.table}" for t in self.tables)
+        canvas.box(self, "decision" if self.decisions else "task", self.title, lines)
+
+
+def _outcomes(ctx: Context, placed: Placed, step: TaskStep) -> tuple[dict[str, str], set[str]]:
+    outcomes: dict[str, str] = {}
+    back: set[str] = set()
+    for outcome, target in (step.decide or {}).items():
+        dest = ctx.layout.resolve(target, placed)
+        if dest is None:
+            continue  # PF301 or PF311, reported by the check
+        outcomes[outcome] = dest
+        found = ctx.layout.by_id.get(dest)
+        if found is not None and found.scope == placed.scope and found.index <= placed.index:
+            back.add(outcome)
+    if step.optional:
+        outcomes["skip"] = ctx.layout.after(placed)
+    return outcomes, back
+
+
+def _for_each(ctx: Context, step: TaskStep) -> ForEach | None:
+    if step.for_each is None:
+        return None
+    if step.for_each == "member":
+        return ForEach(members=True)
+    doc, name = step.for_each.split(".", 1)
+    listed = ctx.documents[doc].fields.get(name) if doc in ctx.documents else None
+    users = listed is not None and listed.type == "list" and listed.of == "user"
+    return ForEach(members=False, document=doc, field=name, users=users)
+
+
+def build(ctx: Context, placed: Placed, base: Base) -> TaskNode:
+    step = cast(TaskStep, placed.step)  # the registry gives each kind its own steps
+    outcomes, back = _outcomes(ctx, placed, step)
+    assignee = None
+    if step.assignee is not None:
+        assignee = ctx.expression((*placed.path, "assignee"), step.assignee, expect=USERS[0])
+    return TaskNode(
+        **base,
+        **human_fields(ctx, placed, step),
+        roles=tuple(step.actor),
+        outcomes=outcomes,
+        back=frozenset(back),
+        decisions=tuple(step.decide or ()),
+        optional=step.optional,
+        for_each=_for_each(ctx, step),
+        assignee=assignee,
+    )
+
+
+def check(ctx: Context, flow: Flow, placed: Placed, node: TaskNode) -> Iterator[Diagnostic]:
+    step = cast(TaskStep, placed.step)  # the registry gives each kind its own steps
+    path = placed.path
+    for i, role in enumerate(step.actor):
+        yield from ctx.actor(role, (*path, "actor", i))
+    for outcome, target in (step.decide or {}).items():
+        yield from ctx.target(target, placed, (*path, "decide", outcome))
+    if step.for_each and step.for_each != "member":
+        doc, fname = step.for_each.split(".", 1)
+        fpath = (*path, "for_each")
+        yield from ctx.document(doc, fpath)
+        yield from ctx.field(doc, fname, fpath)
+        d = ctx.documents.get(doc)
+        fd = d.fields.get(fname) if d is not None else None
+        if fd is not None and fd.type != "list":
+            yield ctx.diag(
+                fpath,
+                "PF319",
+                f"'{step.for_each}' is a {fd.type} field, not a list",
+                "for_each takes 'member' or a list field",
+            )
+    if step.decide is not None and len(step.decide) < 2:
+        yield ctx.diag(
+            (*path, "decide"),
+            "PF309",
+            "a decision needs at least two outcomes",
+            "add the other outcome, or remove 'decide:' for a plain task",
+        )
+    if step.for_each and step.decide:
+        yield ctx.diag(
+            (*path, "for_each"),
+            "PF321",
+            "a for-each step cannot also decide",
+            "put the decision in a step after it",
+        )
+    yield from check_human(ctx, flow, placed, node, step)
+
+
+KIND = StepKind("task", build, check)

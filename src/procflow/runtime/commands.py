@@ -1,0 +1,174 @@
+"""The engine's commands: start, complete, claim, delegate and cancel.
+
+Owns `Commands`, the part of `Engine` that changes instances. A command
+loads the instance snapshot (never replaying history), checks everything it
+can before changing anything (the task is open, the user may act, four-eyes,
+the outcome, the submitted data, the ``requires`` rules), then lets the
+interpreter move, and hands every new event of every instance it touched to
+the store in one commit with the versions it read (`core.Core.store_command`).
+Any failure before the commit leaves no trace; a concurrent change makes the
+store refuse it (`Conflict`). Hooks run after the commit.
+
+A ``command_id`` makes a retry return what the first command did. The store
+keeps, with the id, what the command was (its kind, user, task or process);
+a retry must be the same command, or it is refused (`CommandReused`), so an
+id cannot open another user's instance.
+
+Imports `core`, `queries`, `guards`, `values`, `views`, `people`, `errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from procflow.errors import CommandReused, ExecutionError, InvalidSubmission, NotAllowed
+from procflow.runtime.core import Core
+from procflow.runtime.guards import as_user, check_actor, check_rules, resolve_outcome
+from procflow.runtime.people import User
+from procflow.runtime.queries import task_of
+from procflow.runtime.values import encode_submission
+from procflow.runtime.views import Instance, Task, build_task
+
+__all__ = ["Commands"]
+
+
+class Commands:
+    """The commands of an `Engine` (see the module docstring); each is one transaction."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def _replayed(self, command_id: str, what: dict[str, Any]) -> Instance | None:
+        """What the first command under ``command_id`` did, when this one repeats it.
+
+        Raises:
+            CommandReused: The id was used for a different command.
+        """
+        result = self.core.store.command_result(command_id)
+        if result is None:
+            return None
+        first = {k: result[k] for k in what if k in result}
+        if first != {k: what[k] for k in first}:
+            said = ", ".join(f"{k}={first[k]!r}" for k in first)
+            now = ", ".join(f"{k}={what[k]!r}" for k in first)
+            raise CommandReused(
+                f"the command id {command_id!r} was used for ({said}); this is ({now}): "
+                "a retry must repeat the first command, give a new id for a new one"
+            )
+        return self.core.instance(result["instance"])
+
+    def start(
+        self,
+        process_id: str,
+        *,
+        by: User,
+        data: Mapping[str, Any] | None = None,
+        command_id: str | None = None,
+    ) -> Instance:
+        user = as_user(by)
+        what = {"command": "start", "by": user.id, "process": process_id}
+        if command_id is not None and (done := self._replayed(command_id, what)) is not None:
+            return done
+        core = self.core
+        program = core.program_of(process_id)
+        if program.starters is not None and user.roles.isdisjoint(program.starters):
+            raise NotAllowed(
+                f"{user.id} may not start {process_id}: "
+                f"it needs the role {' or '.join(sorted(program.starters))}"
+            )
+        encoded, problems = encode_submission(data, program.codecs, None)
+        if problems:
+            raise InvalidSubmission(problems)
+        cmd = core.command(user.id)
+        run = cmd.spawn(program, encoded, None)
+        cmd.settle()
+        return core.store_command(cmd, command_id, run, {**what, "instance": run.id})
+
+    def complete(
+        self,
+        task_id: str,
+        *,
+        by: User,
+        outcome: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        command_id: str | None = None,
+    ) -> Instance:
+        user = as_user(by)
+        what = None
+        if command_id is not None:
+            what = {"command": "complete", "by": user.id, "task": task_id}
+            if (done := self._replayed(command_id, what)) is not None:
+                return done
+        core = self.core
+        cmd = core.command(user.id)
+        run, number, task, node = core.task_run(cmd, task_id)
+        check_actor(run.draft, task, node, user)
+        problems: dict[str, str] = {}
+        chosen = resolve_outcome(node, outcome, problems)
+        encoded, more = encode_submission(data, run.program.codecs, node.fills)
+        problems.update(more)
+        if not problems and chosen != "skip" and (node.fills or node.rules):
+            check_rules(run, node, encoded, problems, rules=chosen != "reject")
+        if problems:
+            raise InvalidSubmission(problems)
+        run.complete(number, task, chosen, encoded or None)
+        cmd.settle()
+        result = None if what is None else {**what, "instance": run.id}
+        return core.store_command(cmd, command_id, run, result)
+
+    def claim(self, task_id: str, *, by: User, command_id: str | None = None) -> Task:
+        user = as_user(by)
+        what = {"command": "claim", "by": user.id, "task": task_id}
+        core = self.core
+        if command_id is not None and self._replayed(command_id, what) is not None:
+            return task_of(core, task_id)
+        cmd = core.command(user.id)
+        run, number, task, node = core.task_run(cmd, task_id)
+        check_actor(run.draft, task, node, user)
+        if task.assignee == user.id:
+            return build_task(run.id, run.program, number, task)
+        run.emit("task_claimed", {"task": number})
+        core.store_command(cmd, command_id, run, {**what, "instance": run.id})
+        return build_task(run.id, run.program, number, run.state.tasks[number])
+
+    def delegate(
+        self, task_id: str, *, by: User, to: User | str, command_id: str | None = None
+    ) -> Task:
+        user = as_user(by)
+        target = to.id if isinstance(to, User) else to
+        if not isinstance(target, str) or not target:
+            raise TypeError("to= takes a User or a user id")
+        what = {"command": "delegate", "by": user.id, "task": task_id, "to": target}
+        core = self.core
+        if command_id is not None and self._replayed(command_id, what) is not None:
+            return task_of(core, task_id)
+        cmd = core.command(user.id)
+        run, number, task, node = core.task_run(cmd, task_id)
+        check_actor(run.draft, task, node, user)
+        check_actor(run.draft, task._replace(assignee=target, candidates=()), node, User(target))
+        run.emit("task_delegated", {"task": number, "to": target})
+        core.store_command(cmd, command_id, run, {**what, "instance": run.id})
+        return build_task(run.id, run.program, number, run.state.tasks[number])
+
+    def cancel(
+        self, instance_id: str, *, by: User, reason: str, command_id: str | None = None
+    ) -> Instance:
+        user = as_user(by)
+        what = {"command": "cancel", "by": user.id, "instance": instance_id}
+        if command_id is not None and (done := self._replayed(command_id, what)) is not None:
+            return done
+        core = self.core
+        cmd = core.command(user.id)
+        run = cmd.open(instance_id)
+        state = run.state
+        if state.status != "running":
+            raise ExecutionError(f"the instance {instance_id} is already {state.status}")
+        starters = run.program.starters
+        if state.started_by != user.id and starters is not None and user.roles.isdisjoint(starters):
+            raise NotAllowed(f"{user.id} may not cancel {instance_id}")
+        parent = state.parent
+        if parent is not None and parent.mode == "call":
+            raise NotAllowed(f"{instance_id} was called by {parent.id}: cancel that instead")
+        run.cancel(reason)
+        return core.store_command(cmd, command_id, run, what)
