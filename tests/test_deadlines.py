@@ -424,6 +424,7 @@ def test_describe_offset_round_trips(offset: Offset) -> None:
     assert parse_offset(describe_zh(offset)) == offset
 
 
+@pytest.mark.slow
 @given(text=st.text(max_size=60))
 def test_any_text_parses_or_raises_a_syntax_error(text: str) -> None:
     for parse in (parse_deadline, parse_offset):

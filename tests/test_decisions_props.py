@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -193,12 +194,14 @@ def agree(table_dims: list[Dim], rows: list[list[str]], hit: str) -> None:
             assert match == {rule}
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_tables())
 def test_checker_agrees_with_brute_force(case: tuple[list[Dim], list[list[str]], str]) -> None:
     agree(*case)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(grid_tables())
 def test_accepted_unique_tables_match_exactly_one_rule(

@@ -169,6 +169,7 @@ def ours(text: str, data: dict[str, Any]) -> Any:
     return result
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     text=st.one_of(bool_expr(), bool_expr(), int_expr(), text_expr()),

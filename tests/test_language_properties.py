@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -31,6 +32,7 @@ def load_text(text: str, name: str = "random.yaml") -> tuple[Process | None, lis
     return Loader().process(Path(name), text=text)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(processes())
 def test_random_valid_processes_load_compile_and_round_trip(data: dict[str, object]) -> None:
@@ -66,6 +68,7 @@ def test_random_bytes_give_only_diagnostics(raw: bytes) -> None:
     assert process is not None or problems
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     st.sampled_from(VALID),

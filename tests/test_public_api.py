@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import builtins
+from pathlib import Path
+
+import pytest
 
 import procflow
 from procflow.compiled import is_compiled
+from procflow.store import Store
 
 
 def test_all_is_sorted_and_unique() -> None:
@@ -37,10 +41,12 @@ def test_exceptions_form_one_tree() -> None:
     assert issubclass(procflow.DefinitionError, ValueError)
 
 
-def test_applications_may_subclass_the_engine_and_the_memory_store() -> None:
+@pytest.mark.parametrize("base", ["MemoryStore", "SQLiteStore"])
+def test_applications_may_subclass_the_engine_and_the_stores(base: str, tmp_path: Path) -> None:
     """Also in the compiled build, where this needs allow_interpreted_subclasses."""
+    store_class: type[Store] = getattr(procflow, base)
 
-    class CountingStore(procflow.MemoryStore):
+    class CountingStore(store_class):  # type: ignore[valid-type,misc]
         commits = 0
 
         def commit(self, commits, **kwargs):  # type: ignore[no-untyped-def]
@@ -54,10 +60,12 @@ def test_applications_may_subclass_the_engine_and_the_memory_store() -> None:
     process = procflow.loads(
         "procflow: 1\nid: P\ntitle: p\nactors: {clerk: Clerk}\nsteps:\n  - {id: a, actor: clerk}\n"
     )
-    engine = MyEngine({"P": process}, store=CountingStore())
-    clerk = procflow.User("c", {"clerk"})
-    inst = engine.start("P", by=clerk)
-    assert engine.open_count() == 1
-    assert engine.complete(inst.tasks[0].id, by=clerk).status == "completed"
+    args = (tmp_path / "s.db",) if base == "SQLiteStore" else ()
+    with CountingStore(*args) as store:
+        engine = MyEngine({"P": process}, store=store)
+        clerk = procflow.User("c", {"clerk"})
+        inst = engine.start("P", by=clerk)
+        assert engine.open_count() == 1
+        assert engine.complete(inst.tasks[0].id, by=clerk).status == "completed"
     assert CountingStore.commits == 2
     assert isinstance(is_compiled(), bool)

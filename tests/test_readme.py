@@ -22,12 +22,24 @@ def test_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert (tmp_path / "flows.db").exists()
 
 
+def shell_commands(name: str, heading: str) -> list[str]:
+    """The commands of the first ``sh`` block under ``heading``, without comments."""
+    text = (ROOT / name).read_text(encoding="utf-8")
+    block = text.split(f"\n{heading}\n", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = (line.split("  #", 1)[0].strip() for line in block.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def test_ci_runs_the_readme_test_command() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    quick = text.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    commands = [line for line in quick.splitlines() if line and not line.startswith("#")]
+    commands = shell_commands("README.md", "## Quick start")
     assert len(commands) == 2
     main_job, tests = commands
     assert main_job.endswith("procflow check processes/")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci
+
+
+def test_contributing_sets_up_as_the_readme_does() -> None:
+    assert shell_commands("CONTRIBUTING.md", "## Set up") == shell_commands(
+        "README.md", "## Quick start"
+    )

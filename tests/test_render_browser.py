@@ -19,7 +19,7 @@ from procflow import render
 from procflow.flow.load import check_paths
 from tests.test_render import VALID
 
-pytestmark = pytest.mark.graphviz
+pytestmark = [pytest.mark.graphviz, pytest.mark.slow]
 
 ROOT = Path(__file__).parent.parent
 SHOTS = ROOT / "build" / "screenshots"

@@ -20,7 +20,7 @@ from procflow.cli.main import main
 from procflow.flow.load import check_paths
 from tests.test_render import LONG, NASTY, SCRIPT, VALID, nasty_process
 
-pytestmark = pytest.mark.graphviz
+pytestmark = [pytest.mark.graphviz, pytest.mark.slow]
 
 ROOT = Path(__file__).parent.parent
 SVG = "{http://www.w3.org/2000/svg}"

@@ -120,6 +120,7 @@ def _race_worker(path: str, yaml_text: str, task_ids: list[str], barrier: Any, o
     out.put((os.getpid(), results))
 
 
+@pytest.mark.slow
 def test_racing_processes_exactly_one_wins(tmp_path: Path) -> None:
     from textwrap import dedent
 
@@ -164,6 +165,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_killed_engine_loses_no_acknowledged_command(tmp_path: Path) -> None:
     from textwrap import dedent

@@ -11,6 +11,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,7 @@ def check(eng: Engine) -> None:
         assert replay(eng.history(row.instance_id)) == state
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_replaying_events_rebuilds_the_live_state(data: st.DataObject) -> None:
@@ -158,6 +160,7 @@ def _document_values(docs: dict[str, Any], draw: st.DrawFn) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(processes(), st.data())
 def test_random_processes_run_to_completion(spec: dict[str, Any], data: st.DataObject) -> None:

@@ -26,6 +26,7 @@ def _json_ready(value: object) -> object:
     return json.loads(json.dumps(value, default=str))
 
 
+@pytest.mark.slow
 def test_process_files_match_the_schema() -> None:
     schema = json.loads(schema_text("process"))
     files = [p for p in (ROOT / "processes").rglob("*.yaml") if "scenarios" not in p.parts]
@@ -38,6 +39,16 @@ def test_process_files_match_the_schema() -> None:
         jsonschema.validate(_json_ready(doc.data), schema)
         checked += 1
     assert checked >= 1
+
+
+def test_decision_files_match_their_schema() -> None:
+    schema = json.loads(schema_text("decisions"))
+    files = sorted((ROOT / "processes" / "decisions").glob("*.yaml"))
+    for path in files:
+        doc, problems = source.load_file(path)
+        assert doc is not None, problems
+        jsonschema.validate(_json_ready(doc.data), schema)
+    assert files
 
 
 def test_every_process_file_names_its_schema() -> None:

@@ -464,6 +464,7 @@ def _apply(store: Store, step: Any, versions: dict[str, int]) -> Any:
         return type(exc).__name__
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=_steps)
 def test_memory_and_sqlite_agree(steps: list[Any]) -> None:

@@ -101,12 +101,13 @@ def _held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, SQLite
     syncs = Syncs(monkeypatch, path)
     wal_sync = store._sync
     assert wal_sync is not None
+    opened = wal_sync._ticket  # opening the store waited for a sync of its own
     first = [True]
 
     def before() -> None:
         if first[0]:
             first[0] = False
-            _until(lambda: wal_sync._ticket >= THREADS)
+            _until(lambda: wal_sync._ticket >= opened + THREADS)
 
     syncs.before = before
     return path, store, syncs

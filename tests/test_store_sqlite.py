@@ -312,6 +312,7 @@ def _race_worker(path: str, rounds: int, barrier: Any, results: Any) -> None:
     results.put((os.getpid(), outcomes))
 
 
+@pytest.mark.slow
 def test_racing_processes_exactly_one_wins(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     rounds = 20
@@ -370,6 +371,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_killed_writer_loses_no_acknowledged_command(tmp_path: Path) -> None:
     path = tmp_path / "s.db"

@@ -9,7 +9,8 @@ The store never interprets events or state; the engine does. Payloads are
 JSON values (dict, list, str, int, float, bool, None): the engine encodes
 ``Decimal`` and dates as text before handing them over.
 
-Must not import anything from procflow but `errors`.
+Must not import anything from procflow but `errors` and `compiled` (the mark
+that lets applications subclass `Store` in the compiled build).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, NamedTuple, Self, cast
+
+from procflow.compiled import mypyc_attr
 
 # The records are named tuples: immutable, compared by value, and several times
 # cheaper to make than frozen dataclasses (the engine makes a few per command).
@@ -120,6 +123,7 @@ class Commit(NamedTuple):
     timers: tuple[TimerRow, ...]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Store(ABC):
     """Persists events, snapshots and projections; never interprets them.
 

@@ -1,7 +1,7 @@
 """The default store: one SQLite file, standard library only.
 
 Owns connection handling and the SQL behind the `Store` contract; the table
-layout and its migrations live in `store.schema`, what a commit writes in
+layout and its migrations live in `store.migrations`, what a commit writes in
 `store.writes`.
 
 - WAL journal, ``synchronous=NORMAL``: an acknowledged command survives a
@@ -25,8 +25,8 @@ layout and its migrations live in `store.schema`, what a commit writes in
 - Opening upgrades an older file in one transaction (`migrations.upgrade`) and
   refuses a newer one, a damaged one or another application's database.
 
-Must not import anything from procflow but `errors` and `store.base`, `.durability`,
-`.schema`, `.writes`.
+Must not import anything from procflow but `errors`, `compiled` and `store.base`,
+`.durability`, `.migrations`, `.writes`.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from procflow.compiled import mypyc_attr
 from procflow.errors import DefinitionNotFound, InstanceNotFound, StoreError
 from procflow.store import migrations, writes
 from procflow.store.base import (
@@ -85,6 +86,7 @@ def _task(row: tuple[Any, ...]) -> TaskRow:
     )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SQLiteStore(Store):
     """A store in one SQLite file, shared safely by threads and processes.
 
