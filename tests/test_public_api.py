@@ -35,6 +35,8 @@ def test_exceptions_form_one_tree() -> None:
     assert issubclass(procflow.TaskNotOpen, LookupError)
     assert issubclass(procflow.InstanceNotFound, LookupError)
     assert issubclass(procflow.DefinitionError, ValueError)
+    assert issubclass(procflow.InvalidArgument, TypeError)
+    assert issubclass(procflow.InvalidArgument, ValueError)
 
 
 def test_applications_may_subclass_the_engine_and_the_memory_store() -> None:

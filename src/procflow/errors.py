@@ -10,6 +10,7 @@
     │   ├── TaskNotOpen (LookupError)     the task is unknown, done or withdrawn
     │   ├── ProcessNotFound (LookupError) no process of the catalog has this id
     │   └── EvaluationError (ValueError)  a condition met a missing or bad value at run time
+    ├── InvalidArgument (TypeError, ValueError) an argument of a call has the wrong type or form
     ├── StoreError                        the store failed
     │   ├── InstanceNotFound (LookupError)
     │   ├── DefinitionNotFound (LookupError) no definition is stored under a hash
@@ -63,6 +64,8 @@ class InvalidSubmission(ExecutionError, ValueError):
     def __init__(self, problems: Mapping[str, str]) -> None:
         self.problems: dict[str, str] = dict(problems)
         detail = "; ".join(f"{path}: {msg}" for path, msg in sorted(self.problems.items()))
+        # printable whatever was submitted: a lone surrogate is written as its escape
+        detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(f"invalid submission: {detail}")
 
 
@@ -76,6 +79,15 @@ class ProcessNotFound(ExecutionError, LookupError):
 
 class EvaluationError(ExecutionError, ValueError):
     """An expression met a missing or ill-typed value at run time."""
+
+
+class InvalidArgument(ProcflowError, TypeError, ValueError):
+    """An argument of a public call has the wrong type or form; the message names it.
+
+    Such as ``by=None`` or ``by="li"`` where a `User` is needed, or a user id
+    that is not text. It is also a TypeError and a ValueError, which is what
+    Python raises for such mistakes.
+    """
 
 
 class StoreError(ProcflowError):

@@ -30,7 +30,7 @@ from procflow.flow.load import flow_of, load_definition
 from procflow.language.model import Process
 from procflow.language.workcalendar import Calendar
 from procflow.runtime.clock import Clock, iso
-from procflow.runtime.guards import as_user, check_actor, split_task_id
+from procflow.runtime.guards import as_text, as_user, can_exist, check_actor, split_task_id
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.interpreter import Command, Run
 from procflow.runtime.people import Directory, User
@@ -92,6 +92,8 @@ class EngineCore:
         cached = self._cache.get(instance_id)
         if cached is not None and self.store.version(instance_id) == cached[0]:
             return cached
+        if not can_exist(instance_id):  # refused the same way by every store
+            raise InstanceNotFound(f"no instance {instance_id!r}")
         loaded = self.store.load(instance_id)
         self._remember(instance_id, loaded)
         return loaded
@@ -166,7 +168,7 @@ class EngineCore:
         return run, number, record, run.program.nodes[record["step"]]
 
     def _replayed(self, command_id: str) -> Instance | None:
-        result = self.store.command_result(command_id)
+        result = self.store.command_result(as_text(command_id, name="command_id"))
         return None if result is None else self.instance(result["instance"])
 
     # -- storing -------------------------------------------------------------------------
@@ -227,6 +229,8 @@ class EngineCore:
         Raises:
             InstanceNotFound: No such instance.
         """
+        if not can_exist(instance_id):  # refused the same way by every store
+            raise InstanceNotFound(f"no instance {instance_id!r}")
         return self.store.events(instance_id)
 
     def task(self, task_id: str) -> Task:
@@ -252,8 +256,10 @@ class EngineCore:
             user: Whose inbox; None lists every open task.
             instance_id: Only this instance's tasks.
         """
+        if instance_id is not None and not can_exist(instance_id):
+            return []
         if user is not None:
-            as_user(user)
+            as_user(user, name="user")
             rows = self.store.open_tasks(instance_id=instance_id, user=user.id, roles=user.roles)
         else:
             rows = self.store.open_tasks(instance_id=instance_id)

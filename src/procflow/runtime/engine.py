@@ -29,6 +29,7 @@ from procflow.errors import (
     Conflict,
     ExecutionError,
     InstanceNotFound,
+    InvalidArgument,
     InvalidSubmission,
     NotAllowed,
     ProcflowError,
@@ -38,7 +39,9 @@ from procflow.language.workcalendar import Calendar, WorkingCalendar
 from procflow.runtime.clock import Clock, SystemClock, stamp
 from procflow.runtime.core import EngineCore
 from procflow.runtime.guards import (
+    as_text,
     as_user,
+    as_user_id,
     check_actor,
     check_rules,
     resolve_outcome,
@@ -232,9 +235,7 @@ class Engine(EngineCore):
             NotAllowed: ``by`` may not act on it, or a four-eyes rule excludes ``to``.
         """
         user = as_user(by)
-        target = to.id if isinstance(to, User) else to
-        if not isinstance(target, str) or not target:
-            raise TypeError("to= takes a User or a user id")
+        target = as_user_id(to, name="to")
         if command_id is not None and self._replayed(command_id) is not None:
             return self.task(task_id)
         cmd = self._command(user.id)
@@ -257,6 +258,7 @@ class Engine(EngineCore):
             ExecutionError: It is not running.
         """
         user = as_user(by)
+        reason = as_text(reason, name="reason")
         if command_id is not None and (done := self._replayed(command_id)) is not None:
             return done
         cmd = self._command(user.id)
@@ -294,6 +296,8 @@ class Engine(EngineCore):
         Returns:
             The events it stored.
         """
+        if now is not None and not isinstance(now, datetime):
+            raise InvalidArgument(f"now= takes a datetime, not {type(now).__name__}")
         moment = now if now is not None else self.clock.now()
         key = stamp(moment)
         due: dict[str, list[str]] = {}
