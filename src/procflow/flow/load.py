@@ -1,8 +1,11 @@
 """Load process files: text → document → models → checks → compiled flow.
 
-Owns `load` (one file), `load_dir` (a folder, as a `Catalog`) and
+Owns `load` (one file), `load_dir` (a folder, as a `Catalog`),
 `check_paths` (what ``procflow validate`` runs: never raises, returns every
-diagnostic). Organisation files are loaded once per path and shared.
+diagnostic) and `find_files` (which files a path given stands for, and what
+a folder walk skips). Organisation files are loaded once per path and
+shared. A file named alone is checked against what it refers to, never
+against every file of its folder (see `_neighbours`).
 
 A file is a process when its top level has ``id:`` and ``steps:``, an
 organisation file when it has ``organisation:`` and ``roles:``, a decision
