@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from procflow.cli.main import main
+from tests import special
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "valid"
@@ -134,3 +135,84 @@ def test_real_process_never_prints_a_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "PF101" in proc.stdout
+
+
+# -- paths that are not plain readable files (built by tests.special) ----------------------
+
+PATH_CASES = [
+    # (builder, --strict?, exit code, a line of the output; {d} is the folder built)
+    ("special_fifo", False, 1, "{d}/p.yaml: error PF101: cannot read the file: it is a FIFO"),
+    ("special_socket", False, 1, "{d}/s.yaml: error PF101: cannot read the file: it is a socket"),
+    ("special_device", False, 1, "/dev/null: error PF101: cannot read the file: it is a character"),
+    (
+        "special_unreadable_file",
+        False,
+        1,
+        "{d}/u.yaml: error PF101: cannot read the file: Permission denied",
+    ),
+    (
+        "special_unreadable_folder",
+        False,
+        1,
+        "{d}/sub: error PF101: cannot read the folder: Permission denied",
+    ),
+    (
+        "special_unreadable_in_folder",
+        False,
+        1,
+        "{d}/u.yaml: error PF101: cannot read the file: Permission denied",
+    ),
+    (
+        "special_unreadable_subfolder",
+        False,
+        0,
+        "{d}/sub: warning PF112: skipped: the folder cannot be read (Permission denied)",
+    ),
+    (
+        "special_unreadable_subfolder",
+        True,
+        1,
+        "{d}/sub: warning PF112: skipped: the folder cannot be read (Permission denied)",
+    ),
+    ("special_symlink_loop", False, 0, "{d}/loop.yaml: warning PF112: skipped: a symbolic link"),
+    ("special_symlink_loop", True, 1, "{d}/loop.yaml: warning PF112: skipped: a symbolic link"),
+    (
+        "special_dangling_link",
+        False,
+        0,
+        "{d}/gone.yaml: warning PF112: skipped: a symbolic link to 'nowhere.yaml', "
+        "which does not exist",
+    ),
+    ("special_fifo_in_folder", True, 1, "{d}/p.yaml: warning PF112: skipped: it is a FIFO"),
+    ("special_folder_link", False, 0, "{d}/top/shared: warning PF112: skipped: a link to a folder"),
+    ("special_only_loop", False, 1, "{d}: error PF113: no process file (*.yaml, *.yml) under"),
+    ("special_empty_folder", False, 1, "{d}: error PF113: no process file (*.yaml, *.yml) under"),
+    (
+        "special_loop_named",
+        False,
+        1,
+        "{d}/loop.yaml: error PF101: cannot read the file: a symbolic link that loops",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "strict", "exit_code", "line"),
+    PATH_CASES,
+    ids=[f"{c[0]}{'-strict' if c[1] else ''}" for c in PATH_CASES],
+)
+def test_hostile_paths_get_a_located_answer(
+    name: str, strict: bool, exit_code: int, line: str
+) -> None:
+    with special.open_folder() as folder:
+        paths = special.BUILDERS[name](folder)
+        code, out, err = special.run_cli("validate", *(["--strict"] if strict else []), *paths)
+    assert (code, err) == (exit_code, "")
+    assert any(ln.startswith(line.format(d=folder)) for ln in out.splitlines()), out
+    assert ":0:0" not in out
+
+
+def test_a_path_that_does_not_exist_is_still_a_usage_error(tmp_path: Path) -> None:
+    code, out = run("validate", str(tmp_path / "nope.yaml"))
+    assert code == 2
+    assert "'" + str(tmp_path / "nope.yaml") + "' does not exist" in out

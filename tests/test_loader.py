@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import procflow
 from procflow.flow.load import check_paths
+from procflow.language import source
+from procflow.language.diagnostics import Severity
 
 VALID = Path(__file__).parent / "fixtures" / "valid"
 
@@ -75,12 +78,51 @@ def test_definition_error_carries_every_diagnostic() -> None:
     assert isinstance(info.value, ValueError)
 
 
-def test_one_file_is_checked_against_its_neighbours(tmp_path: Path) -> None:
+def test_one_file_is_checked_against_what_it_refers_to(tmp_path: Path) -> None:
     body = "procflow: 1\nid: {id}\ntitle: t\nactors: {{a: x}}\nsteps:\n  - actor: a\n{extra}"
-    (tmp_path / "a.yaml").write_text(body.format(id="A", extra="  - handoff: B\n"))
-    (tmp_path / "b.yaml").write_text(body.format(id="B", extra="  - handoff: C\n"))
-    catalog, problems = check_paths([tmp_path / "a.yaml"])
+    (tmp_path / "A.yaml").write_text(body.format(id="A", extra="  - handoff: B\n"))
+    (tmp_path / "B.yaml").write_text(body.format(id="B", extra="  - handoff: C\n"))
+    catalog, problems = check_paths([tmp_path / "A.yaml"])
     assert list(catalog) == ["A"]  # only the file named is in the catalog
-    assert problems == []  # B exists beside it; B's own broken hand-off is not reported here
-    _, problems = check_paths([tmp_path / "b.yaml"])
-    assert [d.code for d in problems] == ["PF312"]
+    assert problems == []  # B is read from B.yaml; B's own broken hand-off is not reported here
+    _, problems = check_paths([tmp_path / "B.yaml"])
+    assert [(d.code, d.severity) for d in problems] == [("PF324", Severity.WARNING)]
+    assert "the handoff to 'C' is not checked: no file C.yaml beside this one" in str(problems[0])
+    _, problems = check_paths([tmp_path])  # the whole folder: C is missing for certain
+    assert [(d.code, d.severity) for d in problems] == [("PF312", Severity.ERROR)]
+
+
+def test_one_file_reads_nothing_it_does_not_refer_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = "procflow: 1\nid: {id}\ntitle: t\nactors: {{a: x}}\nsteps:\n  - actor: a\n{extra}"
+    (tmp_path / "one.yaml").write_text(body.format(id="ONE", extra="  - handoff: TWO\n"))
+    (tmp_path / "TWO.yaml").write_text(body.format(id="TWO", extra=""))
+    for i in range(3):  # neighbours that nothing refers to, slow to check
+        (tmp_path / f"big{i}.yaml").write_text(body.format(id=f"BIG{i}", extra="  - actor: a\n"))
+    read: list[str] = []
+    real = source.load_file
+
+    def spy(path: Path | str, **kwargs: Any) -> Any:
+        read.append(Path(path).name)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(source, "load_file", spy)
+    _, problems = check_paths([tmp_path / "one.yaml"])
+    assert problems == []
+    assert read == ["one.yaml", "TWO.yaml"]
+
+
+def test_a_reference_to_a_file_of_another_name_says_it_is_not_checked(tmp_path: Path) -> None:
+    body = "procflow: 1\nid: {id}\ntitle: t\nactors: {{a: x}}\nsteps:\n  - actor: a\n{extra}"
+    (tmp_path / "one.yaml").write_text(body.format(id="ONE", extra="  - call: SC-002\n"))
+    (tmp_path / "SC-002.yaml").write_text(body.format(id="SC-003", extra=""))
+    (tmp_path / "broken.yaml").write_text(body.format(id="SC-002", extra="  - actor: nobody\n"))
+    _, problems = check_paths([tmp_path / "one.yaml"])
+    assert [d.code for d in problems] == ["PF324"]
+    assert "holds the process 'SC-003', not 'SC-002'" in problems[0].message
+    (tmp_path / "SC-002.yaml").unlink()
+    (tmp_path / "broken.yaml").rename(tmp_path / "SC-002.yml")
+    _, problems = check_paths([tmp_path / "one.yaml"])
+    assert [d.code for d in problems] == ["PF324"]
+    assert "SC-002.yml has problems" in problems[0].message

@@ -39,6 +39,8 @@ def test_exceptions_form_one_tree() -> None:
     assert issubclass(procflow.TaskNotOpen, LookupError)
     assert issubclass(procflow.InstanceNotFound, LookupError)
     assert issubclass(procflow.DefinitionError, ValueError)
+    assert issubclass(procflow.InvalidArgument, TypeError)
+    assert issubclass(procflow.InvalidArgument, ValueError)
 
 
 @pytest.mark.parametrize("base", ["MemoryStore", "SQLiteStore"])

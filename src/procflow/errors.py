@@ -11,6 +11,7 @@
     │   ├── ProcessNotFound (LookupError) no process of the catalog has this id
     │   ├── EvaluationError (ValueError)  a condition met a missing or bad value at run time
     │   └── CommandReused (ValueError)    a command id was already used for another command
+    ├── InvalidArgument (TypeError, ValueError) an argument of a call has the wrong type or form
     ├── StoreError                        the store failed
     │   ├── InstanceNotFound (LookupError)
     │   ├── DefinitionNotFound (LookupError) no definition is stored under a hash
@@ -64,6 +65,8 @@ class InvalidSubmission(ExecutionError, ValueError):
     def __init__(self, problems: Mapping[str, str]) -> None:
         self.problems: dict[str, str] = dict(problems)
         detail = "; ".join(f"{path}: {msg}" for path, msg in sorted(self.problems.items()))
+        # printable whatever was submitted: a lone surrogate is written as its escape
+        detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(f"invalid submission: {detail}")
 
 
@@ -82,6 +85,15 @@ class EvaluationError(ExecutionError, ValueError):
 class CommandReused(ExecutionError, ValueError):
     """A ``command_id`` was already used for a different command (another user, task or
     kind of command). A retry must repeat the first command exactly; nothing is done."""
+
+
+class InvalidArgument(ProcflowError, TypeError, ValueError):
+    """An argument of a public call has the wrong type or form; the message names it.
+
+    Such as ``by=None`` or ``by="li"`` where a `User` is needed, or a user id
+    that is not text. It is also a TypeError and a ValueError, which is what
+    Python raises for such mistakes.
+    """
 
 
 class StoreError(ProcflowError):

@@ -9,6 +9,7 @@ in one line with a request to file a bug.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -30,9 +31,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 SCHEMA_KINDS = ["decisions", "organisation", "process", "scenario"]
 """The file kinds `procflow.cli.schemas.SCHEMAS` describes (a test keeps the two equal)."""
 
-PATHS = click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
-)
+
+def _present(_ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A path that does not exist is a usage error (exit 2); one that exists but cannot
+    be read (unreadable, a FIFO, a link that loops) is reported by the loader (PF101)."""
+    for path in value if isinstance(value, tuple) else (value,):
+        if path is not None and not os.path.lexists(path):
+            raise click.BadParameter(f"'{path}' does not exist", param=param)
+    return value
+
+
+def _path(**kwargs: Any) -> click.Path:
+    """click's path type, without its own checks: `_present` and the loader make them."""
+    return click.Path(exists=False, readable=False, path_type=Path, **kwargs)
+
+
+PATHS = click.argument("paths", nargs=-1, required=True, type=_path(), callback=_present)
 FORMAT = click.option(
     "--format",
     "fmt",
@@ -81,7 +95,7 @@ def _print_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str, *, strict: b
     else:
         for d in diagnostics:
             colour = "red" if d.is_error else "yellow"
-            where = click.style(f"{d.file}:{d.line}:{d.column}:", bold=True)
+            where = click.style(f"{d.where}:", bold=True)
             sev = click.style(f"{d.severity} {d.code}:", fg=colour, bold=True)
             hint = f" ({d.hint})" if d.hint else ""
             click.echo(f"{where} {sev} {d.message}{hint}")
@@ -209,7 +223,7 @@ def _write_results(results: Sequence[ScenarioResult], folder: Path) -> None:
 
 
 @main.command("index")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=_path(file_okay=False), callback=_present)
 @click.option("--write", is_flag=True, help="Write FOLDER/README.md instead of printing it.")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when FOLDER/README.md is stale.")
 @_guard
@@ -237,7 +251,7 @@ def index_command(folder: Path, write: bool, check_only: bool) -> None:
 
 
 @main.command("run")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=_path(dir_okay=False), callback=_present)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -384,7 +398,7 @@ def schema(kind: str, folder: Path | None) -> None:
 
 
 @main.command("decide")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=_path(dir_okay=False), callback=_present)
 @click.argument("table")
 @click.argument("inputs", nargs=-1)
 @FORMAT

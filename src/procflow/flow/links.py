@@ -25,17 +25,39 @@ def _links(catalog: Catalog) -> Iterator[tuple[str, LinkNode]]:
                 yield pid, node
 
 
+def linked_ids(process: Process) -> list[str]:
+    """The ids of the processes ``process`` calls or hands off to, in the order written."""
+    return list(dict.fromkeys(other for node in process.flow.steps() for other in node.links))
+
+
 def check_catalog(
-    catalog: Catalog, docs: Mapping[str, Document], *, known: Mapping[str, Process] | None = None
+    catalog: Catalog,
+    docs: Mapping[str, Document],
+    *,
+    known: Mapping[str, Process] | None = None,
+    unchecked: Mapping[str, str] | None = None,
 ) -> list[Diagnostic]:
     """Every hand-off and call names a process of the catalog (or one ``known`` beside
-    it), carries documents it has, and no process calls itself."""
+    it), carries documents it has, and no process calls itself. A process in
+    ``unchecked`` (id -> why it could not be looked up) is not an error: it is
+    reported as not checked (PF324, a warning)."""
     out: list[Diagnostic] = []
     calls: nx.DiGraph[str] = nx.DiGraph()
     for pid, node in _links(catalog):
         doc = docs[pid]
         other, key, path = node.target, node.kind, node.where.path
         target = catalog.processes.get(other) or (known or {}).get(other)
+        if target is None and other in (unchecked or {}):
+            out.append(
+                doc.diag(
+                    (*path, key),
+                    "PF324",
+                    f"the {key} to '{other}' is not checked: {(unchecked or {})[other]}",
+                    "validate the whole folder to check it against every process",
+                    warning=True,
+                )
+            )
+            continue
         if target is None:
             hint = did_you_mean(other, catalog) or "check the id, or add that process's file"
             out.append(

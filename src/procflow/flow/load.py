@@ -1,8 +1,11 @@
 """Load process files: text → document → models → checks → compiled flow.
 
-Owns `load` (one file), `load_dir` (a folder, as a `Catalog`) and
+Owns `load` (one file), `load_dir` (a folder, as a `Catalog`),
 `check_paths` (what ``procflow validate`` runs: never raises, returns every
-diagnostic). Organisation files are loaded once per path and shared.
+diagnostic) and `find_files` (which files a path given stands for, and what
+a folder walk skips). Organisation files are loaded once per path and
+shared. A file named alone is checked against what it refers to, never
+against every file of its folder (see `_neighbours`).
 
 A file is a process when its top level has ``id:`` and ``steps:``, an
 organisation file when it has ``organisation:`` and ``roles:``, a decision
@@ -19,9 +22,11 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +40,10 @@ from procflow.flow.catalog import Catalog, Process
 from procflow.flow.checks import check_flow
 from procflow.flow.context import Context
 from procflow.flow.layout import layout
-from procflow.flow.links import check_catalog
+from procflow.flow.links import check_catalog, linked_ids
 from procflow.flow.tables import resolve_tables
 from procflow.language import source
-from procflow.language.diagnostics import Diagnostic, Severity
+from procflow.language.diagnostics import Diagnostic, Severity, did_you_mean, merge_repeats
 from procflow.language.locate import diagnostics_from
 from procflow.language.model import Actor, DocumentDef, Organisation
 
@@ -87,7 +92,8 @@ class Loader:
                 doc, problems = source.parse(text, str(path))
             if doc is None:
                 return None, problems
-            return self.process_document(doc, p, problems)
+            process, problems = self.process_document(doc, p, problems)
+            return process, merge_repeats(problems)
 
     def process_document(
         self, doc: source.Document, p: Path, problems: list[Diagnostic]
@@ -233,21 +239,124 @@ def load_definition(definition: Mapping[str, Any] | str, *, name: str = "<defini
     return loads(text, name=name)
 
 
-def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """YAML files under ``paths``, sorted: folders recursively, skipping scenarios/ and the like."""
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Found:
+    """What `find_files` found under the paths given."""
+
+    files: list[Path] = field(default_factory=list)
+    """The files to load: each path given in turn, the files of a folder sorted, no repeats."""
+    named: set[Path] = field(default_factory=set)
+    """The files named one by one (resolved): checked against what they refer to, not a folder."""
+    problems: list[Diagnostic] = field(default_factory=list)
+    """Paths that cannot be walked, entries skipped (warnings), folders with no file."""
+
+
+def find_files(paths: Iterable[str | Path]) -> Found:
+    """The process files under ``paths``: folders recursively, skipping scenarios/ and the like.
+
+    A path that is not a folder is taken as a file, whatever it is (reading it
+    reports what is wrong with it). Inside a folder, only ``*.yaml`` and
+    ``*.yml`` regular files are taken, and every entry passed over that might
+    have held some (a link that loops or leads nowhere, a link to a folder, a
+    sub-folder that cannot be read, a FIFO, socket or device) is a PF112
+    warning. A folder that cannot be read is PF101, one with no file PF113.
+    """
+    found = Found()
+    seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            found = sorted(
-                f
-                for f in p.rglob("*")
-                if f.suffix in (".yaml", ".yml")
-                and f.is_file()
-                and not (set(f.relative_to(p).parts[:-1]) & SKIP_DIRS)
+        try:
+            is_dir = stat.S_ISDIR(os.stat(p).st_mode)
+        except OSError:
+            is_dir = False  # reading it says why (missing, a loop, a dangling link)
+        files = _walk(p, found) if is_dir else [p]
+        for f in files:
+            key = _resolved(f)
+            if key not in seen:
+                seen.add(key)
+                found.files.append(f)
+                if not is_dir:
+                    found.named.add(key)
+    return found
+
+
+def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """The files `find_files` finds (without its problems)."""
+    yield from find_files(paths).files
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop: RuntimeError before Python 3.13
+        return path.absolute()
+
+
+def _walk(top: Path, found: Found) -> list[Path]:
+    """The YAML files under the folder ``top``, sorted; what is skipped goes to ``found``."""
+    files: list[Path] = []
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            if folder == top:
+                found.problems.append(
+                    Diagnostic(
+                        str(top), 0, 0, "PF101", f"cannot read the folder: {source.os_reason(exc)}"
+                    )
+                )
+                return []
+            found.problems.append(_skipped(folder, f"the folder cannot be read ({exc.strerror})"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIP_DIRS:
+                        folders.append(path)
+                    continue
+                mode = entry.stat().st_mode  # follows a link
+            except OSError as exc:
+                found.problems.append(_skipped(path, source.os_reason(exc)))
+                continue
+            if stat.S_ISDIR(mode):
+                found.problems.append(
+                    _skipped(path, "a link to a folder is not followed; name the folder itself")
+                )
+            elif path.suffix in YAML_SUFFIXES:
+                if stat.S_ISREG(mode):
+                    files.append(path)
+                else:
+                    found.problems.append(_skipped(path, f"it is {source.kind_of(mode)}"))
+    if not files:
+        found.problems.append(
+            Diagnostic(
+                str(top),
+                0,
+                0,
+                "PF113",
+                "no process file (*.yaml, *.yml) under this folder",
+                "name the folder or the files that hold the processes",
             )
-            yield from found
-        else:
-            yield p
+        )
+    return sorted(files)
+
+
+def _skipped(path: Path, why: str) -> Diagnostic:
+    return Diagnostic(
+        str(path),
+        0,
+        0,
+        "PF112",
+        f"skipped: {why}",
+        severity=Severity.WARNING,
+    )
 
 
 @contextmanager
@@ -277,79 +386,127 @@ def check_paths(paths: Iterable[str | Path]) -> tuple[Catalog, list[Diagnostic]]
 def _check_paths(paths: Iterable[str | Path]) -> tuple[Catalog, list[Diagnostic]]:
     loader = Loader()
     catalog = Catalog()
-    problems: list[Diagnostic] = []
+    found = find_files(paths)
+    problems: list[Diagnostic] = list(found.problems)
     docs: dict[str, source.Document] = {}
-    for f in iter_files(paths):
-        doc, found = source.load_file(f)
+    for f in found.files:
+        doc, more = source.load_file(f)
         if doc is None:
-            problems += found
-            continue
-        kind = _kind(doc.data)
-        if kind == "organisation":
-            org, more = loader.organisation(f)[:2]
-            problems += found + [d for d in more if d not in found]
-            if org is not None:
-                catalog.organisations[org.organisation] = org
-            continue
-        if kind == "decisions":
-            tables, more = loader.tables.load_document(doc, f, found)
             problems += more
-            for tid, table in (tables or {}).items():
-                if tid in catalog.tables:
-                    problems.append(
-                        doc.diag(
-                            ("tables", tid),
-                            "PF513",
-                            f"the table id '{tid}' is also used in {catalog.tables[tid].file}",
-                            "give each table its own id",
-                            at_key=True,
-                        )
-                    )
-                    continue
-                catalog.tables[tid] = table
             continue
-        process, more = loader.process_document(doc, f, found)
-        problems += more
-        if process is not None:
-            if process.id in catalog.processes:
-                problems.append(
-                    doc.diag(
-                        ("id",),
-                        "PF315",
-                        f"the process id '{process.id}' is also used by "
-                        f"{catalog.files[process.id]}",
-                        "give each process its own id",
-                    )
-                )
-                continue
-            catalog.processes[process.id] = process
-            catalog.files[process.id] = str(f)
-            docs[process.id] = doc
-    problems += check_catalog(catalog, docs, known=_neighbours(paths, catalog, loader))
-    unique = sorted(set(problems), key=lambda d: (d.file, d.line, d.column, d.code))
+        problems += _load_one(f, doc, more, loader=loader, catalog=catalog, docs=docs)
+    known, unchecked = _neighbours(found, catalog, loader)
+    problems += check_catalog(catalog, docs, known=known, unchecked=unchecked)
+    unique = sorted(set(merge_repeats(problems)), key=lambda d: (d.file, d.line, d.column, d.code))
     catalog.warnings = [d for d in unique if d.severity is Severity.WARNING]
     return catalog, unique
 
 
+def _load_one(
+    f: Path,
+    doc: source.Document,
+    found: list[Diagnostic],
+    *,
+    loader: Loader,
+    catalog: Catalog,
+    docs: dict[str, source.Document],
+) -> list[Diagnostic]:
+    """Load one parsed file into ``catalog``, by its kind; its problems."""
+    problems: list[Diagnostic] = []
+    kind = _kind(doc.data)
+    if kind == "organisation":
+        org, more = loader.organisation(f)[:2]
+        problems += found + [d for d in more if d not in found]
+        if org is not None:
+            catalog.organisations[org.organisation] = org
+        return problems
+    if kind == "decisions":
+        tables, more = loader.tables.load_document(doc, f, found)
+        problems += more
+        for tid, table in (tables or {}).items():
+            if tid in catalog.tables:
+                problems.append(
+                    doc.diag(
+                        ("tables", tid),
+                        "PF513",
+                        f"the table id '{tid}' is also used in {catalog.tables[tid].file}",
+                        "give each table its own id",
+                        at_key=True,
+                    )
+                )
+                continue
+            catalog.tables[tid] = table
+        return problems
+    process, more = loader.process_document(doc, f, found)
+    problems += more
+    if process is not None:
+        if process.id in catalog.processes:
+            problems.append(
+                doc.diag(
+                    ("id",),
+                    "PF315",
+                    f"the process id '{process.id}' is also used by {catalog.files[process.id]}",
+                    "give each process its own id",
+                )
+            )
+            return problems
+        catalog.processes[process.id] = process
+        catalog.files[process.id] = str(f)
+        docs[process.id] = doc
+    return problems
+
+
 def _neighbours(
-    paths: Iterable[str | Path], catalog: Catalog, loader: Loader
-) -> dict[str, Process]:
-    """Processes beside the files named one by one, so that validating one file can
-    check its hand-offs and calls against the others in its folder (their own
-    problems are not reported here)."""
-    named = {Path(f).resolve() for f in catalog.files.values()}
-    folders = {Path(p).parent for p in paths if not Path(p).is_dir()}
+    found: Found, catalog: Catalog, loader: Loader
+) -> tuple[dict[str, Process], dict[str, str]]:
+    """The processes that files named one by one call or hand off to, read from beside them.
+
+    A file named alone is checked against what it refers to, never against
+    every file of its folder (one large or hostile neighbour would slow every
+    check of a single file): the process ``B`` it calls or hands off to is
+    read from ``B.yaml`` (or ``B.yml``) in the same folder, when that is not
+    in the catalog already. Their own problems are not reported here. The
+    second mapping says, for each id that could not be found that way, why;
+    `check_catalog` reports those as not checked (PF324, a warning).
+    """
     known: dict[str, Process] = {}
-    for f in iter_files(folders):
-        if f.resolve() in named:
+    unchecked: dict[str, str] = {}
+    for pid, file in catalog.files.items():
+        if _resolved(Path(file)) not in found.named:
+            continue  # part of a folder: the catalog is the whole folder
+        folder = Path(file).parent
+        for target in linked_ids(catalog.processes[pid]):
+            if target in catalog.processes or target in known or target in unchecked:
+                continue
+            process, why = _beside(folder, target, loader)
+            if process is not None:
+                known[target] = process
+            else:
+                unchecked[target] = why
+    return known, unchecked
+
+
+def _beside(folder: Path, pid: str, loader: Loader) -> tuple[Process | None, str]:
+    """The process ``pid`` from ``folder/pid.yaml`` (or ``.yml``), or why it is not there."""
+    for suffix in YAML_SUFFIXES:
+        f = folder / f"{pid}{suffix}"
+        if not os.path.lexists(f):
             continue
         doc, found = source.load_file(f)
         if doc is None or _kind(doc.data) != "process":
-            continue
+            return None, f"{f} cannot be read as a process"
         process, _ = loader.process_document(doc, f, found)
-        if process is not None and process.id not in catalog.processes:
-            known.setdefault(process.id, process)
-    return known
+        if process is None:
+            return None, f"{f} has problems (validate it)"
+        if process.id != pid:
+            return None, f"{f} holds the process '{process.id}', not '{pid}'"
+        return process, ""
+    try:
+        stems = [n.rpartition(".")[0] for n in os.listdir(folder) if n.endswith(YAML_SUFFIXES)]
+    except OSError:
+        stems = []
+    hint = did_you_mean(pid, stems)
+    return None, f"no file {pid}.yaml beside this one" + (f" ({hint})" if hint else "")
 
 
 def load_dir(path: str | Path) -> Catalog:

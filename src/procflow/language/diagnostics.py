@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -40,7 +40,8 @@ class Diagnostic:
 
     Attributes:
         file: path of the file as given by the user ("<string>" for text).
-        line: 1-based line (0 when the problem has no place, e.g. an empty file).
+        line: 1-based line; 0 when the problem is about the path as a whole (it
+            cannot be read, or is not a file), printed then as the path alone.
         column: 1-based column.
         code: stable code such as ``PF301``.
         message: plain-words description.
@@ -63,10 +64,15 @@ class Diagnostic:
     end_column: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.column}: {self.severity} {self.code}: {self.message}"
+        text = f"{self.where}: {self.severity} {self.code}: {self.message}"
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+    @property
+    def where(self) -> str:
+        """``file:line:col``, or the file alone when the problem has no line (line 0)."""
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
     @property
     def is_error(self) -> bool:
@@ -104,6 +110,36 @@ def choices_hint(candidates: Iterable[str], *, limit: int = 8) -> str:
     return f"expected one of {shown}{more}"
 
 
+def merge_repeats(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic for each problem found at one place under several paths, with the count.
+
+    A value written once and used in many places through aliases (``*name``)
+    is checked in each place, and each check reports it at the same line and
+    column; those become one diagnostic naming how often, and where.
+    """
+    groups: dict[tuple[Any, ...], list[Diagnostic]] = {}
+    for d in diagnostics:
+        key = (d.file, d.line, d.column, d.code, d.message, d.hint, d.severity)
+        groups.setdefault(key, []).append(d)
+    out: list[Diagnostic] = []
+    for same in groups.values():
+        pointers = list(dict.fromkeys(d.pointer for d in same))
+        first = same[0]
+        if len(pointers) < 2:
+            out.extend(dict.fromkeys(same))
+            continue
+        shown = ", ".join(p or "/" for p in pointers[:2])
+        more = f" and {len(pointers) - 2} more" if len(pointers) > 2 else ""
+        out.append(
+            replace(
+                first,
+                message=f"{first.message} (in {len(pointers)} places, through aliases: "
+                f"{shown}{more})",
+            )
+        )
+    return out
+
+
 def errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Only the errors among ``diagnostics``."""
     return [d for d in diagnostics if d.is_error]
@@ -113,8 +149,8 @@ def errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 # exactly these, and tests/test_problems.py keeps the two in step.
 CODES: dict[str, str] = {
     # PF1xx: the YAML text
-    "PF101": "the file cannot be read, or is not valid UTF-8 text",
-    "PF102": "the file is larger than the size limit",
+    "PF101": "the file or folder cannot be read, is not a regular file, or is not UTF-8 text",
+    "PF102": "the file is larger than a size limit (bytes, or values)",
     "PF103": "the YAML does not parse",
     "PF104": "a key appears twice in one mapping",
     "PF105": "too many aliases, or an alias expands too far (alias bomb)",
@@ -124,6 +160,9 @@ CODES: dict[str, str] = {
     "PF109": "tabs used for indentation",
     "PF110": "more than one YAML document in a file",
     "PF111": "a YAML tag or a non-text mapping key",
+    "PF112": "an entry of a folder was skipped: a link that loops or leads nowhere, "
+    "a link to a folder, a sub-folder that cannot be read, or not a regular file (warning)",
+    "PF113": "no process file under a folder given",
     # PF2xx: the schema
     "PF201": "a key that the language does not know",
     "PF202": "a required key is missing",
@@ -156,6 +195,8 @@ CODES: dict[str, str] = {
     "PF321": "a step kind used where it is not allowed",
     "PF322": "a process calls itself, directly or through others",
     "PF323": "a default value that does not fit its field",
+    "PF324": "a call or hand-off that could not be checked: the file was validated alone "
+    "and the process is not beside it (warning)",
     # PF4xx: expressions and deadlines
     "PF401": "an expression does not parse",
     "PF402": "an expression names something that is not defined",

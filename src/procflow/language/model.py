@@ -87,8 +87,30 @@ class Actor(ShortForm):
     )
 
 
+NUMERIC = ("number", "money", "percent")
+"""Field types whose values are exact decimals."""
+MONEY_DECIMALS = 2
+"""Decimals of a money field that does not say ``decimals:``: the yuan's 2 (fen)."""
+NUMBER_DECIMALS = 10
+"""Decimals of a number or percent field that does not say ``decimals:``."""
+MAGNITUDE = Decimal(10) ** 15
+"""A number, money or percent is smaller than this in size, unless ``min``/``max`` allow more."""
+TEXT_LENGTH = 10_000
+"""Characters of a text value, unless the field says ``max_length:``."""
+LIST_ITEMS = 1_000
+"""Items of a list value, unless the field says ``max_items:``."""
+Rounding = Literal["half_up", "half_even", "down", "up"]
+"""How a value with more decimals than its field allows is rounded (else it is refused)."""
+
+
 class FieldDef(ShortForm):
-    """One typed field of a document."""
+    """One typed field of a document.
+
+    Bounds on its values, with their defaults: decimals (money 2, numbers and
+    percents 10), rounding (none: more decimals are refused), max_length of
+    text (10,000 characters), max_items of a list (1,000), min and max
+    (smaller than 10^15 in size).
+    """
 
     type: FieldType
     title: Text = ""
@@ -100,9 +122,39 @@ class FieldDef(ShortForm):
     """Allowed values of a ``choice``; item type of a ``list``."""
     min: Decimal | None = None
     max: Decimal | None = None
+    decimals: Annotated[int, Field(ge=0, le=20)] | None = None
+    """Most digits after the point: 2 for money, 10 for numbers and percents by default."""
+    rounding: Rounding | None = None
+    """Round a value with more decimals (else it is refused): half_up is 四捨五入."""
+    max_length: Annotated[int, Field(ge=1)] | None = None
+    """Most characters of a text value (of each item, for a list of text); 10,000 by default."""
+    max_items: Annotated[int, Field(ge=0)] | None = None
+    """Most items of a list value; 1,000 by default."""
     fields: dict[Ident, FieldDef] | None = None
     """For a ``list`` of records (line items): the fields of each item."""
     notes: list[Text] = []
+
+    @property
+    def item_type(self) -> FieldType:
+        """The type of the values: the item type of a list of plain items, else `type`."""
+        return self.of if self.type == "list" and isinstance(self.of, str) else self.type
+
+    @property
+    def places(self) -> int:
+        """Most digits after the point of this number, money or percent field."""
+        if self.decimals is not None:
+            return self.decimals
+        return MONEY_DECIMALS if self.item_type == "money" else NUMBER_DECIMALS
+
+    @property
+    def longest(self) -> int:
+        """Most characters of a text value of this field."""
+        return self.max_length if self.max_length is not None else TEXT_LENGTH
+
+    @property
+    def most(self) -> int:
+        """Most items of a list value of this field."""
+        return self.max_items if self.max_items is not None else LIST_ITEMS
 
     _notes = field_validator("notes", mode="before", json_schema_input_type=StrOrList)(
         lambda cls, v: _as_notes(v)
@@ -135,7 +187,28 @@ class FieldDef(ShortForm):
             raise ValueError("'fields:' only applies to list fields")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("'min' is greater than 'max'")
+        self._bounds()
         return self
+
+    def _bounds(self) -> None:
+        """The options that bound a value fit the field's type, and so does its default."""
+        kind = self.item_type
+        if (self.decimals is not None or self.rounding is not None) and kind not in NUMERIC:
+            raise ValueError(f"'decimals' and 'rounding' apply to {', '.join(NUMERIC)} fields")
+        if self.max_length is not None and kind != "text":
+            raise ValueError("'max_length' applies to text fields (and lists of text)")
+        if self.max_items is not None and self.type != "list":
+            raise ValueError("'max_items' applies to list fields")
+        value = self.default
+        if kind in NUMERIC and isinstance(value, int | Decimal) and not isinstance(value, bool):
+            exponent = Decimal(value).normalize().as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > self.places and self.rounding is None:
+                raise ValueError(
+                    f"the default {value} has more than {self.places} decimals; "
+                    "write it with fewer, or set 'decimals:' or 'rounding:'"
+                )
+        if kind == "text" and isinstance(value, str) and len(value) > self.longest:
+            raise ValueError(f"the default is longer than {self.longest:,} characters")
 
 
 class DocumentDef(Model):

@@ -22,8 +22,11 @@ Must not import anything from procflow but `diagnostics`.
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -45,7 +48,7 @@ MAX_DEPTH = 64
 MAX_ALIASES = 100
 """Most alias uses (``*name``) accepted in one file (PF105)."""
 MAX_NODES = 200_000
-"""Most values a file may expand to, aliases counted each time they are used (PF105)."""
+"""Most values a file may hold (PF102), aliases counted each time they are used (PF105)."""
 
 Path_ = tuple[str | int, ...]
 """A path inside a document: mapping keys and sequence indexes."""
@@ -216,13 +219,24 @@ class _Builder:
     def build(self, node: Node, path: Path_, depth: int, key: Node | None = None) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            self.problem(
-                node,
-                "PF105",
-                f"the document expands to more than {MAX_NODES:,} values",
-                "remove aliases (*name) that repeat large parts",
-                path,
-            )
+            if self.aliases:
+                self.problem(
+                    node,
+                    "PF105",
+                    f"the document expands to more than {MAX_NODES:,} values through "
+                    f"{self.aliases:,} aliases (*name)",
+                    "remove aliases that repeat large parts",
+                    path,
+                )
+            else:
+                self.problem(
+                    node,
+                    "PF102",
+                    f"the file holds more than {MAX_NODES:,} values, the limit for one file "
+                    f"(reached at {pointer(path) or 'the top'})",
+                    "split it into processes that hand off to each other",
+                    path,
+                )
             raise _Abort
         if depth > MAX_DEPTH:
             self.problem(
@@ -349,33 +363,83 @@ class _Builder:
         return text
 
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+"""Opening a FIFO for reading would wait for a writer; with this flag it never waits."""
+_NOCTTY = getattr(os, "O_NOCTTY", 0)
+
+
+def kind_of(mode: int) -> str:
+    """What a path that is not a regular file is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def _unreadable(file: str, reason: str, hint: str = "") -> tuple[None, list[Diagnostic]]:
+    """PF101 for the path as a whole: line 0, printed as the path alone."""
+    return None, [Diagnostic(file, 0, 0, "PF101", f"cannot read the file: {reason}", hint)]
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a path could not be opened, in words (a looping or dangling link is named so)."""
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link that loops"
+    if exc.errno == errno.ENOENT and exc.filename is not None and os.path.islink(exc.filename):
+        return f"a symbolic link to '{os.readlink(exc.filename)}', which does not exist"
+    return exc.strerror or str(exc)
+
+
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str | None, list[Diagnostic]]:
-    """Read a file as UTF-8 text within the size limit, never raising."""
+    """Read a file as UTF-8 text within the size limit, never raising and never blocking.
+
+    Only regular files are read: a FIFO, socket, device or folder is refused
+    (PF101) from its ``stat`` alone, without being opened. The file is then
+    opened without blocking and checked again, so a path swapped for a FIFO
+    in between is refused too, and at most ``max_bytes + 1`` bytes are read.
+    """
     file = str(path)
     try:
-        size = path.stat().st_size
+        mode = os.stat(path).st_mode
     except OSError as exc:
-        return None, [
-            Diagnostic(file, 0, 0, "PF101", f"cannot read the file: {exc.strerror or exc}")
-        ]
-    if size > max_bytes:
-        return None, [
-            Diagnostic(
-                file,
-                1,
-                1,
-                "PF102",
-                f"the file is {size:,} bytes, over the limit of {max_bytes:,}",
-                "split it into smaller files",
-            )
-        ]
+        return _unreadable(file, os_reason(exc))
+    if not stat.S_ISREG(mode):
+        return _unreadable(file, f"it is {kind_of(mode)}", "procflow reads only regular files")
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | _NOCTTY)
     except OSError as exc:
-        return None, [
-            Diagnostic(file, 0, 0, "PF101", f"cannot read the file: {exc.strerror or exc}")
-        ]
+        return _unreadable(file, os_reason(exc))
+    with os.fdopen(fd, "rb") as f:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return _unreadable(
+                    file, f"it is {kind_of(info.st_mode)}", "procflow reads only regular files"
+                )
+            if info.st_size > max_bytes:
+                return None, [_too_big(file, info.st_size, max_bytes)]
+            raw = f.read(max_bytes + 1)
+        except OSError as exc:
+            return _unreadable(file, os_reason(exc))
     return decode(raw, file, max_bytes=max_bytes)
+
+
+def _too_big(file: str, size: int, max_bytes: int) -> Diagnostic:
+    return Diagnostic(
+        file,
+        1,
+        1,
+        "PF102",
+        f"the file is {size:,} bytes, over the limit of {max_bytes:,}",
+        "split it into smaller files",
+    )
 
 
 def decode(
@@ -383,16 +447,7 @@ def decode(
 ) -> tuple[str | None, list[Diagnostic]]:
     """Bytes to text: UTF-8 only, no NUL bytes, within the size limit."""
     if len(raw) > max_bytes:
-        return None, [
-            Diagnostic(
-                file,
-                1,
-                1,
-                "PF102",
-                f"the file is {len(raw):,} bytes, over the limit of {max_bytes:,}",
-                "split it into smaller files",
-            )
-        ]
+        return None, [_too_big(file, len(raw), max_bytes)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -24,7 +24,14 @@ from typing import Any
 
 from procflow.errors import CommandReused, ExecutionError, InvalidSubmission, NotAllowed
 from procflow.runtime.core import Core
-from procflow.runtime.guards import as_user, check_actor, check_rules, resolve_outcome
+from procflow.runtime.guards import (
+    as_text,
+    as_user,
+    as_user_id,
+    check_actor,
+    check_rules,
+    resolve_outcome,
+)
 from procflow.runtime.people import User
 from procflow.runtime.queries import task_of
 from procflow.runtime.values import encode_submission
@@ -45,7 +52,7 @@ class Commands:
         Raises:
             CommandReused: The id was used for a different command.
         """
-        result = self.core.store.command_result(command_id)
+        result = self.core.store.command_result(as_text(command_id, name="command_id"))
         if result is None:
             return None
         first = {k: result[k] for k in what if k in result}
@@ -136,9 +143,7 @@ class Commands:
         self, task_id: str, *, by: User, to: User | str, command_id: str | None = None
     ) -> Task:
         user = as_user(by)
-        target = to.id if isinstance(to, User) else to
-        if not isinstance(target, str) or not target:
-            raise TypeError("to= takes a User or a user id")
+        target = as_user_id(to, name="to")
         what = {"command": "delegate", "by": user.id, "task": task_id, "to": target}
         core = self.core
         if command_id is not None and self._replayed(command_id, what) is not None:
@@ -155,6 +160,7 @@ class Commands:
         self, instance_id: str, *, by: User, reason: str, command_id: str | None = None
     ) -> Instance:
         user = as_user(by)
+        reason = as_text(reason, name="reason")
         what = {"command": "cancel", "by": user.id, "instance": instance_id}
         if command_id is not None and (done := self._replayed(command_id, what)) is not None:
             return done

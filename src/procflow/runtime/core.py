@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from procflow.errors import (
     ExecutionError,
@@ -34,7 +34,7 @@ from procflow.flow.load import load_definition
 from procflow.language.workcalendar import Calendar
 from procflow.runtime.clock import Clock, iso
 from procflow.runtime.codec import Encoder, SnapshotError, Stored, decode
-from procflow.runtime.guards import split_task_id
+from procflow.runtime.guards import can_exist, split_task_id
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.interpreter import Command, Run
 from procflow.runtime.people import Directory
@@ -103,6 +103,8 @@ class Core:
         cached = self.snapshots.get(instance_id)
         if cached is not None and self.store.version(instance_id) == cached[0]:
             return cached[0], cached[1].snapshot
+        if not can_exist(instance_id):  # refused the same way by every store
+            raise InstanceNotFound(f"no instance {instance_id!r}")
         version, data = self.store.load(instance_id)
         try:
             snapshot = decode(data)
@@ -194,7 +196,8 @@ class Core:
         task = run.draft.tasks.get(number)
         if task is None:
             raise TaskNotOpen(f"the task {task_id!r} is not open (done, withdrawn or unknown)")
-        return run, number, task, cast(HumanNode, run.program.nodes[task.step])
+        node: HumanNode = run.program.nodes[task.step]  # type: ignore[assignment]  # human steps
+        return run, number, task, node
 
     def store_command(
         self,

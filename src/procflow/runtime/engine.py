@@ -8,7 +8,12 @@ stored atomically), `queries` (instances, history, tasks and inboxes) and
 attributes; none reaches into another's private ones. The engine keeps no
 global state.
 
-Imports the runtime's parts, `store`, `errors` and the language's calendars.
+The façade itself is plain Python in every build: it checks the type of each
+argument an application passes (`InvalidArgument` naming it, or the "not
+found" error an id that cannot exist gets) before the parts, which the
+compiled build compiles with their argument types enforced, see them.
+
+Imports the runtime's parts, `guards`, `store`, `errors` and the language's calendars.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from datetime import datetime
 from typing import Any
 
 from procflow.compiled import mypyc_attr
+from procflow.errors import InstanceNotFound, ProcessNotFound, TaskNotOpen
 from procflow.flow.catalog import Process
 from procflow.language.workcalendar import Calendar, WorkingCalendar
 from procflow.runtime.clock import Clock, SystemClock
 from procflow.runtime.commands import Commands
 from procflow.runtime.core import Core
+from procflow.runtime.guards import as_text, as_user, as_user_id
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.people import Directory, User
 from procflow.runtime.queries import Queries
@@ -32,6 +39,28 @@ from procflow.runtime.views import Instance, Task
 from procflow.store import Event, MemoryStore, Store
 
 __all__ = ["Engine"]
+
+
+def _task_id(task_id: Any) -> str:
+    if not isinstance(task_id, str):
+        raise TaskNotOpen(f"there is no task {task_id!r}")
+    return task_id
+
+
+def _instance_id(instance_id: Any) -> str:
+    if not isinstance(instance_id, str):
+        raise InstanceNotFound(f"no instance {instance_id!r}")
+    return instance_id
+
+
+def _process_id(process_id: Any) -> str:
+    if not isinstance(process_id, str):
+        raise ProcessNotFound(f"no process {process_id!r}")
+    return process_id
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    return value if value is None or type(value) is str else as_text(value, name=name)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -156,7 +185,12 @@ class Engine:
             EvaluationError: A condition on the way to the first task met a missing value.
             CommandReused: ``command_id`` was used for a different command.
         """
-        return self.commands.start(process_id, by=by, data=data, command_id=command_id)
+        return self.commands.start(
+            _process_id(process_id),
+            by=as_user(by),
+            data=data,
+            command_id=_optional_text(command_id, "command_id"),
+        )
 
     def complete(
         self,
@@ -190,7 +224,11 @@ class Engine:
             CommandReused: ``command_id`` was used for a different command.
         """
         return self.commands.complete(
-            task_id, by=by, outcome=outcome, data=data, command_id=command_id
+            _task_id(task_id),
+            by=as_user(by),
+            outcome=_optional_text(outcome, "outcome"),
+            data=data,
+            command_id=_optional_text(command_id, "command_id"),
         )
 
     def claim(self, task_id: str, *, by: User, command_id: str | None = None) -> Task:
@@ -200,7 +238,9 @@ class Engine:
             TaskNotOpen: The task is not open.
             NotAllowed: ``by`` may not act on it, or someone else has claimed it.
         """
-        return self.commands.claim(task_id, by=by, command_id=command_id)
+        return self.commands.claim(
+            _task_id(task_id), by=as_user(by), command_id=_optional_text(command_id, "command_id")
+        )
 
     def delegate(
         self, task_id: str, *, by: User, to: User | str, command_id: str | None = None
@@ -211,7 +251,12 @@ class Engine:
             TaskNotOpen: The task is not open.
             NotAllowed: ``by`` may not act on it, or a four-eyes rule excludes ``to``.
         """
-        return self.commands.delegate(task_id, by=by, to=to, command_id=command_id)
+        return self.commands.delegate(
+            _task_id(task_id),
+            by=as_user(by),
+            to=as_user_id(to, name="to"),
+            command_id=_optional_text(command_id, "command_id"),
+        )
 
     def cancel(
         self, instance_id: str, *, by: User, reason: str, command_id: str | None = None
@@ -224,7 +269,12 @@ class Engine:
                 it was called by another instance (cancel that one).
             ExecutionError: It is not running.
         """
-        return self.commands.cancel(instance_id, by=by, reason=reason, command_id=command_id)
+        return self.commands.cancel(
+            _instance_id(instance_id),
+            by=as_user(by),
+            reason=as_text(reason, name="reason"),
+            command_id=_optional_text(command_id, "command_id"),
+        )
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Fire every deadline timer due at ``now`` (the clock's time by default),
@@ -244,13 +294,16 @@ class Engine:
         Raises:
             InstanceNotFound: No such instance.
         """
-        return self.queries.instance(instance_id)
+        return self.queries.instance(_instance_id(instance_id))
 
     def instances(
         self, *, status: str | None = None, process_id: str | None = None
     ) -> list[Instance]:
         """Instances in the store, oldest first, filtered by status and process."""
-        return self.queries.instances(status=status, process_id=process_id)
+        return self.queries.instances(
+            status=_optional_text(status, "status"),
+            process_id=_optional_text(process_id, "process_id"),
+        )
 
     def history(self, instance_id: str) -> list[Event]:
         """Every event of an instance, in order: the audit trail.
@@ -258,7 +311,7 @@ class Engine:
         Raises:
             InstanceNotFound: No such instance.
         """
-        return self.queries.history(instance_id)
+        return self.queries.history(_instance_id(instance_id))
 
     def task(self, task_id: str) -> Task:
         """One open task.
@@ -266,7 +319,7 @@ class Engine:
         Raises:
             TaskNotOpen: It is unknown, done or withdrawn.
         """
-        return self.queries.task(task_id)
+        return self.queries.task(_task_id(task_id))
 
     def tasks(self, *, user: User | None = None, instance_id: str | None = None) -> list[Task]:
         """Open tasks: those ``user`` may act on now (four-eyes applied), or all of them.
@@ -275,7 +328,10 @@ class Engine:
             user: Whose inbox; None lists every open task.
             instance_id: Only this instance's tasks.
         """
-        return self.queries.tasks(user=user, instance_id=instance_id)
+        if instance_id is not None and not isinstance(instance_id, str):
+            return []  # no instance has such an id
+        who = None if user is None else as_user(user, name="user")
+        return self.queries.tasks(user=who, instance_id=instance_id)
 
     def __repr__(self) -> str:
         return f"Engine({len(self.catalog)} processes, store={type(self.store).__name__})"

@@ -13,21 +13,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from procflow.errors import ExecutionError, NotAllowed, TaskNotOpen
+from procflow.errors import ExecutionError, InvalidArgument, NotAllowed, TaskNotOpen
 from procflow.flow.ir import HumanNode
-from procflow.runtime.people import User
+from procflow.runtime.people import User, check_user_id
 from procflow.runtime.state import Draft, OpenTask, Snapshot
-from procflow.runtime.values import Values, missing_required
+from procflow.runtime.values import Values, missing_required, shown, text_problem
 
 if TYPE_CHECKING:
     from procflow.runtime.interpreter import Run
 
-__all__ = ["as_user", "check_actor", "check_rules", "resolve_outcome", "split_task_id"]
+__all__ = [
+    "as_text",
+    "as_user",
+    "as_user_id",
+    "can_exist",
+    "check_actor",
+    "check_rules",
+    "resolve_outcome",
+    "split_task_id",
+]
 
 
 def split_task_id(task_id: str) -> tuple[str, int]:
     """The instance id and task number of a task id; `TaskNotOpen` when it is not one."""
-    instance_id, dot, number = task_id.rpartition(".") if isinstance(task_id, str) else ("", "", "")
+    instance_id, dot, number = task_id.rpartition(".") if can_exist(task_id) else ("", "", "")
     # ASCII digits without a leading zero: one task, one id
     if not (dot and instance_id and number.isascii() and number.isdigit()) or (
         number[0] == "0" and len(number) > 1
@@ -36,11 +45,40 @@ def split_task_id(task_id: str) -> tuple[str, int]:
     return instance_id, int(number)
 
 
-def as_user(by: Any) -> User:
-    """``by`` if it is a `User`; a clear TypeError otherwise."""
-    if not isinstance(by, User):
-        raise TypeError(f"by= takes a procflow.User, not {type(by).__name__}")
-    return by
+def as_user(by: Any, *, name: str = "by") -> User:
+    """``by`` if it is a `User`; `InvalidArgument` naming the parameter otherwise.
+
+    A bare user id is refused too: the engine trusts the roles of the `User`
+    the application vouches for, and has no other place to learn them from.
+    """
+    if isinstance(by, User):
+        return by
+    if isinstance(by, str):
+        raise InvalidArgument(
+            f"{name}= takes a procflow.User (a user id and the roles the application vouches "
+            f"for), not the text {shown(by)!r}: write {name}=User({shown(by)!r}, roles={{...}})"
+        )
+    raise InvalidArgument(f"{name}= takes a procflow.User, not {type(by).__name__}")
+
+
+def as_user_id(value: Any, *, name: str) -> str:
+    """The user id of ``value``, a `User` or a user id; `InvalidArgument` otherwise."""
+    return value.id if isinstance(value, User) else check_user_id(value, name=f"{name}=")
+
+
+def as_text(value: Any, *, name: str) -> str:
+    """``value`` if it is text every store can keep; `InvalidArgument` naming it otherwise."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name}= takes text, not {type(value).__name__}")
+    why = text_problem(value)
+    if why:
+        raise InvalidArgument(f"{name}= is not valid text: it {why}")
+    return value
+
+
+def can_exist(key: Any) -> bool:
+    """False for what can be no instance's id (not text, or text no store can keep)."""
+    return isinstance(key, str) and not text_problem(key)
 
 
 def check_actor(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: User) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from procflow.errors import EvaluationError, ExecutionError
 from procflow.flow.ir import DeadlinePlan, HumanNode, LinkNode, Node
@@ -269,7 +269,7 @@ class Run:
         timer: str | None = None,
     ) -> None:
         """Record a completed task and move on; the engine has checked everything."""
-        node = cast(HumanNode, self.program.nodes[task.step])  # tasks come from human steps
+        node: HumanNode = self.program.nodes[task.step]  # type: ignore[assignment]  # human steps
         payload: dict[str, Any] = {"task": number}
         if outcome is not None:
             payload["outcome"] = outcome

@@ -8,22 +8,44 @@ role and for offering an escalated task to a role's members) and
 Authentication is the embedder's job: the engine trusts the `User` it is given
 and checks only what that user may do.
 
-Imports nothing from procflow.
+Imports `errors` and `values` (what makes a valid id) only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from procflow.errors import InvalidArgument
+from procflow.runtime.values import text_problem
 
 __all__ = ["Directory", "StaticDirectory", "User"]
 
 
 def _role_set(roles: Iterable[str]) -> frozenset[str]:
     if isinstance(roles, str):
-        raise TypeError(f"roles must be a collection of role ids, not the string {roles!r}")
-    return frozenset(roles)
+        raise InvalidArgument(f"roles must be a collection of role ids, not the string {roles!r}")
+    try:
+        found = frozenset(roles)
+    except TypeError:
+        raise InvalidArgument(
+            f"roles must be a collection of role ids, not {type(roles).__name__}"
+        ) from None
+    for role in found:
+        if not isinstance(role, str) or not role or text_problem(role):
+            raise InvalidArgument(f"a role is a non-empty text id, not {role!r}")
+    return found
+
+
+def check_user_id(value: Any, *, name: str) -> str:
+    """``value`` if it is a user id (non-empty text); `InvalidArgument` naming ``name``."""
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument(f"{name} takes a non-empty text user id, not {value!r}")
+    why = text_problem(value)
+    if why:
+        raise InvalidArgument(f"{name} takes a user id that is text; this one {why}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +61,7 @@ class User:
     roles: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id:
-            raise ValueError("a user needs a non-empty text id")
+        check_user_id(self.id, name="User(id)")
         object.__setattr__(self, "roles", _role_set(self.roles))
 
 
@@ -68,7 +89,9 @@ class StaticDirectory:
         self._members: dict[str, tuple[str, ...]] = {}
         for role, users in (members or {}).items():
             if isinstance(users, str):
-                raise TypeError(f"members of {role!r} must be a list of user ids, not a string")
+                raise InvalidArgument(
+                    f"members of {role!r} must be a list of user ids, not a string"
+                )
             self._members[role] = tuple(dict.fromkeys(users))
 
     @classmethod

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from procflow.errors import InstanceNotFound, NotAllowed, TaskNotOpen
 from procflow.flow.ir import HumanNode
 from procflow.runtime.core import Core
-from procflow.runtime.guards import as_user, check_actor, split_task_id
+from procflow.runtime.guards import as_user, can_exist, check_actor, split_task_id
 from procflow.runtime.people import User
 from procflow.runtime.program import Program
 from procflow.runtime.state import Snapshot
@@ -59,6 +59,8 @@ class Queries:
         return [self.core.instance(row.instance_id) for row in rows]
 
     def history(self, instance_id: str) -> list[Event]:
+        if not can_exist(instance_id):  # refused the same way by every store
+            raise InstanceNotFound(f"no instance {instance_id!r}")
         return self.core.store.events(instance_id)
 
     def task(self, task_id: str) -> Task:
@@ -66,8 +68,10 @@ class Queries:
 
     def tasks(self, *, user: User | None = None, instance_id: str | None = None) -> list[Task]:
         store = self.core.store
+        if instance_id is not None and not can_exist(instance_id):
+            return []
         if user is not None:
-            as_user(user)
+            as_user(user, name="user")
             rows = store.open_tasks(instance_id=instance_id, user=user.id, roles=user.roles)
         else:
             rows = store.open_tasks(instance_id=instance_id)

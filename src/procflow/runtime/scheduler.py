@@ -31,7 +31,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
-from procflow.errors import Conflict, InstanceNotFound, ProcflowError
+from procflow.errors import Conflict, InstanceNotFound, InvalidArgument, ProcflowError
 from procflow.flow.catalog import Process
 from procflow.language.schedules import Occurrence, latest, previous_key
 from procflow.runtime.clock import iso, stamp
@@ -77,6 +77,8 @@ class Scheduler:
                 self.seen[process_id] = now
 
     def tick(self, now: datetime | None = None) -> list[Event]:
+        if now is not None and not isinstance(now, datetime):
+            raise InvalidArgument(f"now= takes a datetime, not {type(now).__name__}")
         core = self.core
         moment = now if now is not None else core.clock.now()
         key = stamp(moment)

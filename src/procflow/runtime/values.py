@@ -1,28 +1,51 @@
 """Document values: checking what people submit, and the two forms a value takes.
 
-Owns the field codecs. A value is *stored* JSON-ready (money, numbers and
-percents as decimal text, dates as ISO text) in events and snapshots, and
-*read* as Python values (``Decimal``, ``date``, ``datetime``, tuples) by
-conditions and by `Instance.documents`. Submissions are checked field by field
-against the documents' types: every problem is collected, keyed by its path
-(``proposal.budget``, ``request.items[2].price``), so `InvalidSubmission` can
-list them all. Floats are refused for numbers: money is exact or it is wrong.
+Owns the field codecs and the limits on what is submitted. A value is
+*stored* JSON-ready (money, numbers and percents as decimal text, dates as
+ISO text) in events and snapshots, and *read* as Python values (``Decimal``,
+``date``, ``datetime``, tuples) by conditions and by `Instance.documents`.
+Submissions are checked field by field against the documents' types: every
+problem is collected, keyed by its path (``proposal.budget``,
+``request.items[2].price``), so `InvalidSubmission` can list them all.
 
-Imports `model` and `diagnostics` only.
+What is accepted is strict, so that every store keeps the same values:
+
+- numbers are exact: a ``Decimal``, an ``int``, or text in the plain form
+  ``-?[0-9]+(.[0-9]+)?`` (no blanks, ``_``, exponent or other digits than
+  ASCII); floats are refused, for money is exact or it is wrong;
+- a number has at most `FieldDef.places` decimals (money: 2, the yuan's)
+  unless the field declares a ``rounding``, and is smaller than
+  `MAGNITUDE` unless ``min``/``max`` allow more;
+- text is at most `FieldDef.longest` characters, and a list at most
+  `FieldDef.most` items; text (and a user id) must be text that UTF-8 can
+  carry: a lone surrogate such as ``"\\ud800"`` is refused;
+- a whole submission, stored, is at most `MAX_SUBMISSION` bytes.
+
+Imports `model`, `diagnostics`, `errors`, and `store.base` (its JSON encoder).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import (
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Context,
+    Decimal,
+)
 from typing import Any
 
 from procflow.language.diagnostics import did_you_mean
-from procflow.language.model import DocumentDef, FieldDef
+from procflow.language.model import MAGNITUDE, NUMERIC, DocumentDef, FieldDef
+from procflow.store.base import dumps
 
 __all__ = [
     "BAD",
+    "MAX_SUBMISSION",
     "Codec",
     "DocCodecs",
     "Values",
@@ -31,7 +54,24 @@ __all__ = [
     "default_docs",
     "encode_submission",
     "missing_required",
+    "shown",
+    "text_problem",
 ]
+
+MAX_SUBMISSION = 1024 * 1024
+"""Most bytes a submission (the data of one start or completion) takes, stored as JSON."""
+USER_ID_LENGTH = 200
+"""Most characters of a user id given as a value of a ``user`` field."""
+
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_NUMBER_TEXT = 100
+"""Longer text is not read as a number at all."""
+_ROUNDING = {
+    "half_up": ROUND_HALF_UP,
+    "half_even": ROUND_HALF_EVEN,
+    "down": ROUND_DOWN,
+    "up": ROUND_UP,
+}
 
 BAD: Any = object()
 """Returned by an encoder that recorded a problem."""
@@ -57,39 +97,95 @@ class Codec:
 DocCodecs = dict[str, dict[str, Codec]]
 
 
+def shown(text: str) -> str:
+    """``text`` as it can be printed: a lone surrogate is written as its escape (``\\ud800``)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def text_problem(text: str) -> str:
+    """Why ``text`` is not text that every store can keep ("" when it is)."""
+    if text.isascii():
+        return ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"holds a lone surrogate ({shown(text[exc.start])}) at position {exc.start}, "
+            "which is not a character: check how the text was decoded"
+        )
+    return ""
+
+
 def _what(value: Any) -> str:
-    return f"'{value[:40]}'" if isinstance(value, str) else f"a {type(value).__name__}"
+    return f"'{shown(value[:40])}'" if isinstance(value, str) else f"a {type(value).__name__}"
+
+
+def _decimal(value: Any, path: str, problems: Problems) -> Decimal | None:
+    """A submitted number as a finite `Decimal`, or None with the problem recorded."""
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        d = Decimal(value)
+    elif isinstance(value, str):
+        if len(value) > _NUMBER_TEXT or not _PLAIN_NUMBER.fullmatch(value):
+            problems[path] = (
+                f"{_what(value)} is not a number: write digits, with '.' for decimals "
+                "and '-' in front when negative, such as 1200 or -12.50"
+            )
+            return None
+        d = Decimal(value)
+    elif isinstance(value, float):
+        problems[path] = 'give an exact number (a Decimal or text like "12.50"), not a float'
+        return None
+    else:
+        problems[path] = f"should be a number, not {_what(value)}"
+        return None
+    if not d.is_finite():
+        problems[path] = f"{d} is not a finite number"
+        return None
+    return d
+
+
+def _range_problem(f: FieldDef, d: Decimal) -> str:
+    """Why ``d`` is out of the field's range ("" when it is in)."""
+    if f.min is not None and d < f.min:
+        return f"must be at least {f.min}"
+    if f.max is not None and d > f.max:
+        return f"must be at most {f.max}"
+    if (f.min is None and d <= -MAGNITUDE) or (f.max is None and d >= MAGNITUDE):
+        return (
+            f"must be smaller than {MAGNITUDE:,} in size (the default limit; "
+            "give the field min: or max: to allow more)"
+        )
+    return ""
 
 
 def _number(f: FieldDef) -> Encoder:
-    low, high = f.min, f.max
+    places = f.places
+    step = Decimal(1).scaleb(-places)
+    rounding = _ROUNDING[f.rounding] if f.rounding is not None else None
 
     def encode(value: Any, path: str, problems: Problems) -> Any:
-        if isinstance(value, Decimal):
-            d = value
-        elif isinstance(value, int) and not isinstance(value, bool):
-            d = Decimal(value)
-        elif isinstance(value, str):
-            try:
-                d = Decimal(value.strip())
-            except InvalidOperation:
-                problems[path] = f"{_what(value)} is not a number"
-                return BAD
-        elif isinstance(value, float):
-            problems[path] = 'give an exact number (a Decimal or text like "12.50"), not a float'
+        d = _decimal(value, path, problems)
+        if d is None:
             return BAD
-        else:
-            problems[path] = f"should be a number, not {_what(value)}"
+        why = _range_problem(f, d)
+        if why:
+            problems[path] = why
             return BAD
-        if not d.is_finite():
-            problems[path] = f"{d} is not a finite number"
-            return BAD
-        if low is not None and d < low:
-            problems[path] = f"must be at least {low}"
-            return BAD
-        if high is not None and d > high:
-            problems[path] = f"must be at most {high}"
-            return BAD
+        exponent = d.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -places:
+            context = Context(prec=max(28, d.adjusted() + places + 2))
+            exact = d.quantize(step, context=context)
+            if exact != d:
+                if rounding is None:
+                    problems[path] = (
+                        f"{d} has more decimals than the {places} this field allows "
+                        "(round it, or give the field rounding: or decimals:)"
+                    )
+                    return BAD
+                exact = d.quantize(step, rounding=rounding, context=context)
+            d = exact
         return str(d)
 
     return encode
@@ -123,10 +219,43 @@ def _simple(kind: type, label: str) -> Encoder:
     return encode
 
 
+def _over(count: int, limit: int, what: str, option: str) -> str:
+    return (
+        f"has {count:,} {what}, more than the {limit:,} allowed "
+        f"(give the field {option}: to allow more)"
+    )
+
+
+def _text(f: FieldDef) -> Encoder:
+    longest = f.longest
+
+    def encode(value: Any, path: str, problems: Problems) -> Any:
+        if not isinstance(value, str):
+            problems[path] = f"should be text, not {_what(value)}"
+            return BAD
+        if len(value) > longest:
+            problems[path] = _over(len(value), longest, "characters", "max_length")
+            return BAD
+        why = text_problem(value)
+        if why:
+            problems[path] = why
+            return BAD
+        return value
+
+    return encode
+
+
 def _user(value: Any, path: str, problems: Problems) -> Any:
     value = getattr(value, "id", value)  # a User is accepted for its id
     if not isinstance(value, str) or not value:
         problems[path] = f"should be a user id, not {_what(value)}"
+        return BAD
+    if len(value) > USER_ID_LENGTH:
+        problems[path] = f"a user id is at most {USER_ID_LENGTH} characters"
+        return BAD
+    why = text_problem(value)
+    if why:
+        problems[path] = f"is not a user id: it {why}"
         return BAD
     return value
 
@@ -156,7 +285,7 @@ def _record(fields: Mapping[str, Codec]) -> tuple[Encoder, Decoder]:
         for key, item in value.items():
             codec = fields.get(key)
             if codec is None:
-                problems[f"{path}.{key}"] = _unknown_field(key, fields)
+                problems[f"{path}.{shown(str(key))}"] = _unknown_field(key, fields)
                 bad = True
             elif item is not None:
                 out[key] = codec.encode(item, f"{path}.{key}", problems)
@@ -176,10 +305,17 @@ def _record(fields: Mapping[str, Codec]) -> tuple[Encoder, Decoder]:
     return encode, decode
 
 
-def _list(item_encode: Encoder, item_decode: Decoder | None) -> tuple[Encoder, Decoder]:
+def _list(
+    f: FieldDef, item_encode: Encoder, item_decode: Decoder | None
+) -> tuple[Encoder, Decoder]:
+    most = f.most
+
     def encode(value: Any, path: str, problems: Problems) -> Any:
         if not isinstance(value, list | tuple):
             problems[path] = f"should be a list, not {_what(value)}"
+            return BAD
+        if len(value) > most:
+            problems[path] = _over(len(value), most, "items", "max_items")
             return BAD
         out = [item_encode(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
         return BAD if any(v is BAD for v in out) else out
@@ -193,7 +329,7 @@ def _list(item_encode: Encoder, item_decode: Decoder | None) -> tuple[Encoder, D
 def codec_for(f: FieldDef) -> Codec:
     """The codec of one field."""
     kind = f.type
-    if kind in ("number", "money", "percent"):
+    if kind in NUMERIC:
         return Codec(f, _number(f), Decimal)
     if kind == "date":
         return Codec(f, _date_encoder(date), date.fromisoformat)
@@ -208,12 +344,13 @@ def codec_for(f: FieldDef) -> Codec:
     if kind == "list":
         if f.fields is not None:
             item_enc, item_dec = _record({k: codec_for(v) for k, v in f.fields.items()})
-            enc, dec = _list(item_enc, item_dec)
+            enc, dec = _list(f, item_enc, item_dec)
         else:
-            item = codec_for(FieldDef(type=f.of if isinstance(f.of, str) else "text"))
-            enc, dec = _list(item.encode, item.decode)
+            bounds = f.model_dump(include={"min", "max", "decimals", "rounding", "max_length"})
+            item = codec_for(FieldDef(type=f.item_type, **bounds))
+            enc, dec = _list(f, item.encode, item.decode)
         return Codec(f, enc, dec)
-    return Codec(f, _simple(str, "text"), None)
+    return Codec(f, _text(f), None)
 
 
 def codecs_for(documents: Mapping[str, DocumentDef]) -> DocCodecs:
@@ -225,6 +362,7 @@ def codecs_for(documents: Mapping[str, DocumentDef]) -> DocCodecs:
 
 
 def _unknown_field(name: str, fields: Mapping[str, Any]) -> str:
+    name = shown(name)
     hint = did_you_mean(name, fields) or f"the fields are: {', '.join(fields) or 'none'}"
     return f"there is no field '{name}' ({hint})"
 
@@ -253,8 +391,9 @@ def encode_submission(
     for doc, fields in data.items():
         doc_codecs = codecs.get(doc) if isinstance(doc, str) else None
         if doc_codecs is None:
-            hint = did_you_mean(str(doc), codecs) or f"the documents are: {', '.join(codecs)}"
-            problems[str(doc)] = f"there is no document '{doc}' ({hint})"
+            name = shown(str(doc))
+            hint = did_you_mean(name, codecs) or f"the documents are: {', '.join(codecs)}"
+            problems[name] = f"there is no document '{name}' ({hint})"
             continue
         allowed = fills.get(doc) if fills is not None else tuple(doc_codecs)
         if allowed is None:
@@ -266,7 +405,8 @@ def encode_submission(
             continue
         encoded: dict[str, Any] = {}
         for name, value in fields.items():
-            path = f"{doc}.{name}"
+            plain = type(name) is str and name.isascii()
+            path = f"{doc}.{name}" if plain else f"{doc}.{shown(str(name))}"
             codec = doc_codecs.get(name)
             if codec is None:
                 problems[path] = _unknown_field(str(name), doc_codecs)
@@ -279,6 +419,13 @@ def encode_submission(
             else:
                 encoded[name] = codec.encode(value, path, problems)
         out[doc] = encoded
+    if not problems:
+        size = len(dumps(out, what="the submission").encode("utf-8"))
+        if size > MAX_SUBMISSION:
+            problems["data"] = (
+                f"the submission takes {size:,} bytes, more than the {MAX_SUBMISSION:,} allowed; "
+                "keep large files outside and submit a link to them"
+            )
     return out, problems
 
 

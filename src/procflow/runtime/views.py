@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from procflow.flow.ir import HumanNode
 from procflow.runtime.clock import parse_iso
@@ -74,7 +74,7 @@ class Task(NamedTuple):
 
 def build_task(instance_id: str, program: Program, number: int, task: OpenTask) -> Task:
     """The `Task` of an open task of an instance."""
-    node = cast(HumanNode, program.nodes[task.step])  # tasks come from human steps
+    node: HumanNode = program.nodes[task.step]  # type: ignore[assignment]  # human steps
     item = task.item
     if item is not None:
         for_each = getattr(node, "for_each", None)

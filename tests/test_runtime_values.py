@@ -1,0 +1,313 @@
+"""What a submission may hold: plain numbers, the precision of money, size limits, real text.
+
+And the arguments of the engine's entry points: every mistake is a `ProcflowError`
+naming the parameter, with the same answer whatever the store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import procflow
+from procflow import (
+    Engine,
+    InvalidArgument,
+    InvalidSubmission,
+    MemoryStore,
+    ProcflowError,
+    SQLiteStore,
+    User,
+)
+from procflow.runtime.values import MAX_SUBMISSION
+from procflow.store import Store
+from procflow.store.base import state_json
+from tests.test_runtime_helpers import engine, only
+
+FORM = """
+procflow: 1
+id: FORM
+title: form
+actors: {clerk: 文員}
+documents:
+  form:
+    title: 表
+    fields:
+      budget: {type: money, required: false}
+      count: {type: number, required: false}
+      rate: {type: percent, required: false}
+      exact: {type: money, decimals: 3, required: false}
+      rounded: {type: money, rounding: half_up, required: false}
+      even: {type: money, rounding: half_even, required: false}
+      whole: {type: money, decimals: 0, required: false}
+      huge: {type: money, max: 1E+30, required: false}
+      note: {type: text, required: false}
+      short: {type: text, max_length: 5, required: false}
+      tags: {type: list, of: text, required: false}
+      few: {type: list, of: text, max_items: 2, required: false}
+      prices: {type: list, of: money, rounding: down, required: false}
+      who: {type: user, required: false}
+steps:
+  - {id: fill, actor: clerk, fills: form}
+  - {id: check, actor: clerk}
+"""
+CLERK = User("clerk1", {"clerk"})
+
+
+def submit(**fields: Any) -> dict[str, Any]:
+    """The stored form of ``fields`` after one completion; InvalidSubmission if refused."""
+    eng = engine(FORM)
+    task = only(eng.start("FORM", by=CLERK).tasks)
+    inst = eng.complete(task.id, by=CLERK, data={"form": fields})
+    stored: dict[str, Any] = state_json(eng.store.load(inst.id)[1])["documents"]["form"]
+    return stored
+
+
+def refused(**fields: Any) -> dict[str, str]:
+    with pytest.raises(InvalidSubmission) as info:
+        submit(**fields)
+    return info.value.problems
+
+
+# -- numbers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [" 5 ", "5 ", "5_000", "５", "١٢", "1e3", "1E+999999", "+5", "5.", ".5", "0x10", "1,000", ""],
+)
+def test_only_plain_numbers_are_numbers(text: str) -> None:
+    assert "is not a number" in refused(count=text)["form.count"]
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("5", "5"), ("-12.50", "-12.50"), ("0.10", "0.10"), (12, "12"), (Decimal("2.5"), "2.5")],
+)
+def test_plain_numbers_are_kept_as_written(given: Any, stored: str) -> None:
+    assert submit(count=given)["count"] == stored
+
+
+def test_money_has_the_precision_of_the_yuan_unless_the_field_says_otherwise() -> None:
+    problem = refused(budget="1.005")["form.budget"]
+    assert "more decimals than the 2 this field allows" in problem
+    assert "rounding:" in problem
+    assert submit(budget="1.000")["budget"] == "1.00"  # trailing zeros lose nothing
+    assert submit(exact="1.005")["exact"] == "1.005"
+    assert "the 0 this field" in refused(whole="1.5")["form.whole"]
+    assert submit(whole="15")["whole"] == "15"
+    assert "the 10 this field" in refused(rate="33.33333333333")["form.rate"]
+
+
+@pytest.mark.parametrize(
+    ("field", "given", "stored"),
+    [
+        ("rounded", "1.005", "1.01"),
+        ("rounded", "-1.005", "-1.01"),
+        ("even", "1.005", "1.00"),
+        ("even", "1.015", "1.02"),
+        ("rounded", Decimal("1E-999999"), "0.00"),
+    ],
+)
+def test_a_declared_rounding_rounds_instead_of_refusing(
+    field: str, given: Any, stored: str
+) -> None:
+    assert submit(**{field: given})[field] == stored
+
+
+def test_items_of_a_list_follow_the_lists_options() -> None:
+    assert submit(prices=["1.019", "2"])["prices"] == ["1.01", "2"]
+    assert "more than the 10,000 allowed" in refused(tags=["x" * 10_001])["form.tags[0]"]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [Decimal("1E+999999"), Decimal("-1E+15"), 10**5000, "9" * 16, Decimal("1" + "0" * 5000)],
+    ids=["1E+999999", "-1E15", "int-5000-digits", "16-digits", "decimal-5000-digits"],
+)
+def test_numbers_are_bounded_unless_the_field_allows_more(given: Any) -> None:
+    assert "smaller than 1,000,000,000,000,000 in size" in refused(budget=given)["form.budget"]
+
+
+def test_a_declared_max_lifts_the_default_bound() -> None:
+    assert submit(huge="999999999999999999")["huge"] == "999999999999999999"
+    assert "at most 1E+30" in refused(huge=Decimal("1E+31"))["form.huge"]
+
+
+def test_five_thousand_digits_of_text_are_not_a_number() -> None:
+    assert "is not a number" in refused(budget="1" * 5000)["form.budget"]
+
+
+# -- sizes -----------------------------------------------------------------------------
+
+
+def test_text_length_is_limited_with_a_per_field_override() -> None:
+    assert "more than the 10,000 allowed" in refused(note="x" * (10 * 1024 * 1024))["form.note"]
+    assert submit(note="長" * 10_000)["note"] == "長" * 10_000
+    assert "more than the 5 allowed" in refused(short="123456")["form.short"]
+
+
+def test_list_length_is_limited_with_a_per_field_override() -> None:
+    assert "1,001 items, more than the 1,000" in refused(tags=["x"] * 1_001)["form.tags"]
+    assert submit(tags=["x"] * 1_000)["tags"] == ["x"] * 1_000
+    assert "more than the 2 allowed" in refused(few=["a", "b", "c"])["form.few"]
+
+
+def test_a_whole_submission_is_limited() -> None:
+    tags = ["長" * 9_000] * 200  # each item and the list within their limits: 5.4 MB in all
+    problems = refused(tags=tags)
+    assert list(problems) == ["data"]
+    assert f"more than the {MAX_SUBMISSION:,} allowed" in problems["data"]
+
+
+# -- text that no store can keep -----------------------------------------------------------
+
+
+def _store(kind: str, tmp_path: Path) -> Store:
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "s.db")
+    return MemoryStore(strict=kind == "strict")
+
+
+SURROGATE = "\ud800"
+CALLS: dict[str, Callable[[Engine, str, str], Any]] = {
+    "text": lambda e, t, i: e.complete(t, by=CLERK, data={"form": {"note": f"a{SURROGATE}"}}),
+    "user field": lambda e, t, i: e.complete(t, by=CLERK, data={"form": {"who": SURROGATE}}),
+    "list item": lambda e, t, i: e.complete(t, by=CLERK, data={"form": {"tags": [SURROGATE]}}),
+    "field name": lambda e, t, i: e.complete(t, by=CLERK, data={"form": {SURROGATE: "x"}}),
+    "document name": lambda e, t, i: e.complete(t, by=CLERK, data={SURROGATE: {}}),
+    "start data": lambda e, t, i: e.start("FORM", by=CLERK, data={"form": {"note": SURROGATE}}),
+    "user id": lambda e, t, i: e.start("FORM", by=User(SURROGATE, {"clerk"})),
+    "role": lambda e, t, i: e.start("FORM", by=User("u", {SURROGATE})),
+    "command id": lambda e, t, i: e.start("FORM", by=CLERK, command_id=SURROGATE),
+    "delegate to": lambda e, t, i: e.delegate(t, by=CLERK, to=SURROGATE),
+    "cancel reason": lambda e, t, i: e.cancel(i, by=CLERK, reason=SURROGATE),
+    "task id": lambda e, t, i: e.complete(f"{SURROGATE}.1", by=CLERK),
+    "task": lambda e, t, i: e.task(f"{i}{SURROGATE}.1"),
+    "instance": lambda e, t, i: e.instance(SURROGATE),
+    "history": lambda e, t, i: e.history(SURROGATE),
+    "cancel": lambda e, t, i: e.cancel(SURROGATE, by=CLERK, reason="r"),
+    "tasks": lambda e, t, i: e.tasks(instance_id=SURROGATE),
+    "process id": lambda e, t, i: e.start(SURROGATE, by=CLERK),
+}
+
+
+def _answer(kind: str, tmp_path: Path, call: Callable[[Engine, str, str], Any]) -> str:
+    eng = engine(FORM, store=_store(kind, tmp_path))
+    inst = eng.start("FORM", by=CLERK)
+    task = only(inst.tasks)
+    before = eng.store.load(inst.id)
+    try:
+        result = call(eng, task.id, inst.id)
+    except ProcflowError as exc:
+        assert eng.store.load(inst.id) == before  # nothing stored
+        answer = f"{type(exc).__name__}: {exc}"
+    else:
+        answer = f"returned {result!r}"
+    eng.close()
+    return answer.replace(inst.id, "<id>")
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_lone_surrogate_gets_the_same_answer_from_every_store(name: str, tmp_path: Path) -> None:
+    answers = {k: _answer(k, tmp_path, CALLS[name]) for k in ("memory", "strict", "sqlite")}
+    assert len(set(answers.values())) == 1, answers
+    answer = answers["sqlite"]
+    assert answer == "returned []" or "\\ud800" in answer, answer  # named, escaped
+    answer.encode("utf-8")  # so it can be printed and logged
+
+
+# -- the arguments of the entry points -------------------------------------------------------
+
+
+def _entry_points(bad: Any) -> Iterator[tuple[str, str, Callable[[Engine, str, str], Any]]]:
+    yield "start", "by", lambda e, t, i: e.start("FORM", by=bad)
+    yield "complete", "by", lambda e, t, i: e.complete(t, by=bad)
+    yield "claim", "by", lambda e, t, i: e.claim(t, by=bad)
+    yield "delegate", "by", lambda e, t, i: e.delegate(t, by=bad, to="x")
+    yield "cancel", "by", lambda e, t, i: e.cancel(i, by=bad, reason="r")
+    if bad is not None:  # tasks(user=None) is every open task
+        yield "tasks", "user", lambda e, t, i: e.tasks(user=bad)
+
+
+@pytest.mark.parametrize("bad", [None, "ua", 5, {"id": "ua"}], ids=repr)
+def test_by_must_be_a_user_on_every_entry_point(bad: Any) -> None:
+    for name, param, call in _entry_points(bad):
+        eng = engine(FORM)
+        inst = eng.start("FORM", by=CLERK)
+        with pytest.raises(InvalidArgument, match=rf"^{param}= takes a procflow\.User") as info:
+            call(eng, only(inst.tasks).id, inst.id)
+        assert isinstance(info.value, ProcflowError | TypeError), name
+        assert eng.instance(inst.id).version == inst.version, name
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda e, t, i: e.delegate(t, by=CLERK, to=None), "to= takes a non-empty text user id"),
+        (lambda e, t, i: e.delegate(t, by=CLERK, to=""), "to= takes a non-empty text user id"),
+        (lambda e, t, i: e.tick("2026-03-02"), "now= takes a datetime"),
+        (lambda e, t, i: User(None), re.escape("User(id) takes a non-empty text user id")),
+        (lambda e, t, i: User("u", "clerk"), "not the string 'clerk'"),
+        (lambda e, t, i: User("u", 5), "roles must be a collection of role ids"),
+        (lambda e, t, i: User("u", {5}), "a role is a non-empty text id"),
+        (lambda e, t, i: procflow.StaticDirectory({"r": "u"}), "not a string"),
+    ],
+)
+def test_other_arguments_are_checked_and_named(
+    call: Callable[[Engine, str, str], Any], message: str
+) -> None:
+    eng = engine(FORM)
+    inst = eng.start("FORM", by=CLERK)
+    with pytest.raises(InvalidArgument, match=message):
+        call(eng, only(inst.tasks).id, inst.id)
+    assert eng.instance(inst.id).version == inst.version
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda e, t, i: e.cancel(i, by=CLERK, reason=None), "reason= takes text"),
+        (lambda e, t, i: e.start("FORM", by=CLERK, command_id=5), "command_id= takes text"),
+        (lambda e, t, i: e.complete(t, by=CLERK, command_id=b"c"), "command_id= takes text"),
+    ],
+)
+def test_text_arguments_of_another_type_are_refused(
+    call: Callable[[Engine, str, str], Any], message: str
+) -> None:
+    eng = engine(FORM)
+    inst = eng.start("FORM", by=CLERK)
+    # the same answer in the compiled build: the Engine façade checks before compiled code
+    with pytest.raises(InvalidArgument, match=message):
+        call(eng, only(inst.tasks).id, inst.id)
+    assert eng.instance(inst.id).version == inst.version
+
+
+# -- the options in the language ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("{type: text, decimals: 2}", "'decimals' and 'rounding' apply to number"),
+        ("{type: yesno, rounding: half_up}", "'decimals' and 'rounding' apply to number"),
+        ("{type: money, max_length: 5}", "'max_length' applies to text fields"),
+        ("{type: text, max_items: 5}", "'max_items' applies to list fields"),
+        ("{type: money, default: 1.005}", "the default 1.005 has more than 2 decimals"),
+        ("{type: money, decimals: 21}", "less than or equal to 20"),
+        ("{type: money, rounding: sideways}", "half_up"),
+        ("{type: text, max_length: 2, default: abc}", "longer than 2 characters"),
+    ],
+)
+def test_field_options_are_checked_when_the_file_loads(field: str, message: str) -> None:
+    text = FORM.replace("budget: {type: money, required: false}", f"budget: {field}")
+    with pytest.raises(procflow.DefinitionError) as info:
+        procflow.loads(text)
+    assert [d.code for d in info.value.diagnostics] == ["PF203"]
+    (problem,) = info.value.diagnostics
+    assert message in f"{problem.message} ({problem.hint})"
