@@ -77,6 +77,13 @@ def test_json_is_compact_and_readable(tmp_path: Path) -> None:
     assert raw(path, "SELECT roles, candidates FROM tasks") == [('["pmm"]', "[]")]
 
 
+def test_sqlite_returns_fresh_snapshots(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.commit([commit("i1", list=[1])])
+        store.load("i1")[1]["list"].append(2)
+        assert store.load("i1") == (1, {"list": [1]})
+
+
 def test_reopening_keeps_data_and_schema(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     with SQLiteStore(path) as store:
