@@ -21,7 +21,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from procflow.compiled import mypyc_attr
@@ -50,11 +50,14 @@ from procflow.runtime.scheduler import start_scheduled
 from procflow.runtime.state import State
 from procflow.runtime.values import encode_submission
 from procflow.runtime.views import Instance, Task, build_task
-from procflow.store import Event, MemoryStore, Store
+from procflow.store import Event, MemoryStore, Store, TimerRow
 
 __all__ = ["Engine"]
 
 log = logging.getLogger("procflow.runtime")
+
+_LEASE = timedelta(minutes=5)
+"""How long `Engine.tick` holds the timers it claims, on the engine's clock."""
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -277,12 +280,15 @@ class Engine(EngineCore):
         """Fire every deadline timer due at ``now`` (the clock's time by default),
         then start every scheduled process whose period has come.
 
-        Reminders and overdue marks call `Hooks.deadline_reached`; escalations
-        offer or move tasks; expiries complete them with their outcome. Firing
-        is recorded, so calling `tick` again fires nothing twice. Each instance
-        is one command: one that fails (an expiry whose next step meets a
-        missing value) is logged, keeps its timers for the next tick, and does
-        not stop the others.
+        Due timers are claimed from the store (`Store.claim_due_timers`), a
+        batch at a time, so that several workers ticking at once share them
+        out and each fires once; a timer whose firing failed is given back at
+        the end, for the next tick. Reminders and overdue marks call
+        `Hooks.deadline_reached`; escalations offer or move tasks; expiries
+        complete them with their outcome. Firing is recorded, so calling `tick`
+        again fires nothing twice. Each instance is one command: one that
+        fails (an expiry whose next step meets a missing value) is logged,
+        keeps its timers for the next tick, and does not stop the others.
 
         A process with ``schedule:`` starts once per period, by the system on
         behalf of the schedule's role, under the command id
@@ -296,27 +302,48 @@ class Engine(EngineCore):
         """
         moment = now if now is not None else self.clock.now()
         key = stamp(moment)
-        due: dict[str, list[str]] = {}
-        for row in self.store.due_timers(key):
-            due.setdefault(row.instance_id, []).append(row.timer_id)
+        # claim the due timers a batch at a time, so that workers ticking at once share
+        # them out; what is left claimed (an instance that failed) is given back at the end
+        me, until = secrets.token_hex(8), stamp(moment + _LEASE)
         fired: list[Event] = []
-        for instance_id, timers in due.items():
-            try:
-                fired += self._fire(instance_id, timers, moment, key)
-            except ProcflowError:
-                log.exception("procflow: deadlines of instance %s could not fire", instance_id)
+        held: dict[TimerRow, None] = {}
+        try:
+            while batch := self.store.claim_due_timers(key, until_iso=until, claimant=me):
+                if all(row in held for row in batch):
+                    break  # rewritten by its own firing, yet still due: fired already
+                held.update(dict.fromkeys(batch))
+                for instance_id in dict.fromkeys(row.instance_id for row in batch):
+                    try:
+                        fired += self._fire(instance_id, moment, key)
+                    except ProcflowError:
+                        log.exception("procflow: deadlines of %s could not fire", instance_id)
+        finally:
+            if held:
+                self.store.release_timers(held, claimant=me)
         return fired + start_scheduled(self, moment)
 
-    def _fire(self, instance_id: str, timers: list[str], moment: datetime, key: str) -> list[Event]:
+    def _fire(self, instance_id: str, moment: datetime, key: str) -> list[Event]:
+        """Fire every timer of the instance due at ``key``, in one command.
+
+        All of them, not only those this worker claimed: when workers share an
+        instance's timers out, they fire as one worker alone would, in the order
+        of `Store.due_timers`; the others then find them fired.
+        """
         for _attempt in range(3):
             cmd = self._command(None, moment)
             try:
                 run = cmd.open(instance_id)
             except InstanceNotFound:
                 return []
-            for timer_id in timers:
+            due = sorted(
+                (at, f"{number}:{name}")
+                for number, r in run.state["tasks"].items()
+                for name, at in r.get("timers", {}).items()
+                if at <= key
+            )
+            for _, timer_id in due:
                 number, _, name = timer_id.partition(":")
-                record = run.state["tasks"].get(number)
+                record = run.state["tasks"].get(number)  # an earlier one may have closed it
                 at = None if record is None else record.get("timers", {}).get(name)
                 if at is not None and at <= key:
                     run.fire(number, record, name)

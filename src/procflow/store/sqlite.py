@@ -66,12 +66,15 @@ _MAX_IDLE = 8
 
 # A task is visible to a user who is a candidate or the assignee, or, when it has
 # neither, to anyone holding one of its roles (mirrors `base.visible`).
+# A row whose lists are damaged (not JSON) is visible to nobody: one bad row must
+# not fail every inbox (`_task` reports it when it is read).
 _VISIBLE = """(NOT :filter
-    OR EXISTS (SELECT 1 FROM json_each(t.candidates) AS c WHERE c.value = :user)
-    OR t.assignee = :user
-    OR (json_array_length(t.candidates) = 0 AND t.assignee IS NULL AND EXISTS (
-        SELECT 1 FROM json_each(t.roles) AS r JOIN json_each(:roles) AS h
-        ON r.value = h.value)))"""
+    OR (json_valid(t.candidates) AND json_valid(t.roles) AND (
+        EXISTS (SELECT 1 FROM json_each(t.candidates) AS c WHERE c.value = :user)
+        OR t.assignee = :user
+        OR (json_array_length(t.candidates) = 0 AND t.assignee IS NULL AND EXISTS (
+            SELECT 1 FROM json_each(t.roles) AS r JOIN json_each(:roles) AS h
+            ON r.value = h.value)))))"""
 _OPEN_TASKS = f"{TASK} FROM tasks AS t WHERE {_VISIBLE} ORDER BY t.instance_id, t.pos"
 # One instance's tasks: its row lists their ids, in order.
 _INSTANCE_TASKS = (
