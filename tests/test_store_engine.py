@@ -245,4 +245,3 @@ def test_workers_ticking_at_once_fire_each_timer_once(shared_backend: Backend) -
             assert_replays(eng, iid)
         assert store.due_timers("9999") == []
         assert eng.tick(datetime(2026, 3, 20)) == []
-    assert sum(1 for fired in got if fired) >= 2  # the workers shared the timers

@@ -569,4 +569,18 @@ def _reason(exc: BaseException) -> str:
     return f"{first} [SQLSTATE {state}]" if state else first
 
 
-__all__ = ["PostgresStore", "describe"]
+def schema_version(conninfo: str) -> int:
+    """The schema version of the database, read without changing it (0: no procflow tables).
+
+    Raises:
+        StoreError: The server cannot be reached, or the tables are not procflow's.
+    """
+    where = describe(conninfo)
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+            return pg_schema.read_version(conn, where)
+    except psycopg.Error as exc:
+        raise StoreError(f"{where}: cannot read: {_reason(exc)}", retry_safe=True) from None
+
+
+__all__ = ["PostgresStore", "describe", "schema_version"]

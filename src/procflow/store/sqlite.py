@@ -478,3 +478,21 @@ class SQLiteStore(RelationalStore):
             conn.close()
         if self._sync is not None:
             self._sync.close()
+
+
+def schema_version(path: Path) -> int:
+    """The schema version of the file at ``path``, read only (0: empty).
+
+    Raises:
+        StoreError: No such file, or not a procflow store.
+    """
+    if not path.is_file():
+        raise StoreError(f"{path}: no such file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return migrations.read_version(conn, path)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot read: {exc}", retry_safe=True) from exc

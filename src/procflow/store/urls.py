@@ -1,7 +1,9 @@
 """Store URLs: `open_store` turns ``memory:``, ``sqlite:///…`` or ``postgresql://…`` into a store.
 
-Owns the URL forms and their errors. The PostgreSQL store is imported only
-for a ``postgresql://`` URL, so that the core needs no driver.
+Owns the URL forms and their errors, and `schema_status`, which reads a
+store's schema version without opening (so without upgrading) it. The
+PostgreSQL store is imported only for a ``postgresql://`` URL, so that the
+core needs no driver.
 
 Must not import anything from procflow but `errors` and the `store` modules.
 """
@@ -9,12 +11,14 @@ Must not import anything from procflow but `errors` and the `store` modules.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from procflow.errors import StoreURLError
+from procflow.store import migrations
 from procflow.store.base import Store
 from procflow.store.memory import MemoryStore
 from procflow.store.sqlite import SQLiteStore
+from procflow.store.sqlite import schema_version as sqlite_schema_version
 
 FORMS = (
     "memory: (in this process only), sqlite:///relative/path.db,"
@@ -86,3 +90,33 @@ def sqlite_path(url: str) -> Path:
     if "?" in path:
         raise StoreURLError(f"{url!r}: SQLite URLs take no query; pass options to open_store")
     return Path(path)
+
+
+class SchemaStatus(NamedTuple):
+    """Where a store is, its schema version, and the version this procflow writes."""
+
+    where: str
+    version: int
+    latest: int
+
+
+def schema_status(url: str) -> SchemaStatus:
+    """Read a store's schema version without opening it as a store (nothing is migrated).
+
+    Raises:
+        StoreURLError: A bad URL, or ``memory:`` (which holds nothing outside a process).
+        StoreError: The store cannot be read, or is not a procflow store.
+    """
+    if url.startswith("sqlite:"):
+        path = sqlite_path(url)
+        return SchemaStatus(str(path), sqlite_schema_version(path), len(migrations.MIGRATIONS))
+    if url.startswith(_POSTGRES):
+        from procflow.store import pg_schema, postgres  # noqa: PLC0415 (optional)
+
+        return SchemaStatus(
+            postgres.describe(url), postgres.schema_version(url), len(pg_schema.MIGRATIONS)
+        )
+    if url == "memory:":
+        raise StoreURLError("memory: a store in one process's memory; there is nothing to read")
+    open_store(url)  # raises the URL's error
+    raise AssertionError("unreachable")  # pragma: no cover
