@@ -52,6 +52,7 @@ __all__ = [
     "NotAllowed",
     "Notification",
     "Organisation",
+    "PostgresStore",
     "Process",
     "ProcessNotFound",
     "ProcflowError",
@@ -68,6 +69,7 @@ __all__ = [
     "load",
     "load_dir",
     "loads",
+    "open_store",
 ]
 
 if TYPE_CHECKING:
@@ -85,7 +87,7 @@ if TYPE_CHECKING:
         Task,
         User,
     )
-    from procflow.store import Event, MemoryStore, SQLiteStore
+    from procflow.store import Event, MemoryStore, PostgresStore, SQLiteStore, open_store
 
 _moved.install()  # the module paths of 0.1 keep working until 0.3, with a warning
 
@@ -105,7 +107,9 @@ _LAZY = {
         ),
         "procflow.runtime",
     ),
-    **dict.fromkeys(("Event", "MemoryStore", "SQLiteStore"), "procflow.store"),
+    **dict.fromkeys(
+        ("Event", "MemoryStore", "PostgresStore", "SQLiteStore", "open_store"), "procflow.store"
+    ),
     "Decision": "procflow.decisions.result",
     "DecisionTable": "procflow.decisions.table",
     "decide": "procflow.decisions.table",

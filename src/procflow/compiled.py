@@ -30,5 +30,5 @@ else:
 
 def is_compiled() -> bool:
     """Whether the engine's modules run compiled (the mypyc build) rather than as Python."""
-    spec = importlib.util.find_spec("procflow.runtime.engine")
+    spec = importlib.util.find_spec("procflow.runtime.interpreter")
     return spec is not None and not (spec.origin or "").endswith(".py")

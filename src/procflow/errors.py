@@ -15,7 +15,9 @@
     ├── StoreError                        the store failed
     │   ├── InstanceNotFound (LookupError)
     │   ├── DefinitionNotFound (LookupError) no definition is stored under a hash
-    │   └── Conflict                      someone else changed the instance first
+    │   ├── Conflict                      someone else changed the instance first
+    │   ├── DamagedRecord                 a stored row cannot be read back
+    │   └── StoreURLError (ValueError)    `open_store` cannot read the URL
     └── RenderError                       a diagram could not be written
 
 Each class also subclasses the matching builtin, so ``except ValueError`` in
@@ -97,19 +99,59 @@ class InvalidArgument(ProcflowError, TypeError, ValueError):
 
 
 class StoreError(ProcflowError):
-    """The store failed."""
+    """The store failed.
+
+    Attributes:
+        retry_safe: Whether running the command again is safe: True when it
+            certainly stored nothing (the connection dropped before its commit,
+            the server refused it, a read failed), or when it carried a
+            ``command_id`` that makes a second run return the first one's
+            result. False when it may have been stored and a second run could
+            apply it twice (the connection dropped during ``COMMIT`` of a
+            command without ``command_id``): look first. The message says
+            which, and why.
+    """
+
+    retry_safe: bool = False
+
+    def __init__(self, *args: object, retry_safe: bool | None = None) -> None:
+        super().__init__(*args)
+        if retry_safe is not None:
+            self.retry_safe = retry_safe
 
 
 class InstanceNotFound(StoreError, LookupError):
     """No instance has this id."""
 
+    retry_safe = True
+
 
 class DefinitionNotFound(StoreError, LookupError):
     """No process definition is stored under this content hash."""
 
+    retry_safe = True
+
 
 class Conflict(StoreError):
-    """The instance changed since it was read (expected-version check)."""
+    """The instance changed since it was read (expected-version check); nothing was stored."""
+
+    retry_safe = True
+
+
+class DamagedRecord(StoreError):
+    """A stored row cannot be read back (junk JSON, a wrong shape): the store is damaged there.
+
+    Attributes:
+        instance_id: The instance whose row it is, when it belongs to one.
+    """
+
+    def __init__(self, message: str, *, instance_id: str | None = None) -> None:
+        super().__init__(message)
+        self.instance_id = instance_id
+
+
+class StoreURLError(StoreError, ValueError):
+    """A store URL that procflow cannot open: wrong form, or an unknown kind of store."""
 
 
 class RenderError(ProcflowError):

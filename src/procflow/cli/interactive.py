@@ -3,8 +3,9 @@
 Owns the interactive session: it lists the open tasks, lets you act as an
 actor (choose an outcome, fill the fields, with every problem explained and
 the field asked again), move the clock ("3 working days") and read the
-history. State lives in a SQLite file (default ``.procflow/<id>.db``) next to
-a small clock file, so quitting and running again resumes where you were.
+history. State lives in a SQLite file (default ``.procflow/<id>.db``), or in
+any store given (``--store URL``), next to a small clock file, so quitting and
+running again resumes where you were.
 
 Every actor is played by a pretend user named after the role (``pmm`` holds
 ``pmm``); ``--member ROLE=a,b`` gives a role several pretend members, for
@@ -29,7 +30,7 @@ from procflow.flow.catalog import Catalog
 from procflow.language import deadlines
 from procflow.language.model import FieldDef
 from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
-from procflow.store import SQLiteStore
+from procflow.store import SQLiteStore, Store
 from procflow.writing import atomic_write
 
 Echo = Callable[[str], None]
@@ -80,6 +81,7 @@ class Session:
         start: datetime | None = None,
         echo: Echo = click.echo,
         ask: Callable[..., Any] = click.prompt,
+        store: Store | None = None,
     ) -> None:
         self.catalog = catalog
         self.process_id = process_id
@@ -95,7 +97,7 @@ class Session:
             for person in people:
                 held = self.users[person].roles if person in self.users else frozenset()
                 self.users[person] = User(person, roles=frozenset(held | {role}))
-        self.store = SQLiteStore(db)
+        self.store = store if store is not None else SQLiteStore(db)
         self.engine = Engine(
             catalog,
             store=self.store,

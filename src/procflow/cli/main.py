@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from procflow.cli.stores import STORE, failures, opened, store_group
 from procflow.flow.load import Loader, check_paths
 from procflow.language.diagnostics import Diagnostic, Severity
 from procflow.writing import atomic_write
@@ -250,14 +251,18 @@ def index_command(folder: Path, write: bool, check_only: bool) -> None:
     sys.stdout.write(text)
 
 
+main.add_command(store_group)
+
+
 @main.command("run")
 @click.argument("file", type=_path(dir_okay=False), callback=_present)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where the state is kept (default .procflow/<process id>.db); rerun to resume.",
+    help="The SQLite file for the state (default .procflow/<process id>.db); rerun to resume.",
 )
+@STORE
 @click.option(
     "--member",
     "members",
@@ -266,9 +271,12 @@ def index_command(folder: Path, write: bool, check_only: bool) -> None:
     help="Pretend members of a role, for 'each member' steps (default: one, named after the role).",
 )
 @_guard
-def run_command(file: Path, db: Path | None, members: tuple[str, ...]) -> None:
+def run_command(
+    file: Path, db: Path | None, store_url: str | None, members: tuple[str, ...]
+) -> None:
     """Walk a process in the terminal, acting as any of its actors."""
     from procflow.cli.interactive import Session  # noqa: PLC0415 (only this command needs it)
+    from procflow.store.urls import sqlite_path  # noqa: PLC0415
     from procflow.testing.runner import catalog_for  # noqa: PLC0415
 
     catalog, diagnostics = catalog_for([file.parent])
@@ -281,9 +289,16 @@ def run_command(file: Path, db: Path | None, members: tuple[str, ...]) -> None:
         if not people:
             raise click.BadParameter(f"write ROLE=a,b, not {spec!r}", param_hint="--member")
         groups[role] = [p.strip() for p in people.split(",") if p.strip()]
-    session = Session(
-        catalog, process.id, db or Path(".procflow") / f"{process.id}.db", members=groups
-    )
+    if db is not None and store_url is not None:
+        raise click.UsageError("give --db or --store, not both")
+    home = db or Path(".procflow") / f"{process.id}.db"  # the clock file lives beside it
+    store = None
+    if store_url is not None:
+        if store_url.startswith("sqlite:"):
+            with failures("--store"):
+                home = sqlite_path(store_url)
+        store = opened(store_url, param="--store")
+    session = Session(catalog, process.id, home, members=groups, store=store)
     try:
         session.loop()
     finally:

@@ -22,10 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from procflow.errors import (
+    DamagedRecord,
     ExecutionError,
     InstanceNotFound,
     ProcessNotFound,
-    StoreError,
     TaskNotOpen,
 )
 from procflow.flow.catalog import Process
@@ -97,8 +97,8 @@ class Core:
 
         Raises:
             InstanceNotFound: No such instance.
-            StoreError: The stored snapshot cannot be read (damaged, or written by a newer
-                procflow); it names the instance.
+            DamagedRecord: The stored snapshot cannot be read (damaged, or written by a
+                newer procflow); it names the instance.
         """
         cached = self.snapshots.get(instance_id)
         if cached is not None and self.store.version(instance_id) == cached[0]:
@@ -109,8 +109,9 @@ class Core:
         try:
             snapshot = decode(data)
         except SnapshotError as exc:
-            raise StoreError(
-                f"the snapshot of instance {instance_id!r} is unreadable: {exc}"
+            raise DamagedRecord(
+                f"the snapshot of instance {instance_id!r} is unreadable: {exc}",
+                instance_id=instance_id,
             ) from exc
         self.remember(instance_id, version, Stored(snapshot, None))
         return version, snapshot

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from procflow.compiled import mypyc_attr
@@ -61,6 +61,10 @@ def _process_id(process_id: Any) -> str:
 
 def _optional_text(value: Any, name: str) -> str | None:
     return value if value is None or type(value) is str else as_text(value, name=name)
+
+
+_LEASE = timedelta(minutes=5)
+"""How long `Engine.tick` holds the timers it claims, on the engine's clock."""
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -278,8 +282,24 @@ class Engine:
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Fire every deadline timer due at ``now`` (the clock's time by default),
-        then start every scheduled process whose period has come (see
-        `procflow.runtime.scheduler`).
+        then start every scheduled process whose period has come.
+
+        Due timers are claimed from the store (`Store.claim_due_timers`), a
+        batch at a time, so that several workers ticking at once share them
+        out and each fires once; a timer whose firing failed is given back at
+        the end, for the next tick. Reminders and overdue marks call
+        `Hooks.deadline_reached`; escalations offer or move tasks; expiries
+        complete them with their outcome. Firing is recorded, so calling `tick`
+        again fires nothing twice. Each instance is one command: one that
+        fails (an expiry whose next step meets a missing value) is logged,
+        keeps its timers for the next tick, and does not stop the others.
+
+        A process with ``schedule:`` starts once per period, by the system on
+        behalf of the schedule's role, under the command id
+        ``schedule:<process id>:<period>`` (so two engines sharing a store start
+        it once), and never for a period whose moment came before this engine
+        first saw the schedule, unless the schedule started the period before
+        it in this store (see `procflow.runtime.scheduler`).
 
         Returns:
             The events it stored.

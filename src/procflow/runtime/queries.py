@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from procflow.errors import InstanceNotFound, NotAllowed, TaskNotOpen
+from procflow.errors import DamagedRecord, InstanceNotFound, NotAllowed, TaskNotOpen
 from procflow.flow.ir import HumanNode
 from procflow.runtime.core import Core
 from procflow.runtime.guards import as_user, can_exist, check_actor, split_task_id
@@ -22,6 +22,7 @@ from procflow.runtime.program import Program
 from procflow.runtime.state import Snapshot
 from procflow.runtime.views import Instance, Task, build_task
 from procflow.store import Event, TaskRow
+from procflow.store.base import skip_damaged
 
 __all__ = ["Queries", "task_of"]
 
@@ -56,7 +57,13 @@ class Queries:
         self, *, status: str | None = None, process_id: str | None = None
     ) -> list[Instance]:
         rows = self.core.store.instances(status=status, process_id=process_id)
-        return [self.core.instance(row.instance_id) for row in rows]
+        out = []
+        for row in rows:
+            try:
+                out.append(self.core.instance(row.instance_id))
+            except DamagedRecord as exc:  # one damaged instance must not hide the others
+                skip_damaged(exc)
+        return out
 
     def history(self, instance_id: str) -> list[Event]:
         if not can_exist(instance_id):  # refused the same way by every store
@@ -87,6 +94,9 @@ class Queries:
                     state = core.load(iid)[1]
                     loaded[iid] = (state, core.program(state.definition_hash))
                 except InstanceNotFound:
+                    loaded[iid] = None
+                except DamagedRecord as exc:  # one damaged instance must not hide the others
+                    skip_damaged(exc)
                     loaded[iid] = None
             found = loaded[iid]
             if found is None:

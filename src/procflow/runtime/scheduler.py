@@ -2,7 +2,10 @@
 
 Owns `Scheduler`, the part of `Engine` that acts on its own when time passes:
 
-- **Deadlines.** Every timer due at the moment fires: a reminder or an
+- **Deadlines.** The due timers are claimed from the store
+  (`Store.claim_due_timers`), a batch at a time, so that several workers
+  ticking at once share them out and each fires once; a timer whose firing
+  failed is given back at the end, for the next tick. Every timer due fires: a reminder or an
   overdue mark (the hook `Hooks.deadline_reached`), an escalation (offers or
   moves the task), an expiry (completes it with its outcome, by the system).
   Firing is recorded, so ticking again fires nothing twice. Each instance is
@@ -28,8 +31,9 @@ Imports `core`, `language.schedules`, `errors`, `store` (records).
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from procflow.errors import Conflict, InstanceNotFound, InvalidArgument, ProcflowError
 from procflow.flow.catalog import Process
@@ -38,11 +42,15 @@ from procflow.runtime.clock import iso, stamp
 from procflow.runtime.core import Core
 from procflow.runtime.interpreter import Command
 from procflow.runtime.program import Program
-from procflow.store import Event
+from procflow.store import Event, TimerRow
 
 __all__ = ["Scheduler", "command_id"]
 
 log = logging.getLogger("procflow.runtime")
+
+LEASE = timedelta(minutes=5)
+"""How long a tick holds the due timers it claimed, on the engine's clock, before another
+worker may take them (a worker that died while firing gives them back this way)."""
 
 
 def command_id(process_id: str, period: str) -> str:
@@ -80,20 +88,36 @@ class Scheduler:
         if now is not None and not isinstance(now, datetime):
             raise InvalidArgument(f"now= takes a datetime, not {type(now).__name__}")
         core = self.core
+        store = core.store
         moment = now if now is not None else core.clock.now()
         key = stamp(moment)
-        due: dict[str, list[str]] = {}
-        for row in core.store.due_timers(key):
-            due.setdefault(row.instance_id, []).append(row.timer_id)
+        # claim the due timers a batch at a time, so that workers ticking at once share
+        # them out; what is left claimed (an instance that failed) is given back at the end
+        me, until = secrets.token_hex(8), stamp(moment + LEASE)
         fired: list[Event] = []
-        for instance_id, timers in due.items():
-            try:
-                fired += self._fire(instance_id, timers, moment, key)
-            except ProcflowError:
-                log.exception("procflow: deadlines of instance %s could not fire", instance_id)
+        held: dict[TimerRow, None] = {}
+        try:
+            while batch := store.claim_due_timers(key, until_iso=until, claimant=me):
+                if all(row in held for row in batch):
+                    break  # rewritten by its own firing, yet still due: fired already
+                held.update(dict.fromkeys(batch))
+                for instance_id in dict.fromkeys(row.instance_id for row in batch):
+                    try:
+                        fired += self._fire(instance_id, moment, key)
+                    except ProcflowError:
+                        log.exception("procflow: deadlines of %s could not fire", instance_id)
+        finally:
+            if held:
+                store.release_timers(held, claimant=me)
         return fired + self._start_scheduled(moment)
 
-    def _fire(self, instance_id: str, timers: list[str], moment: datetime, key: str) -> list[Event]:
+    def _fire(self, instance_id: str, moment: datetime, key: str) -> list[Event]:
+        """Fire every timer of the instance due at ``key``, in one command.
+
+        All of them, not only those this worker claimed: when workers share an
+        instance's timers out, they fire as one worker alone would, in the order
+        of `Store.due_timers`; the others then find them fired.
+        """
         core = self.core
         for _attempt in range(3):
             cmd = core.command(None, moment)
@@ -101,10 +125,14 @@ class Scheduler:
                 run = cmd.open(instance_id)
             except InstanceNotFound:
                 return []
-            for timer_id in timers:
-                number_text, _, name = timer_id.partition(":")
-                number = int(number_text)
-                task = run.state.tasks.get(number)
+            due = sorted(
+                (at, f"{number}:{name}", number, name)
+                for number, task in run.state.tasks.items()
+                for name, at in task.timers
+                if at <= key
+            )
+            for _, _, number, name in due:
+                task = run.state.tasks.get(number)  # an earlier one may have closed it
                 at = None if task is None else dict(task.timers).get(name)
                 if task is not None and at is not None and at <= key:
                     run.fire(number, task, name)

@@ -18,12 +18,16 @@ from __future__ import annotations
 import json
 import json.encoder as json_encoder
 import json.scanner as json_scanner
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, NamedTuple, Self, cast
 
 from procflow.compiled import mypyc_attr
+from procflow.errors import DamagedRecord, StoreError
+
+log = logging.getLogger("procflow.store")
 
 # The records are named tuples: immutable, compared by value, and several times
 # cheaper to make than frozen dataclasses (the engine makes a few per command).
@@ -230,6 +234,33 @@ class Store(ABC):
         """Timers with ``fire_at <= now_iso``, ordered by ``fire_at``, instance, timer id."""
 
     @abstractmethod
+    def claim_due_timers(
+        self, now_iso: str, *, until_iso: str, claimant: str, limit: int = 100
+    ) -> list[TimerRow]:
+        """Claim up to ``limit`` due timers for ``claimant``, so that workers share them out.
+
+        Returns timers with ``fire_at <= now_iso`` that nobody holds (never
+        claimed, released, or claimed until a moment ``<= now_iso``), in the
+        order of `due_timers`, and holds each for ``claimant`` until
+        ``until_iso``: no other call returns it before then, whoever makes it
+        (other threads, processes, machines). The claim is advisory: the
+        engine still fires a timer through a commit with its version check, so
+        a timer fires once even when a claim runs out while it is being fired.
+        A commit that rewrites a timer may drop its claim. Only due timers are
+        read (an index on ``fire_at``), never every pending one.
+
+        Args:
+            now_iso: The moment, as `due_timers` takes it.
+            until_iso: When the claims run out, on the same clock.
+            claimant: Who claims (a token unique to the caller, for `release_timers`).
+            limit: At most this many timers (at least 1).
+        """
+
+    @abstractmethod
+    def release_timers(self, timers: Iterable[TimerRow], *, claimant: str) -> None:
+        """Give back the claims ``claimant`` still holds on ``timers``; others' are untouched."""
+
+    @abstractmethod
     def put_definition(self, definition_hash: str, process_id: str, text: str) -> None:
         """Keep a definition's text under its hash; storing it again is a no-op.
 
@@ -248,6 +279,29 @@ class Store(ABC):
     @abstractmethod
     def definitions(self, process_id: str) -> list[str]:
         """Hashes of every stored version of ``process_id``, oldest first."""
+
+    @abstractmethod
+    def stored_definitions(self) -> list[tuple[str, str]]:
+        """``(hash, process id)`` of every stored definition, oldest first (for copying)."""
+
+    @abstractmethod
+    def stored_commands(self) -> list[tuple[str, dict[str, Any] | None]]:
+        """``(command id, result)`` of every recorded command, by command id (for copying)."""
+
+    @abstractmethod
+    def put_commands(self, commands: Sequence[tuple[str, dict[str, Any] | None]]) -> None:
+        """Record command results without a commit, in one transaction (for copying a store).
+
+        A command id already recorded with the same result is left alone.
+
+        Raises:
+            StoreError: A command id is already recorded with another result.
+        """
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """How many rows the store holds: ``instances`` (and ``instances.<status>``
+        per status), ``events``, ``tasks``, ``timers``, ``commands``, ``definitions``."""
 
     @abstractmethod
     def close(self) -> None:
@@ -315,6 +369,50 @@ def state_json(state: Any) -> Any:
     return to_json() if to_json is not None else state
 
 
+def decode(
+    text: Any, *, what: str, instance_id: str | None, shape: type | tuple[type, ...] = dict
+) -> Any:
+    """Decode JSON text read back from a store, or raise `DamagedRecord` naming its owner.
+
+    Args:
+        text: The stored text.
+        what: What it is, for the message (``"the state of instance 'i1'"``).
+        instance_id: The instance the row belongs to, if any.
+        shape: The type the value must have (dict for states and payloads).
+    """
+    try:
+        value = loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise DamagedRecord(
+            f"{what} is damaged (not JSON: {exc}); restore it from a backup",
+            instance_id=instance_id,
+        ) from None
+    if not isinstance(value, shape):
+        wanted = " or ".join(t.__name__ for t in (shape if isinstance(shape, tuple) else (shape,)))
+        raise DamagedRecord(
+            f"{what} is damaged (a JSON {type(value).__name__}, not a {wanted});"
+            " restore it from a backup",
+            instance_id=instance_id,
+        )
+    return value
+
+
+def decode_result(command_id: str, text: str) -> dict[str, Any] | None:
+    """A stored command result (a dict, or None), or `DamagedRecord`."""
+    found: dict[str, Any] | None = decode(
+        text,
+        what=f"the result of command {command_id!r}",
+        instance_id=None,
+        shape=(dict, type(None)),
+    )
+    return found
+
+
+def skip_damaged(exc: DamagedRecord) -> None:
+    """Log a damaged row that a query over many instances leaves out, so the rest answer."""
+    log.error("procflow: %s; left out of the answer", exc)
+
+
 def check_commits(commits: Sequence[Commit]) -> None:
     """Reject malformed commits before anything is locked or written.
 
@@ -369,6 +467,30 @@ def visible(task: TaskRow, *, user: str | None, roles: frozenset[str]) -> bool:
     if user is not None and (user in task.candidates or task.assignee == user):
         return True
     return not task.candidates and task.assignee is None and not roles.isdisjoint(task.roles)
+
+
+def check_schema(where: str, version: int, latest: int, *, upgrade: bool) -> None:
+    """Refuse a schema ``version`` this procflow cannot use: newer than ``latest``, or
+    older when upgrading is not allowed (0, a new store, is always set up).
+
+    Raises:
+        StoreError: Saying which, and what to do.
+    """
+    if version > latest:
+        raise StoreError(
+            f"{where}: schema version {version} was written by a newer procflow "
+            f"(this one knows up to {latest}); upgrade procflow to open it"
+        )
+    if 0 < version < latest and not upgrade:
+        raise StoreError(
+            f"{where}: schema version {version} is older than this procflow's"
+            f" {latest}; run 'procflow store migrate' on it first"
+        )
+
+
+def command_clash(command_id: str) -> str:
+    """The one wording of `Store.put_commands` meeting a command id with another result."""
+    return f"command {command_id!r} is already recorded with another result"
 
 
 def conflict_message(instance_id: str, current: int, expected: int) -> str:

@@ -22,6 +22,9 @@ changes rather than what an instance holds:
   fresh objects the caller may change, tuples as lists. Command results are
   kept as JSON text.
 - An instance's summary row is made when asked for, from the last commit.
+- Pending timers are also kept in a heap by ``fire_at`` (stale entries are
+  dropped when they come up, and the heap is rebuilt when they outnumber the
+  live ones), so that finding and claiming due timers reads only due ones.
 
 One lock serialises every call.
 
@@ -30,6 +33,7 @@ Must not import anything from procflow but `errors`, `compiled` and `store.base`
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import threading
@@ -47,6 +51,7 @@ from procflow.store.base import (
     TaskRow,
     TimerRow,
     check_commits,
+    command_clash,
     conflict_message,
     dumps,
     loads,
@@ -133,6 +138,13 @@ class MemoryStore(Store):
         self._task_owner: dict[str, str] = {}
         self._commands: dict[str, str] = {}
         self._definitions: dict[str, tuple[str, str]] = {}
+        self._heap: list[tuple[str, str, str]] = []
+        """(fire_at, instance id, timer id) of pending timers; stale entries too."""
+        self._due: dict[tuple[str, str], str] = {}
+        """Timers taken off the heap once due: (instance id, timer id) -> fire_at."""
+        self._claims: dict[tuple[str, str], tuple[str, str]] = {}
+        """(instance id, timer id) -> (claimant, until)."""
+        self._timer_count = 0
 
     def commit(
         self,
@@ -165,20 +177,69 @@ class MemoryStore(Store):
                 iid = c.instance_id
                 inst = instances.get(iid)
                 old: tuple[TaskRow, ...] = ()
+                old_timers: tuple[TimerRow, ...] = ()
                 if inst is None:
                     inst = instances[iid] = _Instance(c)
                 else:
-                    old, inst.last = inst.last.tasks, c
+                    old, old_timers, inst.last = inst.last.tasks, inst.last.timers, c
                 if old != c.tasks:  # the same rows have the same ids: their owners stand
                     for t in old:
                         del owner[t.task_id]
                     for t in c.tasks:
                         owner[t.task_id] = iid
+                if old_timers != c.timers:
+                    self._index_timers(iid, old_timers, c.timers)
                 inst.version += len(c.events)
                 inst.events += c.events
             if command_id is not None:
                 self._commands[command_id] = "null" if result_json is None else result_json
         return None
+
+    def _index_timers(self, iid: str, old: tuple[TimerRow, ...], new: tuple[TimerRow, ...]) -> None:
+        """Push an instance's new or moved timers on the heap; drop claims on those gone."""
+        before = {t.timer_id: t.fire_at for t in old}
+        after = {t.timer_id: t.fire_at for t in new}
+        for tid, at in before.items():
+            if after.get(tid) != at:
+                self._claims.pop((iid, tid), None)
+        heap = self._heap
+        for tid, at in after.items():
+            if before.get(tid) != at:
+                heapq.heappush(heap, (at, iid, tid))
+        self._timer_count += len(after) - len(before)
+        if len(heap) > 2 * self._timer_count + 1024:  # mostly stale: rebuild
+            self._heap = [
+                (t.fire_at, t.instance_id, t.timer_id)
+                for i in self._instances.values()
+                for t in i.last.timers
+            ]
+            heapq.heapify(self._heap)
+            self._due.clear()
+
+    def _live_timer(self, iid: str, tid: str, at: str) -> TimerRow | None:
+        inst = self._instances.get(iid)
+        if inst is not None:
+            for t in inst.last.timers:
+                if t.timer_id == tid:
+                    return t if t.fire_at == at else None
+        return None
+
+    def _due_now(self, now_iso: str) -> list[TimerRow]:
+        """The due timers, in order; call holding the lock. Reads the due ones only."""
+        heap, due = self._heap, self._due
+        while heap and heap[0][0] <= now_iso:
+            at, iid, tid = heapq.heappop(heap)
+            if self._live_timer(iid, tid, at) is not None:
+                due[iid, tid] = at
+        found: list[TimerRow] = []
+        for (iid, tid), at in list(due.items()):
+            row = self._live_timer(iid, tid, at)
+            if row is None:
+                del due[iid, tid]
+            elif at <= now_iso:
+                found.append(row)
+        found.sort(key=lambda t: (t.fire_at, t.instance_id, t.timer_id))
+        return found
 
     def _check_json(self, commits: Sequence[Commit]) -> None:
         """What a strict store checks: snapshots and payloads are JSON data."""
@@ -282,10 +343,33 @@ class MemoryStore(Store):
 
     def due_timers(self, now_iso: str) -> list[TimerRow]:
         with self._lock:
-            timers = [t for i in self._instances.values() for t in i.last.timers]
-        due = [t for t in timers if t.fire_at <= now_iso]
-        due.sort(key=lambda t: (t.fire_at, t.instance_id, t.timer_id))
-        return due
+            return self._due_now(now_iso)
+
+    def claim_due_timers(
+        self, now_iso: str, *, until_iso: str, claimant: str, limit: int = 100
+    ) -> list[TimerRow]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        claims = self._claims
+        with self._lock:
+            taken: list[TimerRow] = []
+            for t in self._due_now(now_iso):
+                held = claims.get((t.instance_id, t.timer_id))
+                if held is None or held[1] <= now_iso:
+                    claims[t.instance_id, t.timer_id] = (claimant, until_iso)
+                    taken.append(t)
+                    if len(taken) == limit:
+                        break
+            return taken
+
+    def release_timers(self, timers: Iterable[TimerRow], *, claimant: str) -> None:
+        claims = self._claims
+        with self._lock:
+            for t in timers:
+                key = (t.instance_id, t.timer_id)
+                held = claims.get(key)
+                if held is not None and held[0] == claimant:
+                    del claims[key]
 
     def put_definition(self, definition_hash: str, process_id: str, text: str) -> None:
         with self._lock:
@@ -307,6 +391,38 @@ class MemoryStore(Store):
     def definitions(self, process_id: str) -> list[str]:
         with self._lock:
             return [h for h, (p, _) in self._definitions.items() if p == process_id]
+
+    def stored_definitions(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return [(h, p) for h, (p, _) in self._definitions.items()]
+
+    def stored_commands(self) -> list[tuple[str, dict[str, Any] | None]]:
+        with self._lock:
+            items = sorted(self._commands.items())
+        return [(cid, loads(text)) for cid, text in items]
+
+    def put_commands(self, commands: Sequence[tuple[str, dict[str, Any] | None]]) -> None:
+        encoded = [(cid, dumps(result, what="command result")) for cid, result in commands]
+        with self._lock:
+            for cid, text in encoded:
+                if self._commands.get(cid, text) != text:
+                    raise StoreError(command_clash(cid))
+            self._commands.update(encoded)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            found = {
+                "instances": len(self._instances),
+                "events": sum(i.version for i in self._instances.values()),
+                "tasks": len(self._task_owner),
+                "timers": self._timer_count,
+                "commands": len(self._commands),
+                "definitions": len(self._definitions),
+            }
+            for i in self._instances.values():
+                key = f"instances.{i.last.status}"
+                found[key] = found.get(key, 0) + 1
+        return found
 
     def close(self) -> None:
         """Nothing to release; kept for the `Store` contract."""

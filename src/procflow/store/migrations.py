@@ -3,7 +3,7 @@
 Owns the table layout, ``PRAGMA user_version`` (the schema version) and
 ``PRAGMA application_id`` (marks a file as a procflow store).
 
-Layout (schema 3):
+Layout (schema 4):
 
 - ``instances``: one row per instance: summary columns, ``version``, the
   latest ``state`` snapshot (JSON), so loading never replays events, and
@@ -13,7 +13,8 @@ Layout (schema 3):
   index; ``roles`` and ``candidates`` are JSON arrays, ``pos`` keeps the
   engine's order within an instance (increasing, not necessarily contiguous).
   One instance's tasks are found through its ``task_ids``.
-- ``timers``: pending timers, indexed by ``fire_at``.
+- ``timers``: pending timers, indexed by ``fire_at``; ``claimant`` and
+  ``claimed_until`` hold a worker's claim (schema 4).
 - ``commands``: ``command_id`` → result JSON, for idempotent retries.
 - ``definitions``: every definition text ever run, by content hash.
 
@@ -24,7 +25,7 @@ rowid table, the task id key, indexes on ``(instance_id, pos)`` and on
 schema 3 moved that index's job into the instance row, which every commit
 writes anyway.
 
-Must not import anything from procflow but `errors`.
+Must not import anything from procflow but `errors` and `store.base`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from procflow.errors import StoreError
+from procflow.store.base import check_schema
 
 APPLICATION_ID = 0x50464C57
 """``PRAGMA application_id`` of a procflow store ("PFLW"), so we never write into other files."""
@@ -148,31 +150,51 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
     conn.execute("DROP INDEX tasks_by_instance")
 
 
+def _migrate_4(conn: sqlite3.Connection) -> None:
+    """Timers can be claimed: ``claimant`` and ``claimed_until`` (`Store.claim_due_timers`).
+
+    Claiming reads the due timers through the index on ``fire_at`` and writes
+    the two columns, which no index covers.
+    """
+    conn.execute("ALTER TABLE timers ADD COLUMN claimant TEXT")
+    conn.execute("ALTER TABLE timers ADD COLUMN claimed_until TEXT")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2, _migrate_3)
+MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2, _migrate_3, _migrate_4)
 """Migration ``n`` (1-based) takes a file from schema version ``n - 1`` to ``n``.
 
 Append only; never edit a migration that has shipped.
 """
 
 
-def upgrade(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring the file behind ``conn`` to the latest schema; call inside a write transaction.
+def read_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The schema version of the file behind ``conn`` (0: a new, empty file).
 
     Raises:
-        StoreError: The file belongs to another application or a newer procflow.
+        StoreError: The file belongs to another application.
     """
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     app = conn.execute("PRAGMA application_id").fetchone()[0]
     tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if app not in (0, APPLICATION_ID) or (app == 0 and tables):
         raise StoreError(f"{path}: an SQLite database, but not a procflow store")
-    if version > len(MIGRATIONS):
-        raise StoreError(
-            f"{path}: schema version {version} was written by a newer procflow "
-            f"(this one knows up to {len(MIGRATIONS)}); upgrade procflow to open it"
-        )
+    return version
+
+
+def upgrade(conn: sqlite3.Connection, path: Path, *, allowed: bool = True) -> None:
+    """Bring the file behind ``conn`` to the latest schema; call inside a write transaction.
+
+    Args:
+        allowed: False: refuse an older schema (0, a new file, is always made).
+
+    Raises:
+        StoreError: The file belongs to another application or a newer procflow,
+            or it is older and upgrading was not allowed.
+    """
+    version = read_version(conn, path)
+    check_schema(str(path), version, len(MIGRATIONS), upgrade=allowed)
     for number in range(version + 1, len(MIGRATIONS) + 1):
         MIGRATIONS[number - 1](conn)
         conn.execute(f"PRAGMA user_version = {number}")

@@ -24,9 +24,15 @@ layout and its migrations live in `store.migrations`, what a commit writes in
   not wait for writers (WAL).
 - Opening upgrades an older file in one transaction (`migrations.upgrade`) and
   refuses a newer one, a damaged one or another application's database.
+- Due timers are claimed (`claim_due_timers`) by one ``UPDATE … RETURNING``
+  under ``BEGIN IMMEDIATE``: the write lock makes each claim whole, so two
+  workers never both get a timer, and the index on ``fire_at`` keeps the
+  read to the due ones.
+- A row that does not decode raises `DamagedRecord` naming its instance;
+  queries over many instances leave such rows out, and log them.
 
 Must not import anything from procflow but `errors`, `compiled` and `store.base`,
-`.durability`, `.migrations`, `.writes`.
+`.durability`, `.migrations`, `.relational`, `.writes`.
 """
 
 from __future__ import annotations
@@ -40,37 +46,40 @@ from pathlib import Path
 from typing import Any
 
 from procflow.compiled import mypyc_attr
-from procflow.errors import DefinitionNotFound, InstanceNotFound, StoreError
+from procflow.errors import DamagedRecord, StoreError
 from procflow.store import migrations, writes
 from procflow.store.base import (
     Commit,
-    Event,
-    InstanceRow,
-    Store,
     TaskRow,
     TimerRow,
     check_commits,
+    command_clash,
+    decode,
+    decode_result,
     dumps,
-    loads,
     role_set,
+    skip_damaged,
 )
 from procflow.store.durability import WalSync
+from procflow.store.relational import TASK, RelationalStore
 
 _MAX_IDLE = 8
 
 # A task is visible to a user who is a candidate or the assignee, or, when it has
 # neither, to anyone holding one of its roles (mirrors `base.visible`).
+# A row whose lists are damaged (not JSON) is visible to nobody: one bad row must
+# not fail every inbox (`_task` reports it when it is read).
 _VISIBLE = """(NOT :filter
-    OR EXISTS (SELECT 1 FROM json_each(t.candidates) AS c WHERE c.value = :user)
-    OR t.assignee = :user
-    OR (json_array_length(t.candidates) = 0 AND t.assignee IS NULL AND EXISTS (
-        SELECT 1 FROM json_each(t.roles) AS r JOIN json_each(:roles) AS h
-        ON r.value = h.value)))"""
-_TASK = "SELECT t.task_id, t.instance_id, t.step_id, t.roles, t.assignee, t.candidates, t.due"
-_OPEN_TASKS = f"{_TASK} FROM tasks AS t WHERE {_VISIBLE} ORDER BY t.instance_id, t.pos"
+    OR (json_valid(t.candidates) AND json_valid(t.roles) AND (
+        EXISTS (SELECT 1 FROM json_each(t.candidates) AS c WHERE c.value = :user)
+        OR t.assignee = :user
+        OR (json_array_length(t.candidates) = 0 AND t.assignee IS NULL AND EXISTS (
+            SELECT 1 FROM json_each(t.roles) AS r JOIN json_each(:roles) AS h
+            ON r.value = h.value)))))"""
+_OPEN_TASKS = f"{TASK} FROM tasks AS t WHERE {_VISIBLE} ORDER BY t.instance_id, t.pos"
 # One instance's tasks: its row lists their ids, in order.
 _INSTANCE_TASKS = (
-    f"{_TASK} FROM instances AS i, json_each(i.task_ids) AS j, tasks AS t"
+    f"{TASK} FROM instances AS i, json_each(i.task_ids) AS j, tasks AS t"
     f" WHERE i.instance_id = :instance_id AND t.task_id = j.value AND {_VISIBLE} ORDER BY j.key"
 )
 _KNOWN_MAX = 4096
@@ -81,13 +90,32 @@ _CHECKPOINT_EVERY = 256
 
 def _task(row: tuple[Any, ...]) -> TaskRow:
     task_id, instance_id, step_id, roles, assignee, candidates, due = row
+    what = f"task {task_id!r} of instance {instance_id!r}"
     return TaskRow(
-        task_id, instance_id, step_id, tuple(loads(roles)), assignee, tuple(loads(candidates)), due
-    )
+        task_id, instance_id, step_id,
+        tuple(decode(roles, what=f"the roles of {what}", instance_id=instance_id, shape=list)),
+        assignee,
+        tuple(decode(candidates, what=f"the candidates of {what}", instance_id=instance_id,
+                     shape=list)),
+        due,
+    )  # fmt: skip
+
+
+_CLAIM = (
+    "UPDATE timers SET claimant = :claimant, claimed_until = :until"
+    " WHERE (instance_id, timer_id) IN (SELECT instance_id, timer_id FROM timers"
+    " WHERE fire_at <= :now AND (claimed_until IS NULL OR claimed_until <= :now)"
+    " ORDER BY fire_at, instance_id, timer_id LIMIT :limit)"
+    " RETURNING instance_id, timer_id, fire_at"
+)
+_RELEASE = (
+    "UPDATE timers SET claimant = NULL, claimed_until = NULL"
+    " WHERE instance_id = ? AND timer_id = ? AND claimant = ?"
+)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class SQLiteStore(Store):
+class SQLiteStore(RelationalStore):
     """A store in one SQLite file, shared safely by threads and processes.
 
     Args:
@@ -96,14 +124,21 @@ class SQLiteStore(Store):
         durable: A command is acknowledged once on stable storage (survives
             power loss); False: once written to the OS (survives a crash of the
             process only). For benchmarks.
+        upgrade: Bring an older file to this procflow's schema on opening;
+            False refuses it instead (``procflow store migrate`` upgrades it).
 
     Raises:
         StoreError: The file is not a procflow store, is damaged, or was written
-            by a newer procflow.
+            by a newer procflow (or an older one, when ``upgrade`` is False).
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, timeout: float = 5.0, durable: bool = True
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 5.0,
+        durable: bool = True,
+        upgrade: bool = True,
     ) -> None:
         self.path = Path(path)
         if str(path) in ("", ":memory:"):
@@ -126,7 +161,7 @@ class SQLiteStore(Store):
             conn = self._connect()
             try:
                 with self._transaction(conn):
-                    migrations.upgrade(conn, self.path)
+                    migrations.upgrade(conn, self.path, allowed=upgrade)
                 self._wait_durable()
             except BaseException:
                 conn.close()
@@ -163,13 +198,14 @@ class SQLiteStore(Store):
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {doing}: {exc}") from exc
+            # a failed statement or COMMIT leaves SQLite's transaction rolled back
+            raise StoreError(f"{self.path}: {doing}: {exc}", retry_safe=True) from exc
 
     @contextmanager
     def _connection(self, doing: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._closed:
-                raise StoreError(f"{self.path}: the store is closed")
+                raise StoreError(f"{self.path}: the store is closed", retry_safe=True)
             conn = self._idle.pop() if self._idle else None
         with self._wrap(doing):
             if conn is None:
@@ -213,7 +249,7 @@ class SQLiteStore(Store):
         """A pooled connection (the fast path of `_connection`, for the hot calls)."""
         with self._lock:
             if self._closed:
-                raise StoreError(f"{self.path}: the store is closed")
+                raise StoreError(f"{self.path}: the store is closed", retry_safe=True)
             if self._idle:
                 return self._idle.pop()
         return self._connect()
@@ -243,7 +279,7 @@ class SQLiteStore(Store):
         try:
             conn = self._borrow()
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: commit: {exc}") from exc
+            raise StoreError(f"{self.path}: commit: {exc}", retry_safe=True) from exc
         repeated, checkpoint = False, False
         try:
             try:
@@ -258,7 +294,7 @@ class SQLiteStore(Store):
                         raise
                     conn.execute("ROLLBACK" if repeated else "COMMIT")
             except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: commit: {exc}") from exc
+                raise StoreError(f"{self.path}: commit: {exc}", retry_safe=True) from exc
             try:
                 # a repeated command was committed before, maybe not yet durably: wait too
                 self._wait_durable()
@@ -303,7 +339,7 @@ class SQLiteStore(Store):
                 "SELECT result FROM commands WHERE command_id = ?", (command_id,)
             ).fetchone()
             if done is not None:
-                first: dict[str, Any] | None = loads(done[0])
+                first: dict[str, Any] | None = decode_result(command_id, done[0])
                 return True, first
         if len(plans) > 1:
             # Check everything before changing anything, as MemoryStore does
@@ -363,6 +399,12 @@ class SQLiteStore(Store):
 
     # -- reading -----------------------------------------------------------------
 
+    def _rows(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._all(doing, sql, params)
+
+    def _task(self, row: tuple[Any, ...]) -> TaskRow:
+        return _task(row)
+
     def _all(self, doing: str, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
         try:
             conn = self._borrow()
@@ -371,73 +413,7 @@ class SQLiteStore(Store):
             finally:
                 self._give_back(conn)
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {doing}: {exc}") from exc
-
-    def command_result(self, command_id: str) -> dict[str, Any] | None:
-        rows = self._all(
-            "command_result", "SELECT result FROM commands WHERE command_id = ?", (command_id,)
-        )
-        found: dict[str, Any] | None = loads(rows[0][0]) if rows else None
-        return found
-
-    def load(self, instance_id: str) -> tuple[int, dict[str, Any]]:
-        rows = self._all(
-            "load", "SELECT version, state FROM instances WHERE instance_id = ?", (instance_id,)
-        )
-        if not rows:
-            raise InstanceNotFound(f"no instance {instance_id!r}")
-        state: dict[str, Any] = loads(rows[0][1])
-        return rows[0][0], state
-
-    def events(self, instance_id: str, *, after: int = 0) -> list[Event]:
-        rows = self._all(
-            "events",
-            "SELECT seq, type, at, by, data FROM events WHERE instance_id = ? AND seq > ?"
-            " ORDER BY seq",
-            (instance_id, after),
-        )
-        if not rows:
-            self.instance(instance_id)  # raises InstanceNotFound when absent
-        return [Event(instance_id, s, t, a, b, loads(d)) for s, t, a, b, d in rows]
-
-    def instance(self, instance_id: str) -> InstanceRow:
-        rows = self._all(
-            "instance",
-            "SELECT instance_id, process_id, definition_hash, status, version, started_at,"
-            " parent_id FROM instances WHERE instance_id = ?",
-            (instance_id,),
-        )
-        if not rows:
-            raise InstanceNotFound(f"no instance {instance_id!r}")
-        return InstanceRow(*rows[0])
-
-    def version(self, instance_id: str) -> int:
-        rows = self._all(
-            "version", "SELECT version FROM instances WHERE instance_id = ?", (instance_id,)
-        )
-        if not rows:
-            raise InstanceNotFound(f"no instance {instance_id!r}")
-        version: int = rows[0][0]
-        return version
-
-    def instances(
-        self,
-        *,
-        status: str | None = None,
-        process_id: str | None = None,
-        limit: int | None = None,
-    ) -> list[InstanceRow]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must not be negative, got {limit}")
-        rows = self._all(
-            "instances",
-            "SELECT instance_id, process_id, definition_hash, status, version, started_at,"
-            " parent_id FROM instances WHERE (:status IS NULL OR status = :status)"
-            " AND (:process_id IS NULL OR process_id = :process_id)"
-            " ORDER BY started_at, instance_id LIMIT :limit",
-            {"status": status, "process_id": process_id, "limit": -1 if limit is None else limit},
-        )
-        return [InstanceRow(*r) for r in rows]
+            raise StoreError(f"{self.path}: {doing}: {exc}", retry_safe=True) from exc
 
     def open_tasks(
         self,
@@ -453,45 +429,48 @@ class SQLiteStore(Store):
             "roles": dumps(sorted(role_set(roles)), what="roles"),
         }
         sql = _OPEN_TASKS if instance_id is None else _INSTANCE_TASKS
-        rows = self._all("open_tasks", sql, params)
-        return [_task(r) for r in rows]
+        found = []
+        for row in self._all("open_tasks", sql, params):
+            try:
+                found.append(_task(row))
+            except DamagedRecord as exc:
+                skip_damaged(exc)
+        return found
 
-    def task(self, task_id: str) -> TaskRow | None:
-        rows = self._all(
-            "task",
-            "SELECT task_id, instance_id, step_id, roles, assignee, candidates, due FROM tasks"
-            " WHERE task_id = ?",
-            (task_id,),
-        )
-        return _task(rows[0]) if rows else None
+    def claim_due_timers(
+        self, now_iso: str, *, until_iso: str, claimant: str, limit: int = 100
+    ) -> list[TimerRow]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        params = {"claimant": claimant, "until": until_iso, "now": now_iso, "limit": limit}
+        with self._connection("claim_due_timers") as conn:
+            with self._transaction(conn):
+                rows = conn.execute(_CLAIM, params).fetchall()
+            self._wait_durable()
+        return sorted(TimerRow(*r) for r in rows)
 
-    def due_timers(self, now_iso: str) -> list[TimerRow]:
-        rows = self._all(
-            "due_timers",
-            "SELECT instance_id, timer_id, fire_at FROM timers WHERE fire_at <= ?"
-            " ORDER BY fire_at, instance_id, timer_id",
-            (now_iso,),
-        )
-        return [TimerRow(*r) for r in rows]
+    def release_timers(self, timers: Iterable[TimerRow], *, claimant: str) -> None:
+        params = [(t.instance_id, t.timer_id, claimant) for t in timers]
+        if not params:
+            return
+        with self._connection("release_timers") as conn:
+            with self._transaction(conn):
+                conn.executemany(_RELEASE, params)
+            self._wait_durable()
 
-    def definition(self, definition_hash: str) -> str:
-        rows = self._all(
-            "definition",
-            "SELECT text FROM definitions WHERE definition_hash = ?",
-            (definition_hash,),
-        )
-        if not rows:
-            raise DefinitionNotFound(f"no definition {definition_hash!r}")
-        text: str = rows[0][0]
-        return text
-
-    def definitions(self, process_id: str) -> list[str]:
-        rows = self._all(
-            "definitions",
-            "SELECT definition_hash FROM definitions WHERE process_id = ? ORDER BY rowid",
-            (process_id,),
-        )
-        return [r[0] for r in rows]
+    def put_commands(self, commands: Sequence[tuple[str, dict[str, Any] | None]]) -> None:
+        encoded = [(cid, dumps(result, what="command result")) for cid, result in commands]
+        with self._connection("put_commands") as conn:
+            with self._transaction(conn):
+                for cid, text in encoded:
+                    known = conn.execute(
+                        "SELECT result FROM commands WHERE command_id = ?", (cid,)
+                    ).fetchone()
+                    if known is None:
+                        conn.execute("INSERT INTO commands VALUES (?, ?)", (cid, text))
+                    elif known[0] != text:
+                        raise StoreError(command_clash(cid))
+            self._wait_durable()
 
     def close(self) -> None:
         with self._lock:
@@ -501,3 +480,21 @@ class SQLiteStore(Store):
             conn.close()
         if self._sync is not None:
             self._sync.close()
+
+
+def schema_version(path: Path) -> int:
+    """The schema version of the file at ``path``, read only (0: empty).
+
+    Raises:
+        StoreError: No such file, or not a procflow store.
+    """
+    if not path.is_file():
+        raise StoreError(f"{path}: no such file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return migrations.read_version(conn, path)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot read: {exc}", retry_safe=True) from exc

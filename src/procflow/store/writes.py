@@ -81,8 +81,9 @@ _UPDATE_TASK = (
     " WHERE task_id = ?"
 )
 _DELETE_TASK = "DELETE FROM tasks WHERE task_id = ?"
-_INSERT_TIMER = "INSERT INTO timers VALUES (?, ?, ?)"
-_REPLACE_TIMER = "INSERT OR REPLACE INTO timers VALUES (?, ?, ?)"
+_INSERT_TIMER = "INSERT INTO timers (instance_id, timer_id, fire_at) VALUES (?, ?, ?)"
+# replacing a row drops its claim (`SQLiteStore.claim_due_timers`): the timer moved
+_REPLACE_TIMER = "INSERT OR REPLACE INTO timers (instance_id, timer_id, fire_at) VALUES (?, ?, ?)"
 _DELETE_TIMER = "DELETE FROM timers WHERE instance_id = ? AND timer_id = ?"
 # the old task ids are in the row the UPDATE is about to replace: clear them first
 _CLEAR_TASKS = (
