@@ -34,6 +34,11 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
   a later four-eyes rule or deadline names it).
 - ``task_withdrawn``: task, why (``signed``, ``rejected``, ``join``).
 - ``task_claimed``: task (``by`` becomes the assignee); ``task_delegated``: task, to.
+- ``task_reassigned``: task, to, from (the assignee before, or None): an
+  administrator gave the task to ``to`` (folded as a delegation).
+- ``commented``: text; ``attached``: name, blob (the blob store's key), size
+  (bytes), type (media type), sha256. For the record only: the snapshot does
+  not change, and the bytes of an attachment are in the blob store, not here.
 - ``reminded`` / ``overdue``: task, timer; ``escalated``: task, timer, to,
   mode (``offer`` or ``move``), candidates (members offered the task).
 - ``step_skipped``: step, when (the condition) or why; ``branched``: step, to,
@@ -360,6 +365,9 @@ def _task_delegated(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
     tasks[data["task"]] = tasks[data["task"]]._replace(assignee=data["to"], candidates=())
 
 
+_task_reassigned = _task_delegated
+
+
 def _without(task: OpenTask, timer: str) -> tuple[tuple[str, str], ...]:
     return tuple(t for t in task.timers if t[0] != timer)
 
@@ -469,6 +477,9 @@ _HANDLERS: dict[str, Handler] = {
     "task_withdrawn": _task_withdrawn,
     "task_claimed": _task_claimed,
     "task_delegated": _task_delegated,
+    "task_reassigned": _task_reassigned,
+    "commented": _nothing,
+    "attached": _nothing,
     "reminded": _reminded,
     "overdue": _overdue,
     "escalated": _escalated,
