@@ -22,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
+
+from typing_extensions import TypedDict  # pydantic reads these (the API's schemas) on 3.11
 
 from procflow.errors import InvalidArgument
 from procflow.runtime.clock import parse_iso
