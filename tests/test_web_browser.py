@@ -242,6 +242,12 @@ def test_sc001_end_to_end_across_people(people: People) -> None:
     assert "86,000.50 元" in wang.locator("section.context").inner_text()  # read-only context
     people.shot(wang, "task-review")
     choose(wang, "revise")
+    # sent back: the drafter's step is current again (docs/images/serve-instance.png)
+    assert "draft" in (wang.locator("#diagram g.pf-current title").first.text_content() or "")
+    wang.set_viewport_size({"width": 1400, "height": 960})
+    wang.locator("h1").scroll_into_view_if_needed()
+    wang.screenshot(path=str(SHOTS / "readme.png"))
+    wang.set_viewport_size({"width": 1280, "height": 900})
     wang.fill("#comment-text", "請補充調研對象")
     wang.click("form.comment button")
     open_task(li, "制定調研計劃")

@@ -121,7 +121,7 @@ def caller(request: Request) -> User:
 
 
 @router.get("/processes", response_model=list[ProcessJSON], summary="The processes")
-def processes(request: Request) -> list[ProcessJSON]:
+async def processes(request: Request) -> list[ProcessJSON]:
     user = caller(request)
     engine = _site(request).engine
     out = []
@@ -147,7 +147,9 @@ def processes(request: Request) -> list[ProcessJSON]:
     status_code=201,
     summary="Start an instance",
 )
-def start(request: Request, process_id: str, body: StartBody, idempotency_key: Key = None) -> Any:
+async def start(
+    request: Request, process_id: str, body: StartBody, idempotency_key: Key = None
+) -> Any:
     user = caller(request)
     engine = _site(request).engine
     if process_id not in engine.catalog:
@@ -157,7 +159,7 @@ def start(request: Request, process_id: str, body: StartBody, idempotency_key: K
 
 
 @router.get("/tasks", response_model=TaskPage, summary="A page of the caller's open tasks")
-def tasks(  # noqa: PLR0917 - FastAPI reads query parameters from the signature
+async def tasks(  # noqa: PLR0917 - FastAPI reads query parameters from the signature
     request: Request,
     process_id: Annotated[str | None, Query(max_length=200)] = None,
     step_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -173,7 +175,7 @@ def tasks(  # noqa: PLR0917 - FastAPI reads query parameters from the signature
 
 
 @router.get("/tasks/{task_id}", response_model=TaskJSON, summary="One open task")
-def task(request: Request, task_id: str) -> Any:
+async def task(request: Request, task_id: str) -> Any:
     caller(request)
     return to_json(_site(request).engine.task(task_id))
 
@@ -183,13 +185,13 @@ def task(request: Request, task_id: str) -> Any:
     response_model=dict[str, Any],
     summary="What the task asks for and shows, as JSON Schema",
 )
-def form(request: Request, task_id: str) -> Any:
+async def form(request: Request, task_id: str) -> Any:
     caller(request)
     return _site(request).engine.form(task_id)
 
 
 @router.post("/tasks/{task_id}/complete", response_model=InstanceJSON, summary="Complete a task")
-def complete(
+async def complete(
     request: Request, task_id: str, body: CompleteBody, idempotency_key: Key = None
 ) -> Any:
     user = caller(request)
@@ -200,13 +202,13 @@ def complete(
 
 
 @router.post("/tasks/{task_id}/claim", response_model=TaskJSON, summary="Claim a role task")
-def claim(request: Request, task_id: str, idempotency_key: Key = None) -> Any:
+async def claim(request: Request, task_id: str, idempotency_key: Key = None) -> Any:
     user = caller(request)
     return to_json(_site(request).engine.claim(task_id, by=user, command_id=idempotency_key))
 
 
 @router.post("/tasks/{task_id}/delegate", response_model=TaskJSON, summary="Hand a task on")
-def delegate(
+async def delegate(
     request: Request, task_id: str, body: DelegateBody, idempotency_key: Key = None
 ) -> Any:
     user = caller(request)
@@ -215,7 +217,7 @@ def delegate(
 
 
 @router.get("/instances/{instance_id}", response_model=InstanceJSON, summary="An instance")
-def instance(request: Request, instance_id: str) -> Any:
+async def instance(request: Request, instance_id: str) -> Any:
     user = caller(request)
     engine = _site(request).engine
     inst = engine.instance(instance_id)
@@ -231,15 +233,15 @@ def instance(request: Request, instance_id: str) -> Any:
     response_model=list[EventJSON],
     summary="An instance's events, oldest first",
 )
-def history(request: Request, instance_id: str) -> Any:
-    instance(request, instance_id)  # the same check: found, and theirs to see
+async def history(request: Request, instance_id: str) -> Any:
+    await instance(request, instance_id)  # the same check: found, and theirs to see
     return to_json(_site(request).engine.history(instance_id))
 
 
 @router.post(
     "/instances/{instance_id}/cancel", response_model=InstanceJSON, summary="Cancel an instance"
 )
-def cancel(
+async def cancel(
     request: Request, instance_id: str, body: CancelBody, idempotency_key: Key = None
 ) -> Any:
     user = caller(request)

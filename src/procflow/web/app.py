@@ -9,6 +9,13 @@ details under ``/api``, a page elsewhere; never a traceback), and the
 test clock (``POST /_test/clock``), which exists only when a `ManualClock`
 is given (``procflow serve --test-clock``).
 
+The routes are coroutines that call the engine directly: its calls are short
+and CPU-bound, and a thread pool would only make them take turns at the GIL
+(at 20 concurrent requests, each took several times longer). What is slow
+(drawing a diagram with Graphviz, running the scenarios) goes to a thread.
+For more than one core, run several worker processes (``uvicorn --workers``
+or gunicorn) over a shared store.
+
 Imports the runtime, and `web.pages`, `web.api`, `web.sitewide`, `web.problems`.
 """
 

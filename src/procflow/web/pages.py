@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from procflow.errors import (
     InstanceNotFound,
@@ -111,7 +112,7 @@ async def posted(request: Request) -> Any:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> Response:
+async def home(request: Request) -> Response:
     try:
         current_user(request)
     except SignInFirst:
@@ -120,7 +121,7 @@ def home(request: Request) -> Response:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_page(request: Request) -> Response:
+async def signin_page(request: Request) -> Response:
     site = site_of(request)
     people = sorted(site.staff.people.values(), key=lambda p: (sorted(p.roles)[:1], p.id))
     return page(request, "signin.html", people=people, picker=site.sign_in.picker)
@@ -162,7 +163,7 @@ def _query(params: Mapping[str, str]) -> InboxQuery:
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox_page(request: Request) -> Response:
+async def inbox_page(request: Request) -> Response:
     user = current_user(request)
     site = site_of(request)
     query = _query(request.query_params)
@@ -269,7 +270,7 @@ def _task_view(
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: str) -> Response:
+async def task_page(request: Request, task_id: str) -> Response:
     user = current_user(request)
     try:
         context, _ = _task_view(request, user, task_id)
@@ -353,7 +354,7 @@ def _diagram(inst: Instance, program: Program, events: list[Any]) -> tuple[Marku
 
 
 @router.get("/instances/{instance_id}", response_class=HTMLResponse)
-def instance_page(request: Request, instance_id: str) -> Response:
+async def instance_page(request: Request, instance_id: str) -> Response:
     user = current_user(request)
     site = site_of(request)
     engine = site.engine
@@ -368,7 +369,8 @@ def instance_page(request: Request, instance_id: str) -> Response:
         message = f"{user.id} 不能查看 {instance_id}：它不是你的流程，你也沒有它的角色"
         return page(request, "error.html", 403, user=user, message=message)
     events = engine.history(instance_id)
-    svg, diagram_problem = _diagram(inst, program, events)
+    # drawing a definition's diagram runs Graphviz (once per definition): off the event loop
+    svg, diagram_problem = await run_in_threadpool(_diagram, inst, program, events)
     mine = {t.id for t in engine.tasks(user=user, instance_id=instance_id)}
     return page(
         request,
@@ -419,7 +421,7 @@ async def attach(request: Request, instance_id: str) -> Response:
 
 
 @router.get("/instances/{instance_id}/files/{blob}")
-def attachment(request: Request, instance_id: str, blob: str) -> Response:
+async def attachment(request: Request, instance_id: str, blob: str) -> Response:
     user = current_user(request)
     engine = site_of(request).engine
     try:
@@ -451,7 +453,7 @@ async def cancel(request: Request, instance_id: str) -> Response:
 
 
 @router.get("/processes", response_class=HTMLResponse)
-def processes_page(request: Request) -> Response:
+async def processes_page(request: Request) -> Response:
     user = current_user(request)
     engine = site_of(request).engine
     rows = []
@@ -467,7 +469,7 @@ def _results_of(site: Site, pid: str) -> list[Any]:
 
 
 @router.get("/processes/{process_id}", response_class=HTMLResponse)
-def process_page(request: Request, process_id: str) -> Response:
+async def process_page(request: Request, process_id: str) -> Response:
     user = current_user(request)
     site = site_of(request)
     engine = site.engine
@@ -475,7 +477,8 @@ def process_page(request: Request, process_id: str) -> Response:
     if process is None:
         return page(request, "error.html", 404, user=user, message=f"沒有這個流程：{process_id}")
     try:
-        svg: Markup | None = Markup(render_progress(process))  # noqa: S704 - escaped SVG
+        drawn = await run_in_threadpool(render_progress, process)
+        svg: Markup | None = Markup(drawn)  # noqa: S704 - SVG that procflow.render escaped
         problem = ""
     except RenderError as exc:
         svg, problem = None, str(exc)
@@ -494,7 +497,7 @@ def process_page(request: Request, process_id: str) -> Response:
         starters=sorted(starters or ()),
         steps=steps,
         human=HumanNode,
-        results=_results_of(site, process_id),
+        results=await run_in_threadpool(_results_of, site, process_id),
     )
 
 
@@ -522,15 +525,15 @@ async def start(request: Request, process_id: str) -> Response:
 
 
 @router.get("/scenarios", response_class=HTMLResponse)
-def scenarios_page(request: Request) -> Response:
+async def scenarios_page(request: Request) -> Response:
     user = current_user(request)
-    results = site_of(request).scenario_results()
+    results = await run_in_threadpool(site_of(request).scenario_results)
     failed = [r for r in results if not r.passed]
     return page(request, "scenarios.html", user=user, results=results, failed=failed)
 
 
 @router.get("/instances", response_class=HTMLResponse)
-def instances_page(request: Request) -> Response:
+async def instances_page(request: Request) -> Response:
     user = current_user(request)
     engine = site_of(request).engine
     mine = [i for i in engine.instances() if i.started_by == user.id][-50:]

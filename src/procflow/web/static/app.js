@@ -1,5 +1,6 @@
 // procflow serve: the page's only script. Everything works without it; it adds
-// rows to tables of line items and asks before cancelling an instance.
+// rows to tables of line items, asks before cancelling an instance, and scrolls a
+// wide diagram to the current step.
 "use strict";
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button.add-row");
@@ -23,4 +24,13 @@ document.addEventListener("click", (event) => {
 document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
+});
+// a wide diagram scrolls sideways: bring the current step into view
+document.addEventListener("DOMContentLoaded", () => {
+  const figure = document.querySelector("figure.diagram");
+  const current = figure && figure.querySelector(".pf-current");
+  if (!current) return;
+  const box = current.getBoundingClientRect();
+  const frame = figure.getBoundingClientRect();
+  figure.scrollLeft += box.left + box.width / 2 - frame.left - figure.clientWidth / 2;
 });
