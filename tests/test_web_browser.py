@@ -237,6 +237,9 @@ def test_sc001_end_to_end_across_people(people: People) -> None:
     assert "已完成「制定調研計劃」" in li.locator(".flash.ok").inner_text()
 
     # the reviewer sends it back once, with a comment
+    wang.goto(people.url + "/inbox")
+    assert wang.locator("table.tasks tbody tr").count() == 1
+    assert "方案審批" in wang.locator("table.tasks").inner_text()
     people.shot(wang, "inbox")
     open_task(wang, "方案審批")
     assert "86,000.50 元" in wang.locator("section.context").inner_text()  # read-only context
