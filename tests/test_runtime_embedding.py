@@ -263,3 +263,8 @@ def test_attachments_have_a_size_limit_and_a_file_blob_store(tmp_path: Path) -> 
         blobs.get("../../etc/passwd")
     with pytest.raises(BlobNotFound):
         blobs.get("sha256-" + "0" * 64)
+
+
+def test_a_store_passed_where_the_processes_go_is_named() -> None:
+    with pytest.raises(InvalidArgument, match=r"not MemoryStore.*store="):
+        Engine(MemoryStore())  # type: ignore[arg-type]

@@ -122,6 +122,11 @@ class Engine:
         blobs: BlobStore | None = None,
         max_attachment: int = MAX_ATTACHMENT,
     ) -> None:
+        if not isinstance(catalog, Mapping):
+            raise InvalidArgument(
+                f"the first argument is the processes, not {type(catalog).__name__}: "
+                "pass procflow.load_dir('processes') (a store goes in store=)"
+            )
         self.core = Core(
             catalog,
             store=store if store is not None else MemoryStore(),

@@ -53,45 +53,55 @@ def _end_of(flow: Flow, result: str, last: list[str]) -> str | None:
     return ends[0].id if ends else (END if END in flow.nodes else None)
 
 
-def trail(flow: Flow, events: Iterable[Event], state: Snapshot) -> Trail:
-    """The `Trail` of an instance of ``flow``, from its ``events`` and its ``state`` now."""
-    log: list[str] = []
-    skipped: set[str] = set()
-    taken: set[tuple[str, str]] = set()
+class _Walk:
+    """The nodes an instance passed, in order, and the edges it took, as its events tell."""
 
-    def arrive(node: str) -> None:
-        if node not in flow.nodes:
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.log: list[str] = []
+        self.skipped: set[str] = set()
+        self.taken: set[tuple[str, str]] = set()
+        self.finished: str | None = None
+
+    def arrive(self, node: str) -> None:
+        if node not in self.flow.nodes:
             return
-        sources = {e.source for e in flow.incoming[node]}
-        source = next((n for n in reversed(log) if n in sources), None)
+        sources = {e.source for e in self.flow.incoming[node]}
+        source = next((n for n in reversed(self.log) if n in sources), None)
         if source is not None:
-            taken.add((source, node))
-        log.append(node)
+            self.taken.add((source, node))
+        self.log.append(node)
 
-    finished: str | None = None
-    for event in events:
+    def see(self, event: Event) -> None:
         kind = event.type
         if kind == "started":
-            arrive(START)
+            self.arrive(START)
         elif kind in _ARRIVALS:
             step = event.data.get("step")
             if isinstance(step, str):
-                arrive(step)
+                self.arrive(step)
                 if kind == "step_skipped":
-                    skipped.add(step)
+                    self.skipped.add(step)
         elif kind == "merged":
-            arrive(join_id(event.data["step"]))
+            self.arrive(join_id(event.data["step"]))
         elif kind == "finished":
-            finished = _end_of(flow, event.data.get("result", ""), log)
-            if finished is not None:
-                arrive(finished)
+            self.finished = _end_of(self.flow, event.data.get("result", ""), self.log)
+            if self.finished is not None:
+                self.arrive(self.finished)
+
+
+def trail(flow: Flow, events: Iterable[Event], state: Snapshot) -> Trail:
+    """The `Trail` of an instance of ``flow``, from its ``events`` and its ``state`` now."""
+    walk = _Walk(flow)
+    for event in events:
+        walk.see(event)
     current = [task.step for task in state.tasks.values()]
     current += [token.at for token in state.tokens.values() if token.child is not None]
-    if finished is not None and not current:
-        current.append(finished)
+    if walk.finished is not None and not current:
+        current.append(walk.finished)
     return Trail(
-        tuple(dict.fromkeys(log)),
-        frozenset(skipped - set(current)),
-        frozenset(taken),
+        tuple(dict.fromkeys(walk.log)),
+        frozenset(walk.skipped - set(current)),
+        frozenset(walk.taken),
         tuple(dict.fromkeys(current)),
     )
