@@ -29,7 +29,6 @@ from procflow.flow.kinds import KINDS
 from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import FieldDef
-from procflow.language.schedules import ScheduleError, read_schedule
 
 Check = Callable[[Context, Flow], Iterable[Diagnostic]]
 
@@ -166,6 +165,11 @@ def check_schedule(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
     if s is None:
         return
     yield from ctx.actor(s.by, ("schedule", "by"))
+    from procflow.language.schedules import (  # noqa: PLC0415 - only scheduled processes
+        ScheduleError,
+        read_schedule,
+    )
+
     try:
         read_schedule(s)
     except ScheduleError as exc:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from procflow.decisions.table import DecisionTable
 from procflow.errors import ExecutionError
 from procflow.flow.ir import Condition, Node
 from procflow.flow.layout import Layout, Placed
@@ -26,6 +26,9 @@ from procflow.language.diagnostics import Diagnostic, did_you_mean
 from procflow.language.expr.evaluator import Scope
 from procflow.language.model import Actor, DocumentDef, FieldDef, Process
 from procflow.language.source import Document, Path_, pointer
+
+if TYPE_CHECKING:
+    from procflow.decisions.table import DecisionTable
 
 _SCALAR_TYPES: dict[str, expr.Type] = {
     "text": expr.TEXT,
