@@ -284,6 +284,21 @@ def test_type_errors(text: str, message: str) -> None:
     assert message in issue.message
 
 
+@pytest.mark.parametrize(
+    ("text", "expect", "message"),
+    [
+        ('proposal.budget > "1000"', BOOL, 'proposal.budget is money, "1000" is text: '),
+        ("count in proposal.tags", BOOL, "count is number, proposal.tags is list of text: "),
+        ("proposal.plan_type", MONEY, "proposal.plan_type gives choice of "),
+        ("1 + 1", TEXT, "the expression gives number, but text is expected"),
+    ],
+)
+def test_type_errors_name_the_field(text: str, expect: Type, message: str) -> None:
+    issue = only(bad(text, expect=expect))
+    assert issue.code == "PF403"
+    assert issue.message.startswith(message)
+
+
 def test_type_error_span_covers_the_comparison() -> None:
     text = 'flag && proposal.budget > "1000"'
     issue = only(bad(text))

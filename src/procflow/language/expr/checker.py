@@ -127,6 +127,13 @@ class Checker:
         )
         return True
 
+    def naming(self, problem: str, *sides: tuple[Node, Type]) -> str:
+        """``problem`` preceded by what the fields and names in it are: the analyst sees
+        which field has which type (``proposal.budget is money, "1000" is text: ...``)."""
+        if not any(isinstance(n, Name | Select) for n, _ in sides):
+            return problem
+        return ", ".join(f"{self.source(n)} is {t.label}" for n, t in sides) + f": {problem}"
+
     def as_bool(self, node: Node, typed: Typed, role: str) -> ev.Thunk:
         t, thunk = typed
         if t is BOOL:
@@ -272,6 +279,7 @@ class Checker:
         )
         problem = (ordering_problem if node.op in _ORDERING else equality_problem)(lt, rt)
         if problem and not bad:
+            problem = self.naming(problem, (node.left, lt), (node.right, rt))
             hint = _mismatch_hint(lt, rt)
             if (
                 lt is BOOL
@@ -302,6 +310,7 @@ class Checker:
         bad = self.choice_literal(rt, node.left, node.right) or bad
         problem = equality_problem(lt, rt.item)
         if problem and not bad:
+            problem = self.naming(problem, (node.left, lt), (node.right, rt))
             return self.report("PF403", problem, node.start, node.end, _mismatch_hint(lt, rt.item))
         return BOOL, ev.compare("in", lf, rf)
 
