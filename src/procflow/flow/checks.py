@@ -30,6 +30,7 @@ from procflow.flow.kinds import KINDS
 from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import FieldDef
+from procflow.language.readings import check_readings
 from procflow.language.schedules import ScheduleError, read_schedule
 
 Check = Callable[[Context, Flow], Iterable[Diagnostic]]
@@ -186,6 +187,11 @@ def check_unused(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
             )
 
 
+def check_thresholds(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
+    """PF518: a threshold that reads its notes' 以上/以下/之前 the other way (warning)."""
+    yield from check_readings(ctx.doc)
+
+
 CHECKS: tuple[Check, ...] = (
     check_duplicates,
     check_steps,
@@ -193,6 +199,7 @@ CHECKS: tuple[Check, ...] = (
     check_graph,
     check_schedule,
     check_carried,  # required carries are surely filled (`held`)
+    check_thresholds,
     check_unused,  # last: it reads what the others marked as used
 )
 

@@ -226,6 +226,8 @@ CODES: dict[str, str] = {
     "PF515": "an apply: that does not give an input the table needs",
     "PF516": "a value given to a table at evaluation is missing or does not fit",
     "PF517": "a table too irregular to check every combination of inputs (warning)",
+    "PF518": "a threshold or deadline that reads its notes' 以上, 以下 or 之前 the other way "
+    "(warning)",
     # PF6xx: scenarios
     "PF601": "a scenario refers to something that is not in its process",
     "PF602": "a scenario expectation failed",
