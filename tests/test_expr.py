@@ -263,7 +263,7 @@ def test_choice_with_text_variable_and_valid_literals() -> None:
         ("count in proposal.tags", "number compared with text"),
         ("[1, 'a'] == [1]", "list items must be of one kind: number and text"),
         ("(flag ? 1 : 'a') == 1", "the two branches give different kinds of value"),
-        ("size(count) > 1", "size() needs text or a list, not number"),
+        ("size(count) > 1", "size() needs text, a list or a per-person form, not number"),
         ("size('a', 'b') > 1", "size() takes 1 argument, not 2"),
         ("-proposal.content == 'a'", "'-' needs a number, not text"),
         ("proposal.content[0] == 'a'", "only lists can be indexed, not text"),
@@ -398,7 +398,7 @@ def test_not_allowed(text: str, fragment: str) -> None:
 def test_unknown_function_hint() -> None:
     assert only(bad("sizee(name) > 1")).hint == "did you mean 'size'?"
     assert "startsWith" in only(bad("name.startswith('a')")).hint
-    assert "not a function" in only(bad("count(1) > 1")).hint
+    assert "not a function" in only(bad("name(1) == 'a'")).hint
     assert only(bad("today > 1")).hint == "call the function: today(...)"
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "EvaluationError",
     "Event",
     "ExecutionError",
+    "FormCopy",
     "Hooks",
     "Instance",
     "InstanceNotFound",
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     from procflow.runtime import (
         Directory,
         Engine,
+        FormCopy,
         Hooks,
         Instance,
         ManualClock,
@@ -96,6 +98,7 @@ _LAZY = {
         (
             "Directory",
             "Engine",
+            "FormCopy",
             "Hooks",
             "Instance",
             "ManualClock",

@@ -109,6 +109,7 @@ def build_flow(
         actors=ctx.actors,
         documents=ctx.documents,
         tables=ctx.tables,
+        collections=ctx.collections,
         file=file,
         definition=definition or {},
         definition_hash=definition_hash,

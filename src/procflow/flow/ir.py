@@ -153,6 +153,31 @@ class TablePlan:
     """(table output, document, field)."""
 
 
+Per = Literal["member", "item", "submission"]
+"""What a per-person form keeps one copy for (see `Collection`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A per-person form: the copies a process keeps of one document.
+
+    Attributes:
+        document: The document.
+        per: ``member`` (one copy per holder of a role), ``item`` (one per list item),
+            or ``submission`` (``copies: each``: every submission is a copy).
+        steps: The steps that make its copies, in order.
+    """
+
+    document: str
+    per: Per
+    steps: tuple[str, ...]
+
+    @property
+    def words(self) -> str:
+        """How a diagram says it: ``每人一份``, ``每項一份``, ``每次一份``."""
+        return {"member": "每人一份", "item": "每項一份", "submission": "每次一份"}[self.per]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
     """What every node of a flow has.
@@ -336,6 +361,9 @@ class HumanNode(Node):
         outcomes: Outcome -> the node it leads to.
         remember: Record who did this step and when: a later four-eyes rule or
             deadline names it.
+        copies: The per-person forms this step fills, each with whether every
+            submission is a new copy (``copies: each``) rather than this task's own
+            copy (one per member or item, replaced when it is done again).
     """
 
     human: ClassVar[bool] = True
@@ -350,6 +378,7 @@ class HumanNode(Node):
     tables: tuple[TablePlan, ...] = ()
     outcomes: Mapping[str, str] = field(default_factory=dict)
     remember: bool = False
+    copies: Mapping[str, bool] = field(default_factory=dict)
 
     outcome_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
     """What a person may choose here (empty: just complete it)."""
@@ -452,6 +481,8 @@ class Flow:
     """The actors some step, schedule or rule names (the others are unused)."""
     used_documents: frozenset[str] = frozenset()
     """The documents some step fills, reads, carries or names in a condition."""
+    collections: Mapping[str, Collection] = field(default_factory=dict)
+    """The per-person forms, by document: the copies kept of each."""
 
     @property
     def start(self) -> StartNode:

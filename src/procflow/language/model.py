@@ -211,12 +211,36 @@ class FieldDef(ShortForm):
             raise ValueError(f"the default is longer than {self.longest:,} characters")
 
 
+COPY_FIELDS = ("filled_by", "filled_at")
+"""What conditions read of each copy of a per-person form besides its fields."""
+
+
 class DocumentDef(Model):
-    """A form (規範標準): a title and typed fields."""
+    """A form (規範標準): a title and typed fields.
+
+    A form that a ``for_each`` step fills is a per-person form: one copy per
+    member or item, each kept with who filled it and when (``copies:
+    per_task``, which procflow infers and writes into the definitions it
+    stores, so that an instance keeps the meaning it started with). ``copies:
+    each`` keeps every submission as its own copy (a daily report).
+    """
 
     title: Text
     fields: dict[Ident, FieldDef] = {}
     notes: list[Text] = []
+    copies: Literal["each", "per_task"] | None = None
+    """``each``: every submission is kept as its own copy (one per day, one per visit);
+    ``per_task``: one copy per member or item of the for-each step that fills it
+    (inferred when not written)."""
+
+    @model_validator(mode="after")
+    def _copy_fields(self) -> DocumentDef:
+        taken = [f for f in COPY_FIELDS if f in self.fields]
+        if taken:
+            raise ValueError(
+                f"'{taken[0]}' names who filled a copy and when; call the field otherwise"
+            )
+        return self
 
     _notes = field_validator("notes", mode="before", json_schema_input_type=StrOrList)(
         lambda cls, v: _as_notes(v)

@@ -196,7 +196,7 @@ class _Builder:
     def _notes(self, node: FlowNode, lane: str) -> None:
         fills = node.fills_written if isinstance(node, HumanNode) else {}
         reads: tuple[str, ...] = getattr(node, "reads", ())
-        docs = words.document_lines(fills, reads, self.documents)
+        docs = words.document_lines(fills, reads, self.documents, self.flow.collections)
         n = node.id
         if docs:
             self.nodes.append(Node(f"{n}@docs", lane, "docs", "", docs, beside=n))

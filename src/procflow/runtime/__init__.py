@@ -18,7 +18,7 @@ from procflow.runtime.engine import Engine
 from procflow.runtime.hooks import DeadlineKind, Hooks, Notification
 from procflow.runtime.people import Directory, StaticDirectory, User
 from procflow.runtime.state import EVENT_TYPES, apply, replay
-from procflow.runtime.views import Instance, Task
+from procflow.runtime.views import FormCopy, Instance, Task
 
 __all__ = [
     "EVENT_TYPES",
@@ -26,6 +26,7 @@ __all__ = [
     "DeadlineKind",
     "Directory",
     "Engine",
+    "FormCopy",
     "Hooks",
     "Instance",
     "ManualClock",

@@ -31,7 +31,11 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
   Histories written by procflow 0.1 say ``cand`` and ``asg``; both are read.
 - ``task_completed``: task, outcome, data (stored form), timer (when a
   deadline expired it; ``by`` is then None), keep (remember who did the step:
-  a later four-eyes rule or deadline names it).
+  a later four-eyes rule or deadline names it); and when the step fills
+  per-person forms: copies ({document: the copy's values, stored form}), of
+  (the member or item the copy is for; absent for a step without for-each),
+  each (the documents where every submission is a new copy; otherwise the
+  copy of the same step and ``of`` is replaced).
 - ``task_withdrawn``: task, why (``signed``, ``rejected``, ``join``).
 - ``task_claimed``: task (``by`` becomes the assignee); ``task_delegated``: task, to.
 - ``reminded`` / ``overdue``: task, timer; ``escalated``: task, timer, to,
@@ -54,10 +58,12 @@ Imports nothing from procflow.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "EVENT_TYPES",
+    "Copy",
     "Draft",
     "EventLike",
     "JoinState",
@@ -151,6 +157,25 @@ class Parent(NamedTuple):
     token: int | None = None
 
 
+class Copy(NamedTuple):
+    """One copy of a per-person form (its public view is `procflow.FormCopy`).
+
+    Attributes:
+        step: The step whose task filled it.
+        of: The member (user id) or list item (stored form) it is for; None for a
+            step without for-each.
+        by: Who filled it (None when the system did).
+        at: When (ISO text).
+        values: Field -> stored value (JSON form).
+    """
+
+    step: str
+    of: Any
+    by: str | None
+    at: str
+    values: Mapping[str, Any]
+
+
 class Snapshot(NamedTuple):
     """An instance at one moment: the fold of its events.
 
@@ -168,6 +193,7 @@ class Snapshot(NamedTuple):
         done: Step id -> `StepDone`, for the remembered steps.
         handoffs: Instances it handed off to, oldest first.
         counter: The last number given to a task or a token.
+        copies: Per-person form -> its copies (`Copy`), in the order first filled.
     """
 
     process: str
@@ -184,11 +210,12 @@ class Snapshot(NamedTuple):
     done: Mapping[str, StepDone]
     handoffs: tuple[str, ...]
     counter: int
+    copies: Mapping[str, tuple[Copy, ...]] = MappingProxyType({})
 
 
-_EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, {}, {}, {}, (), 0)
+_EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, {}, {}, {}, (), 0, {})
 
-_PARTS = ("documents", "tokens", "tasks", "joins", "done")
+_PARTS = ("documents", "tokens", "tasks", "joins", "done", "copies")
 
 
 class Draft:
@@ -200,8 +227,9 @@ class Draft:
     """
 
     __slots__ = (
-        "_owned", "counter", "definition_hash", "documents", "done", "handoffs", "joins",
-        "parent", "process", "result", "started_at", "started_by", "status", "tasks", "tokens",
+        "_owned", "copies", "counter", "definition_hash", "documents", "done", "handoffs",
+        "joins", "parent", "process", "result", "started_at", "started_by", "status", "tasks",
+        "tokens",
     )  # fmt: skip
 
     process: str
@@ -218,13 +246,14 @@ class Draft:
     done: dict[str, StepDone]
     handoffs: tuple[str, ...]
     counter: int
+    copies: dict[str, tuple[Copy, ...]]
 
     def __init__(self, base: Snapshot | None = None) -> None:
         # the base's own mappings, read-only until an `own_*` method copies one
         (
             self.process, self.definition_hash, self.status, self.result, self.started_at,
             self.started_by, self.parent, self.documents, self.tokens, self.tasks, self.joins,
-            self.done, self.handoffs, self.counter,
+            self.done, self.handoffs, self.counter, self.copies,
         ) = base if base is not None else _EMPTY  # type: ignore[assignment]  # fmt: skip
         self._owned = 0
 
@@ -258,6 +287,30 @@ class Draft:
             self._owned |= 16
         return self.documents
 
+    def own_copies(self) -> dict[str, tuple[Copy, ...]]:
+        if not self._owned & 32:
+            self.copies = dict(self.copies)
+            self._owned |= 32
+        return self.copies
+
+    def add_copies(self, data: dict[str, Any], step: str, at: str, by: str | None) -> None:
+        """Keep the copies a completed task filled: a new one, or in place of its own."""
+        of = data.get("of")
+        each = data.get("each", ())
+        copies = self.own_copies()
+        for doc, values in data["copies"].items():
+            new = Copy(step, of, by, at, values)
+            old = copies.get(doc, ())
+            if doc not in each:
+                for i, c in enumerate(old):
+                    if c.step == step and c.of == of:
+                        copies[doc] = (*old[:i], new, *old[i + 1 :])
+                        break
+                else:
+                    copies[doc] = (*old, new)
+            else:
+                copies[doc] = (*old, new)
+
     def count(self, number: int) -> None:
         self.counter = max(self.counter, number)
 
@@ -280,7 +333,7 @@ class Draft:
         return Snapshot(
             self.process, self.definition_hash, self.status, self.result, self.started_at,
             self.started_by, self.parent, self.documents, self.tokens, self.tasks, self.joins,
-            self.done, self.handoffs, self.counter,
+            self.done, self.handoffs, self.counter, self.copies,
         )  # fmt: skip
 
 
@@ -300,8 +353,8 @@ def _started(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     d.parent = None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token"))
     d.documents = {k: dict(v) for k, v in data.get("docs", {}).items()}
     d.tokens, d.tasks, d.joins, d.done = {token: Token("@start")}, {}, {}, {}
-    d.handoffs, d.counter = (), token
-    d._owned = 31
+    d.handoffs, d.counter, d.copies = (), token, {}
+    d._owned = 63
 
 
 def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
@@ -334,6 +387,8 @@ def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
     task = d.own_tasks().pop(data["task"])
     if data.get("data"):
         d.merge_docs(data["data"])
+    if data.get("copies"):
+        d.add_copies(data, task.step, at, by)
     tokens = d.own_tokens()
     where, completions, done_by, child = tokens[task.token]
     tokens[task.token] = Token(

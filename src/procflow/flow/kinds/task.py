@@ -88,8 +88,8 @@ class TaskNode(HumanNode):
             return None
         if fe.members:
             users = run.members(self.roles, why=f"the step '{self.id}'")
-            for i, user in enumerate(users):
-                run.open_task(token, self, self.roles, candidates=[user], enter=i == 0)
+            for i, user in enumerate(users):  # the member is the task's item: whose copy
+                run.open_task(token, self, self.roles, candidates=[user], item=user, enter=i == 0)
             if users:
                 return None
             why = f"no one holds {', '.join(self.roles)}"
@@ -203,6 +203,8 @@ def check(ctx: Context, flow: Flow, placed: Placed, node: TaskNode) -> Iterator[
         fpath = (*path, "for_each")
         yield from ctx.document(doc, fpath)
         yield from ctx.field(doc, fname, fpath)
+        if doc in ctx.collections:
+            yield ctx.one_form(doc, fpath, "for_each needs one list to go through")
         d = ctx.documents.get(doc)
         fd = d.fields.get(fname) if d is not None else None
         if fd is not None and fd.type != "list":
