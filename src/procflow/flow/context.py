@@ -20,12 +20,20 @@ from dataclasses import dataclass, field
 
 from procflow.decisions.table import DecisionTable
 from procflow.errors import ExecutionError
-from procflow.flow.ir import Collection, Condition, Node, Per
+from procflow.flow.ir import Collection, Condition, Limit, Node, Per
 from procflow.flow.layout import Layout, Placed
 from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic, did_you_mean
 from procflow.language.expr.evaluator import Scope
-from procflow.language.model import Actor, DocumentDef, FieldDef, Process, TaskStep
+from procflow.language.model import (
+    Actor,
+    DocumentDef,
+    FieldDef,
+    Process,
+    TaskStep,
+    Way,
+    target_of,
+)
 from procflow.language.source import Document, Path_, pointer
 
 _SCALAR_TYPES: dict[str, expr.Type] = {
@@ -143,6 +151,10 @@ class Context:
     infer_copies: bool = True
     """Whether a form a for-each step fills is a per-person form without saying so (not
     for a stored definition, which says so itself)."""
+    limits: dict[tuple[str, str], list[Limit]] = field(default_factory=dict)
+    """The limited ways found while building, by (source, target) (`way`)."""
+    ends: dict[str, tuple[str, Path_]] = field(default_factory=dict)
+    """End nodes a limit's ``end:`` adds: node id -> (result, where it is written)."""
 
     def __post_init__(self) -> None:
         self.collections = find_collections(self.layout, self.documents, infer=self.infer_copies)
@@ -260,6 +272,33 @@ class Context:
                 or f"the fields of '{doc}' are: {', '.join(d.fields) or 'none'}"
             )
             yield self.diag(path, "PF304", f"the document '{doc}' has no field '{name}'", hint)
+
+    def way(self, way: Way, at: Placed, path: Path_, *, source: str | None = None) -> str | None:
+        """The node a way from ``at`` goes to (None when it does not exist: its check says
+        so); a `Loop` is noted as a `Limit` of the way from ``source`` (``at`` itself)."""
+        dest = self.layout.resolve(target_of(way), at)
+        if dest is None or isinstance(way, str):
+            return dest
+        if way.then is not None:
+            then = self.layout.resolve(way.then, at)
+            if then is None:
+                return dest  # PF301, reported by `check_way`
+        else:
+            then = f"{at.id}@{way.end}"
+            self.ends[then] = (str(way.end), (*path, "end"))
+        src = source or at.id
+        limit = Limit(src, dest, way.at_most, then, path)
+        self.limits.setdefault((src, dest), []).append(limit)
+        return dest
+
+    def check_way(self, way: Way, at: Placed, path: Path_) -> Iterator[Diagnostic]:
+        """PF301 or PF311 unless the way's target (and a limit's ``then:``) exist."""
+        if isinstance(way, str):
+            yield from self.target(way, at, path)
+            return
+        yield from self.target(way.to, at, (*path, "to"))
+        if way.then is not None:
+            yield from self.target(way.then, at, (*path, "then"))
 
     def one_form(self, name: str, path: Path_, why: str) -> Diagnostic:
         """PF325: the per-person form ``name`` is used where one form is needed."""

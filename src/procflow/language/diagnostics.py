@@ -199,6 +199,7 @@ CODES: dict[str, str] = {
     "and the process is not beside it (warning)",
     "PF325": "a per-person form used where one form is needed (carried, returned, filled "
     "by a decision table, gone through by for_each)",
+    "PF326": "a loop limit on a way that does not lead back, or on a way written twice",
     # PF4xx: expressions and deadlines
     "PF401": "an expression does not parse",
     "PF402": "an expression names something that is not defined",

@@ -223,7 +223,12 @@ class _Builder:
         if edge.kind == "fork":
             when = edge.condition.text if edge.condition is not None else ""
             return edge.label + (f"\n僅當 {when}" if when else "")
-        return words.FIXED_LABELS.get(edge.label, edge.label)
+        label = words.FIXED_LABELS.get(edge.label, edge.label)
+        if edge.limit is not None:  # a limited way: how often, and where past it
+            return (
+                edge.limit.exceeded(label) if edge.kind == "exceeded" else edge.limit.label(label)
+            )
+        return label
 
     def _flow_edges(self) -> None:
         merged: dict[tuple[str, str, EdgeStyle], list[str]] = {}

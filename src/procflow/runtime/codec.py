@@ -3,9 +3,10 @@
 Owns `encode` (a `state.Snapshot` as JSON data, form 2) and `decode` (JSON
 data of any form a store may hold back to a `Snapshot`).
 
-- Form 3 (procflow 0.2, per-person forms): form 2 and ``copies``
-  ({document: [[step, of, by, at, values], ...]}, each copy as a JSON array,
-  the fields of `state.Copy` in order).
+- Form 3 (procflow 0.2, per-person forms and loop limits): form 2 and
+  ``copies`` ({document: [[step, of, by, at, values], ...]}, each copy as a
+  JSON array, the fields of `state.Copy` in order) and ``loops``
+  ({"step>target": count}).
 - Form 2 (procflow 0.2): ``{"v": 2, ...}`` with the snapshot's own field
   names: ``process``, ``definition_hash``, ``status``, ``result``,
   ``started_at``, ``started_by``, ``parent`` ({id, step, mode, token}),
@@ -165,6 +166,7 @@ def _document(
         "handoffs": list(s.handoffs),
         "counter": s.counter,
         "copies": copies,
+        "loops": dict(s.loops),
     }
 
 
@@ -199,7 +201,7 @@ def decode(data: Any) -> Snapshot:
         raise SnapshotError(f"a snapshot is a JSON object, not {type(data).__name__}")
     form = data.get("v", 1)
     try:
-        if form in (2, 3):  # form 3 is form 2 with copies
+        if form in (2, 3):  # form 3 is form 2 with copies and loops
             return _decode_2(data)
         if form == 1:
             return _decode_1(data)
@@ -266,4 +268,5 @@ def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
             name: tuple(Copy(c[0], c[1], c[2], c[3], dict(c[4])) for c in kept)
             for name, kept in d.get("copies", {}).items()
         },
+        dict(d.get("loops", {})),
     )

@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from procflow.errors import EvaluationError, ExecutionError
-from procflow.flow.ir import DeadlinePlan, HumanNode, LinkNode, Node
+from procflow.flow.ir import DeadlinePlan, HumanNode, Limit, LinkNode, Node
 from procflow.flow.ports import NO_ITEM, ConditionLike
 from procflow.flow.tables import run_tables
 from procflow.language import deadlines
@@ -207,6 +207,7 @@ class Run:
     def enter(self, token: int, node_id: str, came_from: str) -> None:
         """Move ``token`` from ``came_from`` into ``node_id`` and on, until it has to wait."""
         nodes = self.program.nodes
+        limits = self.program.limits
         budget = len(nodes) + 1
         while True:
             budget -= 1
@@ -215,6 +216,8 @@ class Run:
                     f"the flow of {self.program.process_id} loops through '{node_id}' "
                     "without reaching a person"
                 )
+            if limits is not None and (limit := limits.get((came_from, node_id))) is not None:
+                node_id = self.loop(limit)
             node = nodes[node_id]
             skip = node.skip
             if skip is not None and not self.holds(skip):
@@ -225,6 +228,17 @@ class Run:
             if move is None:
                 return
             token, came_from, node_id = move
+
+    def loop(self, limit: Limit) -> str:
+        """Take a limited way: count it, or once its limit is reached, go past it."""
+        count = self.draft.loops.get(limit.key, 0)
+        if count < limit.at_most:
+            data = {"step": limit.source, "to": limit.target, "count": count + 1}
+            self.emit("looped", {**data, "at_most": limit.at_most})
+            return limit.target
+        data = {"step": limit.source, "to": limit.then, "at_most": limit.at_most}
+        self.emit("loop_exhausted", data)
+        return limit.then
 
     # -- tasks ----------------------------------------------------------------------------
 

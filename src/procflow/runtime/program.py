@@ -37,12 +37,13 @@ class Program:
         defaults: The documents as an instance starts (field defaults, stored form).
         collections: The per-person forms: kept as copies, never as one form.
         copy_defaults: The field defaults each new copy of a per-person form starts with.
+        limits: The limited ways by (source, target), or None when there is none.
         recurrence: The process's ``schedule:``, read (`Engine.tick` starts it).
     """
 
     __slots__ = (
         "codecs", "collections", "copy_defaults", "defaults", "definition", "definition_hash",
-        "first", "flow", "nodes", "process", "process_id", "recurrence", "starters",
+        "first", "flow", "limits", "nodes", "process", "process_id", "recurrence", "starters",
     )  # fmt: skip
 
     def __init__(self, process: Process) -> None:
@@ -59,6 +60,7 @@ class Program:
         self.copy_defaults = {d: v for d, v in defaults.items() if d in self.collections}
         self.defaults = {d: v for d, v in defaults.items() if d not in self.collections}
         self.first = flow.first
+        self.limits = flow.limits or None
         self.recurrence: Recurrence | None = (
             None if process.schedule is None else read_schedule(process.schedule)
         )

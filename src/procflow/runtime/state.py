@@ -50,6 +50,9 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
 - ``called``: step, token, child; ``child_finished``: child, token, result,
   docs (the returned documents); ``handed_off``: step, process, child.
 - ``decided``: step, table, docs (fields set by a decision table).
+- ``looped``: step, to, count, at_most: a limited way was taken for the
+  count-th time (the state counts it under ``step>to``); ``loop_exhausted``:
+  step, to (where the flow goes instead), at_most: its limit was reached.
 - ``finished``: result; ``cancelled``: reason.
 
 Imports nothing from procflow.
@@ -194,6 +197,7 @@ class Snapshot(NamedTuple):
         handoffs: Instances it handed off to, oldest first.
         counter: The last number given to a task or a token.
         copies: Per-person form -> its copies (`Copy`), in the order first filled.
+        loops: ``step>target`` -> how many times that limited way was taken.
     """
 
     process: str
@@ -211,11 +215,12 @@ class Snapshot(NamedTuple):
     handoffs: tuple[str, ...]
     counter: int
     copies: Mapping[str, tuple[Copy, ...]] = MappingProxyType({})
+    loops: Mapping[str, int] = MappingProxyType({})
 
 
-_EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, {}, {}, {}, (), 0, {})
+_EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, {}, {}, {}, (), 0, {}, {})
 
-_PARTS = ("documents", "tokens", "tasks", "joins", "done", "copies")
+_PARTS = ("documents", "tokens", "tasks", "joins", "done", "copies", "loops")
 
 
 class Draft:
@@ -228,8 +233,8 @@ class Draft:
 
     __slots__ = (
         "_owned", "copies", "counter", "definition_hash", "documents", "done", "handoffs",
-        "joins", "parent", "process", "result", "started_at", "started_by", "status", "tasks",
-        "tokens",
+        "joins", "loops", "parent", "process", "result", "started_at", "started_by", "status",
+        "tasks", "tokens",
     )  # fmt: skip
 
     process: str
@@ -247,13 +252,14 @@ class Draft:
     handoffs: tuple[str, ...]
     counter: int
     copies: dict[str, tuple[Copy, ...]]
+    loops: dict[str, int]
 
     def __init__(self, base: Snapshot | None = None) -> None:
         # the base's own mappings, read-only until an `own_*` method copies one
         (
             self.process, self.definition_hash, self.status, self.result, self.started_at,
             self.started_by, self.parent, self.documents, self.tokens, self.tasks, self.joins,
-            self.done, self.handoffs, self.counter, self.copies,
+            self.done, self.handoffs, self.counter, self.copies, self.loops,
         ) = base if base is not None else _EMPTY  # type: ignore[assignment]  # fmt: skip
         self._owned = 0
 
@@ -292,6 +298,12 @@ class Draft:
             self.copies = dict(self.copies)
             self._owned |= 32
         return self.copies
+
+    def own_loops(self) -> dict[str, int]:
+        if not self._owned & 64:
+            self.loops = dict(self.loops)
+            self._owned |= 64
+        return self.loops
 
     def add_copies(self, data: dict[str, Any], step: str, at: str, by: str | None) -> None:
         """Keep the copies a completed task filled: a new one, or in place of its own."""
@@ -333,7 +345,7 @@ class Draft:
         return Snapshot(
             self.process, self.definition_hash, self.status, self.result, self.started_at,
             self.started_by, self.parent, self.documents, self.tokens, self.tasks, self.joins,
-            self.done, self.handoffs, self.counter, self.copies,
+            self.done, self.handoffs, self.counter, self.copies, self.loops,
         )  # fmt: skip
 
 
@@ -353,8 +365,8 @@ def _started(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     d.parent = None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token"))
     d.documents = {k: dict(v) for k, v in data.get("docs", {}).items()}
     d.tokens, d.tasks, d.joins, d.done = {token: Token("@start")}, {}, {}, {}
-    d.handoffs, d.counter, d.copies = (), token, {}
-    d._owned = 63
+    d.handoffs, d.counter, d.copies, d.loops = (), token, {}, {}
+    d._owned = 127
 
 
 def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
@@ -503,6 +515,10 @@ def _decided(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     d.merge_docs(data["docs"])
 
 
+def _looped(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
+    d.own_loops()[f"{data['step']}>{data['to']}"] = data["count"]
+
+
 def _end(d: Draft, status: str, result: str | None) -> None:
     d.status, d.result = status, result
     d.tokens, d.tasks, d.joins = {}, {}, {}
@@ -537,6 +553,8 @@ _HANDLERS: dict[str, Handler] = {
     "child_finished": _child_finished,
     "handed_off": _handed_off,
     "decided": _decided,
+    "looped": _looped,
+    "loop_exhausted": _nothing,
     "finished": _finished,
     "cancelled": _cancelled,
 }

@@ -146,6 +146,7 @@ class Instance:
         waiting_on: Instances it called and waits for.
         documents: Document -> field -> value (``Decimal``, ``date``... decoded); a
             per-person form -> the tuple of its copies (`FormCopy`), first filled first.
+        loops: How many times each limited way was taken (``review>draft`` -> 2).
         tasks: Its open tasks.
     """
 
@@ -233,6 +234,11 @@ class Instance:
             )
             for c in self._state.copies.get(document, ())
         )
+
+    @property
+    def loops(self) -> dict[str, int]:
+        """How many times each limited way was taken, by ``step>target`` (``review>draft``)."""
+        return dict(self._state.loops)
 
     @property
     def tasks(self) -> tuple[Task, ...]:

@@ -149,7 +149,7 @@ def _outcomes(ctx: Context, placed: Placed, step: TaskStep) -> tuple[dict[str, s
     outcomes: dict[str, str] = {}
     back: set[str] = set()
     for outcome, target in (step.decide or {}).items():
-        dest = ctx.layout.resolve(target, placed)
+        dest = ctx.way(target, placed, (*placed.path, "decide", outcome))
         if dest is None:
             continue  # PF301 or PF311, reported by the check
         outcomes[outcome] = dest
@@ -197,7 +197,7 @@ def check(ctx: Context, flow: Flow, placed: Placed, node: TaskNode) -> Iterator[
     for i, role in enumerate(step.actor):
         yield from ctx.actor(role, (*path, "actor", i))
     for outcome, target in (step.decide or {}).items():
-        yield from ctx.target(target, placed, (*path, "decide", outcome))
+        yield from ctx.check_way(target, placed, (*path, "decide", outcome))
     if step.for_each and step.for_each != "member":
         doc, fname = step.for_each.split(".", 1)
         fpath = (*path, "for_each")
