@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from procflow import User
+from procflow import User, to_json
 from procflow.flow.load import check_paths
 from procflow.render import build_diagram
 from procflow.runtime.codec import decode, encode
@@ -108,6 +108,7 @@ def test_a_next_back_edge_counts_its_way() -> None:
     inst = eng.complete(only(inst.tasks, "note").id, by=CLERK)  # past the limit: pay
     assert [t.step_id for t in inst.tasks] == ["pay"]
     assert inst.loops == {"note>visit": 1}
+    assert to_json(inst)["loops"] == {"note>visit": 1}  # the JSON form an embedder reads
 
 
 def test_the_diagram_shows_each_limit_and_the_way_past_it() -> None:

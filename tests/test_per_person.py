@@ -113,6 +113,11 @@ def test_each_member_fills_their_own_copy() -> None:
     assert all(isinstance(c, FormCopy) and isinstance(c.at, datetime) for c in kept)
     assert inst.copies("plan") == kept
     assert "plan" not in inst.snapshot.documents
+    exported = procflow.to_json(inst)["copies"]["plan"]  # the JSON form shows them too
+    assert [(c["of"], c["values"]["total"]) for c in exported] == [
+        ("zheng", "160000"),  # the stored form, as for documents
+        ("wu", "30000.50"),
+    ]
     assert_replays(eng, inst.id)
 
 
