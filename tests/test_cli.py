@@ -23,17 +23,31 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_clean_folder_prints_nothing_and_exits_0() -> None:
+def test_clean_folder_says_so_and_exits_0() -> None:
     code, out = run("validate", str(GOOD))
-    assert (code, out) == (0, "")
+    n = len(list(GOOD.glob("*.yaml")))
+    assert (code, out) == (0, f"{n} processes, 0 problems\n")
+
+
+def test_one_process_is_singular_and_problems_are_counted() -> None:
+    code, out = run("validate", str(GOOD / "next.yaml"))
+    assert (code, out) == (0, "1 process, 0 problems\n")
+    code, out = run("validate", str(FIXTURES / "invalid" / "unknown_target.yaml"))
+    assert (code, out.splitlines()[-1]) == (1, "0 processes, 1 problem")
+    code, out = run("validate", str(FIXTURES / "invalid" / "unused.yaml"))
+    assert (code, out.splitlines()[-1]) == (0, "1 process, 0 problems, 2 warnings")
 
 
 def test_problems_exit_1_with_located_lines() -> None:
     code, out = run("validate", str(FIXTURES / "invalid" / "unknown_target.yaml"))
     assert code == 1
-    assert out.strip().endswith(
-        "unknown_target.yaml:10:37: error PF301: "
-        "the step 'draf' is not defined (did you mean 'draft'?)"
+    assert (
+        out.strip()
+        .splitlines()[-2]
+        .endswith(
+            "unknown_target.yaml:10:37: error PF301: "
+            "the step 'draf' is not defined (did you mean 'draft'?)"
+        )
     )
 
 

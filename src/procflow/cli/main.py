@@ -122,9 +122,24 @@ def main() -> None:
 @STRICT
 @_guard
 def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
-    """Check process files and folders; print every problem as file:line:col."""
-    _, diagnostics = check_paths(paths)
-    raise click.exceptions.Exit(_print_diagnostics(diagnostics, fmt, strict=strict))
+    """Check process files and folders; print every problem as file:line:col, then a count."""
+    catalog, diagnostics = check_paths(paths)
+    code = _print_diagnostics(diagnostics, fmt, strict=strict)
+    if fmt == "text":
+        click.echo(summary(len(catalog), diagnostics))
+    raise click.exceptions.Exit(code)
+
+
+def _count(n: int, word: str, plural: str = "") -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def summary(processes: int, diagnostics: Sequence[Diagnostic]) -> str:
+    """``29 processes, 0 problems``; warnings are counted apart (``, 1 warning``)."""
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    text = f"{_count(processes, 'process', 'processes')}, {_count(errors, 'problem')}"
+    return text + (f", {_count(warnings, 'warning')}" if warnings else "")
 
 
 def _render(catalog: Any, folder: Path, formats: str, *, hint: str = "") -> int:
@@ -176,10 +191,9 @@ def check(
     code = _print_diagnostics(diagnostics, fmt, strict=strict)
     if fmt == "text" and not code:
         warn = sum(d.severity is Severity.WARNING for d in diagnostics)
-        click.echo(
-            f"procflow: {len(catalog)} processes valid" + (f", {warn} warning(s)" if warn else ""),
-            err=True,
-        )
+        valid = _count(len(catalog), "process", "processes") + " valid"
+        more = f", {_count(warn, 'warning')}" if warn else ""
+        click.echo(f"procflow: {valid}{more}", err=True)
     if code:
         raise click.exceptions.Exit(code)
     from procflow.testing.runner import run_paths  # noqa: PLC0415 (the engine loads only when needed)

@@ -30,6 +30,7 @@ from procflow.errors import DefinitionError
 from procflow.language import expr, source
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.locate import diagnostics_from
+from procflow.language.readings import check_readings
 from procflow.language.source import Document, Path_
 from procflow.language.tablefile import DecisionFile, Table
 
@@ -207,7 +208,7 @@ def check_file(doc: Document, problems: list[Diagnostic]) -> tuple[Tables | None
     except ValidationError as exc:
         return None, problems + list(diagnostics_from(exc, doc, DecisionFile))
     tables, more = compile_scope(doc, ("tables",), model.tables)
-    problems += more
+    problems += more + check_readings(doc)
     if any(d.is_error for d in problems):
         return None, problems
     return tables, problems

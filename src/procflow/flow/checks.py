@@ -29,6 +29,7 @@ from procflow.flow.kinds import KINDS
 from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import FieldDef
+from procflow.language.readings import check_readings
 
 Check = Callable[[Context, Flow], Iterable[Diagnostic]]
 
@@ -52,7 +53,7 @@ def check_steps(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
     for p in ctx.layout.placed:
         step = p.step
         if step.next is not None:
-            yield from ctx.target(step.next, p, (*p.path, "next"))
+            yield from ctx.check_way(step.next, p, (*p.path, "next"))
         yield from KINDS[step.kind].check(ctx, flow, p, ctx.built[id(p)])
 
 
@@ -200,6 +201,42 @@ def check_unused(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
             )
 
 
+def check_limits(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
+    """PF326: a limited way that does not lead back (a limit counts a loop), or a way
+    written twice, once with a limit."""
+    if not ctx.limits or ctx.layout.duplicates:
+        return
+    for (source, target), found in ctx.limits.items():
+        limit = found[0]
+        ways = [
+            e
+            for e in flow.edges
+            if (e.source, e.target) == (source, target) and e.kind not in ("skip", "exceeded")
+        ]
+        if len(found) > 1 or len(ways) > 1:
+            yield ctx.diag(
+                found[-1].where,
+                "PF326",
+                f"the way from '{source}' to '{target}' is written more than once, "
+                "so the limit cannot tell which one it counts",
+                "send the other outcome elsewhere, or give one way the limit",
+            )
+        elif source not in flow.reach((target,)):
+            yield ctx.diag(
+                limit.where,
+                "PF326",
+                f"'{target}' never leads back to '{source}', so this way is taken once at most "
+                "and a limit on it never applies",
+                "put the limit on the way back (a decision's 'send back', a next: to an "
+                "earlier step)",
+            )
+
+
+def check_thresholds(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
+    """PF518: a threshold that reads its notes' 以上/以下/之前 the other way (warning)."""
+    yield from check_readings(ctx.doc)
+
+
 CHECKS: tuple[Check, ...] = (
     check_duplicates,
     check_steps,
@@ -207,6 +244,8 @@ CHECKS: tuple[Check, ...] = (
     check_graph,
     check_schedule,
     check_carried,  # required carries are surely filled (`held`)
+    check_limits,
+    check_thresholds,
     check_unused,  # last: it reads what the others marked as used
 )
 

@@ -33,10 +33,17 @@ def human_fields(ctx: Context, placed: Placed, step: HumanStep) -> dict[str, Any
         doc: tuple(fields) or tuple(ctx.documents[doc].fields if doc in ctx.documents else ())
         for doc, fields in step.fills.items()
     }
-    rules = tuple(
-        Rule(ctx.condition((*path, "requires", i, "that"), r.that), r.message)
-        for i, r in enumerate(step.requires)
-    )
+    copies = {
+        doc: ctx.collections[doc].per == "submission"
+        for doc in step.fills
+        if doc in ctx.collections
+    }
+    with ctx.this_copy(copies):  # the rules and tables read the copy being filled
+        rules = tuple(
+            Rule(ctx.condition((*path, "requires", i, "that"), r.that), r.message)
+            for i, r in enumerate(step.requires)
+        )
+        tables = plan_tables(ctx, placed, step)
     return {
         "fills": fills,
         "fills_written": {doc: tuple(fields) for doc, fields in step.fills.items()},
@@ -44,8 +51,9 @@ def human_fields(ctx: Context, placed: Placed, step: HumanStep) -> dict[str, Any
         "not_by": tuple(step.not_by),
         "rules": rules,
         "deadline": _deadline(ctx, placed, step),
-        "tables": plan_tables(ctx, placed, step),
+        "tables": tables,
         "remember": placed.id in ctx.remembered,
+        "copies": copies,
     }
 
 
