@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from procflow.cli.stores import STORE, failures, opened, store_group
-from procflow.flow.load import Loader, check_paths
 from procflow.language.diagnostics import Diagnostic, Severity
 from procflow.writing import atomic_write
 
 if TYPE_CHECKING:
+    from procflow.flow.catalog import Catalog
     from procflow.testing.coverage import Coverage
     from procflow.testing.runner import ScenarioResult
 
@@ -76,6 +76,13 @@ def _guard(func: F) -> F:
             raise click.exceptions.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def check_paths(paths: Sequence[Path]) -> tuple[Catalog, list[Diagnostic]]:
+    """`procflow.flow.load.check_paths`, imported by the commands that read files only."""
+    from procflow.flow.load import check_paths as check  # noqa: PLC0415
+
+    return check(paths)
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str, *, strict: bool) -> int:
@@ -370,6 +377,7 @@ def run_command(
 ) -> None:
     """Walk a process in the terminal, acting as any of its actors."""
     from procflow.cli.interactive import Session  # noqa: PLC0415 (only this command needs it)
+    from procflow.flow.load import Loader  # noqa: PLC0415
     from procflow.store.urls import sqlite_path  # noqa: PLC0415
     from procflow.testing.runner import catalog_for  # noqa: PLC0415
 

@@ -9,9 +9,12 @@ classes here are the ones every flow has (`StartNode`, `EndNode`,
 
 A `Flow` is built once per definition by `procflow.flow.build` and never
 changes: nodes and edges are frozen dataclasses, conditions are compiled and
-type-checked `Expression`s, and every node keeps where it is written. The
-networkx graph (`Flow.graph`) is a view made from it on demand, for the
-checks' graph algorithms and for embedders; nothing reads attributes off it.
+type-checked `Expression`s, and every node keeps where it is written. What
+can reach what is `Flow.reach`, over the flow's own edge lists. The networkx
+graph (`Flow.graph`) is a view made from it on demand, for the graph
+algorithms the checks need only when a flow has a problem (loops with no way
+out) and for embedders; nothing reads attributes off it, and networkx is
+imported only then.
 
 Imports the language layer (`expr`, `deadlines`, `model` for documents and
 actors) and `ports` (what running and drawing may ask of the runtime and the
@@ -20,7 +23,7 @@ renderers); never `runtime`, `render` or `cli`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -578,6 +581,25 @@ class Flow:
         for e in self.edges:
             out[e.target].append(e)
         return {k: tuple(v) for k, v in out.items()}
+
+    def reach(self, sources: Iterable[str], *, backwards: bool = False) -> set[str]:
+        """The nodes reachable from ``sources`` (themselves included), following the
+        edges, or against them with ``backwards`` (the nodes that reach a source).
+
+        One breadth-first walk over the edge lists the flow keeps, linear in its size:
+        the checks run it on every load, where importing networkx for `graph` would
+        cost more than all the rest of ``procflow validate FILE``.
+        """
+        by_node = self.incoming if backwards else self._outgoing
+        seen = set(sources)
+        todo = list(seen)
+        while todo:
+            for e in by_node[todo.pop()]:
+                other = e.source if backwards else e.target
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        return seen
 
     def graph(self) -> nx.DiGraph[str]:
         """The flow as a ``networkx.DiGraph``, a view made from the nodes and edges.

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import networkx as nx
-
 from procflow.flow.context import DATES, Context
 from procflow.flow.ir import DeadlinePlan, Escalation, Expiry, Flow, HumanNode, Rule
 from procflow.flow.layout import Placed
@@ -127,7 +125,6 @@ def check_human(
 
 
 def _four_eyes(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Iterator[Diagnostic]:
-    graph: nx.DiGraph[str] | None = None
     for i, other in enumerate(node.not_by):
         where = (*placed.path, "not_by", i)
         found = flow.nodes.get(other) if other in ctx.layout.by_id else None
@@ -141,15 +138,13 @@ def _four_eyes(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Ite
                 f"'{other}' is not an earlier human step",
                 "name a task or sign-off that runs before this one",
             )
-        else:
-            graph = graph if graph is not None else flow.graph()
-            if not nx.has_path(graph, other, node.id):
-                yield ctx.diag(
-                    where,
-                    "PF318",
-                    f"the step '{other}' never runs before this one",
-                    "name a step on the way to this one",
-                )
+        elif node.id not in flow.reach((other,)):
+            yield ctx.diag(
+                where,
+                "PF318",
+                f"the step '{other}' never runs before this one",
+                "name a step on the way to this one",
+            )
 
 
 def _deadline_names(
