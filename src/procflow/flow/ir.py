@@ -452,6 +452,8 @@ class Flow:
     """The actors some step, schedule or rule names (the others are unused)."""
     used_documents: frozenset[str] = frozenset()
     """The documents some step fills, reads, carries or names in a condition."""
+    search: tuple[tuple[str, str], ...] = ()
+    """(document, field) of every field instances can be found by (``search:``)."""
 
     @property
     def start(self) -> StartNode:

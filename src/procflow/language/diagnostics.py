@@ -197,6 +197,7 @@ CODES: dict[str, str] = {
     "PF323": "a default value that does not fit its field",
     "PF324": "a call or hand-off that could not be checked: the file was validated alone "
     "and the process is not beside it (warning)",
+    "PF330": "a field that cannot be searched: a list field, or one named twice in 'search'",
     # PF4xx: expressions and deadlines
     "PF401": "an expression does not parse",
     "PF402": "an expression names something that is not defined",

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from procflow.flow.catalog import Process
-from procflow.flow.ir import START, Flow, Node
+from procflow.flow.ir import START, Flow, HumanNode, Node
+from procflow.language.model import NUMERIC
 from procflow.language.schedules import Recurrence, read_schedule
 from procflow.runtime.values import DocCodecs, codecs_for, default_docs
 
@@ -36,11 +37,14 @@ class Program:
         codecs: Field codecs of every document.
         defaults: The documents as an instance starts (field defaults, stored form).
         recurrence: The process's ``schedule:``, read (`Engine.tick` starts it).
+        four_eyes: Step id -> node, for the human steps that can bar someone (a
+            four-eyes rule, or a sign-off: one signature per person).
+        search: ``(document.field, document, field, numeric)`` of its searchable fields.
     """
 
     __slots__ = (
-        "codecs", "defaults", "definition", "definition_hash", "first", "flow", "nodes",
-        "process", "process_id", "recurrence", "starters",
+        "codecs", "defaults", "definition", "definition_hash", "first", "flow", "four_eyes",
+        "nodes", "process", "process_id", "recurrence", "search", "starters",
     )  # fmt: skip
 
     def __init__(self, process: Process) -> None:
@@ -58,6 +62,13 @@ class Program:
             None if process.schedule is None else read_schedule(process.schedule)
         )
         self.starters = self._starters()
+        self.four_eyes: dict[str, HumanNode] = {
+            n.id: n for n in flow.human_steps() if n.not_by or n.kind == "sign"
+        }
+        self.search = tuple(
+            (f"{doc}.{field}", doc, field, self.codecs[doc][field].field.type in NUMERIC)
+            for doc, field in flow.search
+        )
 
     @property
     def definition_text(self) -> str:

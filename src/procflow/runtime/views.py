@@ -46,7 +46,8 @@ class Task(NamedTuple):
         candidates: When not empty, only these users may act (for-each members).
         item: The for-each list item this task is about, or None.
         opened_at: When it was opened.
-        overdue: True once its due moment passed (seen by `Engine.tick`).
+        overdue: True once its due moment has come: by the engine's clock in
+            `Engine.tasks` and `Engine.task`, else once `Engine.tick` marked it.
     """
 
     id: str
@@ -72,8 +73,11 @@ class Task(NamedTuple):
         return tuple(self.fills)
 
 
-def build_task(instance_id: str, program: Program, number: int, task: OpenTask) -> Task:
-    """The `Task` of an open task of an instance."""
+def build_task(
+    instance_id: str, program: Program, number: int, task: OpenTask, now: datetime | None = None
+) -> Task:
+    """The `Task` of an open task of an instance; ``now`` (the engine's clock) makes it
+    overdue once its due moment has come, before a tick marks it."""
     node: HumanNode = program.nodes[task.step]  # type: ignore[assignment]  # human steps
     item = task.item
     if item is not None:
@@ -82,7 +86,7 @@ def build_task(instance_id: str, program: Program, number: int, task: OpenTask) 
             codec = program.codecs[for_each.document][for_each.field]
             if codec.decode is not None:
                 item = codec.decode([item])[0]
-    due = task.due
+    due = parse_iso(task.due) if task.due else None
     return Task(
         f"{instance_id}.{number}",
         instance_id,
@@ -94,12 +98,12 @@ def build_task(instance_id: str, program: Program, number: int, task: OpenTask) 
         node.outcome_names,
         node.fills_view,
         node.reads,
-        parse_iso(due) if due else None,
+        due,
         task.assignee,
         task.candidates,
         item,
         parse_iso(task.opened),
-        task.late,
+        task.late or (now is not None and due is not None and due <= now),
     )
 
 

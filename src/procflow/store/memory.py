@@ -25,6 +25,11 @@ changes rather than what an instance holds:
 - Pending timers are also kept in a heap by ``fire_at`` (stale entries are
   dropped when they come up, and the heap is rebuilt when they outnumber the
   live ones), so that finding and claiming due timers reads only due ones.
+- Inbox and instance queries read indexes built on the first query and kept
+  from then on (a store that is never queried pays nothing for them): the
+  open tasks filed by key (`store.query.task_keys`), and the instances by
+  searchable field value. A query reads the tasks of the keys it walks (or
+  the instances of one value), then filters and sorts them in Python.
 
 One lock serialises every call.
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import secrets
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -45,9 +51,11 @@ from procflow.errors import Conflict, DefinitionNotFound, InstanceNotFound, Stor
 from procflow.store.base import (
     Commit,
     Event,
+    InstanceQuery,
     InstanceRow,
     NewEvent,
     Store,
+    TaskQuery,
     TaskRow,
     TimerRow,
     check_commits,
@@ -58,6 +66,15 @@ from procflow.store.base import (
     role_set,
     state_json,
     visible,
+)
+from procflow.store.query import (
+    after_cursor,
+    instance_matches,
+    plan,
+    sort_key,
+    step_arms,
+    task_keys,
+    task_matches,
 )
 
 _PLAIN = frozenset({str, int, bool, type(None)})
@@ -113,7 +130,7 @@ class _Instance:
         c = self.last
         return InstanceRow(
             c.instance_id, c.process_id, c.definition_hash, c.status, self.version,
-            c.started_at, c.parent_id,
+            c.started_at, c.parent_id, c.started_by,
         )  # fmt: skip
 
 
@@ -145,6 +162,11 @@ class MemoryStore(Store):
         self._claims: dict[tuple[str, str], tuple[str, str]] = {}
         """(instance id, timer id) -> (claimant, until)."""
         self._timer_count = 0
+        self._keys: dict[str, dict[str, TaskRow]] | None = None
+        """Task key -> task id -> row (`store.query.task_keys`); None until first queried."""
+        self._search: dict[tuple[str, str], set[str]] | None = None
+        """(field, value) -> instance ids; None until first queried."""
+        self._secret = secrets.token_bytes(32)
 
     def commit(
         self,
@@ -176,17 +198,23 @@ class MemoryStore(Store):
             for c in commits:  # readers take the lock too: updating in place is safe
                 iid = c.instance_id
                 inst = instances.get(iid)
+                before: Commit | None = None
                 old: tuple[TaskRow, ...] = ()
                 old_timers: tuple[TimerRow, ...] = ()
                 if inst is None:
                     inst = instances[iid] = _Instance(c)
                 else:
-                    old, old_timers, inst.last = inst.last.tasks, inst.last.timers, c
+                    before = inst.last
+                    old, old_timers, inst.last = before.tasks, before.timers, c
                 if old != c.tasks:  # the same rows have the same ids: their owners stand
                     for t in old:
                         del owner[t.task_id]
                     for t in c.tasks:
                         owner[t.task_id] = iid
+                    if self._keys is not None:
+                        self._file(before, c)
+                if self._search is not None and (before is None or before.search != c.search):
+                    self._index_search(iid, () if before is None else before.search, c.search)
                 if old_timers != c.timers:
                     self._index_timers(iid, old_timers, c.timers)
                 inst.version += len(c.events)
@@ -215,6 +243,51 @@ class MemoryStore(Store):
             ]
             heapq.heapify(self._heap)
             self._due.clear()
+
+    def _file(self, before: Commit | None, after: Commit) -> None:
+        """Refile an instance's changed tasks under their keys; call holding the lock."""
+        keys = self._keys
+        if keys is None:  # pragma: no cover - the caller checks
+            return
+        kept = set(after.tasks)
+        if before is not None:
+            for t in before.tasks:
+                if t not in kept:
+                    for key in task_keys(t, before.process_id):
+                        filed = keys.get(key)
+                        if filed is not None and filed.get(t.task_id) == t:
+                            del filed[t.task_id]
+                            if not filed:
+                                del keys[key]
+        gone = set() if before is None else set(before.tasks)
+        for t in after.tasks:
+            if t not in gone:
+                for key in task_keys(t, after.process_id):
+                    keys.setdefault(key, {})[t.task_id] = t
+
+    def _index_search(
+        self, iid: str, old: tuple[tuple[str, str], ...], new: tuple[tuple[str, str], ...]
+    ) -> None:
+        """Refile an instance under its searchable values; call holding the lock."""
+        index = self._search
+        if index is None:  # pragma: no cover - the caller checks
+            return
+        for pair in set(old) - set(new):
+            held = index.get(pair)
+            if held is not None:
+                held.discard(iid)
+                if not held:
+                    del index[pair]
+        for pair in new:
+            index.setdefault(pair, set()).add(iid)
+
+    def _task_index(self) -> dict[str, dict[str, TaskRow]]:
+        """The task keys, built on first use; call holding the lock."""
+        if self._keys is None:
+            self._keys = {}
+            for inst in self._instances.values():
+                self._file(None, inst.last)
+        return self._keys
 
     def _live_timer(self, iid: str, tid: str, at: str) -> TimerRow | None:
         inst = self._instances.get(iid)
@@ -340,6 +413,63 @@ class MemoryStore(Store):
             if owner is None:
                 return None
             return next(t for t in self._instances[owner].last.tasks if t.task_id == task_id)
+
+    def _matching(self, q: TaskQuery) -> list[TaskRow]:
+        """The tasks of the keys ``q`` walks that it admits (cursor aside); holding the lock."""
+        instances = self._instances
+        if q.instance_id is not None:
+            inst = instances.get(q.instance_id)
+            found = [] if inst is None else list(inst.last.tasks)
+        else:
+            keys = self._task_index()
+            p = plan(q)
+            arms = p.arms
+            if p.discover is not None:
+                arms = step_arms(q, [k for k in keys if k.startswith(p.discover)], p.step_suffix)
+            rows: dict[str, TaskRow] = {}
+            for arm in arms:
+                rows.update(keys.get(arm.key, {}))
+            found = list(rows.values())
+        owner = self._task_owner
+        return [t for t in found if task_matches(t, instances[owner[t.task_id]].last.process_id, q)]
+
+    def find_tasks(self, query: TaskQuery, *, limit: int | None = None) -> list[TaskRow]:
+        with self._lock:
+            found = [t for t in self._matching(query) if after_cursor(query, t)]
+        found.sort(key=lambda t: (sort_key(t, query.order), t.task_id))
+        return found if limit is None else found[:limit]
+
+    def count_tasks(self, query: TaskQuery) -> int:
+        with self._lock:
+            return len(self._matching(query))
+
+    def find_instances(
+        self, query: InstanceQuery, *, limit: int | None = None
+    ) -> list[InstanceRow]:
+        with self._lock:
+            instances = self._instances
+            if query.where:
+                if self._search is None:
+                    self._search = {}
+                    for iid, inst in instances.items():
+                        self._index_search(iid, (), inst.last.search)
+                ids: Iterable[str] = self._search.get(query.where[0], set())
+            else:
+                ids = instances
+            found = [
+                row
+                for row, search in ((instances[i].row(), instances[i].last.search) for i in ids)
+                if instance_matches(row, search, query)
+            ]
+        found.sort(key=lambda r: (r.started_at, r.instance_id))
+        return found if limit is None else found[:limit]
+
+    def searchable(self, instance_id: str) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            return self._get(instance_id).last.search
+
+    def cursor_key(self) -> bytes:
+        return self._secret
 
     def due_timers(self, now_iso: str) -> list[TimerRow]:
         with self._lock:
