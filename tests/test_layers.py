@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "procflow.language.diagnostics",  # the one problem type: errors carry them
         "procflow.compiled",
         "procflow.writing",
+        "procflow.cycles",
         "procflow._moved",
     ),
     ("procflow.language",),
@@ -39,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("procflow.flow", "procflow.store"),
     ("procflow.runtime", "procflow.render"),
     ("procflow.testing",),
+    ("procflow.web",),
     ("procflow.cli",),
 )
 API = "procflow"  # procflow/__init__.py: the public surface, above everything

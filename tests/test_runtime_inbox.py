@@ -227,9 +227,7 @@ def test_a_page_passes_over_what_the_store_did_not_bar(
 def _forget_bars(store: Store, backend: Backend) -> None:
     if backend.name == "memory":
         for inst in store._instances.values():  # type: ignore[attr-defined]
-            inst.last = inst.last._replace(
-                tasks=tuple(t._replace(barred=()) for t in inst.last.tasks)
-            )
+            inst.tasks = {tid: t._replace(barred=()) for tid, t in inst.tasks.items()}
         store._keys = None  # type: ignore[attr-defined]
     else:
         backend.sql("DELETE FROM task_keys WHERE key >= ? AND key < ?", ("b:", "b;"))

@@ -1,7 +1,9 @@
 """procflow: documented business processes as YAML that validates, compiles, runs and renders.
 
-The public surface is listed in ``__all__``; everything else is internal. The engine
-and the stores are imported on first use, so that ``procflow validate`` starts fast.
+The public surface is listed in ``__all__``; everything else is internal. Only the
+exception tree and `Diagnostic` are imported with the package: every other name (the
+loader, the models, the engine, the stores) is imported on first use (PEP 562), so that
+``import procflow`` and ``procflow validate`` start fast.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from procflow import _moved
 from procflow.errors import (
+    BlobNotFound,
     Conflict,
     DefinitionError,
     EvaluationError,
@@ -25,12 +28,11 @@ from procflow.errors import (
     StoreError,
     TaskNotOpen,
 )
-from procflow.flow.catalog import Catalog, Process
-from procflow.flow.load import load, load_dir, loads
 from procflow.language.diagnostics import Diagnostic, Severity
-from procflow.language.model import Organisation
 
 __all__ = [
+    "Attachment",
+    "BlobNotFound",
     "Catalog",
     "Conflict",
     "Decision",
@@ -42,6 +44,8 @@ __all__ = [
     "EvaluationError",
     "Event",
     "ExecutionError",
+    "FileBlobStore",
+    "FormCopy",
     "Hooks",
     "Instance",
     "InstanceNotFound",
@@ -66,18 +70,26 @@ __all__ = [
     "TaskNotOpen",
     "User",
     "decide",
+    "from_json",
     "load",
     "load_dir",
     "loads",
     "open_store",
+    "to_json",
 ]
 
 if TYPE_CHECKING:
     from procflow.decisions.result import Decision
     from procflow.decisions.table import DecisionTable, decide
+    from procflow.flow.catalog import Catalog, Process
+    from procflow.flow.load import load, load_dir, loads
+    from procflow.language.model import Organisation
     from procflow.runtime import (
+        Attachment,
         Directory,
         Engine,
+        FileBlobStore,
+        FormCopy,
         Hooks,
         Instance,
         ManualClock,
@@ -86,16 +98,24 @@ if TYPE_CHECKING:
         SystemClock,
         Task,
         User,
+        from_json,
+        to_json,
     )
     from procflow.store import Event, MemoryStore, PostgresStore, SQLiteStore, open_store
 
 _moved.install()  # the module paths of 0.1 keep working until 0.3, with a warning
 
 _LAZY = {
+    **dict.fromkeys(("Catalog", "Process"), "procflow.flow.catalog"),
+    **dict.fromkeys(("load", "load_dir", "loads"), "procflow.flow.load"),
+    "Organisation": "procflow.language.model",
     **dict.fromkeys(
         (
+            "Attachment",
             "Directory",
             "Engine",
+            "FileBlobStore",
+            "FormCopy",
             "Hooks",
             "Instance",
             "ManualClock",
@@ -104,6 +124,8 @@ _LAZY = {
             "SystemClock",
             "Task",
             "User",
+            "from_json",
+            "to_json",
         ),
         "procflow.runtime",
     ),

@@ -20,11 +20,11 @@ import click
 
 from procflow.cli.stores import STORE, failures, opened, store_group
 from procflow.cli.workers import worker_command
-from procflow.flow.load import Loader, check_paths
 from procflow.language.diagnostics import Diagnostic, Severity
 from procflow.writing import atomic_write
 
 if TYPE_CHECKING:
+    from procflow.flow.catalog import Catalog
     from procflow.testing.coverage import Coverage
     from procflow.testing.runner import ScenarioResult
 
@@ -79,6 +79,13 @@ def _guard(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def check_paths(paths: Sequence[Path]) -> tuple[Catalog, list[Diagnostic]]:
+    """`procflow.flow.load.check_paths`, imported by the commands that read files only."""
+    from procflow.flow.load import check_paths as check  # noqa: PLC0415
+
+    return check(paths)
+
+
 def _print_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str, *, strict: bool) -> int:
     failing = [d for d in diagnostics if d.is_error or strict]
     if fmt == "json":
@@ -116,9 +123,24 @@ def main() -> None:
 @STRICT
 @_guard
 def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
-    """Check process files and folders; print every problem as file:line:col."""
-    _, diagnostics = check_paths(paths)
-    raise click.exceptions.Exit(_print_diagnostics(diagnostics, fmt, strict=strict))
+    """Check process files and folders; print every problem as file:line:col, then a count."""
+    catalog, diagnostics = check_paths(paths)
+    code = _print_diagnostics(diagnostics, fmt, strict=strict)
+    if fmt == "text":
+        click.echo(summary(len(catalog), diagnostics))
+    raise click.exceptions.Exit(code)
+
+
+def _count(n: int, word: str, plural: str = "") -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def summary(processes: int, diagnostics: Sequence[Diagnostic]) -> str:
+    """``29 processes, 0 problems``; warnings are counted apart (``, 1 warning``)."""
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    text = f"{_count(processes, 'process', 'processes')}, {_count(errors, 'problem')}"
+    return text + (f", {_count(warnings, 'warning')}" if warnings else "")
 
 
 def _render(catalog: Any, folder: Path, formats: str, *, hint: str = "") -> int:
@@ -170,10 +192,9 @@ def check(
     code = _print_diagnostics(diagnostics, fmt, strict=strict)
     if fmt == "text" and not code:
         warn = sum(d.severity is Severity.WARNING for d in diagnostics)
-        click.echo(
-            f"procflow: {len(catalog)} processes valid" + (f", {warn} warning(s)" if warn else ""),
-            err=True,
-        )
+        valid = _count(len(catalog), "process", "processes") + " valid"
+        more = f", {_count(warn, 'warning')}" if warn else ""
+        click.echo(f"procflow: {valid}{more}", err=True)
     if code:
         raise click.exceptions.Exit(code)
     from procflow.testing.runner import run_paths  # noqa: PLC0415 (the engine loads only when needed)
@@ -256,6 +277,86 @@ main.add_command(store_group)
 main.add_command(worker_command)
 
 
+def _catalog_or_exit(folder: Path) -> Any:
+    """The catalog of ``folder``; its diagnostics and exit code 1 when it has errors."""
+    catalog, diagnostics = check_paths([folder])
+    if any(d.is_error for d in diagnostics):
+        raise click.exceptions.Exit(_print_diagnostics(diagnostics, "text", strict=False))
+    return catalog
+
+
+@main.command("serve")
+@click.argument("folder", type=_path(file_okay=False), callback=_present)
+@STORE
+@click.option(
+    "--org",
+    "people",
+    type=_path(dir_okay=False),
+    callback=_present,
+    default=None,
+    help="The people file: who may sign in, with their roles (docs/web.md).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Sign in by picking anyone (the scenarios' users unless --org); localhost only.",
+)
+@click.option(
+    "--user-header",
+    metavar="NAME",
+    default=None,
+    help="Take the user id from this header, set by an authenticating reverse proxy.",
+)
+@click.option(
+    "--test-clock",
+    metavar="START",
+    default=None,
+    help="Tests only: a clock that starts at START and moves by POST /_test/clock.",
+)
+@click.option(
+    "--blobs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The folder of attachments' bytes (default ./procflow-attachments).",
+)
+@click.option("--secure-cookies", is_flag=True, help="Mark the session cookie Secure (TLS).")
+@_guard
+def serve_command(
+    folder: Path,
+    *,
+    store_url: str | None,
+    people: Path | None,
+    host: str,
+    port: int,
+    demo: bool,
+    user_header: str | None,
+    test_clock: str | None,
+    blobs: Path | None,
+    secure_cookies: bool,
+) -> None:
+    """Serve the processes of FOLDER in a browser: inbox, tasks, instances, and a JSON API.
+
+    `procflow serve processes/ --demo` opens the customer's processes on http://127.0.0.1:8000/.
+    """
+    from procflow.cli.serving import serve  # noqa: PLC0415 (the web extra is optional)
+
+    serve(
+        folder,
+        store_url=store_url,
+        people=people,
+        host=host,
+        port=port,
+        demo=demo,
+        user_header=user_header,
+        test_clock=test_clock,
+        blobs=blobs,
+        secure_cookies=secure_cookies,
+        check=_catalog_or_exit,
+    )
+
+
 @main.command("run")
 @click.argument("file", type=_path(dir_okay=False), callback=_present)
 @click.option(
@@ -278,6 +379,7 @@ def run_command(
 ) -> None:
     """Walk a process in the terminal, acting as any of its actors."""
     from procflow.cli.interactive import Session  # noqa: PLC0415 (only this command needs it)
+    from procflow.flow.load import Loader  # noqa: PLC0415
     from procflow.store.urls import sqlite_path  # noqa: PLC0415
     from procflow.testing.runner import catalog_for  # noqa: PLC0415
 

@@ -7,8 +7,8 @@ exit 2; a store that cannot be opened is exit 1), and runs
 what it fires. On a signal the tick in hand finishes the command it is
 storing, gives back what it claimed, and the command exits with 0.
 
-Imports `runtime.worker`, `runtime.engine`, `flow.load`, and `cli.stores`; only `cli.main`
-imports it.
+Imports `cli.stores`, and when it runs `runtime.worker`, `runtime.engine` and `flow.load`;
+only `cli.main` imports it.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from types import FrameType
 import click
 
 from procflow.cli.stores import opened
-from procflow.flow.load import check_paths
-from procflow.runtime.engine import Engine
-from procflow.runtime.worker import Worker
-from procflow.store.urls import FORMS
 
 
 @click.command("worker")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "--store", "store_url", metavar="URL", required=True, help=f"The store to work on: {FORMS}."
+    "--store",
+    "store_url",
+    metavar="URL",
+    required=True,
+    help="The store to work on: memory:, sqlite:///path or postgresql://...",
 )
 @click.option(
     "--every",
@@ -44,6 +44,11 @@ from procflow.store.urls import FORMS
 def worker_command(paths: tuple[Path, ...], store_url: str, every: float, once: bool) -> None:
     """Fire the deadlines and scheduled starts of the processes under PATHS, every few
     seconds, until SIGTERM or SIGINT. Run two or more for availability: they share the work."""
+    # imported here: `procflow --help` and the other commands do not load the engine
+    from procflow.flow.load import check_paths  # noqa: PLC0415
+    from procflow.runtime.engine import Engine  # noqa: PLC0415
+    from procflow.runtime.worker import Worker  # noqa: PLC0415
+
     catalog, diagnostics = check_paths(paths)
     errors = [d for d in diagnostics if d.is_error]
     for d in errors:

@@ -3,10 +3,15 @@
 Owns `encode` (a `state.Snapshot` as JSON data, form 2) and `decode` (JSON
 data of any form a store may hold back to a `Snapshot`).
 
+- Form 3 (procflow 0.2, per-person forms and loop limits): form 2 and
+  ``copies`` ({document: [[step, of, by, at, values], ...]}, each copy as a
+  JSON array, the fields of `state.Copy` in order) and ``loops``
+  ({"step>target": count}).
 - Form 2 (procflow 0.2): ``{"v": 2, ...}`` with the snapshot's own field
   names: ``process``, ``definition_hash``, ``status``, ``result``,
   ``started_at``, ``started_by``, ``parent`` ({id, step, mode, token}),
-  ``documents``, ``tokens`` ({number: {at, completions, done_by, child}}),
+  ``documents``, ``tokens`` ({number: {at, completions, done_by, child, each}}, the
+  last two only when set),
   ``tasks`` ({number: {step, token, roles, candidates, assignee, due,
   timers, item, opened, late}}, the last six only when set), ``joins``
   ({step: {live, done}}), ``done`` ({step: {by, at}}), ``handoffs``,
@@ -21,7 +26,10 @@ snapshot of the same instance (`Encoder`), so a command encodes what it
 changed, not the whole instance; and it happens only when a store writes
 text (`Stored`): a store that keeps objects never encodes at all.
 
-Imports `state` only.
+`Token.open` and `Snapshot.timers_at` are not written: `decode` counts them
+from the tasks.
+
+Imports `state` only (and `immutables`, the tasks' persistent map).
 """
 
 from __future__ import annotations
@@ -29,10 +37,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from procflow.runtime.state import JoinState, OpenTask, Parent, Snapshot, StepDone, Token
+from immutables import Map
 
-FORM = 2
+from procflow.runtime.state import (
+    Copy,
+    JoinState,
+    OpenTask,
+    Parent,
+    Snapshot,
+    StepDone,
+    Token,
+    open_counts,
+    timer_counts,
+)
+
+FORM = 3
 """The form `encode` writes."""
+FORMS = (1, 2, 3)
+"""Every form `decode` reads."""
 
 
 class SnapshotError(ValueError):
@@ -43,6 +65,8 @@ def _token(t: Token) -> dict[str, Any]:
     out: dict[str, Any] = {"at": t.at, "completions": t.completions, "done_by": list(t.done_by)}
     if t.child is not None:
         out["child"] = t.child
+    if t.each:
+        out["each"] = True
     return out
 
 
@@ -72,11 +96,12 @@ class Encoder:
     entry; `encode` keeps the last snapshot's records and their JSON.
     """
 
-    __slots__ = ("_tasks", "_tokens")
+    __slots__ = ("_copies", "_tasks", "_tokens")
 
     def __init__(self) -> None:
         self._tasks: dict[int, tuple[OpenTask, dict[str, Any]]] = {}
         self._tokens: dict[int, tuple[Token, dict[str, Any]]] = {}
+        self._copies: dict[str, tuple[tuple[Copy, ...], list[list[Any]]]] = {}
 
     def encode(self, s: Snapshot) -> dict[str, Any]:
         old_tasks, old_tokens = self._tasks, self._tokens
@@ -90,11 +115,20 @@ class Encoder:
             tokens[n] = (
                 seen_token if seen_token is not None and seen_token[0] is k else (k, _token(k))
             )
-        self._tasks, self._tokens = tasks, tokens
+        copies: dict[str, tuple[tuple[Copy, ...], list[list[Any]]]] = {}
+        for name, kept in s.copies.items():
+            seen_copies = self._copies.get(name)
+            copies[name] = (
+                seen_copies
+                if seen_copies is not None and seen_copies[0] is kept
+                else (kept, _copies(kept))
+            )
+        self._tasks, self._tokens, self._copies = tasks, tokens, copies
         return _document(
             s,
             {str(n): j for n, (_, j) in tasks.items()},
             {str(n): j for n, (_, j) in tokens.items()},
+            {name: j for name, (_, j) in copies.items()},
         )
 
 
@@ -122,8 +156,15 @@ class Stored:
         return self._json
 
 
+def _copies(kept: tuple[Copy, ...]) -> list[list[Any]]:
+    return [[c.step, c.of, c.by, c.at, c.values] for c in kept]
+
+
 def _document(
-    s: Snapshot, tasks: dict[str, dict[str, Any]], tokens: dict[str, dict[str, Any]]
+    s: Snapshot,
+    tasks: dict[str, dict[str, Any]],
+    tokens: dict[str, dict[str, Any]],
+    copies: dict[str, list[list[Any]]],
 ) -> dict[str, Any]:
     parent = s.parent
     return {
@@ -142,6 +183,8 @@ def _document(
         "done": {k: {"by": list(d.by), "at": d.at} for k, d in s.done.items()},
         "handoffs": list(s.handoffs),
         "counter": s.counter,
+        "copies": copies,
+        "loops": dict(s.loops),
     }
 
 
@@ -158,6 +201,7 @@ def encode(s: Snapshot) -> dict[str, Any]:
         s,
         {str(n): _task(t) for n, t in s.tasks.items()},
         {str(n): _token(k) for n, k in s.tokens.items()},
+        {name: _copies(kept) for name, kept in s.copies.items()},
     )
 
 
@@ -175,7 +219,7 @@ def decode(data: Any) -> Snapshot:
         raise SnapshotError(f"a snapshot is a JSON object, not {type(data).__name__}")
     form = data.get("v", 1)
     try:
-        if form == FORM:
+        if form in (2, 3):  # form 3 is form 2 with copies and loops
             return _decode_2(data)
         if form == 1:
             return _decode_1(data)
@@ -206,19 +250,7 @@ def _decode_1(d: Mapping[str, Any]) -> Snapshot:
 
 def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
     p = d["parent"]
-    return Snapshot(
-        d["process"],
-        d[k["hash"]],
-        d["status"],
-        d["result"],
-        d[k["started"]],
-        d[k["by"]],
-        None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token")),
-        {name: dict(v) for name, v in d[k["docs"]].items()},
-        {
-            int(n): Token(t["at"], t[k["completions"]], tuple(t[k["done_by"]]), t.get("child"))
-            for n, t in d["tokens"].items()
-        },
+    tasks = Map(
         {
             int(n): OpenTask(
                 t["step"],
@@ -233,9 +265,37 @@ def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
                 bool(t.get("late", False)),
             )
             for n, t in d["tasks"].items()
-        },
+        }
+    )
+    tokens = {
+        int(n): Token(
+            t["at"],
+            t[k["completions"]],
+            tuple(t[k["done_by"]]),
+            t.get("child"),
+            each=bool(t.get("each", False)),
+        )
+        for n, t in d["tokens"].items()
+    }
+    return Snapshot(
+        d["process"],
+        d[k["hash"]],
+        d["status"],
+        d["result"],
+        d[k["started"]],
+        d[k["by"]],
+        None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token")),
+        {name: dict(v) for name, v in d[k["docs"]].items()},
+        open_counts(tokens, tasks.values()),
+        tasks,
         {name: JoinState(tuple(j["live"]), tuple(j["done"])) for name, j in d["joins"].items()},
         {name: StepDone(tuple(x["by"]), x["at"]) for name, x in d["done"].items()},
         tuple(d["handoffs"]),
         d[k["n"]],
+        timer_counts(tasks.values()),
+        {
+            name: tuple(Copy(c[0], c[1], c[2], c[3], dict(c[4])) for c in kept)
+            for name, kept in d.get("copies", {}).items()
+        },
+        dict(d.get("loops", {})),
     )

@@ -23,13 +23,13 @@ Imports the flow and language layers, `program`, `state`, `values`, `clock`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from procflow.errors import EvaluationError, ExecutionError
-from procflow.flow.ir import DeadlinePlan, HumanNode, LinkNode, Node
+from procflow.flow.ir import DeadlinePlan, HumanNode, Limit, LinkNode, Node
 from procflow.flow.ports import NO_ITEM, ConditionLike
 from procflow.flow.tables import run_tables
 from procflow.language import deadlines
@@ -60,7 +60,7 @@ class Host(Protocol):
 class Command:
     """One engine command in the making: the instances it touches and their new events."""
 
-    __slots__ = ("at", "by", "host", "notices", "now", "resume", "runs")
+    __slots__ = ("_key", "at", "by", "host", "notices", "now", "resume", "runs")
 
     def __init__(self, host: Host, by: str | None, now: datetime, at: str | None = None) -> None:
         self.host = host
@@ -71,9 +71,19 @@ class Command:
         self.resume: list[Run] = []
         self.notices: list[tuple[Any, ...]] = []
         """What to tell the hooks once the command is stored."""
+        self._key: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The command's moment as a timer's moment (`stamp`)."""
+        key = self._key
+        if key is None:
+            key = self._key = stamp(self.now)
+        return key
 
     def open(self, instance_id: str) -> Run:
-        """The instance as of the store (or as this command has already changed it).
+        """The instance as of the store (or as this command has already changed it), with
+        every deadline timer due by the command's moment fired first (`Run.fire_due`).
 
         Raises:
             InstanceNotFound: No instance has this id.
@@ -83,6 +93,8 @@ class Command:
             version, state = self.host.load(instance_id)
             run = Run(self, instance_id, self.host.program(state.definition_hash), state, version)
             self.runs[instance_id] = run
+            if state.timers_at and min(state.timers_at) <= self.key:
+                run.fire_due(self.key)
         return run
 
     def spawn(
@@ -114,7 +126,9 @@ class Command:
 class Run:
     """One instance within a command; what the flow's nodes run against."""
 
-    __slots__ = ("_n", "base", "cmd", "draft", "events", "id", "inline", "program", "version")
+    __slots__ = (
+        "_n", "base", "cmd", "draft", "events", "expired", "id", "inline", "program", "version",
+    )  # fmt: skip
 
     def __init__(
         self, cmd: Command, instance_id: str, program: Program, state: Snapshot | None, version: int
@@ -130,6 +144,8 @@ class Run:
         self.inline = False
         """True while a parent starts this instance by a call and handles its finish itself."""
         self._n: int = state.counter if state is not None else 0
+        self.expired: dict[int, str] = {}
+        """Task number -> the moment its deadline expired it, in this command."""
 
     @property
     def state(self) -> Draft:
@@ -154,9 +170,15 @@ class Run:
     def holds(self, condition: ConditionLike) -> bool:
         return bool(self.evaluate(condition.expression))
 
+    def values(self, docs: Mapping[str, Mapping[str, Any]] | None = None) -> Values:
+        """The documents as conditions read them (``docs`` instead of the instance's own,
+        when given), with the copies of the per-person forms."""
+        draft, program = self.draft, self.program
+        docs = draft.documents if docs is None else docs
+        return Values(docs, program.codecs, draft.copies, program.collections)
+
     def evaluate(self, expression: Expression) -> Any:
-        values = Values(self.draft.documents, self.program.codecs)
-        return expression.evaluate(values, now=self.cmd.now)
+        return expression.evaluate(self.values(), now=self.cmd.now)
 
     def node(self, node_id: str) -> Node:
         return self.program.nodes[node_id]
@@ -201,6 +223,7 @@ class Run:
     def enter(self, token: int, node_id: str, came_from: str) -> None:
         """Move ``token`` from ``came_from`` into ``node_id`` and on, until it has to wait."""
         nodes = self.program.nodes
+        limits = self.program.limits
         budget = len(nodes) + 1
         while True:
             budget -= 1
@@ -209,6 +232,8 @@ class Run:
                     f"the flow of {self.program.process_id} loops through '{node_id}' "
                     "without reaching a person"
                 )
+            if limits is not None and (limit := limits.get((came_from, node_id))) is not None:
+                node_id = self.loop(limit)
             node = nodes[node_id]
             skip = node.skip
             if skip is not None and not self.holds(skip):
@@ -219,6 +244,17 @@ class Run:
             if move is None:
                 return
             token, came_from, node_id = move
+
+    def loop(self, limit: Limit) -> str:
+        """Take a limited way: count it, or once its limit is reached, go past it."""
+        count = self.draft.loops.get(limit.key, 0)
+        if count < limit.at_most:
+            data = {"step": limit.source, "to": limit.target, "count": count + 1}
+            self.emit("looped", {**data, "at_most": limit.at_most})
+            return limit.target
+        data = {"step": limit.source, "to": limit.then, "at_most": limit.at_most}
+        self.emit("loop_exhausted", data)
+        return limit.then
 
     # -- tasks ----------------------------------------------------------------------------
 
@@ -232,6 +268,7 @@ class Run:
         assignee: str | None = None,
         item: Any = NO_ITEM,
         enter: bool,
+        each: bool = False,
     ) -> None:
         number = self.next_number()
         data: dict[str, Any] = {"task": number, "step": node.id, "token": token, "roles": roles}
@@ -245,12 +282,19 @@ class Run:
             data["due"], data["timers"] = self.deadline_times(node.deadline)
         if enter:
             data["enter"] = True
+            if each:
+                data["each"] = True
         self.emit("task_opened", data)
         if self.cmd.host.track_notices:
             self.cmd.notices.append(("opened", self, number))
 
     def open_tasks(self, token: int) -> list[int]:
-        return [n for n, t in self.draft.tasks.items() if t.token == token]
+        if not self.draft.tokens[token].open:
+            return []
+        return sorted(n for n, t in self.draft.task_map().items() if t.token == token)
+
+    def open_count(self, token: int) -> int:
+        return self.draft.tokens[token].open
 
     def completions(self, token: int) -> int:
         return self.draft.tokens[token].completions
@@ -274,18 +318,55 @@ class Run:
         if outcome is not None:
             payload["outcome"] = outcome
         if data:
-            payload["data"] = data
+            payload["data"] = data  # the per-person forms move to "copies" (`copies_of`)
         if timer is not None:
             payload["timer"] = timer
         if node.remember:
             payload["keep"] = True
+        made = None
+        if node.copies and data and outcome != "skip":
+            made = self.copies_of(node, task, data, payload)
         self.emit("task_completed", payload, system=timer is not None)
         if outcome != "skip" and node.tables:
-            self.apply_tables(node)
+            self.apply_tables(node, made)
         move = node.completed(self, task.token, outcome)
         if move is not None:
             token, came_from, target = move
             self.enter(token, target, came_from)
+
+    def own_copy(self, node: HumanNode, task: OpenTask, doc: str) -> dict[str, Any]:
+        """The copy of the per-person form ``doc`` that ``task`` fills, as it is before the
+        task's submission: the task's earlier copy (a redraft), else the form's defaults."""
+        if not node.copies[doc]:  # one copy per member or item: this task's own
+            for c in self.draft.copies.get(doc, ()):
+                if c.step == node.id and c.of == task.item:
+                    return dict(c.values)
+        return dict(self.program.copy_defaults.get(doc, {}))
+
+    def copies_of(
+        self,
+        node: HumanNode,
+        task: OpenTask,
+        data: dict[str, dict[str, Any]],
+        payload: dict[str, Any],
+    ) -> dict[str, dict[str, Any]] | None:
+        """Move the per-person forms of ``data`` into ``payload`` as the task's copies."""
+        mine = {doc: values for doc, values in data.items() if doc in node.copies}
+        if not mine:
+            return None
+        rest = {doc: values for doc, values in data.items() if doc not in node.copies}
+        if rest:
+            payload["data"] = rest
+        else:
+            payload.pop("data", None)
+        made = {doc: {**self.own_copy(node, task, doc), **v} for doc, v in mine.items()}
+        payload["copies"] = made
+        if task.item is not None:
+            payload["of"] = task.item
+        each = [doc for doc in made if node.copies[doc]]
+        if each:
+            payload["each"] = each
+        return made
 
     # -- deadlines ------------------------------------------------------------------------
 
@@ -336,6 +417,23 @@ class Run:
             timers["exp"] = stamp(deadlines.apply_offset(due, plan.expire.after, calendar))
         return iso(due), timers
 
+    def fire_due(self, key: str) -> None:
+        """Fire every timer of the instance due at ``key`` (a `stamp`), in the order of
+        their moments (overdue, escalation, expiry, reminders of one moment in that
+        order), each once; timers of tasks opened meanwhile wait for the next command."""
+        due = sorted(
+            (at, f"{number}:{name}", number, name)
+            for number, task in self.draft.task_map().items()
+            for name, at in task.timers
+            if at <= key
+        )
+        for at, _, number, name in due:
+            task = self.draft.tasks.get(number)  # an earlier one may have closed it
+            if task is not None and (name, at) in task.timers:
+                if name == "exp":
+                    self.expired[number] = at
+                self.fire(number, task, name)
+
     def fire(self, number: int, task: OpenTask, timer: str) -> None:
         """A deadline timer of an open task is due (the engine checked it still is)."""
         node = self.program.nodes[task.step]
@@ -361,10 +459,11 @@ class Run:
             kind = "remind"
         self.notice("deadline", number, task, kind)
 
-    def apply_tables(self, node: HumanNode) -> None:
-        """Fill fields from the step's decision tables (`procflow.flow.tables`), in order."""
+    def apply_tables(self, node: HumanNode, made: dict[str, dict[str, Any]] | None = None) -> None:
+        """Fill fields from the step's decision tables (`procflow.flow.tables`), in order;
+        ``made``: the copies the task just filled, which the tables read as its forms."""
         program = self.program
-        values = Values(self.draft.documents, program.codecs)
+        values = self.values({**self.draft.documents, **made} if made else None)
         for applied in run_tables(node.tables, program.flow.tables, values, now=self.cmd.now):
             docs: dict[str, dict[str, Any]] = {}
             problems: dict[str, str] = {}
@@ -397,7 +496,7 @@ class Run:
 
     def tasks_of_tokens(self, tokens: Sequence[int]) -> list[int]:
         wanted = set(tokens)
-        return [n for n, t in self.draft.tasks.items() if t.token in wanted]
+        return sorted(n for n, t in self.draft.task_map().items() if t.token in wanted)
 
     def joins_inside(self, parallel: str) -> list[str]:
         nodes = self.program.nodes

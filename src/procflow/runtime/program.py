@@ -36,15 +36,21 @@ class Program:
         starters: Roles that may start an instance; None when anyone may.
         codecs: Field codecs of every document.
         defaults: The documents as an instance starts (field defaults, stored form).
+        collections: The per-person forms: kept as copies, never as one form.
+        copy_defaults: The field defaults each new copy of a per-person form starts with.
+        limits: The limited ways by (source, target), or None when there is none.
         recurrence: The process's ``schedule:``, read (`Engine.tick` starts it).
         four_eyes: Step id -> node, for the human steps that can bar someone (a
             four-eyes rule, or a sign-off: one signature per person).
+        bar_sources: The steps whose completion can change who is barred from
+            another open task (named by a ``not_by``, or a sign-off).
         search: ``(document.field, document, field, numeric)`` of its searchable fields.
     """
 
     __slots__ = (
-        "codecs", "defaults", "definition", "definition_hash", "first", "flow", "four_eyes",
-        "nodes", "process", "process_id", "recurrence", "search", "starters",
+        "bar_sources", "codecs", "collections", "copy_defaults", "defaults", "definition",
+        "definition_hash", "first", "flow", "four_eyes", "limits", "nodes", "process",
+        "process_id", "recurrence", "search", "starters",
     )  # fmt: skip
 
     def __init__(self, process: Process) -> None:
@@ -56,8 +62,12 @@ class Program:
         self.definition = flow.definition
         self.nodes: Mapping[str, Node] = flow.nodes
         self.codecs: DocCodecs = codecs_for(flow.documents)
-        self.defaults = default_docs(self.codecs)
+        self.collections = frozenset(flow.collections)
+        defaults = default_docs(self.codecs)
+        self.copy_defaults = {d: v for d, v in defaults.items() if d in self.collections}
+        self.defaults = {d: v for d, v in defaults.items() if d not in self.collections}
         self.first = flow.first
+        self.limits = flow.limits or None
         self.recurrence: Recurrence | None = (
             None if process.schedule is None else read_schedule(process.schedule)
         )
@@ -65,6 +75,10 @@ class Program:
         self.four_eyes: dict[str, HumanNode] = {
             n.id: n for n in flow.human_steps() if n.not_by or n.kind == "sign"
         }
+        self.bar_sources = frozenset(
+            [s for n in self.four_eyes.values() for s in n.not_by]
+            + [n.id for n in self.four_eyes.values() if n.kind == "sign"]
+        )
         self.search = tuple(
             (f"{doc}.{field}", doc, field, self.codecs[doc][field].field.type in NUMERIC)
             for doc, field in flow.search

@@ -3,7 +3,7 @@
 Owns the abstract `Store`, and the helpers the stores share so that they
 behave identically: structural checks on commits, the JSON codec, and the
 task-visibility rule. The records (`Event`, `InstanceRow`, `TaskRow`,
-`TimerRow`, `Commit`) are in `store.rows`, the inbox and instance queries in
+`TimerRow`, `Changes`, `Commit`) are in `store.rows`, the inbox and instance queries in
 `store.query`; both are importable from here too.
 
 The store never interprets events or state; the engine does. Payloads are
@@ -29,9 +29,10 @@ from typing import Any, Self, cast
 from procflow.compiled import mypyc_attr
 from procflow.errors import DamagedRecord, InstanceNotFound, StoreError
 from procflow.store.query import InstanceQuery, TaskQuery
-from procflow.store.rows import Commit, Event, InstanceRow, NewEvent, TaskRow, TimerRow
+from procflow.store.rows import Changes, Commit, Event, InstanceRow, NewEvent, TaskRow, TimerRow
 
 __all__ = [  # the records and queries are re-exported: stores import them from here
+    "Changes",
     "Commit",
     "Event",
     "InstanceQuery",
@@ -420,7 +421,8 @@ def check_commits(commits: Sequence[Commit]) -> None:
         if c.expected_version < 0:
             raise ValueError(f"commit for {c.instance_id!r} expects version {c.expected_version}")
         timer_ids: set[str] = set()
-        for t in c.tasks:
+        changes = c.changes if c.expected_version else None
+        for t in c.tasks if changes is None else changes.tasks:
             if t.instance_id != c.instance_id:
                 raise ValueError(
                     f"task {t.task_id!r} belongs to {t.instance_id!r}, not {c.instance_id!r}"
@@ -428,7 +430,7 @@ def check_commits(commits: Sequence[Commit]) -> None:
             if t.task_id in task_ids:
                 raise ValueError(f"task {t.task_id!r} appears twice in one command")
             task_ids.add(t.task_id)
-        for tm in c.timers:
+        for tm in c.timers if changes is None else changes.timers:
             if tm.instance_id != c.instance_id:
                 raise ValueError(
                     f"timer {tm.timer_id!r} belongs to {tm.instance_id!r}, not {c.instance_id!r}"

@@ -49,6 +49,7 @@ from typing import Any
 from procflow.compiled import mypyc_attr
 from procflow.errors import Conflict, DefinitionNotFound, InstanceNotFound, StoreError
 from procflow.store.base import (
+    Changes,
     Commit,
     Event,
     InstanceQuery,
@@ -119,12 +120,16 @@ def check_json(value: Any, known: Any = None, *, tuples: bool = False) -> str | 
 
 
 class _Instance:
-    __slots__ = ("events", "last", "version")
+    __slots__ = ("events", "last", "tasks", "timers", "version")
 
     def __init__(self, last: Commit) -> None:
         self.last = last  # the committed objects themselves: nobody mutates them
         self.version = 0
         self.events: list[NewEvent] = []
+        self.tasks: dict[str, TaskRow] = {}
+        """Task id -> open task, in the order the engine listed them."""
+        self.timers: dict[str, TimerRow] = {}
+        """Timer id -> pending timer."""
 
     def row(self) -> InstanceRow:
         c = self.last
@@ -191,7 +196,8 @@ class MemoryStore(Store):
                 version = current.version if current else 0
                 if version != c.expected_version:
                     raise Conflict(conflict_message(iid, version, c.expected_version))
-                for t in c.tasks:
+                changes = c.changes if current is not None else None
+                for t in c.tasks if changes is None else changes.tasks:
                     if owner.get(t.task_id, iid) != iid:
                         taken = owner[t.task_id]
                         raise StoreError(f"task id {t.task_id!r} already belongs to {taken!r}")
@@ -199,71 +205,113 @@ class MemoryStore(Store):
                 iid = c.instance_id
                 inst = instances.get(iid)
                 before: Commit | None = None
-                old: tuple[TaskRow, ...] = ()
-                old_timers: tuple[TimerRow, ...] = ()
                 if inst is None:
                     inst = instances[iid] = _Instance(c)
+                    changes = None
                 else:
                     before = inst.last
-                    old, old_timers, inst.last = before.tasks, before.timers, c
-                if old != c.tasks:  # the same rows have the same ids: their owners stand
-                    for t in old:
-                        del owner[t.task_id]
-                    for t in c.tasks:
-                        owner[t.task_id] = iid
-                    if self._keys is not None:
-                        self._file(before, c)
+                    inst.last, changes = c, c.changes
+                if changes is None:
+                    self._replace_rows(inst, iid, c)
+                else:
+                    self._change_rows(inst, iid, changes)
                 if self._search is not None and (before is None or before.search != c.search):
                     self._index_search(iid, () if before is None else before.search, c.search)
-                if old_timers != c.timers:
-                    self._index_timers(iid, old_timers, c.timers)
                 inst.version += len(c.events)
                 inst.events += c.events
             if command_id is not None:
                 self._commands[command_id] = "null" if result_json is None else result_json
         return None
 
-    def _index_timers(self, iid: str, old: tuple[TimerRow, ...], new: tuple[TimerRow, ...]) -> None:
-        """Push an instance's new or moved timers on the heap; drop claims on those gone."""
-        before = {t.timer_id: t.fire_at for t in old}
-        after = {t.timer_id: t.fire_at for t in new}
-        for tid, at in before.items():
-            if after.get(tid) != at:
-                self._claims.pop((iid, tid), None)
+    def _replace_rows(self, inst: _Instance, iid: str, c: Commit) -> None:
+        """Make the instance's tasks and timers the commit's complete sets."""
+        owner = self._task_owner
+        tasks = {t.task_id: t for t in c.tasks}
+        if tasks.keys() != inst.tasks.keys():  # the same ids: their owners stand
+            for tid in inst.tasks:
+                del owner[tid]
+            for tid in tasks:
+                owner[tid] = iid
+        if self._keys is not None and tasks != inst.tasks:
+            kept, old = set(tasks.values()), set(inst.tasks.values())
+            self._file(c.process_id, [t for t in old if t not in kept],
+                       [t for t in kept if t not in old])  # fmt: skip
+        inst.tasks = tasks
+        timers = {t.timer_id: t for t in c.timers}
+        if timers != inst.timers:
+            self._index_timers(iid, inst.timers, timers)
+            inst.timers = timers
+
+    def _change_rows(self, inst: _Instance, iid: str, changes: Changes) -> None:
+        """Apply what a commit changed in the instance's tasks and timers."""
+        owner, tasks = self._task_owner, inst.tasks
+        if self._keys is not None:
+            gone = [tasks[tid] for tid in changes.dropped_tasks if tid in tasks]
+            gone += [tasks[t.task_id] for t in changes.tasks if t.task_id in tasks]
+            self._file(inst.last.process_id, gone, changes.tasks)
+        for tid in changes.dropped_tasks:
+            if tasks.pop(tid, None) is not None:
+                del owner[tid]
+        for t in changes.tasks:
+            tasks[t.task_id] = t
+            owner[t.task_id] = iid
+        if changes.timers or changes.dropped_timers:
+            before = {tid: inst.timers[tid] for tid in changes.dropped_timers if tid in inst.timers}
+            after = {t.timer_id: t for t in changes.timers}
+            before.update((tid, inst.timers[tid]) for tid in after if tid in inst.timers)
+            self._index_timers(iid, before, after, drop=changes.dropped_timers)
+            for tid in changes.dropped_timers:
+                inst.timers.pop(tid, None)
+            inst.timers.update(after)
+
+    def _index_timers(
+        self,
+        iid: str,
+        old: dict[str, TimerRow],
+        new: dict[str, TimerRow],
+        *,
+        drop: tuple[str, ...] | None = None,
+    ) -> None:
+        """Push an instance's new or moved timers on the heap; drop claims on those gone.
+
+        ``old`` and ``new`` are the timers before and after (all of them, or, with
+        ``drop``, those that change: ``drop`` lists the ids that go).
+        """
+        gone = [tid for tid in (old if drop is None else drop) if tid not in new]
+        for tid in gone:
+            self._claims.pop((iid, tid), None)
         heap = self._heap
-        for tid, at in after.items():
-            if before.get(tid) != at:
-                heapq.heappush(heap, (at, iid, tid))
-        self._timer_count += len(after) - len(before)
+        for tid, t in new.items():
+            before = old.get(tid)
+            if before is None or before.fire_at != t.fire_at:
+                if before is not None:
+                    self._claims.pop((iid, tid), None)
+                heapq.heappush(heap, (t.fire_at, iid, tid))
+        self._timer_count += sum(tid not in old for tid in new) - sum(tid in old for tid in gone)
         if len(heap) > 2 * self._timer_count + 1024:  # mostly stale: rebuild
             self._heap = [
                 (t.fire_at, t.instance_id, t.timer_id)
                 for i in self._instances.values()
-                for t in i.last.timers
+                for t in i.timers.values()
             ]
             heapq.heapify(self._heap)
             self._due.clear()
 
-    def _file(self, before: Commit | None, after: Commit) -> None:
+    def _file(self, process_id: str, gone: Iterable[TaskRow], new: Iterable[TaskRow]) -> None:
         """Refile an instance's changed tasks under their keys; call holding the lock."""
         keys = self._keys
-        if keys is None:  # pragma: no cover - the caller checks
+        if keys is None:  # pragma: no cover - the callers check
             return
-        kept = set(after.tasks)
-        if before is not None:
-            for t in before.tasks:
-                if t not in kept:
-                    for key in task_keys(t, before.process_id):
-                        filed = keys.get(key)
-                        if filed is not None and filed.get(t.task_id) == t:
-                            del filed[t.task_id]
-                            if not filed:
-                                del keys[key]
-        gone = set() if before is None else set(before.tasks)
-        for t in after.tasks:
-            if t not in gone:
-                for key in task_keys(t, after.process_id):
-                    keys.setdefault(key, {})[t.task_id] = t
+        for t in gone:
+            for key in task_keys(t, process_id):
+                filed = keys.get(key)
+                if filed is not None and filed.get(t.task_id) == t:
+                    del filed[t.task_id]
+                    if not filed:
+                        del keys[key]
+        for t in new:
+            for key in task_keys(t, process_id):
+                keys.setdefault(key, {})[t.task_id] = t
 
     def _index_search(
         self, iid: str, old: tuple[tuple[str, str], ...], new: tuple[tuple[str, str], ...]
@@ -286,15 +334,15 @@ class MemoryStore(Store):
         if self._keys is None:
             self._keys = {}
             for inst in self._instances.values():
-                self._file(None, inst.last)
+                self._file(inst.last.process_id, (), inst.tasks.values())
         return self._keys
 
     def _live_timer(self, iid: str, tid: str, at: str) -> TimerRow | None:
         inst = self._instances.get(iid)
         if inst is not None:
-            for t in inst.last.timers:
-                if t.timer_id == tid:
-                    return t if t.fire_at == at else None
+            t = inst.timers.get(tid)
+            if t is not None and t.fire_at == at:
+                return t
         return None
 
     def _due_now(self, now_iso: str) -> list[TimerRow]:
@@ -398,10 +446,10 @@ class MemoryStore(Store):
     ) -> list[TaskRow]:
         with self._lock:
             if instance_id is None:
-                found = [t for _, i in sorted(self._instances.items()) for t in i.last.tasks]
+                found = [t for _, i in sorted(self._instances.items()) for t in i.tasks.values()]
             else:
                 inst = self._instances.get(instance_id)
-                found = list(inst.last.tasks) if inst else []
+                found = list(inst.tasks.values()) if inst else []
         held = role_set(roles)
         if user is None and roles is None:
             return found
@@ -412,14 +460,14 @@ class MemoryStore(Store):
             owner = self._task_owner.get(task_id)
             if owner is None:
                 return None
-            return next(t for t in self._instances[owner].last.tasks if t.task_id == task_id)
+            return self._instances[owner].tasks[task_id]
 
     def _matching(self, q: TaskQuery) -> list[TaskRow]:
         """The tasks of the keys ``q`` walks that it admits (cursor aside); holding the lock."""
         instances = self._instances
         if q.instance_id is not None:
             inst = instances.get(q.instance_id)
-            found = [] if inst is None else list(inst.last.tasks)
+            found = [] if inst is None else list(inst.tasks.values())
         else:
             keys = self._task_index()
             p = plan(q)

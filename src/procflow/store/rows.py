@@ -1,6 +1,6 @@
 """The records a store keeps and is handed: events, instances, tasks, timers, commits.
 
-Owns `Event`, `NewEvent`, `TaskRow`, `TimerRow`, `InstanceRow` and `Commit`.
+Owns `Event`, `NewEvent`, `TaskRow`, `TimerRow`, `InstanceRow`, `Changes` and `Commit`.
 They are named tuples: immutable, compared by value, and several times
 cheaper to make than frozen dataclasses (the engine makes a few per command).
 Fields added after the first release have defaults, so rows made by older
@@ -11,6 +11,7 @@ Imports nothing from procflow.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 
@@ -88,6 +89,24 @@ class InstanceRow(NamedTuple):
     started_by: str | None = None
 
 
+class Changes(NamedTuple):
+    """What one commit changes in an instance's open tasks and pending timers, against
+    the version it expects (`Commit.changes`).
+
+    Attributes:
+        tasks: Tasks opened or changed: a changed one keeps its place among the
+            instance's tasks, new ones go after the others, in this order.
+        dropped_tasks: Ids of tasks no longer open.
+        timers: Timers set or moved.
+        dropped_timers: Ids of timers no longer pending.
+    """
+
+    tasks: tuple[TaskRow, ...]
+    dropped_tasks: tuple[str, ...]
+    timers: tuple[TimerRow, ...]
+    dropped_timers: tuple[str, ...]
+
+
 class Commit(NamedTuple):
     """Everything one instance changes in one command.
 
@@ -100,7 +119,15 @@ class Commit(NamedTuple):
             `Store.load`, as it may keep the events' payloads: do not change
             them once committed.
         tasks: The complete set of open tasks after the commit (replaces the old set).
-        timers: The complete set of pending timers after the commit (replaces the old set).
+            A sequence that may be built only when first read (the engine's is):
+            a store that applies `changes` need not read it, and should not, for an
+            instance with many open tasks.
+        timers: The complete set of pending timers after the commit (replaces the old
+            set); built when first read, like ``tasks``.
+        changes: What the commit changes in ``tasks`` and ``timers``, against the
+            instance at ``expected_version``; None when the engine does not say (a new
+            instance, one that ended). A store may apply these instead of replacing
+            the whole sets: the result is the same.
         started_by: Who started the instance (None: the system).
         search: The instance's searchable field values after the commit:
             ``(document.field, value as compact JSON text)``, each field once
@@ -116,7 +143,8 @@ class Commit(NamedTuple):
     status: str
     started_at: str
     parent_id: str | None
-    tasks: tuple[TaskRow, ...]
-    timers: tuple[TimerRow, ...]
+    tasks: Sequence[TaskRow]
+    timers: Sequence[TimerRow]
+    changes: Changes | None = None
     started_by: str | None = None
     search: tuple[tuple[str, str], ...] = ()

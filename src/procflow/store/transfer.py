@@ -106,8 +106,8 @@ def _commit(source: Store, row: InstanceRow, timers: tuple[TimerRow, ...]) -> Co
     return Commit(
         iid, 0, tuple(NewEvent(e.type, e.at, e.by, e.data) for e in events), state,
         row.process_id, row.definition_hash, row.status, row.started_at, row.parent_id,
-        tuple(source.open_tasks(instance_id=iid)), timers, row.started_by,
-        source.searchable(iid),
+        tuple(source.open_tasks(instance_id=iid)), timers,
+        started_by=row.started_by, search=source.searchable(iid),
     )  # fmt: skip
 
 

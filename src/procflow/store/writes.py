@@ -218,7 +218,7 @@ def plan(c: Commit, known: Known | None) -> Plan:
     writes: Writes = []
     old_tasks = None if known is None else known.tasks
     keys = _Keys(c.process_id)
-    tasks = _plan_tasks(writes, keys, iid, new=c.tasks, old=old_tasks, known=known)
+    tasks = _plan_tasks(writes, keys, iid, new=tuple(c.tasks), old=old_tasks, known=known)
     keys.write(writes)
     timers = _plan_timers(writes, c, None if known is None else known.timers)
     search = _plan_search(writes, c, None if known is None else known.search)
