@@ -19,7 +19,7 @@ from procflow.cli.main import main
 from procflow.errors import StoreError
 from procflow.runtime import replay
 from procflow.runtime.codec import decode
-from procflow.store import Store
+from procflow.store import Store, migrations
 from procflow.store.transfer import check_copy, copy_store
 from tests.pg_cluster import Server
 from tests.test_runtime_deadlines import DEADLINE
@@ -125,14 +125,17 @@ def test_info_and_migrate(tmp_path: Path) -> None:
     url = f"sqlite:///{path}"
     info = cli("store", "info", url)
     assert info.exit_code == 0, info.output
-    assert "schema:      2 (this procflow writes 4: run 'procflow store migrate" in info.output
+    latest = len(migrations.MIGRATIONS)
+    assert (
+        f"schema:      2 (this procflow writes {latest}: run 'procflow store migrate" in info.output
+    )
     assert "instances" not in info.output  # an old schema is not opened
     migrated = cli("store", "migrate", url)
     assert migrated.exit_code == 0, migrated.output
-    assert "migrated from schema 2 to 4" in migrated.output
+    assert f"migrated from schema 2 to {latest}" in migrated.output
     assert "nothing to do" in cli("store", "migrate", url).output
     info = cli("store", "info", url)
-    assert "schema:      4\n" in info.output
+    assert f"schema:      {latest}\n" in info.output
     assert "instances:   2 (running 2)" in info.output
     assert "open tasks:  1" in info.output
 
@@ -158,7 +161,10 @@ def test_info_on_postgres(pg_server: Server) -> None:
         (("store", "migrate", "postgresql://nobody@127.0.0.1:9/x"), 1, "cannot read"),
     ],
 )
-def test_bad_store_arguments_are_one_line(args: tuple[str, ...], code: int, message: str) -> None:
+def test_bad_store_arguments_are_one_line(
+    args: tuple[str, ...], code: int, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # sqlite:///x.db is made in the working directory
     result = cli(*args)
     assert result.exit_code == code, result.output
     assert message in result.output

@@ -51,7 +51,10 @@ def test_new_file_is_wal_with_current_schema(tmp_path: Path) -> None:
     assert raw(path, "PRAGMA user_version") == [(len(schema_module.MIGRATIONS),)]
     assert raw(path, "PRAGMA application_id") == [(schema_module.APPLICATION_ID,)]
     tables = {r[0] for r in raw(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"instances", "events", "tasks", "timers", "commands", "definitions"}
+    assert tables == {
+        "instances", "events", "tasks", "timers", "commands", "definitions", "task_keys",
+        "instance_search", "meta",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(("durable", "autocheckpoint"), [(True, 0), (False, 1000)])

@@ -337,11 +337,18 @@ def test_inbox_pages_filters_and_counts() -> None:
     for _ in range(5):
         engine.start("SC-001", by=li)
     first = inbox(engine, li, InboxQuery(size=2))
-    assert (first.total, first.all, len(first.tasks), first.next) == (5, 5, 2, "2")
+    assert (first.total, first.all, len(first.tasks), first.start) == (5, 5, 2, 0)
+    assert first.next is not None
     rest = inbox(engine, li, InboxQuery(size=2, after=first.next))
     last = inbox(engine, li, InboxQuery(size=2, after=rest.next))
     ids = [t.id for page in (first, rest, last) for t in page.tasks]
     assert len(set(ids)) == 5 and last.next is None
+    assert (rest.start, last.start) == (2, 4)
+    by_process = [inbox(engine, li, InboxQuery(size=2, sort="process"))]
+    while by_process[-1].next is not None:
+        by_process.append(inbox(engine, li, InboxQuery(size=2, sort="process",
+                                                       after=by_process[-1].next)))  # fmt: skip
+    assert sorted(t.id for page in by_process for t in page.tasks) == sorted(ids)
     assert first.by_process == {"SC-001": 5}
     assert inbox(engine, li, InboxQuery(process_id="SC-002")).total == 0
     assert inbox(engine, li, InboxQuery(due="overdue")).total == 0

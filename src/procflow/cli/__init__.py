@@ -1,4 +1,4 @@
-"""The command line: ``procflow validate|check|test|run|decide|render|schema|index``.
+"""The command line: ``procflow validate|check|test|run|decide|render|schema|index|store|worker``.
 
 The top layer: imports everything, and nothing in procflow imports it.
 """

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from procflow.cli.stores import STORE, failures, opened, store_group
+from procflow.cli.workers import worker_command
 from procflow.language.diagnostics import Diagnostic, Severity
 from procflow.writing import atomic_write
 
@@ -273,6 +274,7 @@ def index_command(folder: Path, write: bool, check_only: bool) -> None:
 
 
 main.add_command(store_group)
+main.add_command(worker_command)
 
 
 def _catalog_or_exit(folder: Path) -> Any:

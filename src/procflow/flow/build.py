@@ -123,4 +123,7 @@ def build_flow(
         file=file,
         definition=definition or {},
         definition_hash=definition_hash,
+        search=tuple(
+            (doc, field) for doc, _, field in (entry.partition(".") for entry in ctx.process.search)
+        ),
     )

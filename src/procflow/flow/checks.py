@@ -6,9 +6,9 @@ targets, structure), then the checks of the whole flow: duplicate ids
 condition language reserves and defaults that do not fit (PF207, PF323),
 reachability, dead ends and loops with no way out (PF306, PF307, PF308: with
 `Flow.reach`, and networkx's strongly connected components over `Flow.graph`
-only when some step cannot reach an end), the schedule (PF412), documents carried that may
-be missing (PF320, `held`), and last the names nothing uses (PF313, PF314,
-warnings). Checks between processes are in `links`.
+only when some step cannot reach an end), the schedule (PF412), the searchable
+fields (PF330), documents carried that may be missing (PF320, `held`), and last
+the names nothing uses (PF313, PF314, warnings). Checks between processes are in `links`.
 
 Each check is a small generator of `Diagnostic`; `check_flow` runs them all,
 so that an analyst sees every problem at once.
@@ -177,6 +177,24 @@ def check_schedule(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
         yield ctx.diag(("schedule", exc.key), "PF412", exc.message, exc.hint)
 
 
+def check_search(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
+    """Every ``search:`` entry names a document field that is not a list, once."""
+    seen: set[str] = set()
+    for i, entry in enumerate(ctx.process.search):
+        path = ("search", i)
+        doc, _, name = entry.partition(".")
+        yield from ctx.document(doc, path)
+        yield from ctx.field(doc, name, path)
+        field = ctx.documents[doc].fields.get(name) if doc in ctx.documents else None
+        if field is not None and field.type == "list":
+            yield ctx.diag(path, "PF330", f"'{entry}' is a list field: it cannot be searched",
+                           "search by a field of one value")  # fmt: skip
+        elif entry in seen:
+            yield ctx.diag(path, "PF330", f"'{entry}' is named twice in 'search'",
+                           "remove one")  # fmt: skip
+        seen.add(entry)
+
+
 def check_unused(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
     """Warnings for local actors and documents that nothing uses."""
     for name in ctx.process.actors:
@@ -243,6 +261,7 @@ CHECKS: tuple[Check, ...] = (
     check_documents,
     check_graph,
     check_schedule,
+    check_search,
     check_carried,  # required carries are surely filled (`held`)
     check_limits,
     check_thresholds,

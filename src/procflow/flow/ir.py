@@ -525,6 +525,8 @@ class Flow:
     """The actors some step, schedule or rule names (the others are unused)."""
     used_documents: frozenset[str] = frozenset()
     """The documents some step fills, reads, carries or names in a condition."""
+    search: tuple[tuple[str, str], ...] = ()
+    """(document, field) of every field instances can be found by (``search:``)."""
     collections: Mapping[str, Collection] = field(default_factory=dict)
     """The per-person forms, by document: the copies kept of each."""
     limits: Mapping[tuple[str, str], Limit] = field(default_factory=dict)

@@ -197,6 +197,7 @@ CODES: dict[str, str] = {
     "PF323": "a default value that does not fit its field",
     "PF324": "a call or hand-off that could not be checked: the file was validated alone "
     "and the process is not beside it (warning)",
+    "PF330": "a field that cannot be searched: a list field, or one named twice in 'search'",
     "PF325": "a per-person form used where one form is needed (carried, returned, filled "
     "by a decision table, gone through by for_each)",
     "PF326": "a loop limit on a way that does not lead back, or on a way written twice",

@@ -736,6 +736,13 @@ class Schedule(Model):
     """``postpone``: a start that falls on a holiday or weekend moves to the next working day."""
 
 
+SearchField = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$", max_length=129),
+]
+"""A searchable field: ``document.field``."""
+
+
 class Process(Model):
     """One documented process, as written (`procflow.Process` adds its compiled flow)."""
 
@@ -760,13 +767,16 @@ class Process(Model):
     """Roles that may start an instance. Default: the first step's actor."""
     schedule: Schedule | None = None
     """Start an instance by itself, once per period (see `Engine.tick`)."""
+    search: list[SearchField] = []
+    """Document fields instances can be found by (``Engine.instances(where=...)``): the store
+    indexes their values. Each is ``document.field``, a field that is not a list."""
     steps: list[Step] = Field(min_length=1)
 
     _notes = field_validator("notes", mode="before", json_schema_input_type=StrOrList)(
         lambda cls, v: _as_notes(v)
     )
     _starts = field_validator(
-        "starts_by", "decisions", mode="before", json_schema_input_type=StrOrList
+        "starts_by", "decisions", "search", mode="before", json_schema_input_type=StrOrList
     )(lambda cls, v: _as_list(v))
 
     @field_validator("version", mode="before", json_schema_input_type=str | int | float)

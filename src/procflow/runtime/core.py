@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,7 @@ from procflow.runtime.records import commit_of, tell_hooks
 from procflow.runtime.state import OpenTask, Snapshot
 from procflow.runtime.views import Instance
 from procflow.store import Store
+from procflow.store.base import skip_damaged
 
 __all__ = ["Core"]
 
@@ -115,6 +116,32 @@ class Core:
             ) from exc
         self.remember(instance_id, version, Stored(snapshot, None))
         return version, snapshot
+
+    def load_many(self, instance_ids: Iterable[str]) -> dict[str, tuple[int, Snapshot]]:
+        """`load` for the instances of a page, in one read of the store.
+
+        Instances that do not exist, or whose snapshot cannot be read (logged), are
+        left out: one bad instance must not take a page down.
+        """
+        found: dict[str, tuple[int, Snapshot]] = {}
+        cache = self.snapshots
+        for iid, (version, data) in self.store.load_many(instance_ids).items():
+            cached = cache.get(iid)
+            if cached is not None and cached[0] == version:
+                found[iid] = (version, cached[1].snapshot)
+                continue
+            try:
+                snapshot = decode(data)
+            except SnapshotError as exc:
+                skip_damaged(
+                    DamagedRecord(
+                        f"the snapshot of instance {iid!r} is unreadable: {exc}", instance_id=iid
+                    )
+                )
+                continue
+            self.remember(iid, version, Stored(snapshot, None))
+            found[iid] = (version, snapshot)
+        return found
 
     def remember(self, instance_id: str, version: int, stored: Stored) -> None:
         # least recently stored first; OrderedDict evicts in O(1), where deleting

@@ -28,6 +28,7 @@ from procflow.compiled import mypyc_attr
 from procflow.errors import InstanceNotFound, InvalidArgument, ProcessNotFound, TaskNotOpen
 from procflow.flow.catalog import Process
 from procflow.language.workcalendar import Calendar, WorkingCalendar
+from procflow.runtime import listing
 from procflow.runtime.blobs import BlobStore
 from procflow.runtime.clock import Clock, SystemClock
 from procflow.runtime.commands import Commands
@@ -35,6 +36,7 @@ from procflow.runtime.core import Core
 from procflow.runtime.forms import form_schema
 from procflow.runtime.guards import as_text, as_user, as_user_id
 from procflow.runtime.hooks import Hooks
+from procflow.runtime.paging import InstancePage, TaskPage
 from procflow.runtime.people import Directory, User
 from procflow.runtime.queries import Queries
 from procflow.runtime.scheduler import Scheduler
@@ -370,7 +372,9 @@ class Engine:
         """
         return self.supervision.attachment(_instance_id(instance_id), blob, by=as_user(by))
 
-    def tick(self, now: datetime | None = None) -> list[Event]:
+    def tick(
+        self, now: datetime | None = None, *, stop: Callable[[], bool] | None = None
+    ) -> list[Event]:
         """Fire every deadline timer due at ``now`` (the clock's time by default),
         then start every scheduled process whose period has come.
 
@@ -391,10 +395,14 @@ class Engine:
         first saw the schedule, unless the schedule started the period before
         it in this store (see `procflow.runtime.scheduler`).
 
+        ``stop`` (a function) is asked between commands: once it returns True,
+        the tick gives back the timers it claimed and has not fired yet, and
+        returns (a worker stopping on SIGTERM finishes the command in hand only).
+
         Returns:
             The events it stored.
         """
-        return self.scheduler.tick(now)
+        return self.scheduler.tick(now, stop=stop)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -407,13 +415,54 @@ class Engine:
         return self.queries.instance(_instance_id(instance_id))
 
     def instances(
-        self, *, status: str | None = None, process_id: str | None = None
-    ) -> list[Instance]:
-        """Instances in the store, oldest first, filtered by status and process."""
-        return self.queries.instances(
-            status=_optional_text(status, "status"),
-            process_id=_optional_text(process_id, "process_id"),
-        )
+        self,
+        *,
+        process_id: str | None = None,
+        status: str | None = None,
+        started_by: User | str | None = None,
+        started_after: datetime | None = None,
+        where: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> InstancePage:
+        """Instances in the store, oldest first (then by id): a page, or all of them.
+
+        Every filter narrows; each query is answered from an index of the store.
+
+        Args:
+            process_id: Only instances of this process.
+            status: Only those ``running``, ``completed`` or ``cancelled``.
+            started_by: Only those this user (a `User` or a user id) started.
+            started_after: Only those started after this moment.
+            where: ``{"proposal.budget": Decimal("12000")}``: only those whose
+                searchable fields (``search:`` in the process file) hold these
+                values (compared as the field stores them: ``12000`` and
+                ``12000.00`` are one amount).
+            limit: At most this many (a page); None: all of them.
+            after: The ``next`` of the previous page (same filters).
+
+        Returns:
+            An `InstancePage`: a list of `Instance`, with ``next`` (None on the last page).
+
+        Raises:
+            InvalidArgument: A wrong argument, a field that is not searchable, a
+                value that does not fit its field, or a cursor of another query.
+        """
+        core = self.core
+        size = listing.page_limit(limit)
+        cursor = listing.page_after(after)
+        pid = process_id if isinstance(process_id, str) else None
+        if pid is None:
+            programs = [core.program_of(name) for name in core.catalog]
+        else:
+            programs = [core.program_of(pid)] if pid in core.catalog else []
+        asked = listing.instance_query(
+            process_id=process_id, status=status, started_by=started_by,
+            started_after=started_after, where=where, programs=programs, now=core.clock.now(),
+        )  # fmt: skip
+        if asked.query is None:
+            return InstancePage()
+        return self.queries.instances(asked.query, limit=size, after=cursor)
 
     def history(self, instance_id: str) -> list[Event]:
         """Every event of an instance, in order: the audit trail.
@@ -454,17 +503,88 @@ class Engine:
             process_id=task.process_id,
         )
 
-    def tasks(self, *, user: User | None = None, instance_id: str | None = None) -> list[Task]:
-        """Open tasks: those ``user`` may act on now (four-eyes applied), or all of them.
+    def tasks(
+        self,
+        *,
+        user: User | None = None,
+        role: str | None = None,
+        process_id: str | None = None,
+        step_id: str | None = None,
+        instance_id: str | None = None,
+        assignee: User | str | None = None,
+        overdue: bool | None = None,
+        due_before: datetime | None = None,
+        order_by: str = "due",
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> TaskPage:
+        """Open tasks: those ``user`` may act on now (an inbox), or all of them; a page.
+
+        Every filter narrows; each query is answered from the store's indexes
+        (a user's inbox is the tasks filed under the user and under each role
+        they hold), and four-eyes is applied to every task listed, as the
+        commands apply it.
 
         Args:
-            user: Whose inbox; None lists every open task.
+            user: Whose inbox: the tasks they may act on (candidate, assignee, or a
+                role they hold, four-eyes applied); None: every open task.
+            role: Only tasks with this role among their roles (`Task.actor`).
+            process_id: Only tasks of this process; ``step_id``: of this step.
             instance_id: Only this instance's tasks.
+            assignee: Only tasks assigned to this user (a `User` or a user id).
+            overdue: True: only tasks whose due moment has come (by the clock,
+                whether or not a tick has marked them); False: only the others.
+            due_before: Only tasks due before this moment.
+            order_by: ``due`` (soonest first; tasks without a due moment last) or
+                ``opened_at`` (oldest first); then by task id.
+            limit: At most this many: a page, with ``next`` when more follow;
+                None (the default): every task, as one list.
+            after: The ``next`` of the previous page (same filters).
+
+        Returns:
+            A `TaskPage`: a list of `Task`, with ``next``. A page may hold fewer than
+            ``limit`` tasks and still have a ``next`` when tasks the user may not act
+            on were passed over: go on until ``next`` is None.
+
+        Raises:
+            InvalidArgument: A wrong argument, or a cursor of another query.
         """
-        if instance_id is not None and not isinstance(instance_id, str):
-            return []  # no instance has such an id
-        who = None if user is None else as_user(user, name="user")
-        return self.queries.tasks(user=who, instance_id=instance_id)
+        core = self.core
+        size = listing.page_limit(limit)
+        cursor = listing.page_after(after)
+        asked = listing.task_query(
+            user=user, role=role, process_id=process_id, step_id=step_id,
+            instance_id=instance_id, assignee=assignee, overdue=overdue,
+            due_before=due_before, order_by=order_by, now=core.clock.now(),
+        )  # fmt: skip
+        if asked.query is None:
+            return TaskPage()
+        return self.queries.tasks(asked.query, user=asked.user, limit=size, after=cursor)
+
+    def count_tasks(
+        self,
+        *,
+        user: User | None = None,
+        role: str | None = None,
+        process_id: str | None = None,
+        step_id: str | None = None,
+        instance_id: str | None = None,
+        assignee: User | str | None = None,
+        overdue: bool | None = None,
+        due_before: datetime | None = None,
+    ) -> int:
+        """How many open tasks `tasks` lists with the same filters (all pages), counted by
+        the store from its indexes, four-eyes bars included (no instance is loaded).
+
+        Raises:
+            InvalidArgument: A wrong argument.
+        """
+        asked = listing.task_query(
+            user=user, role=role, process_id=process_id, step_id=step_id,
+            instance_id=instance_id, assignee=assignee, overdue=overdue,
+            due_before=due_before, order_by="due", now=self.core.clock.now(),
+        )  # fmt: skip
+        return 0 if asked.query is None else self.queries.count_tasks(asked.query)
 
     def __repr__(self) -> str:
         return f"Engine({len(self.catalog)} processes, store={type(self.store).__name__})"

@@ -26,6 +26,7 @@ __all__ = [
     "as_text",
     "as_user",
     "as_user_id",
+    "barred",
     "can_exist",
     "check_actor",
     "check_rules",
@@ -104,6 +105,23 @@ def check_actor(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: 
             raise NotAllowed(f"{uid} did '{step}', so may not do '{node.id}' (four-eyes rule)")
     if node.kind == "sign" and uid in state.tokens[task.token].done_by:
         raise NotAllowed(f"{uid} has already signed '{node.id}'")
+
+
+def barred(state: Snapshot | Draft, task: OpenTask, node: HumanNode) -> tuple[str, ...]:
+    """The users `check_actor` refuses on ``task`` whatever they hold: those a four-eyes
+    rule names (they did a ``not_by`` step) and, at a sign-off, those who signed.
+
+    The store files a task under these (`TaskRow.barred`), so that inbox queries leave
+    it out for them; `check_actor` stays the rule, and a test holds the two together.
+    """
+    users: dict[str, None] = {}
+    for step in node.not_by:
+        done = state.done.get(step)
+        if done is not None:
+            users.update(dict.fromkeys(done.by))
+    if node.kind == "sign":
+        users.update(dict.fromkeys(state.tokens[task.token].done_by))
+    return tuple(users)
 
 
 def resolve_outcome(node: HumanNode, outcome: str | None, problems: dict[str, str]) -> str | None:

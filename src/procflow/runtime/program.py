@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from procflow.flow.catalog import Process
-from procflow.flow.ir import START, Flow, Node
+from procflow.flow.ir import START, Flow, HumanNode, Node
+from procflow.language.model import NUMERIC
 from procflow.language.schedules import Recurrence, read_schedule
 from procflow.runtime.values import DocCodecs, codecs_for, default_docs
 
@@ -39,11 +40,17 @@ class Program:
         copy_defaults: The field defaults each new copy of a per-person form starts with.
         limits: The limited ways by (source, target), or None when there is none.
         recurrence: The process's ``schedule:``, read (`Engine.tick` starts it).
+        four_eyes: Step id -> node, for the human steps that can bar someone (a
+            four-eyes rule, or a sign-off: one signature per person).
+        bar_sources: The steps whose completion can change who is barred from
+            another open task (named by a ``not_by``, or a sign-off).
+        search: ``(document.field, document, field, numeric)`` of its searchable fields.
     """
 
     __slots__ = (
-        "codecs", "collections", "copy_defaults", "defaults", "definition", "definition_hash",
-        "first", "flow", "limits", "nodes", "process", "process_id", "recurrence", "starters",
+        "bar_sources", "codecs", "collections", "copy_defaults", "defaults", "definition",
+        "definition_hash", "first", "flow", "four_eyes", "limits", "nodes", "process",
+        "process_id", "recurrence", "search", "starters",
     )  # fmt: skip
 
     def __init__(self, process: Process) -> None:
@@ -65,6 +72,17 @@ class Program:
             None if process.schedule is None else read_schedule(process.schedule)
         )
         self.starters = self._starters()
+        self.four_eyes: dict[str, HumanNode] = {
+            n.id: n for n in flow.human_steps() if n.not_by or n.kind == "sign"
+        }
+        self.bar_sources = frozenset(
+            [s for n in self.four_eyes.values() for s in n.not_by]
+            + [n.id for n in self.four_eyes.values() if n.kind == "sign"]
+        )
+        self.search = tuple(
+            (f"{doc}.{field}", doc, field, self.codecs[doc][field].field.type in NUMERIC)
+            for doc, field in flow.search
+        )
 
     @property
     def definition_text(self) -> str:

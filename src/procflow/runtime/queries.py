@@ -1,30 +1,49 @@
 """The engine's queries: instances, their history, open tasks and inboxes.
 
 Owns `Queries`, the part of `Engine` that reads: an instance as it is now,
-instances by status and process, an instance's events (the audit trail), one
-open task, and the open tasks a user may act on now (the store narrows by
-role, candidate and assignee; `guards.check_actor` then applies four-eyes,
-the same rule the commands apply). Nothing here changes anything.
+pages of instances (by process, status, starter, start, searchable
+values), an instance's events (the audit trail), one open task, and pages
+of open tasks (a user's inbox, a role's, a process's...) with their counts.
+Nothing here changes anything.
 
-Imports `core`, `guards`, `views`, `people`, `errors`, `store` (records).
+- **The store narrows** (`Store.find_tasks`, `Store.find_instances`): from
+  indexes, in the page's order, from the cursor on, at most what the page
+  needs plus one (to know whether there is a next page).
+- **The engine decides.** Each task the store gives is checked against its
+  instance's snapshot, loaded for the whole page in one read: it is still
+  open, and for an inbox `guards.check_actor` admits the user (role,
+  candidate, assignee, four-eyes: the rule the commands apply). The store
+  already leaves out the tasks a four-eyes rule bars the user from
+  (`TaskRow.barred`), so a task is refused here only when the store's
+  projection lags (a task stored before its bars were kept, a command in
+  between): then the page reads on, at most `PASSED` rows more, and ends
+  early with a ``next`` cursor after the last row read. No task is skipped
+  or listed twice; a page may be short.
+- **Counts** are the store's (`Store.count_tasks`): the same filters and bars,
+  without loading any instance.
+
+Imports `core`, `guards`, `views`, `paging`, `people`, `errors`, `store` (records and queries).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from datetime import datetime
 
-from procflow.errors import DamagedRecord, InstanceNotFound, NotAllowed, TaskNotOpen
+from procflow.errors import InstanceNotFound, NotAllowed, TaskNotOpen
 from procflow.flow.ir import HumanNode
 from procflow.runtime.core import Core
-from procflow.runtime.guards import as_user, can_exist, check_actor, split_task_id
+from procflow.runtime.guards import can_exist, check_actor, split_task_id
+from procflow.runtime.paging import InstancePage, TaskPage, digest, make_cursor, read_cursor
 from procflow.runtime.people import User
-from procflow.runtime.program import Program
-from procflow.runtime.state import Snapshot
 from procflow.runtime.views import Instance, Task, build_task
 from procflow.store import Event, TaskRow
-from procflow.store.base import skip_damaged
+from procflow.store.base import InstanceQuery, TaskQuery
+from procflow.store.query import sort_key
 
-__all__ = ["Queries", "task_of"]
+__all__ = ["PASSED", "Queries", "task_of"]
+
+PASSED = 200
+"""Rows a page of tasks may read past (refused by the engine) before it ends early."""
 
 
 def task_of(core: Core, task_id: str) -> Task:
@@ -41,7 +60,9 @@ def task_of(core: Core, task_id: str) -> Task:
     task = state.tasks.get(number)
     if task is None:
         raise TaskNotOpen(f"the task {task_id!r} is not open (done, withdrawn or unknown)")
-    return build_task(instance_id, core.program(state.definition_hash), number, task)
+    return build_task(
+        instance_id, core.program(state.definition_hash), number, task, core.clock.now()
+    )
 
 
 class Queries:
@@ -49,21 +70,41 @@ class Queries:
 
     def __init__(self, core: Core) -> None:
         self.core = core
+        self._key: bytes | None = None
+
+    def cursor_key(self) -> bytes:
+        """The store's secret that signs cursors (read once)."""
+        if self._key is None:
+            self._key = self.core.store.cursor_key()
+        return self._key
 
     def instance(self, instance_id: str) -> Instance:
         return self.core.instance(instance_id)
 
     def instances(
-        self, *, status: str | None = None, process_id: str | None = None
-    ) -> list[Instance]:
-        rows = self.core.store.instances(status=status, process_id=process_id)
-        out = []
-        for row in rows:
-            try:
-                out.append(self.core.instance(row.instance_id))
-            except DamagedRecord as exc:  # one damaged instance must not hide the others
-                skip_damaged(exc)
-        return out
+        self, query: InstanceQuery, *, limit: int | None, after: str | None
+    ) -> InstancePage:
+        """A page of instances, oldest first; ``query`` without its cursor."""
+        filters = digest(["i", *query])
+        if after is not None:
+            query = query._replace(after=read_cursor(self.cursor_key(), after, "i", filters))
+        rows = self.core.store.find_instances(query, limit=None if limit is None else limit + 1)
+        more = limit is not None and len(rows) > limit
+        if more:
+            rows = rows[:limit]
+        core = self.core
+        loaded = core.load_many(r.instance_id for r in rows)
+        page = InstancePage(
+            Instance(r.instance_id, version, state, core.program(state.definition_hash))
+            for r in rows
+            if r.instance_id in loaded
+            for version, state in (loaded[r.instance_id],)
+        )
+        if more:
+            last = rows[-1]
+            position = (last.started_at, last.instance_id)
+            page.next = make_cursor(self.cursor_key(), "i", filters, position)
+        return page
 
     def history(self, instance_id: str) -> list[Event]:
         if not can_exist(instance_id):  # refused the same way by every store
@@ -73,44 +114,71 @@ class Queries:
     def task(self, task_id: str) -> Task:
         return task_of(self.core, task_id)
 
-    def tasks(self, *, user: User | None = None, instance_id: str | None = None) -> list[Task]:
+    def tasks(
+        self, query: TaskQuery, *, user: User | None, limit: int | None, after: str | None
+    ) -> TaskPage:
+        """A page of open tasks; ``query`` without its cursor (its user is ``user``)."""
+        filters = digest(["t", *query._replace(roles=frozenset(), due_by=None, not_due_by=None),
+                          query.due_by is not None, query.not_due_by is not None])  # fmt: skip
+        if after is not None:
+            query = query._replace(after=read_cursor(self.cursor_key(), after, "t", filters))
         store = self.core.store
-        if instance_id is not None and not can_exist(instance_id):
-            return []
-        if user is not None:
-            as_user(user, name="user")
-            rows = store.open_tasks(instance_id=instance_id, user=user.id, roles=user.roles)
-        else:
-            rows = store.open_tasks(instance_id=instance_id)
-        return list(self._tasks_of(rows, user))
+        now = self.core.clock.now()
+        if limit is None:
+            rows = store.find_tasks(query)
+            return TaskPage(t for _, t in self._checked(rows, user, now) if t is not None)
+        out: list[Task] = []
+        last_out: TaskRow | None = None
+        passed = 0
+        while True:
+            want = limit - len(out) + 1  # one more: is there a next page?
+            rows = store.find_tasks(query, limit=want)
+            last = None
+            for row, task in self._checked(rows, user, now):
+                if len(out) == limit and last_out is not None:
+                    return TaskPage(out, self._cursor(query, filters, last_out))
+                if task is None:
+                    passed += 1
+                else:
+                    out.append(task)
+                    last_out = row
+                last = row
+            if len(rows) < want or last is None:
+                return TaskPage(out)
+            if passed >= PASSED:  # end early, after the last row read
+                return TaskPage(out, self._cursor(query, filters, last))
+            query = query._replace(after=(sort_key(last, query.order), last.task_id))
 
-    def _tasks_of(self, rows: Iterable[TaskRow], user: User | None) -> Iterator[Task]:
-        loaded: dict[str, tuple[Snapshot, Program] | None] = {}
+    def count_tasks(self, query: TaskQuery) -> int:
+        return self.core.store.count_tasks(query)
+
+    def _cursor(self, query: TaskQuery, filters: str, row: TaskRow) -> str:
+        position = (sort_key(row, query.order), row.task_id)
+        return make_cursor(self.cursor_key(), "t", filters, position)
+
+    def _checked(
+        self, rows: list[TaskRow], user: User | None, now: datetime
+    ) -> list[tuple[TaskRow, Task | None]]:
+        """Each row with its `Task`, or None when it is no longer open or ``user`` may
+        not act on it (`check_actor`). The instances are loaded in one read."""
         core = self.core
+        loaded = core.load_many(row.instance_id for row in rows)
+        out: list[tuple[TaskRow, Task | None]] = []
         for row in rows:
-            iid = row.instance_id
-            if iid not in loaded:
-                try:
-                    state = core.load(iid)[1]
-                    loaded[iid] = (state, core.program(state.definition_hash))
-                except InstanceNotFound:
-                    loaded[iid] = None
-                except DamagedRecord as exc:  # one damaged instance must not hide the others
-                    skip_damaged(exc)
-                    loaded[iid] = None
-            found = loaded[iid]
-            if found is None:
-                continue
-            state, program = found
-            number = int(row.task_id.rpartition(".")[2])
-            task = state.tasks.get(number)
-            if task is None:
-                continue
-            if user is not None:
-                node = program.nodes[task.step]
-                try:
-                    if isinstance(node, HumanNode):
-                        check_actor(state, task, node, user)
-                except NotAllowed:
-                    continue
-            yield build_task(iid, program, number, task)
+            found = loaded.get(row.instance_id)
+            task = None
+            if found is not None:
+                state = found[1]
+                number = int(row.task_id.rpartition(".")[2])
+                open_task = state.tasks.get(number)
+                if open_task is not None:
+                    program = core.program(state.definition_hash)
+                    node = program.nodes[open_task.step]
+                    try:
+                        if user is not None and isinstance(node, HumanNode):
+                            check_actor(state, open_task, node, user)
+                        task = build_task(row.instance_id, program, number, open_task, now)
+                    except NotAllowed:
+                        task = None
+            out.append((row, task))
+        return out

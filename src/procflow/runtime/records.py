@@ -1,12 +1,13 @@
 """From a finished command to the outside: store records and hook calls.
 
 Owns `commit_of` (a `Run` as the `store.Commit` the store writes: the new
-events, the snapshot, and the open-task and timer projections rebuilt from
-the snapshot) and `tell_hooks` (the `Hooks` calls for what a stored command
-did: tasks opened, notifications, deadlines, finished instances).
+events, the snapshot, and the open-task and timer projections and the
+searchable values rebuilt from the snapshot) and `tell_hooks` (the `Hooks`
+calls for what a stored command did: tasks opened, notifications,
+deadlines, finished instances).
 
-Imports `interpreter` (types), `state`, `later`, `views`, `hooks`, `store` (records),
-the flow's `NotifyNode`.
+Imports `interpreter` (types), `guards`, `search`, `state`, `later`, `views`, `hooks`,
+`store` (records), the flow's `NotifyNode`.
 """
 
 from __future__ import annotations
@@ -15,36 +16,46 @@ from collections.abc import Callable, Mapping, Sequence
 
 from procflow.flow.kinds.notify import NotifyNode
 from procflow.runtime.codec import Stored
+from procflow.runtime.guards import barred
 from procflow.runtime.hooks import Hooks, Notification, call_hook
 from procflow.runtime.interpreter import Command, Run
 from procflow.runtime.later import Later
-from procflow.runtime.state import OpenTask
+from procflow.runtime.search import stored
+from procflow.runtime.state import OpenTask, Snapshot
 from procflow.runtime.views import Instance, build_task
 from procflow.store import Changes, Commit, TaskRow, TimerRow
 
 __all__ = ["commit_of", "tell_hooks"]
 
 
-def _rows(iid: str, tasks: Mapping[int, OpenTask]) -> tuple[list[TaskRow], list[TimerRow]]:
+def _row(iid: str, number: int, t: OpenTask, run: Run, snapshot: Snapshot) -> TaskRow:
+    """The row of an open task: with the users four-eyes bars from it (`guards.barred`)."""
+    four_eyes = run.program.four_eyes
+    node = four_eyes.get(t.step) if four_eyes else None
+    bars = () if node is None else barred(snapshot, t, node)
+    return TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due,
+                   t.opened, bars)  # fmt: skip
+
+
+def _rows(iid: str, run: Run, snapshot: Snapshot) -> tuple[list[TaskRow], list[TimerRow]]:
     """The open-task and timer rows of an instance's open tasks."""
     rows: list[TaskRow] = []
     timers: list[TimerRow] = []
-    for number, t in sorted(tasks.items()):  # in the order they opened
-        rows.append(
-            TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due)
-        )
+    for number, t in sorted(snapshot.tasks.items()):  # in the order they opened
+        rows.append(_row(iid, number, t, run, snapshot))
         if t.timers:
             timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
     return rows, timers
 
 
-def _changes(iid: str, touched: set[int], old: Mapping[int, OpenTask],
-             new: Mapping[int, OpenTask]) -> Changes:  # fmt: skip
+def _changes(iid: str, touched: set[int], old: Mapping[int, OpenTask], run: Run,
+             snapshot: Snapshot) -> Changes:  # fmt: skip
     """What changed in the rows of the tasks a command touched (in task number order)."""
     rows: list[TaskRow] = []
     dropped: list[str] = []
     timers: list[TimerRow] = []
     gone: list[str] = []
+    new = snapshot.tasks
     for number in sorted(touched):
         t = new.get(number)
         before = old.get(number)
@@ -55,11 +66,17 @@ def _changes(iid: str, touched: set[int], old: Mapping[int, OpenTask],
             if before is not None:
                 dropped.append(f"{iid}.{number}")
             continue
-        rows.append(
-            TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due)
-        )
+        rows.append(_row(iid, number, t, run, snapshot))
         kept = () if before is None else before.timers
         timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in now if (k, at) not in kept]
+    program = run.program
+    sources = program.bar_sources
+    if sources and any(
+        (t := new.get(n) or old.get(n)) is not None and t.step in sources for n in touched
+    ):  # a step others' four-eyes rules name moved: their bars may have changed too
+        four_eyes = program.four_eyes
+        rows += [_row(iid, n, t, run, snapshot) for n, t in sorted(new.items())
+                 if n not in touched and t.step in four_eyes]  # fmt: skip
     return Changes(tuple(rows), tuple(dropped), tuple(timers), tuple(gone))
 
 
@@ -80,20 +97,22 @@ def commit_of(run: Run, state: Stored) -> Commit:
     tasks: Sequence[TaskRow]
     timers: Sequence[TimerRow]
     if touched is None or base is None or run.version == 0:
-        rows, timer_rows = _rows(iid, snapshot.tasks)
+        rows, timer_rows = _rows(iid, run, snapshot)
         tasks, timers = tuple(rows), tuple(timer_rows)
     else:
-        changes = _changes(iid, touched, base.tasks, snapshot.tasks)
+        changes = _changes(iid, touched, base.tasks, run, snapshot)
         made: list[tuple[list[TaskRow], list[TimerRow]]] = []
 
         def full() -> tuple[list[TaskRow], list[TimerRow]]:
             if not made:
-                made.append(_rows(iid, snapshot.tasks))
+                made.append(_rows(iid, run, snapshot))
             return made[0]
 
         tasks = Later(lambda: tuple(full()[0]))
         timers = Later(lambda: tuple(full()[1]))
     parent = snapshot.parent
+    program = run.program
+    search = stored(program, snapshot.documents) if program.search else ()
     return Commit(  # positional: this is the hot path
         iid,
         run.version,
@@ -107,6 +126,8 @@ def commit_of(run: Run, state: Stored) -> Commit:
         tasks,
         timers,
         changes,
+        snapshot.started_by,
+        search,
     )
 
 

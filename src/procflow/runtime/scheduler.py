@@ -24,6 +24,9 @@ Owns `Scheduler`, the part of `Engine` that acts on its own when time passes:
   already started the period before it in this store (an engine restarted
   after the moment came catches up that one period). Earlier periods are never
   started.
+- **Stopping.** A tick given ``stop`` asks it between commands; once it says
+  so, the tick gives back the claims it has not used and returns what it
+  fired (`procflow.runtime.worker` stops this way on SIGTERM).
 
 Imports `core`, `language.schedules`, `errors`, `store` (records).
 """
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from procflow.errors import Conflict, InstanceNotFound, InvalidArgument, ProcflowError
@@ -51,6 +54,10 @@ log = logging.getLogger("procflow.runtime")
 LEASE = timedelta(minutes=5)
 """How long a tick holds the due timers it claimed, on the engine's clock, before another
 worker may take them (a worker that died while firing gives them back this way)."""
+
+
+def _never() -> bool:
+    return False
 
 
 def command_id(process_id: str, period: str) -> str:
@@ -84,9 +91,14 @@ class Scheduler:
             if process.schedule is not None and process_id not in self.seen:
                 self.seen[process_id] = now
 
-    def tick(self, now: datetime | None = None) -> list[Event]:
+    def tick(
+        self, now: datetime | None = None, *, stop: Callable[[], bool] | None = None
+    ) -> list[Event]:
         if now is not None and not isinstance(now, datetime):
             raise InvalidArgument(f"now= takes a datetime, not {type(now).__name__}")
+        if stop is not None and not callable(stop):
+            raise InvalidArgument(f"stop= takes a function, not {type(stop).__name__}")
+        stopping = stop or _never
         core = self.core
         store = core.store
         moment = now if now is not None else core.clock.now()
@@ -97,11 +109,15 @@ class Scheduler:
         fired: list[Event] = []
         held: dict[TimerRow, None] = {}
         try:
-            while batch := store.claim_due_timers(key, until_iso=until, claimant=me):
+            while not stopping() and (
+                batch := store.claim_due_timers(key, until_iso=until, claimant=me)
+            ):
                 if all(row in held for row in batch):
                     break  # rewritten by its own firing, yet still due: fired already
                 held.update(dict.fromkeys(batch))
                 for instance_id in dict.fromkeys(row.instance_id for row in batch):
+                    if stopping():
+                        break  # the rest of the claims are given back below
                     try:
                         fired += self._fire(instance_id, moment, key)
                     except ProcflowError:
@@ -109,7 +125,7 @@ class Scheduler:
         finally:
             if held:
                 store.release_timers(held, claimant=me)
-        return fired + self._start_scheduled(moment)
+        return fired + self._start_scheduled(moment, stopping)
 
     def _fire(self, instance_id: str, moment: datetime, key: str) -> list[Event]:
         """Fire every timer of the instance due at ``key``, in one command.
@@ -135,7 +151,7 @@ class Scheduler:
             return made
         return []
 
-    def _start_scheduled(self, moment: datetime) -> list[Event]:
+    def _start_scheduled(self, moment: datetime, stopping: Callable[[], bool]) -> list[Event]:
         """Start every scheduled process whose period has come; the events stored.
 
         A start that fails (no directory for a for-each, a condition that meets a
@@ -144,6 +160,8 @@ class Scheduler:
         core = self.core
         made: list[Event] = []
         for process_id in sorted(self.seen):
+            if stopping():
+                break
             process = core.catalog.get(process_id)
             if process is None or process.schedule is None:
                 continue

@@ -66,7 +66,8 @@ class Task(NamedTuple):
         item: The for-each item this task is about (a list item, or the member a
             ``for_each: member`` task is for), or None.
         opened_at: When it was opened.
-        overdue: True once its due moment passed (seen by `Engine.tick`).
+        overdue: True once its due moment has come: by the engine's clock in
+            `Engine.tasks` and `Engine.task`, else once `Engine.tick` marked it.
         copies: The per-person forms this task fills its own copy of: the copy for
             ``item`` (or, at a step without for-each, the step's own, or a new one for
             a form kept per submission).
@@ -96,8 +97,11 @@ class Task(NamedTuple):
         return tuple(self.fills)
 
 
-def build_task(instance_id: str, program: Program, number: int, task: OpenTask) -> Task:
-    """The `Task` of an open task of an instance."""
+def build_task(
+    instance_id: str, program: Program, number: int, task: OpenTask, now: datetime | None = None
+) -> Task:
+    """The `Task` of an open task of an instance; ``now`` (the engine's clock) makes it
+    overdue once its due moment has come, before a tick marks it."""
     node: HumanNode = program.nodes[task.step]  # type: ignore[assignment]  # human steps
     item = task.item
     if item is not None:
@@ -106,7 +110,7 @@ def build_task(instance_id: str, program: Program, number: int, task: OpenTask) 
             codec = program.codecs[for_each.document][for_each.field]
             if codec.decode is not None:
                 item = codec.decode([item])[0]
-    due = task.due
+    due = parse_iso(task.due) if task.due else None
     return Task(
         f"{instance_id}.{number}",
         instance_id,
@@ -118,12 +122,12 @@ def build_task(instance_id: str, program: Program, number: int, task: OpenTask) 
         node.outcome_names,
         node.fills_view,
         node.reads,
-        parse_iso(due) if due else None,
+        due,
         task.assignee,
         task.candidates,
         item,
         parse_iso(task.opened),
-        task.late,
+        task.late or (now is not None and due is not None and due <= now),
         tuple(node.copies),
     )
 

@@ -1,16 +1,18 @@
-"""What a store keeps and the contract every store honours.
+"""The contract every store honours.
 
-Owns the stored records (`Event`, `InstanceRow`, `TaskRow`, `TimerRow`), the
-unit of writing (`Commit`), the abstract `Store`, and the helpers both stores
-share so that they behave identically: structural checks on commits, the JSON
-codec, and the task-visibility rule.
+Owns the abstract `Store`, and the helpers the stores share so that they
+behave identically: structural checks on commits, the JSON codec, and the
+task-visibility rule. The records (`Event`, `InstanceRow`, `TaskRow`,
+`TimerRow`, `Changes`, `Commit`) are in `store.rows`, the inbox and instance queries in
+`store.query`; both are importable from here too.
 
 The store never interprets events or state; the engine does. Payloads are
 JSON values (dict, list, str, int, float, bool, None): the engine encodes
 ``Decimal`` and dates as text before handing them over.
 
-Must not import anything from procflow but `errors` and `compiled` (the mark
-that lets applications subclass `Store` in the compiled build).
+Must not import anything from procflow but `errors`, `compiled` (the mark
+that lets applications subclass `Store` in the compiled build), `store.rows`
+and `store.query`.
 """
 
 from __future__ import annotations
@@ -22,136 +24,40 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import Any, NamedTuple, Self, cast
+from typing import Any, Self, cast
 
 from procflow.compiled import mypyc_attr
-from procflow.errors import DamagedRecord, StoreError
+from procflow.errors import DamagedRecord, InstanceNotFound, StoreError
+from procflow.store.query import InstanceQuery, TaskQuery
+from procflow.store.rows import Changes, Commit, Event, InstanceRow, NewEvent, TaskRow, TimerRow
+
+__all__ = [  # the records and queries are re-exported: stores import them from here
+    "Changes",
+    "Commit",
+    "Event",
+    "InstanceQuery",
+    "InstanceRow",
+    "NewEvent",
+    "Store",
+    "TaskQuery",
+    "TaskRow",
+    "TimerRow",
+    "check_commits",
+    "check_schema",
+    "command_clash",
+    "conflict_message",
+    "decode",
+    "decode_result",
+    "dumps",
+    "loads",
+    "role_set",
+    "skip_damaged",
+    "state_json",
+    "visible",
+]
+
 
 log = logging.getLogger("procflow.store")
-
-# The records are named tuples: immutable, compared by value, and several times
-# cheaper to make than frozen dataclasses (the engine makes a few per command).
-
-
-class Event(NamedTuple):
-    """One stored event.
-
-    Attributes:
-        instance_id: The instance the event belongs to.
-        seq: 1-based and gap-free per instance; the instance version right after it.
-        type: What happened (``"started"``, ``"task_completed"``, ...).
-        at: ISO-8601 datetime text from the engine's clock.
-        by: The user who caused it, or None for the system.
-        data: JSON payload.
-    """
-
-    instance_id: str
-    seq: int
-    type: str
-    at: str
-    by: str | None
-    data: dict[str, Any]
-
-
-class NewEvent(NamedTuple):
-    """An event the engine hands to `Store.commit`; the store numbers it."""
-
-    type: str
-    at: str
-    by: str | None
-    data: dict[str, Any]
-
-
-class TaskRow(NamedTuple):
-    """An open task, kept as a projection for inbox queries.
-
-    Attributes:
-        candidates: Explicit user ids who may act (delegates, for-each members);
-            empty means anyone holding one of ``roles``.
-    """
-
-    task_id: str
-    instance_id: str
-    step_id: str
-    roles: tuple[str, ...]
-    assignee: str | None
-    candidates: tuple[str, ...]
-    due: str | None
-
-
-class TimerRow(NamedTuple):
-    """A pending timer; ``fire_at`` is ISO-8601 text comparable with the clock's."""
-
-    instance_id: str
-    timer_id: str
-    fire_at: str
-
-
-class InstanceRow(NamedTuple):
-    """The summary columns of an instance."""
-
-    instance_id: str
-    process_id: str
-    definition_hash: str
-    status: str
-    version: int
-    started_at: str
-    parent_id: str | None
-
-
-class Changes(NamedTuple):
-    """What one commit changes in an instance's open tasks and pending timers, against
-    the version it expects (`Commit.changes`).
-
-    Attributes:
-        tasks: Tasks opened or changed: a changed one keeps its place among the
-            instance's tasks, new ones go after the others, in this order.
-        dropped_tasks: Ids of tasks no longer open.
-        timers: Timers set or moved.
-        dropped_timers: Ids of timers no longer pending.
-    """
-
-    tasks: tuple[TaskRow, ...]
-    dropped_tasks: tuple[str, ...]
-    timers: tuple[TimerRow, ...]
-    dropped_timers: tuple[str, ...]
-
-
-class Commit(NamedTuple):
-    """Everything one instance changes in one command.
-
-    Attributes:
-        expected_version: The version the engine read; 0 when the instance is new.
-        events: The new events, at least one.
-        state: The snapshot of the state after ``events``: JSON data, or an object
-            whose ``to_json()`` gives it (`state_json` reads both). A store may
-            keep this very object (`MemoryStore` does) and give it back from
-            `Store.load`, as it may keep the events' payloads: do not change
-            them once committed.
-        tasks: The complete set of open tasks after the commit (replaces the old set).
-            A sequence that may be built only when first read (the engine's is):
-            a store that applies `changes` need not read it, and should not, for an
-            instance with many open tasks.
-        timers: The complete set of pending timers after the commit (replaces the old
-            set); built when first read, like ``tasks``.
-        changes: What the commit changes in ``tasks`` and ``timers``, against the
-            instance at ``expected_version``; None when the engine does not say (a new
-            instance, one that ended). A store may apply these instead of replacing
-            the whole sets: the result is the same.
-    """
-
-    instance_id: str
-    expected_version: int
-    events: tuple[NewEvent, ...]
-    state: Any
-    process_id: str
-    definition_hash: str
-    status: str
-    started_at: str
-    parent_id: str | None
-    tasks: Sequence[TaskRow]
-    timers: Sequence[TimerRow]
-    changes: Changes | None = None
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -218,6 +124,23 @@ class Store(ABC):
             InstanceNotFound: No instance has this id.
         """
 
+    def load_many(self, instance_ids: Iterable[str]) -> dict[str, tuple[int, Any]]:
+        """`load` for many instances at once (a page's), in one read where a store can.
+
+        Instances that do not exist are left out, and so are those whose state
+        does not read back (`DamagedRecord`, logged), so that one bad row does
+        not take a page down.
+        """
+        found: dict[str, tuple[int, Any]] = {}
+        for iid in dict.fromkeys(instance_ids):
+            try:
+                found[iid] = self.load(iid)
+            except DamagedRecord as exc:
+                skip_damaged(exc)
+            except InstanceNotFound:
+                continue
+        return found
+
     def version(self, instance_id: str) -> int:
         """The version of one instance: `instance` ``.version``, for less where a store can.
 
@@ -255,6 +178,45 @@ class Store(ABC):
     @abstractmethod
     def task(self, task_id: str) -> TaskRow | None:
         """One open task, or None when it is unknown or no longer open."""
+
+    @abstractmethod
+    def find_tasks(self, query: TaskQuery, *, limit: int | None = None) -> list[TaskRow]:
+        """The open tasks ``query`` admits (`query.task_matches`), in its order, after its cursor.
+
+        Ordered by the query's sort key (`query.sort_key`), then task id; at
+        most ``limit`` of them. Answered from indexes (`query.plan`): the
+        rows read are those of the keys walked, from the cursor on, never
+        every open task.
+        """
+
+    @abstractmethod
+    def count_tasks(self, query: TaskQuery) -> int:
+        """How many open tasks ``query`` admits (its cursor is ignored)."""
+
+    @abstractmethod
+    def find_instances(
+        self, query: InstanceQuery, *, limit: int | None = None
+    ) -> list[InstanceRow]:
+        """The instances ``query`` admits (`query.instance_matches`), by ``started_at``, then
+        id, after its cursor; at most ``limit``. Answered from indexes: the searchable field
+        values of `Commit.search` for ``where``, the summary columns for the rest."""
+
+    @abstractmethod
+    def searchable(self, instance_id: str) -> tuple[tuple[str, str], ...]:
+        """The searchable values stored for an instance (`Commit.search`; for copying).
+
+        Raises:
+            InstanceNotFound: No instance has this id.
+        """
+
+    @abstractmethod
+    def cursor_key(self) -> bytes:
+        """A secret made once per store and the same for every handle on it (32 bytes).
+
+        The engine signs page cursors with it, so that a cursor made by one
+        process is accepted by every other process sharing the store, and a
+        cursor changed by hand is refused.
+        """
 
     @abstractmethod
     def due_timers(self, now_iso: str) -> list[TimerRow]:

@@ -25,6 +25,11 @@ changes rather than what an instance holds:
 - Pending timers are also kept in a heap by ``fire_at`` (stale entries are
   dropped when they come up, and the heap is rebuilt when they outnumber the
   live ones), so that finding and claiming due timers reads only due ones.
+- Inbox and instance queries read indexes built on the first query and kept
+  from then on (a store that is never queried pays nothing for them): the
+  open tasks filed by key (`store.query.task_keys`), and the instances by
+  searchable field value. A query reads the tasks of the keys it walks (or
+  the instances of one value), then filters and sorts them in Python.
 
 One lock serialises every call.
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import secrets
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -46,9 +52,11 @@ from procflow.store.base import (
     Changes,
     Commit,
     Event,
+    InstanceQuery,
     InstanceRow,
     NewEvent,
     Store,
+    TaskQuery,
     TaskRow,
     TimerRow,
     check_commits,
@@ -59,6 +67,15 @@ from procflow.store.base import (
     role_set,
     state_json,
     visible,
+)
+from procflow.store.query import (
+    after_cursor,
+    instance_matches,
+    plan,
+    sort_key,
+    step_arms,
+    task_keys,
+    task_matches,
 )
 
 _PLAIN = frozenset({str, int, bool, type(None)})
@@ -118,7 +135,7 @@ class _Instance:
         c = self.last
         return InstanceRow(
             c.instance_id, c.process_id, c.definition_hash, c.status, self.version,
-            c.started_at, c.parent_id,
+            c.started_at, c.parent_id, c.started_by,
         )  # fmt: skip
 
 
@@ -150,6 +167,11 @@ class MemoryStore(Store):
         self._claims: dict[tuple[str, str], tuple[str, str]] = {}
         """(instance id, timer id) -> (claimant, until)."""
         self._timer_count = 0
+        self._keys: dict[str, dict[str, TaskRow]] | None = None
+        """Task key -> task id -> row (`store.query.task_keys`); None until first queried."""
+        self._search: dict[tuple[str, str], set[str]] | None = None
+        """(field, value) -> instance ids; None until first queried."""
+        self._secret = secrets.token_bytes(32)
 
     def commit(
         self,
@@ -182,15 +204,19 @@ class MemoryStore(Store):
             for c in commits:  # readers take the lock too: updating in place is safe
                 iid = c.instance_id
                 inst = instances.get(iid)
+                before: Commit | None = None
                 if inst is None:
                     inst = instances[iid] = _Instance(c)
                     changes = None
                 else:
+                    before = inst.last
                     inst.last, changes = c, c.changes
                 if changes is None:
                     self._replace_rows(inst, iid, c)
                 else:
                     self._change_rows(inst, iid, changes)
+                if self._search is not None and (before is None or before.search != c.search):
+                    self._index_search(iid, () if before is None else before.search, c.search)
                 inst.version += len(c.events)
                 inst.events += c.events
             if command_id is not None:
@@ -206,6 +232,10 @@ class MemoryStore(Store):
                 del owner[tid]
             for tid in tasks:
                 owner[tid] = iid
+        if self._keys is not None and tasks != inst.tasks:
+            kept, old = set(tasks.values()), set(inst.tasks.values())
+            self._file(c.process_id, [t for t in old if t not in kept],
+                       [t for t in kept if t not in old])  # fmt: skip
         inst.tasks = tasks
         timers = {t.timer_id: t for t in c.timers}
         if timers != inst.timers:
@@ -215,6 +245,10 @@ class MemoryStore(Store):
     def _change_rows(self, inst: _Instance, iid: str, changes: Changes) -> None:
         """Apply what a commit changed in the instance's tasks and timers."""
         owner, tasks = self._task_owner, inst.tasks
+        if self._keys is not None:
+            gone = [tasks[tid] for tid in changes.dropped_tasks if tid in tasks]
+            gone += [tasks[t.task_id] for t in changes.tasks if t.task_id in tasks]
+            self._file(inst.last.process_id, gone, changes.tasks)
         for tid in changes.dropped_tasks:
             if tasks.pop(tid, None) is not None:
                 del owner[tid]
@@ -262,6 +296,46 @@ class MemoryStore(Store):
             ]
             heapq.heapify(self._heap)
             self._due.clear()
+
+    def _file(self, process_id: str, gone: Iterable[TaskRow], new: Iterable[TaskRow]) -> None:
+        """Refile an instance's changed tasks under their keys; call holding the lock."""
+        keys = self._keys
+        if keys is None:  # pragma: no cover - the callers check
+            return
+        for t in gone:
+            for key in task_keys(t, process_id):
+                filed = keys.get(key)
+                if filed is not None and filed.get(t.task_id) == t:
+                    del filed[t.task_id]
+                    if not filed:
+                        del keys[key]
+        for t in new:
+            for key in task_keys(t, process_id):
+                keys.setdefault(key, {})[t.task_id] = t
+
+    def _index_search(
+        self, iid: str, old: tuple[tuple[str, str], ...], new: tuple[tuple[str, str], ...]
+    ) -> None:
+        """Refile an instance under its searchable values; call holding the lock."""
+        index = self._search
+        if index is None:  # pragma: no cover - the caller checks
+            return
+        for pair in set(old) - set(new):
+            held = index.get(pair)
+            if held is not None:
+                held.discard(iid)
+                if not held:
+                    del index[pair]
+        for pair in new:
+            index.setdefault(pair, set()).add(iid)
+
+    def _task_index(self) -> dict[str, dict[str, TaskRow]]:
+        """The task keys, built on first use; call holding the lock."""
+        if self._keys is None:
+            self._keys = {}
+            for inst in self._instances.values():
+                self._file(inst.last.process_id, (), inst.tasks.values())
+        return self._keys
 
     def _live_timer(self, iid: str, tid: str, at: str) -> TimerRow | None:
         inst = self._instances.get(iid)
@@ -387,6 +461,63 @@ class MemoryStore(Store):
             if owner is None:
                 return None
             return self._instances[owner].tasks[task_id]
+
+    def _matching(self, q: TaskQuery) -> list[TaskRow]:
+        """The tasks of the keys ``q`` walks that it admits (cursor aside); holding the lock."""
+        instances = self._instances
+        if q.instance_id is not None:
+            inst = instances.get(q.instance_id)
+            found = [] if inst is None else list(inst.tasks.values())
+        else:
+            keys = self._task_index()
+            p = plan(q)
+            arms = p.arms
+            if p.discover is not None:
+                arms = step_arms(q, [k for k in keys if k.startswith(p.discover)], p.step_suffix)
+            rows: dict[str, TaskRow] = {}
+            for arm in arms:
+                rows.update(keys.get(arm.key, {}))
+            found = list(rows.values())
+        owner = self._task_owner
+        return [t for t in found if task_matches(t, instances[owner[t.task_id]].last.process_id, q)]
+
+    def find_tasks(self, query: TaskQuery, *, limit: int | None = None) -> list[TaskRow]:
+        with self._lock:
+            found = [t for t in self._matching(query) if after_cursor(query, t)]
+        found.sort(key=lambda t: (sort_key(t, query.order), t.task_id))
+        return found if limit is None else found[:limit]
+
+    def count_tasks(self, query: TaskQuery) -> int:
+        with self._lock:
+            return len(self._matching(query))
+
+    def find_instances(
+        self, query: InstanceQuery, *, limit: int | None = None
+    ) -> list[InstanceRow]:
+        with self._lock:
+            instances = self._instances
+            if query.where:
+                if self._search is None:
+                    self._search = {}
+                    for iid, inst in instances.items():
+                        self._index_search(iid, (), inst.last.search)
+                ids: Iterable[str] = self._search.get(query.where[0], set())
+            else:
+                ids = instances
+            found = [
+                row
+                for row, search in ((instances[i].row(), instances[i].last.search) for i in ids)
+                if instance_matches(row, search, query)
+            ]
+        found.sort(key=lambda r: (r.started_at, r.instance_id))
+        return found if limit is None else found[:limit]
+
+    def searchable(self, instance_id: str) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            return self._get(instance_id).last.search
+
+    def cursor_key(self) -> bytes:
+        return self._secret
 
     def due_timers(self, now_iso: str) -> list[TimerRow]:
         with self._lock:

@@ -3,20 +3,31 @@
 Owns the table layout, ``PRAGMA user_version`` (the schema version) and
 ``PRAGMA application_id`` (marks a file as a procflow store).
 
-Layout (schema 4):
+Layout (schema 5):
 
-- ``instances``: one row per instance: summary columns, ``version``, the
-  latest ``state`` snapshot (JSON), so loading never replays events, and
-  ``task_ids``, the ids of its open tasks in order (a JSON array).
+- ``instances``: one row per instance: summary columns (``started_by`` since
+  schema 5), ``version``, the latest ``state`` snapshot (JSON), so loading
+  never replays events, ``task_ids``, the ids of its open tasks in order (a
+  JSON array), and ``search``, its searchable values as last written (a JSON
+  array of pairs). Indexed by start, by status, by process (and process and
+  status), and by who started it, each then by ``started_at`` and id.
 - ``events``: ``(instance_id, seq)`` primary key; ``data`` is JSON.
 - ``tasks``: the open tasks, ``WITHOUT ROWID`` on ``task_id`` and no other
-  index; ``roles`` and ``candidates`` are JSON arrays, ``pos`` keeps the
-  engine's order within an instance (increasing, not necessarily contiguous).
-  One instance's tasks are found through its ``task_ids``.
+  index; ``roles``, ``candidates`` and ``barred`` are JSON arrays, ``pos``
+  keeps the engine's order within an instance (increasing, not necessarily
+  contiguous), ``opened`` its opening moment. One instance's tasks are found
+  through its ``task_ids``.
+- ``task_keys``: every open task filed under its keys (`store.query`):
+  ``WITHOUT ROWID`` on ``(key, due, task_id)``, and indexed by ``(key,
+  opened, task_id)``: the inbox queries walk these (schema 5).
+- ``instance_search``: the searchable values, ``WITHOUT ROWID`` on
+  ``(field, value, started_at, instance_id)`` (schema 5).
 - ``timers``: pending timers, indexed by ``fire_at``; ``claimant`` and
   ``claimed_until`` hold a worker's claim (schema 4).
 - ``commands``: ``command_id`` → result JSON, for idempotent retries.
 - ``definitions``: every definition text ever run, by content hash.
+- ``meta``: named values of the store: ``cursor_key``, the secret that signs
+  page cursors (schema 5).
 
 Every B-tree a commit touches is at least one more page in the write-ahead
 log, so the layout keeps them few. Schema 1 kept ``tasks`` in four B-trees (a
@@ -25,18 +36,20 @@ rowid table, the task id key, indexes on ``(instance_id, pos)`` and on
 schema 3 moved that index's job into the instance row, which every commit
 writes anyway.
 
-Must not import anything from procflow but `errors` and `store.base`.
+Must not import anything from procflow but `errors`, `store.base` and `store.query`.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from procflow.errors import StoreError
-from procflow.store.base import check_schema
+from procflow.store.base import TaskRow, check_schema
+from procflow.store.query import due_key, opened_key, task_keys
 
 APPLICATION_ID = 0x50464C57
 """``PRAGMA application_id`` of a procflow store ("PFLW"), so we never write into other files."""
@@ -160,9 +173,71 @@ def _migrate_4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE timers ADD COLUMN claimed_until TEXT")
 
 
+_SCHEMA_5 = (
+    "ALTER TABLE instances ADD COLUMN started_by TEXT",
+    "ALTER TABLE instances ADD COLUMN search TEXT NOT NULL DEFAULT '[]'",
+    # the first event is the start: its user started the instance
+    "UPDATE instances SET started_by = (SELECT e.by FROM events AS e"
+    " WHERE e.instance_id = instances.instance_id AND e.seq = 1)",
+    "CREATE INDEX instances_by_starter ON instances (started_by, started_at, instance_id)",
+    "CREATE INDEX instances_by_process_status"
+    " ON instances (process_id, status, started_at, instance_id)",
+    "ALTER TABLE tasks ADD COLUMN opened TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE tasks ADD COLUMN barred TEXT NOT NULL DEFAULT '[]'",
+    """CREATE TABLE task_keys (
+        key        TEXT NOT NULL,
+        due        TEXT NOT NULL,
+        task_id    TEXT NOT NULL,
+        opened     TEXT NOT NULL,
+        process_id TEXT NOT NULL,
+        step_id    TEXT NOT NULL,
+        PRIMARY KEY (key, due, task_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX task_keys_by_opened ON task_keys (key, opened, task_id)",
+    """CREATE TABLE instance_search (
+        field       TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        process_id  TEXT NOT NULL,
+        PRIMARY KEY (field, value, started_at, instance_id)
+    ) WITHOUT ROWID""",
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+)
+
+
+def _migrate_5(conn: sqlite3.Connection) -> None:
+    """Inbox and instance queries by index: ``task_keys``, ``instance_search``, ``meta``.
+
+    The open tasks are filed under their keys (`store.query.task_keys`);
+    tasks stored before have no opening moment (``""``: they sort first by
+    opening, as they were opened before any later one) and no four-eyes bars
+    (the engine still checks each task it lists; the instance's next command
+    writes them). ``started_by`` comes from each instance's first event.
+    """
+    for statement in _SCHEMA_5:
+        conn.execute(statement)
+    conn.execute("INSERT INTO meta VALUES ('cursor_key', ?)", (secrets.token_bytes(32),))
+    rows = conn.execute(
+        "SELECT t.task_id, t.instance_id, t.step_id, t.roles, t.assignee, t.candidates, t.due,"
+        " i.process_id FROM tasks AS t JOIN instances AS i ON i.instance_id = t.instance_id"
+    )
+    keys = []
+    for task_id, iid, step_id, roles, assignee, candidates, due, process_id in rows:
+        try:
+            row = TaskRow(task_id, iid, step_id, tuple(json.loads(roles)), assignee,
+                          tuple(json.loads(candidates)), due)  # fmt: skip
+        except (ValueError, TypeError):
+            continue  # a damaged row stays out of the inboxes, as it was (`DamagedRecord`)
+        sort = due_key(due)
+        keys += [(k, sort, task_id, opened_key(""), process_id, step_id)
+                 for k in task_keys(row, process_id)]  # fmt: skip
+    conn.executemany("INSERT INTO task_keys VALUES (?, ?, ?, ?, ?, ?)", keys)
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2, _migrate_3, _migrate_4)
+MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2, _migrate_3, _migrate_4, _migrate_5)
 """Migration ``n`` (1-based) takes a file from schema version ``n - 1`` to ``n``.
 
 Append only; never edit a migration that has shipped.

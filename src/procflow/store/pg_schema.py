@@ -7,15 +7,25 @@ openers (many workers starting at once) queue on a transaction-level advisory
 lock, so a migration runs once. DDL in PostgreSQL is transactional: a
 migration that fails leaves nothing behind.
 
-Layout (schema 1), every id and time column ``COLLATE "C"`` so that ordering
+Layout (schema 2), every id and time column ``COLLATE "C"`` so that ordering
 is code-point order, as in SQLite and in Python:
 
-- ``instances``: one row per instance: summary columns, ``version``, and the
-  latest ``state`` snapshot, so loading never replays events. Indexed by
-  ``started_at``, by status and by process for `Store.instances`.
+- ``instances``: one row per instance: summary columns (``started_by`` since
+  schema 2), ``version``, the latest ``state`` snapshot, so loading never
+  replays events, and ``search``, its searchable values as last written
+  (JSON text). Indexed by ``started_at``, by status, by process (and process
+  and status) and by who started it, each then by ``started_at`` and id.
 - ``events``: ``(instance_id, seq)`` primary key.
 - ``tasks``: the open tasks by ``task_id``, indexed by ``(instance_id, pos)``;
-  ``roles`` and ``candidates`` are ``text[]``.
+  ``roles``, ``candidates`` and ``barred`` are ``text[]``, ``opened`` the
+  opening moment.
+- ``task_keys``: every open task under its keys (`store.query`), primary key
+  ``(key, due, task_id)`` and indexed by ``(key, opened, task_id)``: the
+  inbox queries walk these (schema 2).
+- ``instance_search``: the searchable values, primary key ``(field, value,
+  started_at, instance_id)`` (schema 2).
+- ``procflow_meta``: named values of the store: ``cursor_key``, the secret that signs
+  page cursors (schema 2).
 - ``timers``: pending timers, primary key ``(instance_id, timer_id)``, indexed
   by ``fire_at``; ``claimant`` and ``claimed_until`` hold a worker's claim.
 - ``commands``: ``command_id`` → result, for idempotent retries.
@@ -29,19 +39,24 @@ reorders keys and refuses ``\\u0000``).
 The tables live in the first schema of the connection's ``search_path``
 (``public`` by default; ``options=-csearch_path=name`` in the URL picks another).
 
-Must not import anything from procflow but `errors` and `store.base`; psycopg is imported by
-`store.postgres` only, which hands its connection in.
+Must not import anything from procflow but `errors`, `store.base` and `store.query`;
+psycopg is imported by `store.postgres`, which hands its connection in.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
 from procflow.errors import StoreError
-from procflow.store.base import check_schema
+from procflow.store.base import TaskRow, check_schema
+from procflow.store.query import KeyRow, key_rows
 
-TABLES = ("instances", "events", "tasks", "timers", "commands", "definitions")
+TABLES = (
+    "instances", "events", "tasks", "timers", "commands", "definitions", "task_keys",
+    "instance_search", "procflow_meta",
+)  # fmt: skip
 """The tables of a store, besides ``procflow_schema``."""
 
 _LOCK = 0x50464C57  # pg_advisory_xact_lock key: "PFLW", as SQLite's application_id
@@ -108,9 +123,68 @@ def _migrate_1(conn: Any) -> None:
         conn.execute(statement)
 
 
+_SCHEMA_2 = (
+    'ALTER TABLE instances ADD COLUMN started_by text COLLATE "C"',
+    "ALTER TABLE instances ADD COLUMN search text NOT NULL DEFAULT '[]'",
+    # the first event is the start: its user started the instance
+    "UPDATE instances AS i SET started_by = e.by FROM events AS e"
+    " WHERE e.instance_id = i.instance_id AND e.seq = 1",
+    "CREATE INDEX instances_by_starter ON instances (started_by, started_at, instance_id)",
+    "CREATE INDEX instances_by_process_status"
+    " ON instances (process_id, status, started_at, instance_id)",
+    "ALTER TABLE tasks ADD COLUMN opened text COLLATE \"C\" NOT NULL DEFAULT ''",
+    "ALTER TABLE tasks ADD COLUMN barred text[] NOT NULL DEFAULT '{}'",
+    """CREATE TABLE task_keys (
+        key        text COLLATE "C" NOT NULL,
+        due        text COLLATE "C" NOT NULL,
+        task_id    text COLLATE "C" NOT NULL,
+        opened     text COLLATE "C" NOT NULL,
+        process_id text COLLATE "C" NOT NULL,
+        step_id    text COLLATE "C" NOT NULL,
+        PRIMARY KEY (key, due, task_id)
+    )""",
+    "CREATE INDEX task_keys_by_opened ON task_keys (key, opened, task_id)",
+    """CREATE TABLE instance_search (
+        field       text COLLATE "C" NOT NULL,
+        value       text COLLATE "C" NOT NULL,
+        started_at  text COLLATE "C" NOT NULL,
+        instance_id text COLLATE "C" NOT NULL,
+        process_id  text COLLATE "C" NOT NULL,
+        PRIMARY KEY (field, value, started_at, instance_id)
+    )""",
+    "CREATE TABLE procflow_meta (name text PRIMARY KEY, value bytea NOT NULL)",
+)
+
+
+def _migrate_2(conn: Any) -> None:
+    """Inbox and instance queries by index: ``task_keys``, ``instance_search``, ``meta``.
+
+    As SQLite's schema 5: the open tasks are filed under their keys; tasks
+    stored before have no opening moment (they sort first by opening) and no
+    four-eyes bars (the engine still checks each task it lists; the
+    instance's next command writes them).
+    """
+    for statement in _SCHEMA_2:
+        conn.execute(statement)
+    conn.execute("INSERT INTO procflow_meta VALUES ('cursor_key', %s)", (secrets.token_bytes(32),))
+    keys: set[KeyRow] = set()
+    for task_id, iid, step_id, roles, assignee, candidates, due, process_id in conn.execute(
+        "SELECT t.task_id, t.instance_id, t.step_id, t.roles, t.assignee, t.candidates, t.due,"
+        " i.process_id FROM tasks AS t JOIN instances AS i ON i.instance_id = t.instance_id"
+    ).fetchall():
+        row = TaskRow(task_id, iid, step_id, tuple(roles), assignee, tuple(candidates), due)
+        keys |= key_rows(row, process_id)
+    if keys:
+        conn.execute(
+            "INSERT INTO task_keys SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[])",
+            [list(column) for column in zip(*keys, strict=True)],
+        )
+
+
 Migration = Callable[[Any], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_1,)
+MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2)
 """Migration ``n`` (1-based) takes a database from schema version ``n - 1`` to ``n``.
 
 Each takes a psycopg connection inside the upgrade's transaction. Append only;

@@ -31,7 +31,11 @@ only this module imports (the core does not need them).
   `DamagedRecord` naming the instance; roles and candidates are ``text[]``,
   which cannot be damaged that way.
 
-Must not import anything from procflow but `errors`, `store.base` and `store.pg_schema`.
+What one commit writes is in `store.pg_writes`; the inbox and instance
+queries are `store.finding`'s, for PostgreSQL's `Dialect`.
+
+Must not import anything from procflow but `errors` and the `store` modules `base`,
+`pg_schema`, `pg_writes`, `finding`, `relational`.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -53,19 +57,18 @@ from procflow.errors import (
     StoreError,
     StoreURLError,
 )
-from procflow.store import pg_schema
+from procflow.store import pg_schema, pg_writes
 from procflow.store.base import (
     Commit,
     TaskRow,
     TimerRow,
     check_commits,
     command_clash,
-    conflict_message,
     decode_result,
-    dumps,
     role_set,
-    state_json,
 )
+from procflow.store.finding import Dialect, Statement
+from procflow.store.pg_writes import as_json
 from procflow.store.relational import TASK, RelationalStore
 
 T = TypeVar("T")
@@ -80,23 +83,6 @@ _VISIBLE = """(NOT %(filter)s
     OR %(user)s = ANY(t.candidates)
     OR t.assignee = %(user)s
     OR (cardinality(t.candidates) = 0 AND t.assignee IS NULL AND t.roles && %(roles)s::text[]))"""
-_INSERT_INSTANCE = (
-    "INSERT INTO instances (instance_id, process_id, definition_hash, status, version,"
-    " started_at, parent_id, state) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (instance_id) DO NOTHING"
-)
-_UPDATE_INSTANCE = (
-    "UPDATE instances SET process_id = %s, definition_hash = %s, status = %s, version = %s,"
-    " started_at = %s, parent_id = %s, state = %s WHERE instance_id = %s AND version = %s"
-)
-_INSERT_EVENT = (
-    "INSERT INTO events (instance_id, seq, type, at, by, data) VALUES (%s, %s, %s, %s, %s, %s)"
-)
-_INSERT_TASK = (
-    "INSERT INTO tasks (task_id, instance_id, pos, step_id, roles, assignee, candidates, due)"
-    " VALUES (%s, %s, %s, %s, %s::text[], %s, %s::text[], %s)"
-)
-_INSERT_TIMER = "INSERT INTO timers (instance_id, timer_id, fire_at) VALUES (%s, %s, %s)"
 _CLAIM = """UPDATE timers AS t SET claimant = %(claimant)s, claimed_until = %(until)s
 FROM (SELECT instance_id, timer_id FROM timers
       WHERE fire_at <= %(now)s AND (claimed_until IS NULL OR claimed_until <= %(now)s)
@@ -108,15 +94,6 @@ _RELEASE = (
     "UPDATE timers SET claimant = NULL, claimed_until = NULL WHERE claimant = %s"
     " AND (instance_id, timer_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
 )
-
-
-def _text(json_text: str) -> str:
-    """JSON text PostgreSQL can hold: a raw NUL (only ever inside a string) as ``\\u0000``."""
-    return json_text.replace("\x00", "\\u0000") if "\x00" in json_text else json_text
-
-
-def _json(value: Any, *, what: str) -> str:
-    return _text(dumps(value, what=what))
 
 
 def describe(conninfo: str) -> str:
@@ -133,46 +110,6 @@ def describe(conninfo: str) -> str:
     host = str(parts.get("host", "localhost"))
     port = f":{parts['port']}" if "port" in parts else ""
     return f"postgresql://{user}{host}{port}/{parts.get('dbname', '')}"
-
-
-class _Encoded(NamedTuple):
-    """A commit with every value encoded, before the transaction begins."""
-
-    commit: Commit
-    instance: tuple[Any, ...]
-    events: list[tuple[Any, ...]]
-    tasks: list[tuple[Any, ...]]
-    timers: list[tuple[Any, ...]]
-
-
-def _encode(c: Commit) -> _Encoded:
-    iid, expected = c.instance_id, c.expected_version
-    version = expected + len(c.events)
-    state = _json(state_json(c.state), what=f"state of {iid!r}")
-    if expected == 0:
-        instance: tuple[Any, ...] = (iid, c.process_id, c.definition_hash, c.status, version,
-                                     c.started_at, c.parent_id, state)  # fmt: skip
-    else:
-        instance = (c.process_id, c.definition_hash, c.status, version, c.started_at,
-                    c.parent_id, state, iid, expected)  # fmt: skip
-    events = [
-        (iid, seq, e.type, e.at, e.by, _json(e.data, what=f"{e.type!r} event data"))
-        for seq, e in enumerate(c.events, expected + 1)
-    ]
-    tasks = [
-        (t.task_id, iid, pos, t.step_id, list(t.roles), t.assignee, list(t.candidates), t.due)
-        for pos, t in enumerate(c.tasks)
-    ]
-    timers = [(iid, t.timer_id, t.fire_at) for t in c.timers]
-    return _Encoded(c, instance, events, tasks, timers)
-
-
-class _TaskTaken(Exception):
-    """Inside a commit: a task id belongs to another instance (the message is made after)."""
-
-    def __init__(self, commit: Commit) -> None:
-        super().__init__(commit.instance_id)
-        self.commit = commit
 
 
 class PostgresStore(RelationalStore):
@@ -267,6 +204,16 @@ class PostgresStore(RelationalStore):
     def _task(self, row: tuple[Any, ...]) -> TaskRow:
         return _task(row)
 
+    def _query(self, doing: str, statement: Statement) -> list[Any]:
+        return self._read(doing, statement.sql, statement.params)
+
+    def _dialect(self) -> Dialect:
+        return _DIALECT
+
+    def cursor_key(self) -> bytes:
+        rows = self._read("cursor_key", "SELECT value FROM procflow_meta WHERE name = 'cursor_key'")
+        return bytes(rows[0][0])
+
     def _read(self, doing: str, sql: str, params: Any = None) -> list[Any]:
         """One statement, outside any transaction, its rows."""
         return self._transact(doing, lambda conn: conn.execute(sql, params).fetchall(),
@@ -360,10 +307,10 @@ class PostgresStore(RelationalStore):
         result: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         check_commits(commits)
-        encoded = sorted((_encode(c) for c in commits), key=lambda e: e.commit.instance_id)
-        result_json = (
-            None if command_id is None and result is None else _json(result, what="command result")
-        )
+        encoded = sorted((pg_writes.encode(c) for c in commits), key=lambda e: e.commit.instance_id)
+        result_json = None
+        if command_id is not None or result is not None:
+            result_json = as_json(result, what="command result")
         first: list[dict[str, Any] | None] = []
 
         def work(conn: psycopg.Connection[Any]) -> None:
@@ -382,13 +329,13 @@ class PostgresStore(RelationalStore):
                     first.append(decode_result(command_id, row[0]))
                     raise psycopg.Rollback
             if len(commits) > 1:
-                _check(conn, commits)
+                pg_writes.check(conn, commits)
             for e in encoded:
-                _apply(conn, e)
+                pg_writes.apply(conn, e)
 
         try:
             self._transact("commit", work, command_id=command_id)
-        except _TaskTaken as taken:
+        except pg_writes.TaskTaken as taken:
             raise self._taken(taken.commit) from None
         return first[0] if first else None
 
@@ -429,7 +376,7 @@ class PostgresStore(RelationalStore):
         self._transact("put_definition", work)
 
     def put_commands(self, commands: Sequence[tuple[str, dict[str, Any] | None]]) -> None:
-        encoded = [(cid, _json(result, what="command result")) for cid, result in commands]
+        encoded = [(cid, as_json(result, what="command result")) for cid, result in commands]
 
         def work(conn: psycopg.Connection[Any]) -> None:
             for cid, text in encoded:
@@ -497,62 +444,15 @@ class PostgresStore(RelationalStore):
 
 
 def _task(row: tuple[Any, ...]) -> TaskRow:
-    task_id, instance_id, step_id, roles, assignee, candidates, due = row
-    return TaskRow(task_id, instance_id, step_id, tuple(roles), assignee, tuple(candidates), due)
+    task_id, instance_id, step_id, roles, assignee, candidates, due, opened, barred = row
+    return TaskRow(task_id, instance_id, step_id, tuple(roles), assignee, tuple(candidates), due,
+                   opened, tuple(barred))  # fmt: skip
 
 
-def _check(conn: psycopg.Connection[Any], commits: Sequence[Commit]) -> None:
-    """For a command of several commits: lock the rows in id order, then check each
-    commit in the order given (as `MemoryStore` does), before anything is written."""
-    ids = sorted(c.instance_id for c in commits)
-    versions = dict(
-        conn.execute(
-            "SELECT instance_id, version FROM instances WHERE instance_id = ANY(%s::text[])"
-            " ORDER BY instance_id FOR UPDATE",
-            (ids,),
-        ).fetchall()
-    )
-    for c in commits:
-        version = versions.get(c.instance_id, 0)
-        if version != c.expected_version:
-            raise Conflict(conflict_message(c.instance_id, version, c.expected_version))
-        if (
-            c.tasks
-            and conn.execute(
-                "SELECT 1 FROM tasks WHERE task_id = ANY(%s::text[]) AND instance_id <> %s LIMIT 1",
-                ([t.task_id for t in c.tasks], c.instance_id),
-            ).fetchone()
-        ):
-            raise _TaskTaken(c)
-
-
-def _apply(conn: psycopg.Connection[Any], e: _Encoded) -> None:
-    c = e.commit
-    if c.expected_version == 0:
-        if conn.execute(_INSERT_INSTANCE, e.instance).rowcount != 1:
-            raise _conflict(conn, c)
-    else:
-        if conn.execute(_UPDATE_INSTANCE, e.instance).rowcount != 1:
-            raise _conflict(conn, c)
-        conn.execute("DELETE FROM tasks WHERE instance_id = %s", (c.instance_id,))
-        conn.execute("DELETE FROM timers WHERE instance_id = %s", (c.instance_id,))
-    with conn.cursor() as cur:
-        cur.executemany(_INSERT_EVENT, e.events)
-        if e.tasks:
-            try:
-                cur.executemany(_INSERT_TASK, e.tasks)
-            except pg_errors.UniqueViolation:
-                raise _TaskTaken(c) from None
-        if e.timers:
-            cur.executemany(_INSERT_TIMER, e.timers)
-
-
-def _conflict(conn: psycopg.Connection[Any], c: Commit) -> Conflict:
-    found = conn.execute(
-        "SELECT version FROM instances WHERE instance_id = %s", (c.instance_id,)
-    ).fetchone()
-    version = 0 if found is None else found[0]
-    return Conflict(conflict_message(c.instance_id, version, c.expected_version))
+_DIALECT = Dialect(
+    param=lambda name: f"%({name})s",
+    indexed=lambda index: "",  # PostgreSQL's planner picks the index (the tests EXPLAIN it)
+)
 
 
 def _one(cur: psycopg.Cursor[Any]) -> Any:

@@ -2,38 +2,47 @@
 
 Owns `RelationalStore`, the base of `SQLiteStore` and `PostgresStore`. Its
 statements use ``?`` placeholders; a store runs them through `_rows`, which
-turns them into its driver's style. Writing, connections and the queries that
-differ (open tasks, claims) stay in each store.
+turns them into its driver's style. The inbox and instance queries are built
+by `store.finding` for the store's `Dialect` and run through `_query`.
+Writing, connections and the queries that differ (open tasks, claims) stay
+in each store.
 
-Must not import anything from procflow but `errors` and `store.base`.
+Must not import anything from procflow but `errors`, `compiled` and the `store` modules
+`base`, `query`, `finding`.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from procflow.compiled import mypyc_attr
-from procflow.errors import DefinitionNotFound, InstanceNotFound
+from procflow.errors import DamagedRecord, DefinitionNotFound, InstanceNotFound
+from procflow.store import finding
 from procflow.store.base import (
     Event,
+    InstanceQuery,
     InstanceRow,
     Store,
+    TaskQuery,
     TaskRow,
     TimerRow,
     decode,
     decode_result,
+    skip_damaged,
 )
+from procflow.store.finding import Dialect, Statement
+from procflow.store.query import Arm, after_cursor, plan, sort_key, step_arms, task_matches
 
 TABLES = ("instances", "events", "tasks", "timers", "commands", "definitions")
 """The tables every SQL store keeps (`Store.counts` counts their rows)."""
 
 INSTANCE = (
-    "SELECT instance_id, process_id, definition_hash, status, version, started_at, parent_id"
-    " FROM instances"
+    "SELECT instance_id, process_id, definition_hash, status, version, started_at, parent_id,"
+    " started_by FROM instances"
 )
-TASK = "SELECT t.task_id, t.instance_id, t.step_id, t.roles, t.assignee, t.candidates, t.due"
+TASK = f"SELECT {finding.TASK_COLUMNS}"
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -52,6 +61,81 @@ class RelationalStore(Store):
     @abstractmethod
     def _task(self, row: tuple[Any, ...]) -> TaskRow:
         """A `TaskRow` from the columns of `TASK`."""
+
+    @abstractmethod
+    def _query(self, doing: str, statement: Statement) -> list[Any]:
+        """Run one read with named parameters (`store.finding`); failures as StoreError."""
+
+    @abstractmethod
+    def _dialect(self) -> Dialect:
+        """How this store's SQL differs (`store.finding.Dialect`)."""
+
+    # -- inbox and instance queries (`store.query`, `store.finding`) ----------------------
+
+    def _tasks_of(self, rows: list[Any]) -> list[TaskRow]:
+        found = []
+        for row in rows:
+            try:
+                found.append(self._task(row))
+            except DamagedRecord as exc:  # one bad row must not take every inbox down
+                skip_damaged(exc)
+        return found
+
+    def _instance_tasks(self, query: TaskQuery) -> list[TaskRow]:
+        """The tasks of one instance that ``query`` admits (a few: filtered here)."""
+        iid = query.instance_id
+        rows = [] if iid is None else self.open_tasks(instance_id=iid)
+        if not rows or iid is None:
+            return []
+        process_id = self.instance(iid).process_id
+        return [t for t in rows if task_matches(t, process_id, query)]
+
+    def _arms(self, query: TaskQuery) -> tuple[Arm, ...]:
+        p = plan(query)
+        if p.discover is None:
+            return p.arms
+        found = self._query("find_tasks", finding.discover(self._dialect(), p.discover))
+        return step_arms(query, [r[0] for r in found], p.step_suffix)
+
+    def _barred(self, query: TaskQuery) -> bool:
+        """Whether ``query``'s user is barred from some task (then the arms check it)."""
+        if query.user is None:
+            return False
+        probe = Statement(finding.barred_probe(self._dialect()), {"barred": "b:" + query.user})
+        return self._query("find_tasks", probe)[0][0] is not None
+
+    def find_tasks(self, query: TaskQuery, *, limit: int | None = None) -> list[TaskRow]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        if query.instance_id is not None:
+            found = [t for t in self._instance_tasks(query) if after_cursor(query, t)]
+            found.sort(key=lambda t: (sort_key(t, query.order), t.task_id))
+            return found if limit is None else found[:limit]
+        arms = self._arms(query)
+        if not arms or limit == 0:
+            return []
+        statement = finding.find_tasks(
+            self._dialect(), query, arms, barred=self._barred(query), limit=limit
+        )
+        return self._tasks_of(self._query("find_tasks", statement))
+
+    def count_tasks(self, query: TaskQuery) -> int:
+        if query.instance_id is not None:
+            return len(self._instance_tasks(query))
+        arms = self._arms(query)
+        if not arms:
+            return 0
+        statement = finding.count_tasks(self._dialect(), query, arms, barred=self._barred(query))
+        count: int = self._query("count_tasks", statement)[0][0]
+        return count
+
+    def find_instances(
+        self, query: InstanceQuery, *, limit: int | None = None
+    ) -> list[InstanceRow]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        statement = finding.find_instances(self._dialect(), query, limit=limit)
+        return [InstanceRow(*r) for r in self._query("find_instances", statement)]
 
     def command_result(self, command_id: str) -> dict[str, Any] | None:
         rows = self._rows(
@@ -90,6 +174,32 @@ class RelationalStore(Store):
         if not rows:
             raise InstanceNotFound(f"no instance {instance_id!r}")
         return InstanceRow(*rows[0])
+
+    def load_many(self, instance_ids: Iterable[str]) -> dict[str, tuple[int, Any]]:
+        ids = list(dict.fromkeys(instance_ids))
+        found: dict[str, tuple[int, Any]] = {}
+        for start in range(0, len(ids), 500):  # SQLite takes at most 32,766 parameters
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            sql = (
+                f"SELECT instance_id, version, state FROM instances WHERE instance_id IN ({marks})"  # noqa: S608
+            )
+            for iid, version, text in self._rows("load_many", sql, chunk):
+                try:
+                    found[iid] = (version, decode(text, what=f"the state of instance {iid!r}",
+                                                  instance_id=iid))  # fmt: skip
+                except DamagedRecord as exc:
+                    skip_damaged(exc)
+        return found
+
+    def searchable(self, instance_id: str) -> tuple[tuple[str, str], ...]:
+        rows = self._rows("searchable", "SELECT search FROM instances WHERE instance_id = ?",
+                          (instance_id,))  # fmt: skip
+        if not rows:
+            raise InstanceNotFound(f"no instance {instance_id!r}")
+        pairs = decode(rows[0][0], what=f"the searchable values of instance {instance_id!r}",
+                       instance_id=instance_id, shape=list)  # fmt: skip
+        return tuple((str(f), str(v)) for f, v in pairs)
 
     def version(self, instance_id: str) -> int:
         rows = self._rows(

@@ -61,6 +61,7 @@ from procflow.store.base import (
     skip_damaged,
 )
 from procflow.store.durability import WalSync
+from procflow.store.finding import Dialect, Statement
 from procflow.store.relational import TASK, RelationalStore
 
 _MAX_IDLE = 8
@@ -89,7 +90,7 @@ _CHECKPOINT_EVERY = 256
 
 
 def _task(row: tuple[Any, ...]) -> TaskRow:
-    task_id, instance_id, step_id, roles, assignee, candidates, due = row
+    task_id, instance_id, step_id, roles, assignee, candidates, due, opened, barred = row
     what = f"task {task_id!r} of instance {instance_id!r}"
     return TaskRow(
         task_id, instance_id, step_id,
@@ -97,8 +98,13 @@ def _task(row: tuple[Any, ...]) -> TaskRow:
         assignee,
         tuple(decode(candidates, what=f"the candidates of {what}", instance_id=instance_id,
                      shape=list)),
-        due,
+        due, opened,
+        () if barred == "[]" else tuple(decode(
+            barred, what=f"the barred users of {what}", instance_id=instance_id, shape=list)),
     )  # fmt: skip
+
+
+_DIALECT = Dialect(param=lambda name: f":{name}", indexed=lambda index: f" INDEXED BY {index}")
 
 
 _CLAIM = (
@@ -405,6 +411,18 @@ class SQLiteStore(RelationalStore):
     def _task(self, row: tuple[Any, ...]) -> TaskRow:
         return _task(row)
 
+    def _query(self, doing: str, statement: Statement) -> list[Any]:
+        return self._all(doing, statement.sql, statement.params)
+
+    def _dialect(self) -> Dialect:
+        return _DIALECT
+
+    def cursor_key(self) -> bytes:
+        key: bytes = self._all(
+            "cursor_key", "SELECT value FROM meta WHERE name = 'cursor_key'", ()
+        )[0][0]
+        return key
+
     def _all(self, doing: str, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
         try:
             conn = self._borrow()
@@ -480,6 +498,9 @@ class SQLiteStore(RelationalStore):
             conn.close()
         if self._sync is not None:
             self._sync.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
 
 
 def schema_version(path: Path) -> int:

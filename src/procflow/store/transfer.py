@@ -7,12 +7,13 @@ any store copies into any other (SQLite into PostgreSQL, and back).
 - Instances in batches, each batch one `Store.commit` of one `Commit` per
   instance, expected version 0: its events as they were (the store numbers
   them again from 1, so ``seq`` is kept; type, time, user and payload too),
-  its snapshot, summary, open tasks in order, and pending timers. Claims on
+  its snapshot, summary, open tasks in order (the store files them under
+  their keys again), pending timers and searchable values. Claims on
   timers are not copied: they belong to the workers of the source.
 - Then every command id with its result, so that a client retrying a command
   after the move gets the first result, not a second run.
 - Last, the check: every instance read back from both stores must match
-  (version, snapshot, events, open tasks, timers), and so must the
+  (version, snapshot, events, open tasks, timers, searchable values), and so must the
   definitions, the command results and the row counts. A difference is a
   `StoreError` naming the instance.
 
@@ -106,6 +107,7 @@ def _commit(source: Store, row: InstanceRow, timers: tuple[TimerRow, ...]) -> Co
         iid, 0, tuple(NewEvent(e.type, e.at, e.by, e.data) for e in events), state,
         row.process_id, row.definition_hash, row.status, row.started_at, row.parent_id,
         tuple(source.open_tasks(instance_id=iid)), timers,
+        started_by=row.started_by, search=source.searchable(iid),
     )  # fmt: skip
 
 
@@ -131,6 +133,11 @@ def check_copy(source: Store, target: Store, rows: Sequence[InstanceRow] | None 
             ("events", source.events(iid), target.events(iid) if iid in theirs else None),
             ("open tasks", source.open_tasks(instance_id=iid), target.open_tasks(instance_id=iid)),
             ("timers", source_timers.get(iid), target_timers.get(iid)),
+            (
+                "searchable values",
+                source.searchable(iid),
+                target.searchable(iid) if iid in theirs else None,
+            ),
         ]
         for what, mine, copied in checks:
             if mine != copied:

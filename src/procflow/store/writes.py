@@ -13,16 +13,23 @@ touches is written to the WAL, so fewer rows and B-trees make a cheaper
 commit. Without that knowledge (another writer came between, the store was
 just opened) it clears the instance's tasks and timers and writes them anew.
 
-Must not import anything from procflow but `errors` and `store.base`.
+The projections for queries follow the tasks: each task's rows in
+``task_keys`` (`store.query.task_keys`) are inserted and deleted with it (a
+changed task writes only the key rows that differ), and the instance's
+searchable values (`Commit.search`) in ``instance_search`` when they change.
+
+Must not import anything from procflow but `errors`, `store.base` and `store.query`.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any, NamedTuple
 
 from procflow.errors import Conflict, StoreError
 from procflow.store.base import Commit, TaskRow, conflict_message, dumps, state_json
+from procflow.store.query import KeyRow, key_rows
 
 
 class Known(NamedTuple):
@@ -36,11 +43,13 @@ class Known(NamedTuple):
 
     version: int
     summary: tuple[Any, ...]
-    """process_id, definition_hash, status, started_at, parent_id."""
+    """process_id, definition_hash, status, started_at, parent_id, started_by."""
     tasks: dict[str, tuple[int, TaskRow]]
     """Task id -> (pos, row), in ``pos`` order."""
     timers: dict[str, str]
     """Timer id -> fire_at."""
+    search: tuple[tuple[str, str], ...] = ()
+    """The searchable values (`Commit.search`)."""
 
 
 Writes = list[tuple[str, list[tuple[Any, ...]]]]
@@ -52,8 +61,9 @@ class Plan(NamedTuple):
 
     Attributes:
         instance: The INSERT (a new instance) or the UPDATE with the version check.
-        fresh: The store did not know the stored rows: clear the old tasks and
-            timers before writing (an existing instance only).
+        fresh: The store did not know the stored rows: clear the old tasks, their
+            keys, the timers and the searchable values before writing (an
+            existing instance only).
         writes: ``executemany`` statements for tasks and timers, in order.
         known: What the store knows once the plan is committed.
     """
@@ -66,20 +76,41 @@ class Plan(NamedTuple):
     known: Known
 
 
-_SUMMARY = ("process_id", "definition_hash", "status", "started_at", "parent_id")
+_SUMMARY = ("process_id", "definition_hash", "status", "started_at", "parent_id", "started_by")
 _INSERT_INSTANCE = (
     "INSERT INTO instances (process_id, definition_hash, status, started_at, parent_id,"
-    " version, state, task_ids, instance_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " started_by, version, state, task_ids, search, instance_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_EVENTS = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_TASK = (
-    "INSERT INTO tasks (task_id, instance_id, pos, step_id, roles, assignee, candidates, due)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO tasks (task_id, instance_id, pos, step_id, roles, assignee, candidates, due,"
+    " opened, barred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_TASK = (
-    "UPDATE tasks SET step_id = ?, roles = ?, assignee = ?, candidates = ?, due = ?"
-    " WHERE task_id = ?"
+    "UPDATE tasks SET step_id = ?, roles = ?, assignee = ?, candidates = ?, due = ?,"
+    " opened = ?, barred = ? WHERE task_id = ?"
 )
+_INSERT_KEY = (
+    "INSERT INTO task_keys (key, due, task_id, opened, process_id, step_id)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_DELETE_KEY = "DELETE FROM task_keys WHERE key = ? AND due = ? AND task_id = ?"
+_INSERT_SEARCH = (
+    "INSERT INTO instance_search (field, value, started_at, instance_id, process_id)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_DELETE_SEARCH = (
+    "DELETE FROM instance_search WHERE field = ? AND value = ? AND started_at = ?"
+    " AND instance_id = ?"
+)
+# what a fresh plan clears: the old tasks (for their keys) and searchable values
+_OLD_TASKS = (
+    "SELECT t.task_id, t.step_id, t.roles, t.assignee, t.candidates, t.due, t.opened, t.barred,"
+    " i.process_id FROM instances AS i, json_each(i.task_ids) AS j, tasks AS t"
+    " WHERE i.instance_id = ? AND t.task_id = j.value"
+)
+_OLD_SEARCH = "SELECT search, started_at FROM instances WHERE instance_id = ?"
 _DELETE_TASK = "DELETE FROM tasks WHERE task_id = ?"
 _INSERT_TIMER = "INSERT INTO timers (instance_id, timer_id, fire_at) VALUES (?, ?, ?)"
 # replacing a row drops its claim (`SQLiteStore.claim_due_timers`): the timer moved
@@ -99,32 +130,21 @@ _VERSION = "SELECT version FROM instances WHERE instance_id = ?"
 
 
 # Only the columns that change, so that the other columns' indexes are left alone;
-# keyed by (summary columns set, whether task_ids is set).
-_UPDATES = {
-    ((), False): (
-        "UPDATE instances SET version = ?, state = ? WHERE instance_id = ? AND version = ?"
-    ),
-    ((), True): (
-        "UPDATE instances SET version = ?, state = ?, task_ids = ?"
-        " WHERE instance_id = ? AND version = ?"
-    ),
-    (("status",), False): (
-        "UPDATE instances SET status = ?, version = ?, state = ?"
-        " WHERE instance_id = ? AND version = ?"
-    ),
-    (("status",), True): (
-        "UPDATE instances SET status = ?, version = ?, state = ?, task_ids = ?"
-        " WHERE instance_id = ? AND version = ?"
-    ),
-    (_SUMMARY, False): (
-        "UPDATE instances SET process_id = ?, definition_hash = ?, status = ?, started_at = ?,"
-        " parent_id = ?, version = ?, state = ? WHERE instance_id = ? AND version = ?"
-    ),
-    (_SUMMARY, True): (
-        "UPDATE instances SET process_id = ?, definition_hash = ?, status = ?, started_at = ?,"
-        " parent_id = ?, version = ?, state = ?, task_ids = ? WHERE instance_id = ? AND version = ?"
-    ),
-}
+# keyed by (summary columns set, whether task_ids is set, whether search is set).
+_UPDATES: dict[tuple[tuple[str, ...], bool, bool], str] = {}
+
+
+def _update(changed: tuple[str, ...], task_ids: bool, search: bool) -> str:
+    sql = _UPDATES.get((changed, task_ids, search))
+    if sql is None:
+        columns = [*changed, "version", "state"]
+        columns += ["task_ids"] * task_ids + ["search"] * search
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        sql = _UPDATES[changed, task_ids, search] = (
+            f"UPDATE instances SET {sets} WHERE instance_id = ? AND version = ?"  # noqa: S608
+        )
+    return sql
+
 
 _LISTS: dict[tuple[str, ...], str] = {(): "[]"}
 """Roles and candidates as JSON: a process has few distinct ones (bounded cache)."""
@@ -145,7 +165,33 @@ def json_list(values: tuple[str, ...], *, what: str) -> str:
 
 def _task_params(iid: str, pos: int, t: TaskRow) -> tuple[Any, ...]:
     return (t.task_id, iid, pos, t.step_id, json_list(t.roles, what="a task's roles"),
-            t.assignee, json_list(t.candidates, what="a task's candidates"), t.due)  # fmt: skip
+            t.assignee, json_list(t.candidates, what="a task's candidates"), t.due, t.opened,
+            json_list(t.barred, what="a task's barred users"))  # fmt: skip
+
+
+class _Keys:
+    """The ``task_keys`` rows a plan deletes and inserts."""
+
+    __slots__ = ("gone", "new", "process_id")
+
+    def __init__(self, process_id: str) -> None:
+        self.process_id = process_id
+        self.gone: set[KeyRow] = set()
+        self.new: set[KeyRow] = set()
+
+    def remove(self, t: TaskRow, process_id: str) -> None:
+        self.gone |= key_rows(t, process_id)
+
+    def add(self, t: TaskRow) -> None:
+        self.new |= key_rows(t, self.process_id)
+
+    def write(self, writes: Writes) -> None:
+        """Deletes first: a changed task may keep a key row's primary key."""
+        gone, new = self.gone - self.new, self.new - self.gone
+        if gone:
+            writes.append((_DELETE_KEY, [r[:3] for r in sorted(gone)]))
+        if new:
+            writes.append((_INSERT_KEY, sorted(new)))
 
 
 def _only_status_differs(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
@@ -166,18 +212,21 @@ def plan(c: Commit, known: Known | None) -> Plan:
         (iid, seq, e.type, e.at, e.by, dumps(e.data, what=f"{e.type!r} event data"))
         for seq, e in enumerate(c.events, expected + 1)
     ]
-    summary = (c.process_id, c.definition_hash, c.status, c.started_at, c.parent_id)
+    summary = (c.process_id, c.definition_hash, c.status, c.started_at, c.parent_id, c.started_by)
     if known is not None and known.version != expected:
         known = None  # another writer came between: rewrite everything
     writes: Writes = []
     old_tasks = None if known is None else known.tasks
-    tasks = _plan_tasks(writes, iid, tuple(c.tasks), old_tasks)
+    keys = _Keys(c.process_id)
+    tasks = _plan_tasks(writes, keys, iid, new=tuple(c.tasks), old=old_tasks, known=known)
+    keys.write(writes)
     timers = _plan_timers(writes, c, None if known is None else known.timers)
+    search = _plan_search(writes, c, None if known is None else known.search)
     ids_changed = old_tasks is None or list(tasks) != list(old_tasks)
     task_ids = dumps(list(tasks), what="task ids") if ids_changed else None
     instance: tuple[str, tuple[Any, ...]]  # one shape for both branches
     if expected == 0:
-        instance = (_INSERT_INSTANCE, (*summary, version, state, task_ids, iid))
+        instance = (_INSERT_INSTANCE, (*summary, version, state, task_ids, search or "[]", iid))
     else:
         changed: tuple[str, ...]
         params: tuple[Any, ...]
@@ -187,22 +236,32 @@ def plan(c: Commit, known: Known | None) -> Plan:
             changed, params = ("status",), (c.status,)
         else:
             changed, params = _SUMMARY, summary
-        tail = (version, state) if task_ids is None else (version, state, task_ids)
-        instance = (_UPDATES[changed, task_ids is not None], (*params, *tail, iid, expected))
+        tail: tuple[Any, ...] = (version, state)
+        tail += (task_ids,) * (task_ids is not None) + (search,) * (search is not None)
+        sql = _update(changed, task_ids is not None, search is not None)
+        instance = (sql, (*params, *tail, iid, expected))
     return Plan(c, instance, events, known is None and expected > 0, writes,
-                Known(version, summary, tasks, timers))  # fmt: skip
+                Known(version, summary, tasks, timers, c.search))  # fmt: skip
 
 
 def _plan_tasks(
-    writes: Writes, iid: str, new: tuple[TaskRow, ...], old: dict[str, tuple[int, TaskRow]] | None
+    writes: Writes,
+    keys: _Keys,
+    iid: str,
+    *,
+    new: tuple[TaskRow, ...],
+    old: dict[str, tuple[int, TaskRow]] | None,
+    known: Known | None,
 ) -> dict[str, tuple[int, TaskRow]]:
     """Add the statements that make the stored open tasks ``new``; return them by id.
 
     With the rows last written (``old``), only what differs is written: tasks
     that left are deleted, new ones inserted after the others, changed ones
-    updated. Without them, or when the order changed, the set is rewritten
-    (`apply` clears the old one first).
+    updated, and so are their key rows (into ``keys``). Without them, or when
+    the order changed, the set is rewritten (`apply` clears the old one first
+    when it was not known).
     """
+    old_process = keys.process_id if known is None else known.summary[0]
     if old is not None:
         kept = [t.task_id for t in new if t.task_id in old]
         n = len(kept)
@@ -211,12 +270,17 @@ def _plan_tasks(
         if all(t.task_id in old for t in new[:n]) and kept == [k for k in old if k in kept_set]:
             if n < len(old):
                 writes.append((_DELETE_TASK, [(k,) for k in old if k not in kept_set]))
+                for k, (_, row) in old.items():
+                    if k not in kept_set:
+                        keys.remove(row, old_process)
             out: dict[str, tuple[int, TaskRow]] = {}
             changed = []
             for t in new[:n]:
                 pos, before = old[t.task_id]
                 if before != t:
                     changed.append((*_task_params(iid, pos, t)[3:], t.task_id))
+                    keys.remove(before, old_process)
+                    keys.add(t)
                 out[t.task_id] = (pos, t)
             if changed:
                 writes.append((_UPDATE_TASK, changed))
@@ -226,13 +290,34 @@ def _plan_tasks(
                 pos += 1
                 out[t.task_id] = (pos, t)
                 added.append(_task_params(iid, pos, t))
+                keys.add(t)
             if added:
                 writes.append((_INSERT_TASK, added))
             return out
         writes.append((_DELETE_TASK, [(k,) for k in old]))
+        for _, row in old.values():
+            keys.remove(row, old_process)
     if new:
         writes.append((_INSERT_TASK, [_task_params(iid, p, t) for p, t in enumerate(new)]))
+        for t in new:
+            keys.add(t)
     return {t.task_id: (p, t) for p, t in enumerate(new)}
+
+
+def _plan_search(writes: Writes, c: Commit, old: tuple[tuple[str, str], ...] | None) -> str | None:
+    """Add the statements that make the stored searchable values ``c.search``; their JSON
+    for the instance row when it changes (None: unchanged)."""
+    new = c.search
+    if old is not None and old == new:
+        return None
+    gone = [] if old is None else [pair for pair in old if pair not in new]
+    added = new if old is None else tuple(pair for pair in new if pair not in old)
+    tail = (c.started_at, c.instance_id)
+    if gone:
+        writes.append((_DELETE_SEARCH, [(*pair, *tail) for pair in gone]))
+    if added:
+        writes.append((_INSERT_SEARCH, [(*pair, *tail, c.process_id) for pair in added]))
+    return dumps([list(pair) for pair in new], what="searchable values")
 
 
 def _plan_timers(writes: Writes, c: Commit, old: dict[str, str] | None) -> dict[str, str]:
@@ -287,8 +372,7 @@ def apply(conn: sqlite3.Connection, p: Plan) -> None:
             raise _conflict(conn, c) from None
     else:
         if p.fresh:
-            conn.execute(_CLEAR_TASKS, (iid,))
-            conn.execute(_CLEAR_TIMERS, (iid,))
+            _clear(conn, iid)
         if conn.execute(sql, params).rowcount != 1:
             raise _conflict(conn, c)
     conn.executemany(_INSERT_EVENTS, p.events)
@@ -300,6 +384,30 @@ def apply(conn: sqlite3.Connection, p: Plan) -> None:
             if taken is None:
                 raise  # not a task id of another instance: some other constraint
             raise taken from None
+
+
+def _clear(conn: sqlite3.Connection, iid: str) -> None:
+    """Delete what is stored for an instance's tasks, timers and searchable values (the
+    rows a fresh plan writes anew), reading the old rows for their keys."""
+    gone = []
+    for row in conn.execute(_OLD_TASKS, (iid,)).fetchall():
+        task_id, step_id, roles, assignee, candidates, due, opened, barred, process_id = row
+        try:
+            lists = [tuple(json.loads(text)) for text in (roles, candidates, barred)]
+            t = TaskRow(task_id, iid, step_id, lists[0], assignee, lists[1], due, opened, lists[2])
+        except (ValueError, TypeError):
+            continue  # damaged: its key rows cannot be known (queries skip them: no task row)
+        gone += [r[:3] for r in key_rows(t, process_id)]
+    conn.executemany(_DELETE_KEY, gone)
+    conn.execute(_CLEAR_TASKS, (iid,))
+    conn.execute(_CLEAR_TIMERS, (iid,))
+    found = conn.execute(_OLD_SEARCH, (iid,)).fetchone()
+    if found is not None:
+        try:
+            pairs = json.loads(found[0])
+        except ValueError:
+            pairs = []
+        conn.executemany(_DELETE_SEARCH, [(*pair, found[1], iid) for pair in pairs])
 
 
 def _conflict(conn: sqlite3.Connection, c: Commit) -> Conflict:
