@@ -546,3 +546,12 @@ def test_a_page_speaks_its_process_language() -> None:
     assert '<html lang="en">' in en and "no scenarios run" in en and "尚未" not in en
     assert "revise → 填寫請假單" in en
     assert "不符合「有請假天數」則跳過" in zh  # the skip rule's title, not its expression
+
+
+def test_the_language_can_be_chosen_on_the_command_line(tmp_path: Path) -> None:
+    for language, start in (("en", "Start"), ("auto", "開始")):
+        out = tmp_path / language
+        args = ["render", str(VALID), "-o", str(out), "--format", "mermaid"]
+        result = CliRunner().invoke(main, [*args, "--language", language])
+        assert result.exit_code == 0, result.output
+        assert f'(["{start}' in (out / "NEXT.mmd").read_text(encoding="utf-8")

@@ -137,7 +137,7 @@ def lay_out(diagram: Diagram) -> Layout:
     return Layout(
         width,
         y + MARGIN,
-        Box(width / 2, MARGIN + head.height / 2, head.width, head.height),
+        Box(MARGIN + head.width / 2, MARGIN + head.height / 2, head.width, head.height),
         head,
         lanes,
         across.blocks,

@@ -104,9 +104,10 @@ def lane_block(lane: Lane) -> Block:
 
 
 def title_block(diagram: Diagram) -> Block:
-    """The block above the lanes: the process's id and title, then its caption."""
+    """The block above the lanes, at their left (where a wide diagram is read from, on a
+    screen too): the process's id and title, then its caption."""
     head = lines(f"{diagram.id} {diagram.title}", 80, HEAD, bold=True)
-    return Block((*head, *_small(diagram.caption, 100)))
+    return Block((*head, *_small(diagram.caption, 100)), align="left")
 
 
 PERIPHERY = 4

@@ -34,7 +34,7 @@ table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.9rem}
 th,td{border:1px solid #dadce0;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f1f3f4}td.c{text-align:center}
 .meta{color:#5f6368}.pass{color:#188038;font-weight:600}.fail{color:#d93025;font-weight:600}
-.diagram{overflow:auto;border:1px solid #dadce0;padding:.5rem;background:#fff}
+.diagram{overflow:auto;border:1px solid #dadce0;padding:.5rem;background:#fff;margin:0}
 .diagram svg{display:block;max-width:none;height:auto}
 @media print{.diagram{overflow:visible;border:0}.diagram svg{max-width:100%}}
 .small{font-size:.8rem;color:#5f6368}code{background:#f1f3f4;padding:0 .2rem}
