@@ -17,6 +17,8 @@ Prints (no assertions):
 3. 10,000 reject loops on the approval process: correct completion and time.
 4. Bytes stored per finished approval instance in SQLite.
 5. Peak memory with 100,000 idle open instances in a SQLiteStore (a child process).
+6. A for-each step over 100, 1,000 and 10,000 members: time per completion while the
+   other members' tasks are open (MemoryStore and SQLiteStore).
 
 Run: ``pip install -r benchmarks/requirements.txt`` then
 ``python benchmarks/bench_runtime.py`` (``--quick`` for smaller sizes,
@@ -506,6 +508,52 @@ def idle_memory(quick: bool) -> None:
     line("start commands per second", f"{int(waiting) / float(elapsed):,.0f}")
 
 
+def for_each_process() -> procflow.Process:
+    return procflow.loads(
+        "procflow: 1\nid: EACH\ntitle: each\nactors: {lead: 組長, member: 組員}\n"
+        "steps:\n  - {id: plan, actor: lead}\n"
+        "  - {id: report, actor: member, for_each: member}\n  - {id: read, actor: lead}\n"
+    )
+
+
+def for_each(quick: bool) -> None:
+    print("\n6. A for-each step over N members: time per completion, others' tasks open")
+    from procflow.runtime import StaticDirectory
+
+    process = for_each_process()
+    lead = User("lead", {"lead"})
+    per: dict[tuple[str, int], float] = {}
+    sizes = (100, 1_000) if quick else (100, 1_000, 10_000)
+    for kind in ("memory", "sqlite"):
+        for n in sizes:
+            members = [f"m{i}" for i in range(n)]
+            best = float("inf")
+            for _ in range(2 if n > 1_000 else 3):  # best of: the machine is shared
+                with tempfile.TemporaryDirectory() as tmp:
+                    store: Store = (
+                        MemoryStore()
+                        if kind == "memory"
+                        else SQLiteStore(Path(tmp) / "each.db", durable=False)
+                    )
+                    engine = new_engine(store, process)
+                    engine.directory = StaticDirectory({"member": members})
+                    inst = engine.start("EACH", by=lead)
+                    inst = engine.complete(inst.tasks[0].id, by=lead)
+                    ids = [t.id for t in inst.tasks]
+                    # time the first half: at least N/2 sibling tasks stay open throughout
+                    half = ids[: max(1, n // 2)]
+                    start = time.perf_counter()
+                    for task_id, user in zip(half, members, strict=False):
+                        engine.complete(task_id, by=User(user, {"member"}))
+                    best = min(best, (time.perf_counter() - start) / len(half))
+                    store.close()
+            per[kind, n] = best
+            line(f"{kind}, N={n:,}: per completion", f"{best * 1e6:.1f} us")
+        top = max(sizes)
+        line(f"{kind}, N={top:,} / N=100", f"{per[kind, top] / per[kind, 100]:.2f}x",
+             "(target <= 1.5x)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
@@ -525,6 +573,7 @@ def main() -> None:
     reject_loops(args.quick)
     stored_bytes(args.quick)
     idle_memory(args.quick)
+    for_each(args.quick)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from procflow import Engine, ManualClock, MemoryStore, SQLiteStore, User
+from procflow import Engine, ManualClock, MemoryStore, NotAllowed, SQLiteStore, TaskNotOpen, User
 from procflow.runtime import SimpleCalendar, WorkingCalendar
 from procflow.store import Store
 from tests.test_runtime_helpers import (
     CHEN,
+    SUN,
     WANG,
     Recorder,
     assert_replays,
@@ -220,3 +221,96 @@ def test_a_failing_instance_does_not_stop_tick(caplog: pytest.LogCaptureFixture)
     assert "pay.amount" in caplog.text
     assert only(eng.instance(bad.id).tasks).step_id == "ask"  # its timer waits for the next tick
     assert [t.timer_id for t in eng.store.due_timers("9999")] == ["2:due", "2:exp"]
+
+
+APPEAL = """
+procflow: 1
+id: APPEAL
+title: 申訴期
+{org}
+steps:
+  - id: publish
+    actor: pmm
+  - id: respond
+    actor: gm
+    decide: {accept: done, appeal: next}
+    deadline:
+      due: 1 week
+      remind: 1 day before
+      escalate: {to: cto, after: 1 day after, mode: move}
+      expire: {outcome: accept, after: 2 days after}
+  - {id: appealed, end: appealed}
+  - {id: done, end: accepted}
+"""
+
+
+def test_a_completion_after_the_expiry_is_refused_without_a_tick() -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9))
+    eng = engine(APPEAL, clock=clock)
+    inst = eng.start("APPEAL", by=WANG)
+    inst = eng.complete(only(inst.tasks).id, by=WANG)
+    respond = only(inst.tasks)
+    before = eng.instance(inst.id).version
+    clock.set(datetime(2026, 3, 16, 9))  # 14 days on; the window closed on the 11th
+    with pytest.raises(TaskNotOpen, match=r"expired at 2026-03-11T09:00:00"):
+        eng.complete(respond.id, by=CHEN, outcome="appeal")
+    assert eng.instance(inst.id).version == before  # a refused command stores nothing
+    # the next command on the instance, or a tick, applies the deadline: accepted
+    assert [e.type for e in eng.tick()][-2:] == ["task_completed", "finished"]
+    inst = eng.instance(inst.id)
+    assert (inst.status, inst.result) == ("completed", "accepted")
+    assert_replays(eng, inst.id)
+
+
+def test_a_command_applies_due_timers_first_in_order() -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9))
+    hooks = Recorder()
+    eng = engine(APPEAL, clock=clock, hooks=hooks)
+    inst = eng.start("APPEAL", by=WANG)
+    inst = eng.complete(only(inst.tasks).id, by=WANG)
+    respond = only(inst.tasks)
+    clock.set(datetime(2026, 3, 10, 12))  # past the due moment and the escalation: no tick
+    with pytest.raises(NotAllowed, match="cto"):  # moved to the CTO before the GM acts
+        eng.complete(respond.id, by=CHEN, outcome="appeal")
+    inst = eng.complete(respond.id, by=SUN, outcome="appeal")
+    assert inst.result == "appealed"
+    fired = [(e.type, e.by) for e in eng.history(inst.id)][-5:]
+    assert fired == [
+        ("reminded", None),
+        ("overdue", None),
+        ("escalated", None),
+        ("task_completed", "sun"),
+        ("finished", "sun"),
+    ]
+    assert hooks.kinds("escalate") == ["respond"] and hooks.kinds("due") == ["respond"]
+    assert eng.tick() == []  # nothing left for the scheduler
+    assert_replays(eng, inst.id)
+
+
+def test_claim_and_delegate_see_the_clock_too() -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9))
+    eng = engine(APPEAL, clock=clock)
+    inst = eng.start("APPEAL", by=WANG)
+    respond = only(eng.complete(only(inst.tasks).id, by=WANG).tasks)
+    clock.set(datetime(2026, 3, 9, 10))  # overdue, not yet escalated
+    task = eng.claim(respond.id, by=CHEN)
+    assert task.overdue and task.assignee == "chen"
+    clock.set(datetime(2026, 3, 12))
+    with pytest.raises(TaskNotOpen, match="expired"):
+        eng.delegate(respond.id, by=SUN, to="qian")
+
+
+def test_tick_still_fires_timers_of_untouched_instances() -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 9))
+    eng = engine(APPEAL, clock=clock)
+    inst = eng.start("APPEAL", by=WANG)
+    eng.complete(only(inst.tasks).id, by=WANG)
+    clock.set(datetime(2026, 3, 20))
+    assert [e.type for e in eng.tick()] == [
+        "reminded",
+        "overdue",
+        "escalated",
+        "task_completed",
+        "finished",
+    ]
+    assert eng.instance(inst.id).result == "accepted"

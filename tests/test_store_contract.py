@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from procflow.errors import Conflict, InstanceNotFound, StoreError
 from procflow.store import (
+    Changes,
     Commit,
     DefinitionNotFound,
     MemoryStore,
@@ -229,6 +230,30 @@ def test_tasks_are_replaced_per_instance(store: Store) -> None:
     assert store.task("t2") == claimed
     store.commit([commit("i1", 2)])
     assert [t.task_id for t in store.open_tasks()] == ["t3"]
+
+
+def test_changes_give_the_same_projections_as_the_complete_sets(store: Store) -> None:
+    """A commit may say what changed (`Commit.changes`); every store ends where the
+    complete sets lead: a store that applies the changes, or one that reads the sets."""
+    t1, t2, t3 = task("t1"), task("t2"), task("t3")
+    timers = (TimerRow("i1", "t1:due", "2024-03-02T00:00"), TimerRow("i1", "t2:due", "2024-03-03"))
+    store.commit([commit("i1", tasks=(t1, t2, t3), timers=timers)])
+    claimed = task("t2", assignee="bob")
+    t4 = task("t4", due="2024-03-09")
+    after = (claimed, t3, t4)
+    late = (TimerRow("i1", "t4:due", "2024-03-09T00:00"),)
+    changes = Changes((claimed, t4), ("t1",), late, ("t1:due", "t2:due"))
+    store.commit([commit("i1", 1, tasks=after, timers=late)._replace(changes=changes)])
+    assert store.open_tasks(instance_id="i1") == [claimed, t3, t4]
+    assert store.task("t1") is None and store.task("t4") == t4
+    assert store.due_timers("9999") == list(late)
+    assert store.counts()["tasks"] == 3 and store.counts()["timers"] == 1
+    moved = (TimerRow("i1", "t4:due", "2024-03-01T00:00"),)  # a timer that moves earlier
+    gone = Changes((), ("t3",), moved, ("t4:due",))
+    store.commit([commit("i1", 2, tasks=(claimed, t4), timers=moved)._replace(changes=gone)])
+    assert store.open_tasks(instance_id="i1") == [claimed, t4]
+    assert store.due_timers("2024-03-01T12:00") == list(moved)
+    assert store.counts()["timers"] == 1
 
 
 def test_task_id_of_another_instance_is_refused(store: Store) -> None:

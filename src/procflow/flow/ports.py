@@ -113,15 +113,20 @@ class Run(Protocol):
         assignee: str | None = None,
         item: Any = NO_ITEM,
         enter: bool,
+        each: bool = False,
     ) -> None:
         """Open a task of ``node``, a human step (its deadline's timers set from its plan).
 
         ``enter`` marks the first task of the token's arrival: its count of
-        completions there starts again.
+        completions there starts again. ``each`` (with ``enter``): the token's tasks
+        are a for-each step's, whose completers need not be remembered.
         """
 
     def open_tasks(self, token: int) -> list[int]:
-        """The numbers of the open tasks of ``token``."""
+        """The numbers of the open tasks of ``token`` (a walk over the instance's tasks)."""
+
+    def open_count(self, token: int) -> int:
+        """How many open tasks ``token`` has (without walking them)."""
 
     def completions(self, token: int) -> int:
         """How many tasks ``token`` has completed at the step where it is."""

@@ -233,11 +233,11 @@ def _graph(diagram: Diagram, layout: Layout, link: Linker | None) -> graphviz.Di
             )
             for node in diagram.in_lane(lane.key):
                 c.node(node.id, **_node_attrs(node, layout, link, at))
-    for k, path in enumerate(layout.paths):
+    for path in layout.paths:
         attrs = dict(_EDGE[path.edge.style])
         spline = " ".join(at(x, y) for x, y in _spline(path.points, path.arrow))
         end = f"e,{at(*path.points[-1])} " if path.arrow else ""
-        attrs.update(pos=end + spline, id=f"edge-{k}")
+        attrs.update(pos=end + spline)  # ids edge1, edge2...: render.progress finds them
         if path.label_at is not None:
             attrs.update(label=table(path.label), lp=at(*path.label_at))
         g.edge(path.edge.src, path.edge.dst, **attrs)

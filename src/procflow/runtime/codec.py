@@ -6,7 +6,8 @@ data of any form a store may hold back to a `Snapshot`).
 - Form 2 (procflow 0.2): ``{"v": 2, ...}`` with the snapshot's own field
   names: ``process``, ``definition_hash``, ``status``, ``result``,
   ``started_at``, ``started_by``, ``parent`` ({id, step, mode, token}),
-  ``documents``, ``tokens`` ({number: {at, completions, done_by, child}}),
+  ``documents``, ``tokens`` ({number: {at, completions, done_by, child, each}}, the
+  last two only when set),
   ``tasks`` ({number: {step, token, roles, candidates, assignee, due,
   timers, item, opened, late}}, the last six only when set), ``joins``
   ({step: {live, done}}), ``done`` ({step: {by, at}}), ``handoffs``,
@@ -21,7 +22,10 @@ snapshot of the same instance (`Encoder`), so a command encodes what it
 changed, not the whole instance; and it happens only when a store writes
 text (`Stored`): a store that keeps objects never encodes at all.
 
-Imports `state` only.
+`Token.open` and `Snapshot.timers_at` are not written: `decode` counts them
+from the tasks.
+
+Imports `state` only (and `immutables`, the tasks' persistent map).
 """
 
 from __future__ import annotations
@@ -29,7 +33,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from procflow.runtime.state import JoinState, OpenTask, Parent, Snapshot, StepDone, Token
+from immutables import Map
+
+from procflow.runtime.state import (
+    JoinState,
+    OpenTask,
+    Parent,
+    Snapshot,
+    StepDone,
+    Token,
+    open_counts,
+    timer_counts,
+)
 
 FORM = 2
 """The form `encode` writes."""
@@ -43,6 +58,8 @@ def _token(t: Token) -> dict[str, Any]:
     out: dict[str, Any] = {"at": t.at, "completions": t.completions, "done_by": list(t.done_by)}
     if t.child is not None:
         out["child"] = t.child
+    if t.each:
+        out["each"] = True
     return out
 
 
@@ -206,19 +223,7 @@ def _decode_1(d: Mapping[str, Any]) -> Snapshot:
 
 def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
     p = d["parent"]
-    return Snapshot(
-        d["process"],
-        d[k["hash"]],
-        d["status"],
-        d["result"],
-        d[k["started"]],
-        d[k["by"]],
-        None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token")),
-        {name: dict(v) for name, v in d[k["docs"]].items()},
-        {
-            int(n): Token(t["at"], t[k["completions"]], tuple(t[k["done_by"]]), t.get("child"))
-            for n, t in d["tokens"].items()
-        },
+    tasks = Map(
         {
             int(n): OpenTask(
                 t["step"],
@@ -233,9 +238,32 @@ def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
                 bool(t.get("late", False)),
             )
             for n, t in d["tasks"].items()
-        },
+        }
+    )
+    tokens = {
+        int(n): Token(
+            t["at"],
+            t[k["completions"]],
+            tuple(t[k["done_by"]]),
+            t.get("child"),
+            each=bool(t.get("each", False)),
+        )
+        for n, t in d["tokens"].items()
+    }
+    return Snapshot(
+        d["process"],
+        d[k["hash"]],
+        d["status"],
+        d["result"],
+        d[k["started"]],
+        d[k["by"]],
+        None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token")),
+        {name: dict(v) for name, v in d[k["docs"]].items()},
+        open_counts(tokens, tasks.values()),
+        tasks,
         {name: JoinState(tuple(j["live"]), tuple(j["done"])) for name, j in d["joins"].items()},
         {name: StepDone(tuple(x["by"]), x["at"]) for name, x in d["done"].items()},
         tuple(d["handoffs"]),
         d[k["n"]],
+        timer_counts(tasks.values()),
     )

@@ -196,6 +196,12 @@ class Core:
             raise TaskNotOpen(f"there is no task {task_id!r}") from None
         task = run.draft.tasks.get(number)
         if task is None:
+            expired = run.expired.get(number)
+            if expired is not None:
+                raise TaskNotOpen(
+                    f"the task {task_id!r} expired at {expired}: its deadline closed it "
+                    "before this command"
+                )
             raise TaskNotOpen(f"the task {task_id!r} is not open (done, withdrawn or unknown)")
         node: HumanNode = run.program.nodes[task.step]  # type: ignore[assignment]  # human steps
         return run, number, task, node

@@ -60,7 +60,7 @@ class Host(Protocol):
 class Command:
     """One engine command in the making: the instances it touches and their new events."""
 
-    __slots__ = ("at", "by", "host", "notices", "now", "resume", "runs")
+    __slots__ = ("_key", "at", "by", "host", "notices", "now", "resume", "runs")
 
     def __init__(self, host: Host, by: str | None, now: datetime, at: str | None = None) -> None:
         self.host = host
@@ -71,9 +71,19 @@ class Command:
         self.resume: list[Run] = []
         self.notices: list[tuple[Any, ...]] = []
         """What to tell the hooks once the command is stored."""
+        self._key: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The command's moment as a timer's moment (`stamp`)."""
+        key = self._key
+        if key is None:
+            key = self._key = stamp(self.now)
+        return key
 
     def open(self, instance_id: str) -> Run:
-        """The instance as of the store (or as this command has already changed it).
+        """The instance as of the store (or as this command has already changed it), with
+        every deadline timer due by the command's moment fired first (`Run.fire_due`).
 
         Raises:
             InstanceNotFound: No instance has this id.
@@ -83,6 +93,8 @@ class Command:
             version, state = self.host.load(instance_id)
             run = Run(self, instance_id, self.host.program(state.definition_hash), state, version)
             self.runs[instance_id] = run
+            if state.timers_at and min(state.timers_at) <= self.key:
+                run.fire_due(self.key)
         return run
 
     def spawn(
@@ -114,7 +126,9 @@ class Command:
 class Run:
     """One instance within a command; what the flow's nodes run against."""
 
-    __slots__ = ("_n", "base", "cmd", "draft", "events", "id", "inline", "program", "version")
+    __slots__ = (
+        "_n", "base", "cmd", "draft", "events", "expired", "id", "inline", "program", "version",
+    )  # fmt: skip
 
     def __init__(
         self, cmd: Command, instance_id: str, program: Program, state: Snapshot | None, version: int
@@ -130,6 +144,8 @@ class Run:
         self.inline = False
         """True while a parent starts this instance by a call and handles its finish itself."""
         self._n: int = state.counter if state is not None else 0
+        self.expired: dict[int, str] = {}
+        """Task number -> the moment its deadline expired it, in this command."""
 
     @property
     def state(self) -> Draft:
@@ -232,6 +248,7 @@ class Run:
         assignee: str | None = None,
         item: Any = NO_ITEM,
         enter: bool,
+        each: bool = False,
     ) -> None:
         number = self.next_number()
         data: dict[str, Any] = {"task": number, "step": node.id, "token": token, "roles": roles}
@@ -245,12 +262,19 @@ class Run:
             data["due"], data["timers"] = self.deadline_times(node.deadline)
         if enter:
             data["enter"] = True
+            if each:
+                data["each"] = True
         self.emit("task_opened", data)
         if self.cmd.host.track_notices:
             self.cmd.notices.append(("opened", self, number))
 
     def open_tasks(self, token: int) -> list[int]:
-        return [n for n, t in self.draft.tasks.items() if t.token == token]
+        if not self.draft.tokens[token].open:
+            return []
+        return sorted(n for n, t in self.draft.task_map().items() if t.token == token)
+
+    def open_count(self, token: int) -> int:
+        return self.draft.tokens[token].open
 
     def completions(self, token: int) -> int:
         return self.draft.tokens[token].completions
@@ -336,6 +360,23 @@ class Run:
             timers["exp"] = stamp(deadlines.apply_offset(due, plan.expire.after, calendar))
         return iso(due), timers
 
+    def fire_due(self, key: str) -> None:
+        """Fire every timer of the instance due at ``key`` (a `stamp`), in the order of
+        their moments (overdue, escalation, expiry, reminders of one moment in that
+        order), each once; timers of tasks opened meanwhile wait for the next command."""
+        due = sorted(
+            (at, f"{number}:{name}", number, name)
+            for number, task in self.draft.task_map().items()
+            for name, at in task.timers
+            if at <= key
+        )
+        for at, _, number, name in due:
+            task = self.draft.tasks.get(number)  # an earlier one may have closed it
+            if task is not None and (name, at) in task.timers:
+                if name == "exp":
+                    self.expired[number] = at
+                self.fire(number, task, name)
+
     def fire(self, number: int, task: OpenTask, timer: str) -> None:
         """A deadline timer of an open task is due (the engine checked it still is)."""
         node = self.program.nodes[task.step]
@@ -397,7 +438,7 @@ class Run:
 
     def tasks_of_tokens(self, tokens: Sequence[int]) -> list[int]:
         wanted = set(tokens)
-        return [n for n, t in self.draft.tasks.items() if t.token in wanted]
+        return sorted(n for n, t in self.draft.task_map().items() if t.token in wanted)
 
     def joins_inside(self, parallel: str) -> list[str]:
         nodes = self.program.nodes

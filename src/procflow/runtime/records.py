@@ -5,37 +5,94 @@ events, the snapshot, and the open-task and timer projections rebuilt from
 the snapshot) and `tell_hooks` (the `Hooks` calls for what a stored command
 did: tasks opened, notifications, deadlines, finished instances).
 
-Imports `interpreter` (types), `state`, `views`, `hooks`, `store` (records), the flow's
-`NotifyNode`.
+Imports `interpreter` (types), `state`, `later`, `views`, `hooks`, `store` (records),
+the flow's `NotifyNode`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from procflow.flow.kinds.notify import NotifyNode
 from procflow.runtime.codec import Stored
 from procflow.runtime.hooks import Hooks, Notification, call_hook
 from procflow.runtime.interpreter import Command, Run
+from procflow.runtime.later import Later
+from procflow.runtime.state import OpenTask
 from procflow.runtime.views import Instance, build_task
-from procflow.store import Commit, TaskRow, TimerRow
+from procflow.store import Changes, Commit, TaskRow, TimerRow
 
 __all__ = ["commit_of", "tell_hooks"]
 
 
-def commit_of(run: Run, state: Stored) -> Commit:
-    """What the store keeps for ``run``: its new events, the snapshot (``state``, which
-    gives its JSON form on demand), and its open-task and timer projections."""
-    snapshot = state.snapshot
-    iid = run.id
-    tasks: list[TaskRow] = []
+def _rows(iid: str, tasks: Mapping[int, OpenTask]) -> tuple[list[TaskRow], list[TimerRow]]:
+    """The open-task and timer rows of an instance's open tasks."""
+    rows: list[TaskRow] = []
     timers: list[TimerRow] = []
-    for number, t in snapshot.tasks.items():
-        tasks.append(
+    for number, t in sorted(tasks.items()):  # in the order they opened
+        rows.append(
             TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due)
         )
         if t.timers:
             timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
+    return rows, timers
+
+
+def _changes(iid: str, touched: set[int], old: Mapping[int, OpenTask],
+             new: Mapping[int, OpenTask]) -> Changes:  # fmt: skip
+    """What changed in the rows of the tasks a command touched (in task number order)."""
+    rows: list[TaskRow] = []
+    dropped: list[str] = []
+    timers: list[TimerRow] = []
+    gone: list[str] = []
+    for number in sorted(touched):
+        t = new.get(number)
+        before = old.get(number)
+        now = () if t is None else t.timers
+        if before is not None:
+            gone += [f"{number}:{k}" for k, at in before.timers if (k, at) not in now]
+        if t is None:
+            if before is not None:
+                dropped.append(f"{iid}.{number}")
+            continue
+        rows.append(
+            TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due)
+        )
+        kept = () if before is None else before.timers
+        timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in now if (k, at) not in kept]
+    return Changes(tuple(rows), tuple(dropped), tuple(timers), tuple(gone))
+
+
+def commit_of(run: Run, state: Stored) -> Commit:
+    """What the store keeps for ``run``: its new events, the snapshot (``state``, which
+    gives its JSON form on demand), and its open-task and timer projections.
+
+    For an instance that was there before the command, the projections are
+    given as what changed (`store.Changes`, from the tasks the command
+    touched) and as complete sets made only if a store reads them (`Later`),
+    so that a command costs what it changes, not how many tasks are open.
+    """
+    snapshot = state.snapshot
+    iid = run.id
+    touched = run.draft.touched
+    base = run.base
+    changes = None
+    tasks: Sequence[TaskRow]
+    timers: Sequence[TimerRow]
+    if touched is None or base is None or run.version == 0:
+        rows, timer_rows = _rows(iid, snapshot.tasks)
+        tasks, timers = tuple(rows), tuple(timer_rows)
+    else:
+        changes = _changes(iid, touched, base.tasks, snapshot.tasks)
+        made: list[tuple[list[TaskRow], list[TimerRow]]] = []
+
+        def full() -> tuple[list[TaskRow], list[TimerRow]]:
+            if not made:
+                made.append(_rows(iid, snapshot.tasks))
+            return made[0]
+
+        tasks = Later(lambda: tuple(full()[0]))
+        timers = Later(lambda: tuple(full()[1]))
     parent = snapshot.parent
     return Commit(  # positional: this is the hot path
         iid,
@@ -47,8 +104,9 @@ def commit_of(run: Run, state: Stored) -> Commit:
         snapshot.status,
         snapshot.started_at,
         None if parent is None else parent.id,
-        tuple(tasks),
-        tuple(timers),
+        tasks,
+        timers,
+        changes,
     )
 
 

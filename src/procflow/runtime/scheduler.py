@@ -116,26 +116,16 @@ class Scheduler:
 
         All of them, not only those this worker claimed: when workers share an
         instance's timers out, they fire as one worker alone would, in the order
-        of `Store.due_timers`; the others then find them fired.
+        of `Store.due_timers`; the others then find them fired. Opening the
+        instance fires them (`Command.open`), as for any other command.
         """
         core = self.core
         for _attempt in range(3):
             cmd = core.command(None, moment)
             try:
-                run = cmd.open(instance_id)
+                run = cmd.open(instance_id)  # fires every timer due at the moment
             except InstanceNotFound:
                 return []
-            due = sorted(
-                (at, f"{number}:{name}", number, name)
-                for number, task in run.state.tasks.items()
-                for name, at in task.timers
-                if at <= key
-            )
-            for _, _, number, name in due:
-                task = run.state.tasks.get(number)  # an earlier one may have closed it
-                at = None if task is None else dict(task.timers).get(name)
-                if task is not None and at is not None and at <= key:
-                    run.fire(number, task, name)
             cmd.settle()
             made = _made(cmd)
             try:

@@ -27,13 +27,20 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
 - ``task_opened``: task (a number; the public id is ``<instance>.<task>``),
   step, token, roles, and when they apply: candidates (the only users who may
   act), assignee, due, timers ({name: UTC moment}), item (the for-each item),
-  enter (the token arrives at the step: its count of completions restarts).
+  enter (the token arrives at the step: its count of completions restarts),
+  each (with enter: a for-each step's tasks, whose completers the token does
+  not keep in ``done_by``; histories without it keep every completer).
   Histories written by procflow 0.1 say ``cand`` and ``asg``; both are read.
 - ``task_completed``: task, outcome, data (stored form), timer (when a
   deadline expired it; ``by`` is then None), keep (remember who did the step:
   a later four-eyes rule or deadline names it).
 - ``task_withdrawn``: task, why (``signed``, ``rejected``, ``join``).
 - ``task_claimed``: task (``by`` becomes the assignee); ``task_delegated``: task, to.
+- ``task_reassigned``: task, to, from (the assignee before, or None): an
+  administrator gave the task to ``to`` (folded as a delegation).
+- ``commented``: text; ``attached``: name, blob (the blob store's key), size
+  (bytes), type (media type), sha256. For the record only: the snapshot does
+  not change, and the bytes of an attachment are in the blob store, not here.
 - ``reminded`` / ``overdue``: task, timer; ``escalated``: task, timer, to,
   mode (``offer`` or ``move``), candidates (members offered the task).
 - ``step_skipped``: step, when (the condition) or why; ``branched``: step, to,
@@ -48,13 +55,24 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
 - ``decided``: step, table, docs (fields set by a decision table).
 - ``finished``: result; ``cancelled``: reason.
 
-Imports nothing from procflow.
+Open tasks are kept in a persistent map (`immutables.Map`, a hash array
+mapped trie): a command that opens, completes or changes a few tasks of an
+instance with ten thousand open ones copies a few nodes, not the ten thousand.
+Each token counts its open tasks (`Token.open`), so a for-each step knows it
+is done without looking at its siblings; the snapshot counts its pending
+timers by moment (`Snapshot.timers_at`), so a command sees at once whether a
+deadline of the instance is due. Both are derived from the tasks (the codec
+does not store them).
+
+Imports nothing from procflow (`immutables` for the persistent map).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
+
+from immutables import Map
 
 __all__ = [
     "EVENT_TYPES",
@@ -92,12 +110,17 @@ class Token(NamedTuple):
         completions: Tasks completed there since it arrived (a sign-off's count).
         done_by: Who completed them (one signature per person).
         child: The instance it waits for, at a call step.
+        open: How many open tasks it has (derived from the tasks, not stored).
+        each: Its tasks are a for-each step's, one per member or item: their count
+            is all that matters, so who completed them is not kept in ``done_by``.
     """
 
     at: str
     completions: int = 0
     done_by: tuple[str, ...] = ()
     child: str | None = None
+    open: int = 0
+    each: bool = False
 
 
 class OpenTask(NamedTuple):
@@ -168,6 +191,8 @@ class Snapshot(NamedTuple):
         done: Step id -> `StepDone`, for the remembered steps.
         handoffs: Instances it handed off to, oldest first.
         counter: The last number given to a task or a token.
+        timers_at: UTC moment -> how many pending timers of open tasks fire then
+            (derived from the tasks, not stored).
     """
 
     process: str
@@ -184,11 +209,29 @@ class Snapshot(NamedTuple):
     done: Mapping[str, StepDone]
     handoffs: tuple[str, ...]
     counter: int
+    timers_at: Mapping[str, int]
 
 
-_EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, {}, {}, {}, (), 0)
+NO_TASKS: Map[int, OpenTask] = Map()
 
-_PARTS = ("documents", "tokens", "tasks", "joins", "done")
+_EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, NO_TASKS, {}, {}, (), 0, {})
+
+
+def timer_counts(tasks: Iterable[OpenTask]) -> dict[str, int]:
+    """`Snapshot.timers_at` of these open tasks."""
+    counts: dict[str, int] = {}
+    for task in tasks:
+        for _, at in task.timers:
+            counts[at] = counts.get(at, 0) + 1
+    return counts
+
+
+def open_counts(tokens: Mapping[int, Token], tasks: Iterable[OpenTask]) -> dict[int, Token]:
+    """``tokens`` with `Token.open` counted from the open tasks."""
+    counts: dict[int, int] = {}
+    for task in tasks:
+        counts[task.token] = counts.get(task.token, 0) + 1
+    return {n: t._replace(open=counts.get(n, 0)) for n, t in tokens.items()}
 
 
 class Draft:
@@ -201,7 +244,8 @@ class Draft:
 
     __slots__ = (
         "_owned", "counter", "definition_hash", "documents", "done", "handoffs", "joins",
-        "parent", "process", "result", "started_at", "started_by", "status", "tasks", "tokens",
+        "parent", "process", "result", "started_at", "started_by", "status", "tasks", "timers_at",
+        "tokens", "touched",
     )  # fmt: skip
 
     process: str
@@ -213,26 +257,79 @@ class Draft:
     parent: Parent | None
     documents: dict[str, Mapping[str, Any]]
     tokens: dict[int, Token]
-    tasks: dict[int, OpenTask]
+    tasks: Any
+    """The open tasks: the base's `Map` to read, or a `MapMutation` of it once changed
+    (both answer ``get``, ``in``, ``[]`` and ``len``; `task_map` gives a `Map` to walk)."""
     joins: dict[str, JoinState]
     done: dict[str, StepDone]
     handoffs: tuple[str, ...]
     counter: int
+    timers_at: dict[str, int]
+    touched: set[int] | None
+    """The tasks this draft changed (opened, closed or altered), or None when every
+    task may have (a new instance, or one that ended)."""
 
     def __init__(self, base: Snapshot | None = None) -> None:
         # the base's own mappings, read-only until an `own_*` method copies one
         (
             self.process, self.definition_hash, self.status, self.result, self.started_at,
             self.started_by, self.parent, self.documents, self.tokens, self.tasks, self.joins,
-            self.done, self.handoffs, self.counter,
+            self.done, self.handoffs, self.counter, self.timers_at,
         ) = base if base is not None else _EMPTY  # type: ignore[assignment]  # fmt: skip
         self._owned = 0
+        self.touched = set() if base is not None else None
 
-    def own_tasks(self) -> dict[int, OpenTask]:
+    def own_tasks(self) -> Any:
+        """The tasks, to change (a `MapMutation`)."""
         if not self._owned & 1:
-            self.tasks = dict(self.tasks)
+            self.tasks = self.tasks.mutate()
             self._owned |= 1
         return self.tasks
+
+    def task_map(self) -> Map[int, OpenTask]:
+        """The open tasks as they are now, as a `Map` (to walk: a mutation cannot be)."""
+        if self._owned & 1:
+            self.tasks = self.tasks.finish()
+            self._owned &= ~1
+        tasks: Map[int, OpenTask] = self.tasks
+        return tasks
+
+    def touch(self, number: int) -> None:
+        touched = self.touched
+        if touched is not None:
+            touched.add(number)
+
+    def own_timers_at(self) -> dict[str, int]:
+        if not self._owned & 32:
+            self.timers_at = dict(self.timers_at)
+            self._owned |= 32
+        return self.timers_at
+
+    def add_timers(self, timers: tuple[tuple[str, str], ...]) -> None:
+        counts = self.own_timers_at()
+        for _, at in timers:
+            counts[at] = counts.get(at, 0) + 1
+
+    def drop_timers(self, timers: Iterable[tuple[str, str]]) -> None:
+        counts = self.own_timers_at()
+        for _, at in timers:
+            left = counts.get(at, 1) - 1
+            if left > 0:
+                counts[at] = left
+            else:
+                counts.pop(at, None)
+
+    def close_task(self, number: int) -> OpenTask:
+        """Take an open task out (completed or withdrawn): its timers and its token's count."""
+        task: OpenTask = self.own_tasks().pop(number)
+        self.touch(number)
+        if task.timers:
+            self.drop_timers(task.timers)
+        tokens = self.own_tokens()
+        token = tokens.get(task.token)
+        if token is not None:
+            tokens[task.token] = token._replace(open=token.open - 1)
+        return task
 
     def own_tokens(self) -> dict[int, Token]:
         if not self._owned & 2:
@@ -276,11 +373,12 @@ class Draft:
 
     def freeze(self) -> Snapshot:
         """The snapshot as of now (the draft may go on changing; the snapshot will not)."""
+        tasks = self.task_map()
         self._owned = 0  # the mappings now belong to the snapshot: copy before changing again
         return Snapshot(
             self.process, self.definition_hash, self.status, self.result, self.started_at,
-            self.started_by, self.parent, self.documents, self.tokens, self.tasks, self.joins,
-            self.done, self.handoffs, self.counter,
+            self.started_by, self.parent, self.documents, self.tokens, tasks, self.joins,
+            self.done, self.handoffs, self.counter, self.timers_at,
         )  # fmt: skip
 
 
@@ -299,9 +397,10 @@ def _started(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     d.started_at, d.started_by = at, by
     d.parent = None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token"))
     d.documents = {k: dict(v) for k, v in data.get("docs", {}).items()}
-    d.tokens, d.tasks, d.joins, d.done = {token: Token("@start")}, {}, {}, {}
-    d.handoffs, d.counter = (), token
-    d._owned = 31
+    d.tokens, d.tasks, d.joins, d.done = {token: Token("@start")}, NO_TASKS, {}, {}
+    d.handoffs, d.counter, d.timers_at = (), token, {}
+    d._owned = 31 & ~1 | 32  # the tasks' Map is shared: it is mutated when first changed
+    d.touched = None
 
 
 def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
@@ -314,31 +413,41 @@ def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> Non
     if assignee is None:
         assignee = get("asg")
     timers = get("timers")
+    pending = tuple(timers.items()) if timers else ()
+    token = data["token"]
     d.own_tasks()[number] = OpenTask(
         data["step"],
-        data["token"],
+        token,
         tuple(data["roles"]),
         tuple(candidates) if candidates else (),
         assignee,
         get("due"),
-        tuple(timers.items()) if timers else (),
+        pending,
         get("item"),
         at,
     )
-    if data.get("enter"):
-        d.own_tokens()[data["token"]] = Token(data["step"])
+    d.touch(number)
+    if pending:
+        d.add_timers(pending)
+    tokens = d.own_tokens()
+    old = tokens.get(token)
+    if get("enter"):
+        tokens[token] = Token(data["step"], open=1 if old is None else old.open + 1,
+                              each=bool(get("each")))  # fmt: skip
+    elif old is not None:
+        tokens[token] = old._replace(open=old.open + 1)
     d.count(number)
 
 
 def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
-    task = d.own_tasks().pop(data["task"])
+    task = d.close_task(data["task"])
     if data.get("data"):
         d.merge_docs(data["data"])
     tokens = d.own_tokens()
-    where, completions, done_by, child = tokens[task.token]
-    tokens[task.token] = Token(
-        where, completions + 1, done_by if by is None else (*done_by, by), child
-    )
+    where, completions, done_by, child, left, each = tokens[task.token]
+    if by is not None and not each:
+        done_by = (*done_by, by)
+    tokens[task.token] = Token(where, completions + 1, done_by, child, left, each)
     if data.get("keep"):
         done = d.own_done()
         old = done.get(task.step)
@@ -347,39 +456,48 @@ def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
 
 
 def _task_withdrawn(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
-    d.own_tasks().pop(data["task"])
+    d.close_task(data["task"])
+
+
+def _changed(d: Draft, number: int) -> tuple[Any, OpenTask]:
+    """The tasks to change, and task ``number`` in them (marked as changed)."""
+    tasks = d.own_tasks()
+    d.touch(number)
+    return tasks, tasks[number]
 
 
 def _task_claimed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
-    tasks = d.own_tasks()
-    tasks[data["task"]] = tasks[data["task"]]._replace(assignee=by)
+    tasks, task = _changed(d, data["task"])
+    tasks[data["task"]] = task._replace(assignee=by)
 
 
 def _task_delegated(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
-    tasks = d.own_tasks()
-    tasks[data["task"]] = tasks[data["task"]]._replace(assignee=data["to"], candidates=())
+    tasks, task = _changed(d, data["task"])
+    tasks[data["task"]] = task._replace(assignee=data["to"], candidates=())
 
 
-def _without(task: OpenTask, timer: str) -> tuple[tuple[str, str], ...]:
+_task_reassigned = _task_delegated
+
+
+def _without(d: Draft, task: OpenTask, timer: str) -> tuple[tuple[str, str], ...]:
+    """The task's timers but ``timer`` (which fired), counted out of ``timers_at``."""
+    d.drop_timers(t for t in task.timers if t[0] == timer)
     return tuple(t for t in task.timers if t[0] != timer)
 
 
 def _reminded(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
-    tasks = d.own_tasks()
-    task = tasks[data["task"]]
-    tasks[data["task"]] = task._replace(timers=_without(task, data["timer"]))
+    tasks, task = _changed(d, data["task"])
+    tasks[data["task"]] = task._replace(timers=_without(d, task, data["timer"]))
 
 
 def _overdue(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
-    tasks = d.own_tasks()
-    task = tasks[data["task"]]
-    tasks[data["task"]] = task._replace(timers=_without(task, data["timer"]), late=True)
+    tasks, task = _changed(d, data["task"])
+    tasks[data["task"]] = task._replace(timers=_without(d, task, data["timer"]), late=True)
 
 
 def _escalated(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
-    tasks = d.own_tasks()
-    task = tasks[data["task"]]
-    timers = _without(task, data["timer"])
+    tasks, task = _changed(d, data["task"])
+    timers = _without(d, task, data["timer"])
     to = data["to"]
     if data["mode"] == "move":
         tasks[data["task"]] = task._replace(
@@ -450,8 +568,9 @@ def _decided(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
 
 def _end(d: Draft, status: str, result: str | None) -> None:
     d.status, d.result = status, result
-    d.tokens, d.tasks, d.joins = {}, {}, {}
-    d._owned |= 7
+    d.tokens, d.tasks, d.joins, d.timers_at = {}, NO_TASKS, {}, {}
+    d._owned = (d._owned | 38) & ~1
+    d.touched = None
 
 
 def _finished(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
@@ -469,6 +588,9 @@ _HANDLERS: dict[str, Handler] = {
     "task_withdrawn": _task_withdrawn,
     "task_claimed": _task_claimed,
     "task_delegated": _task_delegated,
+    "task_reassigned": _task_reassigned,
+    "commented": _nothing,
+    "attached": _nothing,
     "reminded": _reminded,
     "overdue": _overdue,
     "escalated": _escalated,

@@ -195,7 +195,7 @@ class Instance:
         if self._tasks is None:
             self._tasks = tuple(
                 build_task(self.id, self._program, number, task)
-                for number, task in self._state.tasks.items()
+                for number, task in sorted(self._state.tasks.items())
             )
         return self._tasks
 

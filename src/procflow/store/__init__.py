@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from procflow.errors import DefinitionNotFound
 from procflow.store.base import (
+    Changes,
     Commit,
     Event,
     InstanceRow,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from procflow.store.postgres import PostgresStore
 
 __all__ = [
+    "Changes",
     "Commit",
     "DefinitionNotFound",
     "Event",

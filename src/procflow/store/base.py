@@ -99,6 +99,24 @@ class InstanceRow(NamedTuple):
     parent_id: str | None
 
 
+class Changes(NamedTuple):
+    """What one commit changes in an instance's open tasks and pending timers, against
+    the version it expects (`Commit.changes`).
+
+    Attributes:
+        tasks: Tasks opened or changed: a changed one keeps its place among the
+            instance's tasks, new ones go after the others, in this order.
+        dropped_tasks: Ids of tasks no longer open.
+        timers: Timers set or moved.
+        dropped_timers: Ids of timers no longer pending.
+    """
+
+    tasks: tuple[TaskRow, ...]
+    dropped_tasks: tuple[str, ...]
+    timers: tuple[TimerRow, ...]
+    dropped_timers: tuple[str, ...]
+
+
 class Commit(NamedTuple):
     """Everything one instance changes in one command.
 
@@ -111,7 +129,15 @@ class Commit(NamedTuple):
             `Store.load`, as it may keep the events' payloads: do not change
             them once committed.
         tasks: The complete set of open tasks after the commit (replaces the old set).
-        timers: The complete set of pending timers after the commit (replaces the old set).
+            A sequence that may be built only when first read (the engine's is):
+            a store that applies `changes` need not read it, and should not, for an
+            instance with many open tasks.
+        timers: The complete set of pending timers after the commit (replaces the old
+            set); built when first read, like ``tasks``.
+        changes: What the commit changes in ``tasks`` and ``timers``, against the
+            instance at ``expected_version``; None when the engine does not say (a new
+            instance, one that ended). A store may apply these instead of replacing
+            the whole sets: the result is the same.
     """
 
     instance_id: str
@@ -123,8 +149,9 @@ class Commit(NamedTuple):
     status: str
     started_at: str
     parent_id: str | None
-    tasks: tuple[TaskRow, ...]
-    timers: tuple[TimerRow, ...]
+    tasks: Sequence[TaskRow]
+    timers: Sequence[TimerRow]
+    changes: Changes | None = None
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -432,7 +459,8 @@ def check_commits(commits: Sequence[Commit]) -> None:
         if c.expected_version < 0:
             raise ValueError(f"commit for {c.instance_id!r} expects version {c.expected_version}")
         timer_ids: set[str] = set()
-        for t in c.tasks:
+        changes = c.changes if c.expected_version else None
+        for t in c.tasks if changes is None else changes.tasks:
             if t.instance_id != c.instance_id:
                 raise ValueError(
                     f"task {t.task_id!r} belongs to {t.instance_id!r}, not {c.instance_id!r}"
@@ -440,7 +468,7 @@ def check_commits(commits: Sequence[Commit]) -> None:
             if t.task_id in task_ids:
                 raise ValueError(f"task {t.task_id!r} appears twice in one command")
             task_ids.add(t.task_id)
-        for tm in c.timers:
+        for tm in c.timers if changes is None else changes.timers:
             if tm.instance_id != c.instance_id:
                 raise ValueError(
                     f"timer {tm.timer_id!r} belongs to {tm.instance_id!r}, not {c.instance_id!r}"

@@ -43,6 +43,7 @@ from typing import Any
 from procflow.compiled import mypyc_attr
 from procflow.errors import Conflict, DefinitionNotFound, InstanceNotFound, StoreError
 from procflow.store.base import (
+    Changes,
     Commit,
     Event,
     InstanceRow,
@@ -102,12 +103,16 @@ def check_json(value: Any, known: Any = None, *, tuples: bool = False) -> str | 
 
 
 class _Instance:
-    __slots__ = ("events", "last", "version")
+    __slots__ = ("events", "last", "tasks", "timers", "version")
 
     def __init__(self, last: Commit) -> None:
         self.last = last  # the committed objects themselves: nobody mutates them
         self.version = 0
         self.events: list[NewEvent] = []
+        self.tasks: dict[str, TaskRow] = {}
+        """Task id -> open task, in the order the engine listed them."""
+        self.timers: dict[str, TimerRow] = {}
+        """Timer id -> pending timer."""
 
     def row(self) -> InstanceRow:
         c = self.last
@@ -169,49 +174,91 @@ class MemoryStore(Store):
                 version = current.version if current else 0
                 if version != c.expected_version:
                     raise Conflict(conflict_message(iid, version, c.expected_version))
-                for t in c.tasks:
+                changes = c.changes if current is not None else None
+                for t in c.tasks if changes is None else changes.tasks:
                     if owner.get(t.task_id, iid) != iid:
                         taken = owner[t.task_id]
                         raise StoreError(f"task id {t.task_id!r} already belongs to {taken!r}")
             for c in commits:  # readers take the lock too: updating in place is safe
                 iid = c.instance_id
                 inst = instances.get(iid)
-                old: tuple[TaskRow, ...] = ()
-                old_timers: tuple[TimerRow, ...] = ()
                 if inst is None:
                     inst = instances[iid] = _Instance(c)
+                    changes = None
                 else:
-                    old, old_timers, inst.last = inst.last.tasks, inst.last.timers, c
-                if old != c.tasks:  # the same rows have the same ids: their owners stand
-                    for t in old:
-                        del owner[t.task_id]
-                    for t in c.tasks:
-                        owner[t.task_id] = iid
-                if old_timers != c.timers:
-                    self._index_timers(iid, old_timers, c.timers)
+                    inst.last, changes = c, c.changes
+                if changes is None:
+                    self._replace_rows(inst, iid, c)
+                else:
+                    self._change_rows(inst, iid, changes)
                 inst.version += len(c.events)
                 inst.events += c.events
             if command_id is not None:
                 self._commands[command_id] = "null" if result_json is None else result_json
         return None
 
-    def _index_timers(self, iid: str, old: tuple[TimerRow, ...], new: tuple[TimerRow, ...]) -> None:
-        """Push an instance's new or moved timers on the heap; drop claims on those gone."""
-        before = {t.timer_id: t.fire_at for t in old}
-        after = {t.timer_id: t.fire_at for t in new}
-        for tid, at in before.items():
-            if after.get(tid) != at:
-                self._claims.pop((iid, tid), None)
+    def _replace_rows(self, inst: _Instance, iid: str, c: Commit) -> None:
+        """Make the instance's tasks and timers the commit's complete sets."""
+        owner = self._task_owner
+        tasks = {t.task_id: t for t in c.tasks}
+        if tasks.keys() != inst.tasks.keys():  # the same ids: their owners stand
+            for tid in inst.tasks:
+                del owner[tid]
+            for tid in tasks:
+                owner[tid] = iid
+        inst.tasks = tasks
+        timers = {t.timer_id: t for t in c.timers}
+        if timers != inst.timers:
+            self._index_timers(iid, inst.timers, timers)
+            inst.timers = timers
+
+    def _change_rows(self, inst: _Instance, iid: str, changes: Changes) -> None:
+        """Apply what a commit changed in the instance's tasks and timers."""
+        owner, tasks = self._task_owner, inst.tasks
+        for tid in changes.dropped_tasks:
+            if tasks.pop(tid, None) is not None:
+                del owner[tid]
+        for t in changes.tasks:
+            tasks[t.task_id] = t
+            owner[t.task_id] = iid
+        if changes.timers or changes.dropped_timers:
+            before = {tid: inst.timers[tid] for tid in changes.dropped_timers if tid in inst.timers}
+            after = {t.timer_id: t for t in changes.timers}
+            before.update((tid, inst.timers[tid]) for tid in after if tid in inst.timers)
+            self._index_timers(iid, before, after, drop=changes.dropped_timers)
+            for tid in changes.dropped_timers:
+                inst.timers.pop(tid, None)
+            inst.timers.update(after)
+
+    def _index_timers(
+        self,
+        iid: str,
+        old: dict[str, TimerRow],
+        new: dict[str, TimerRow],
+        *,
+        drop: tuple[str, ...] | None = None,
+    ) -> None:
+        """Push an instance's new or moved timers on the heap; drop claims on those gone.
+
+        ``old`` and ``new`` are the timers before and after (all of them, or, with
+        ``drop``, those that change: ``drop`` lists the ids that go).
+        """
+        gone = [tid for tid in (old if drop is None else drop) if tid not in new]
+        for tid in gone:
+            self._claims.pop((iid, tid), None)
         heap = self._heap
-        for tid, at in after.items():
-            if before.get(tid) != at:
-                heapq.heappush(heap, (at, iid, tid))
-        self._timer_count += len(after) - len(before)
+        for tid, t in new.items():
+            before = old.get(tid)
+            if before is None or before.fire_at != t.fire_at:
+                if before is not None:
+                    self._claims.pop((iid, tid), None)
+                heapq.heappush(heap, (t.fire_at, iid, tid))
+        self._timer_count += sum(tid not in old for tid in new) - sum(tid in old for tid in gone)
         if len(heap) > 2 * self._timer_count + 1024:  # mostly stale: rebuild
             self._heap = [
                 (t.fire_at, t.instance_id, t.timer_id)
                 for i in self._instances.values()
-                for t in i.last.timers
+                for t in i.timers.values()
             ]
             heapq.heapify(self._heap)
             self._due.clear()
@@ -219,9 +266,9 @@ class MemoryStore(Store):
     def _live_timer(self, iid: str, tid: str, at: str) -> TimerRow | None:
         inst = self._instances.get(iid)
         if inst is not None:
-            for t in inst.last.timers:
-                if t.timer_id == tid:
-                    return t if t.fire_at == at else None
+            t = inst.timers.get(tid)
+            if t is not None and t.fire_at == at:
+                return t
         return None
 
     def _due_now(self, now_iso: str) -> list[TimerRow]:
@@ -325,10 +372,10 @@ class MemoryStore(Store):
     ) -> list[TaskRow]:
         with self._lock:
             if instance_id is None:
-                found = [t for _, i in sorted(self._instances.items()) for t in i.last.tasks]
+                found = [t for _, i in sorted(self._instances.items()) for t in i.tasks.values()]
             else:
                 inst = self._instances.get(instance_id)
-                found = list(inst.last.tasks) if inst else []
+                found = list(inst.tasks.values()) if inst else []
         held = role_set(roles)
         if user is None and roles is None:
             return found
@@ -339,7 +386,7 @@ class MemoryStore(Store):
             owner = self._task_owner.get(task_id)
             if owner is None:
                 return None
-            return next(t for t in self._instances[owner].last.tasks if t.task_id == task_id)
+            return self._instances[owner].tasks[task_id]
 
     def due_timers(self, now_iso: str) -> list[TimerRow]:
         with self._lock:

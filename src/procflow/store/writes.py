@@ -171,7 +171,7 @@ def plan(c: Commit, known: Known | None) -> Plan:
         known = None  # another writer came between: rewrite everything
     writes: Writes = []
     old_tasks = None if known is None else known.tasks
-    tasks = _plan_tasks(writes, iid, c.tasks, old_tasks)
+    tasks = _plan_tasks(writes, iid, tuple(c.tasks), old_tasks)
     timers = _plan_timers(writes, c, None if known is None else known.timers)
     ids_changed = old_tasks is None or list(tasks) != list(old_tasks)
     task_ids = dumps(list(tasks), what="task ids") if ids_changed else None

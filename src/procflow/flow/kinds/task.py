@@ -117,7 +117,7 @@ class TaskNode(HumanNode):
         if fe.members:
             users = run.members(self.roles, why=f"the step '{self.id}'")
             for i, user in enumerate(users):
-                run.open_task(token, self, self.roles, candidates=[user], enter=i == 0)
+                run.open_task(token, self, self.roles, candidates=[user], enter=i == 0, each=True)
             if users:
                 return None
             why = f"no one holds {', '.join(self.roles)}"
@@ -127,7 +127,9 @@ class TaskNode(HumanNode):
                 items = list(dict.fromkeys(u for u in items if isinstance(u, str) and u))
             for i, item in enumerate(items):
                 people = [item] if fe.users else []
-                run.open_task(token, self, self.roles, candidates=people, item=item, enter=i == 0)
+                run.open_task(
+                    token, self, self.roles, candidates=people, item=item, enter=i == 0, each=True
+                )
             if items:
                 return None
             why = f"{fe.text} has no items"
@@ -135,7 +137,7 @@ class TaskNode(HumanNode):
         return (token, self.id, self.after or "")
 
     def completed(self, run: Run, token: int, outcome: str | None) -> Move | None:
-        if self.for_each is not None and run.open_tasks(token):
+        if self.for_each is not None and run.open_count(token):
             return None  # the other members' or items' tasks are still open
         target = self.outcomes[outcome] if outcome is not None else self.after
         return (token, self.id, target or "")
