@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,12 @@ import procflow
 from procflow import render
 from procflow.cli.main import main
 from procflow.errors import RenderError
+from procflow.flow.ir import HumanNode
 from procflow.render import dot as dot_mod
 from procflow.render import html as html_mod
 from procflow.render import mermaid as mermaid_mod
-from procflow.render.wrapping import wrap
+from procflow.render.blocks import node_block
+from procflow.render.wrapping import balanced, wrap
 from tests.strategies import processes
 from tests.test_language_properties import load_text, to_yaml
 
@@ -263,6 +266,24 @@ def test_every_role_that_acts_has_a_lane() -> None:
     assert {s.beside for s in stand_ins.values()} == {"approve"}  # on the step's row
 
 
+def test_every_role_of_every_process_has_a_lane() -> None:
+    """Whoever starts, acts, signs or takes a late task over, in any process drawn."""
+    loaded = {**procflow.load_dir(HERE.parent / "processes"), **fixtures(), "LV-01": leave()}
+    missing = {}
+    for pid, process in loaded.items():
+        roles = set(process.starts_by)
+        for node in process.flow.nodes.values():
+            if isinstance(node, HumanNode):
+                roles.update(node.roles)
+                if node.deadline is not None and node.deadline.escalate is not None:
+                    roles.add(node.deadline.escalate.to)
+        lanes = {lane.key for lane in render.build_diagram(process).lanes}
+        if roles - lanes:
+            missing[pid] = roles - lanes
+    assert missing == {}
+    assert len(loaded) >= 33
+
+
 def test_a_notice_sits_with_who_sends_it() -> None:
     d = render.build_diagram(leave())
     lane = {n.id: n.lane for n in d.nodes}
@@ -394,23 +415,62 @@ def test_wrap_keeps_every_character() -> None:
         ("交「市場總監」審批", 8, ["交「市場", "總監」審", "批"]),
         ("送《調研報告》", 6, ["送《調", "研報", "告》"]),
         ("請參閱「表單」", 8, ["請參閱", "「表單」"]),
+        ("考核制度 第五篇 市場部目標", 20, ["考核制度 第五篇", "市場部目標"]),  # at a space
+        ("第二篇 市場部工作職責", 16, ["第二篇 市場部工", "作職責"]),  # not in the first half
     ],
 )
-def test_wrap_never_starts_a_line_with_a_closing_mark(
+def test_wrap_never_starts_a_line_with_a_closing_mark_and_breaks_at_spaces(
     text: str, columns: int, lines: list[str]
 ) -> None:
     assert wrap(text, columns) == lines
 
 
 @given(st.text(alphabet="文字（）「」《》、。ab", max_size=60), st.integers(10, 40))
-def test_wrap_keeps_closing_marks_with_their_text(text: str, columns: int) -> None:
-    lines = wrap(text, columns)
+@pytest.mark.parametrize("wrapping", [wrap, balanced])
+def test_wrap_keeps_closing_marks_with_their_text(
+    wrapping: Callable[[str, int], list[str]], text: str, columns: int
+) -> None:
+    lines = wrapping(text, columns)
     assert all(render.wrapping.width(line) <= columns for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
     for before, line in itertools.pairwise(lines):
         if len(before.replace(" ", "")) > 4 and line[:1] in render.wrapping.NO_START:
             # only a run of marks wider than a line may be parted from its text
             assert set(line[:3]) <= render.wrapping.NO_START, lines
+
+
+@pytest.mark.parametrize(
+    ("text", "columns", "lines"),
+    [
+        ("申訴人是否接受答復", 16, ["申訴人是否", "接受答復"]),
+        ("總經理簽批（預算外）", 16, ["總經理簽批", "（預算外）"]),
+        ("知會大客戶部經理和市場經理", 24, ["知會大客戶部經", "理和市場經理"]),
+        ("調研結果分析、確認", 16, ["調研結果分析、", "確認"]),  # after a pause, if it can
+        ("aaaaaaaaaaaa bb", 14, ["aaaaaaaaaaaa", "bb"]),  # a word is never cut to balance
+        ("第一行\n短", 4, ["第一", "行", "短"]),  # each paragraph on its own
+    ],
+)
+def test_balanced_lines_leave_no_word_alone(text: str, columns: int, lines: list[str]) -> None:
+    assert balanced(text, columns) == lines
+
+
+@given(st.text(alphabet="文字（）「」《》、。ab \n", max_size=80), st.integers(6, 40))
+def test_balanced_lines_are_no_more_than_wrapped_and_fit(text: str, columns: int) -> None:
+    even = balanced(text, columns)
+    assert len(even) <= len(wrap(text, columns))
+    assert "".join(even).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+    assert all(render.wrapping.width(line) <= columns for line in even)
+
+
+def test_no_title_in_a_diagram_leaves_a_character_alone() -> None:
+    catalog = procflow.load_dir(HERE.parent / "processes")
+    alone = []
+    for pid, process in catalog.items():
+        for node in render.build_diagram(process).nodes:
+            title = [line.text for line in node_block(node).lines if line.bold]
+            if len(title) > 1 and render.wrapping.width(title[-1]) <= 2:
+                alone.append((pid, title))
+    assert alone == []
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

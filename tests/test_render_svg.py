@@ -18,7 +18,10 @@ from click.testing import CliRunner
 from procflow import render
 from procflow.cli.main import main
 from procflow.flow.load import check_paths
+from procflow.render.dot import run_graphviz
 from procflow.render.metrics import ASCENT, DESCENT, text_width
+from procflow.render.site import map_source
+from procflow.render.wrapping import NO_START
 from tests.test_render import LONG, NASTY, SCRIPT, VALID, leave, nasty_process
 
 pytestmark = [pytest.mark.graphviz, pytest.mark.slow]
@@ -109,13 +112,17 @@ def overlapping(boxes: list[tuple[Rect, str, ET.Element | None]]) -> list[tuple[
 
 
 def test_no_text_meets_other_text_or_leaves_its_shape() -> None:
-    """What the PNG shows too: Graphviz draws both from the same positions and fonts."""
+    """What the PNG shows too: Graphviz draws both from the same positions and fonts.
+    And no line begins with a closing bracket or mark."""
     clashes: dict[str, list[object]] = {}
     for pid, process in every_process().items():
         svg = render.render_image(render.build_diagram(process), "svg")  # type: ignore[arg-type]
         boxes = text_boxes(svg)
         bad: list[object] = list(overlapping(boxes))
         for (x0, y0, x1, y1), text, owner in boxes:
+            first = text.strip()[:1]  # （第1次退回 / ） in the picture itself
+            if first in NO_START and not first.isascii():  # `!= x` may follow a space
+                bad.append(f"{text!r} starts with a closing mark")
             shape = outline(owner) if owner is not None else None
             if shape is None or owner is None or not text.strip():
                 continue
@@ -216,3 +223,16 @@ def test_html_escapes_a_script_in_the_title(tmp_path: Path) -> None:
     text = (tmp_path / "process" / "NASTY.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
     assert "尚未執行情境測試" in text and "no scenarios run" not in text
+
+
+def test_the_map_names_each_group_at_its_left() -> None:
+    """A wide group on the process map is scrolled to from the left: its title is there."""
+    catalog, _ = check_paths([ROOT / "processes"])
+    svg = run_graphviz(map_source(catalog.processes), "svg")
+    groups = [g for g in ET.fromstring(svg).iter(f"{SVG}g") if g.get("class") == "cluster"]  # noqa: S314
+    assert len(groups) >= 5
+    for group in groups:
+        box = outline(group)
+        title = next(group.iter(f"{SVG}text"))
+        assert box is not None and title.get("text-anchor") == "start", title.text
+        assert float(title.get("x") or 0) - box[0] < 16, title.text

@@ -12,7 +12,6 @@ it finds is written to ``build/screenshots/web/axe.json``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_render_browser import ARGS, CHROMIUM
+from tests.test_render_browser import ARGS, CHROMIUM, MEASURE, _missing, _playwright, clashes
 
 pytestmark = [pytest.mark.slow, pytest.mark.graphviz]
 
@@ -70,12 +69,6 @@ PROPOSAL = {
     "content": "2026年度軌道信號產品市場調研",
     "method": "問卷調查與客戶走訪",
 }
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must have {what} (.ci/run installs it)")
-    pytest.skip(f"{what} is not installed")
 
 
 def _free_port() -> int:
@@ -154,6 +147,8 @@ class People:
     def shot(self, page: Any, name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        # a diagram on a page (a process, an instance's way) keeps its text apart
+        assert clashes(page.evaluate(MEASURE)) == [], name
         page.add_script_tag(path=str(AXE))
         found = page.evaluate(
             """async () => (await axe.run(document, {resultTypes: ['violations']}))
@@ -165,12 +160,7 @@ class People:
 
 @pytest.fixture(scope="module")
 def people(server: str) -> Iterator[People]:
-    try:
-        import playwright.sync_api as sync
-    except ImportError:
-        _missing("playwright (pip install -e '.[dev]')")
-    if not Path(CHROMIUM).exists():
-        _missing("Debian's chromium")
+    sync = _playwright()
     if not AXE.exists():
         _missing("axe-core (scripts/setup --dev runs npm install)")
     with sync.sync_playwright() as p:

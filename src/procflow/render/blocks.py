@@ -2,7 +2,7 @@
 
 Owns how every piece of a diagram is set: which lines a node, an edge, a lane
 or the title has, at which size and weight, wrapped at how many columns
-(`render.wrapping.wrap`), and how large a box, diamond, ellipse or bar must be to
+(`render.wrapping.balanced`), and how large a box, diamond, ellipse or bar must be to
 hold its block with a margin (`node_size`). `render.arrange` places the blocks;
 `render.dot` writes each one as a Graphviz table with one row per line, so
 that the line pitch is ours (`render.metrics.pitch`), never the renderer's.
@@ -18,7 +18,7 @@ from typing import Literal
 
 from procflow.render.diagram import Diagram, Lane, Node, Shape
 from procflow.render.metrics import SLACK, pitch, text_width
-from procflow.render.wrapping import wrap
+from procflow.render.wrapping import balanced
 
 HEAD, LANE, TITLE, EDGE, SMALL = 16, 13, 12, 10, 9
 """Point sizes: the diagram's title, a lane's title, a node's title, an edge label, detail."""
@@ -68,8 +68,8 @@ class Block:
 def lines(
     text: str, columns: int, size: int, *, bold: bool = False, colour: str = ""
 ) -> list[Line]:
-    """``text`` wrapped at ``columns``, as lines at ``size`` points."""
-    return [Line(t, size, bold, colour) for t in wrap(text, columns)]
+    """``text`` wrapped at ``columns`` into even lines, as lines at ``size`` points."""
+    return [Line(t, size, bold, colour) for t in balanced(text, columns)]
 
 
 def _small(texts: list[str], columns: int) -> list[Line]:

@@ -121,7 +121,12 @@ def map_source(processes: Mapping[str, Process], language: Language = "zh") -> s
     g.attr("edge", fontname=FONT, fontsize="10")
     for i, (document, members) in enumerate(_group(processes, w).items()):
         with g.subgraph(name=f"cluster_{i}") as c:
-            c.attr(label=f"<<B>{dot_escape(document)}</B>>", style="rounded", color="#bdc1c6")
+            c.attr(  # at the left, where a wide map is read from (and scrolled to)
+                label=f"<<B>{dot_escape(document)}</B>>",
+                labeljust="l",
+                style="rounded",
+                color="#bdc1c6",
+            )
             for p in members:
                 lines = (Line(p.id, 12, bold=True), Line(p.title, 12))
                 c.node(

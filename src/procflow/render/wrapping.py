@@ -2,12 +2,15 @@
 
 Owns `wrap` (a CJK character is two columns wide; Latin words stay whole; a
 closing bracket or mark never begins a line and an opening one never ends
-one, as Chinese typesetting wants), `width` and `clean` (no control
-characters, which XML and DOT refuse). Imports nothing from procflow.
+one, as Chinese typesetting wants), `balanced` (the same lines, as even as
+they can be, so that no word is left alone on the last one), `width` and
+`clean` (no control characters, which XML and DOT refuse). Imports nothing
+from procflow.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -48,7 +51,9 @@ def _pieces(paragraph: str, columns: int) -> list[str]:
 
 def _carry(line: list[str], piece: str, columns: int) -> list[str]:
     """What moves from the end of a full ``line`` to the next one with ``piece``: the
-    characters a closing mark must not be parted from, and a dangling opening bracket."""
+    characters a closing mark must not be parted from, and a dangling opening bracket;
+    else what follows the line's last space, if that space is in its second half (第二篇
+    市場部 breaks at the space, not inside 市場部)."""
     moved: list[str] = []
     if piece in NO_START:  # （第1次退回 / ） would start a line with the bracket
         while len(line) > 1 and line[-1] != " " and (not moved or moved[0] in NO_START):
@@ -58,6 +63,11 @@ def _carry(line: list[str], piece: str, columns: int) -> list[str]:
     if width("".join([*moved, piece])) > columns:  # nothing to gain: break as it comes
         line.extend(moved)
         return []
+    if not moved and " " in line:  # a space the writer put in the second half: break there
+        space = len(line) - 1 - line[::-1].index(" ")
+        if width("".join(line[:space])) * 2 >= columns:
+            moved = line[space + 1 :]
+            del line[space:]
     return moved
 
 
@@ -67,8 +77,9 @@ def wrap(text: str, columns: int = 24) -> list[str]:
     Latin words stay whole unless longer than a line; CJK text breaks between
     any two characters, except that a closing bracket or mark (`NO_START`)
     never begins a line and an opening one (`NO_END`) never ends one: the
-    characters next to it move to the next line with it. Explicit newlines are
-    kept. Never returns no lines.
+    characters next to it move to the next line with it. A line breaks at its
+    last space instead when that space is in its second half. Explicit newlines
+    are kept. Never returns no lines.
     """
     out: list[str] = []
     for paragraph in clean(text).split("\n"):
@@ -85,3 +96,38 @@ def wrap(text: str, columns: int = 24) -> list[str]:
             line.append(piece)
         out.append("".join(line).rstrip())
     return out or [""]
+
+
+def balanced(text: str, columns: int = 24) -> list[str]:
+    """``text`` in no more lines than `wrap` makes at ``columns``, as even as they can be.
+
+    Each paragraph is wrapped at the narrowest width that needs no more lines, so a
+    title does not leave a character alone on its last line (申訴人是否接受答 / 復
+    becomes 申訴人是否 / 接受答復, 總經理簽批（預算 / 外） becomes 總經理簽批 /
+    （預算外））; but a wider one whose lines end after more pauses (、，) or before
+    more opening brackets wins (調研結果分析、 / 確認). The rules of `wrap` hold, and
+    no line is wider than ``columns``.
+    """
+    out: list[str] = []
+    for paragraph in clean(text).split("\n"):
+        greedy = wrap(paragraph, columns)
+        if len(greedy) < 2:
+            out.extend(greedy)
+            continue
+        word = max(width(piece) for piece in _pieces(paragraph, columns))  # kept whole
+        narrowest = max(2, word, -(-width(paragraph) // len(greedy)))
+        tried = (wrap(paragraph, narrow) for narrow in range(narrowest, columns))
+        fits = [found for found in tried if len(found) <= len(greedy)]
+        best = max([*fits, greedy], key=_clean_breaks)  # on a tie, the narrowest
+        out.extend(best)
+    return out
+
+
+_BREAK_AFTER = frozenset("、，。：；！？）」』》〉】,;:")
+"""Where a line ends well: after a pause or a closing bracket."""
+
+
+def _clean_breaks(lines: list[str]) -> int:
+    """How many of the breaks between ``lines`` fall after a pause or a closing mark, or
+    before an opening one (分析、 / 確認, not 分 / 析、確認)."""
+    return sum(1 for a, b in itertools.pairwise(lines) if a[-1:] in _BREAK_AFTER or b[:1] in NO_END)
