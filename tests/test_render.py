@@ -615,3 +615,35 @@ def test_the_language_can_be_chosen_on_the_command_line(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, [*args, "--language", language])
         assert result.exit_code == 0, result.output
         assert f'(["{start}' in (out / "NEXT.mmd").read_text(encoding="utf-8")
+
+
+LIMITED = """procflow: 1
+id: LIM
+title: 限次退回
+actors: {clerk: 文員, boss: 主管}
+documents:
+  memo: {title: 報告, fields: {text: text}}
+steps:
+  - id: draft
+    title: 撰寫
+    actor: clerk
+    fills: memo
+  - id: review
+    title: 審核
+    actor: boss
+    reads: memo
+    decide:
+      approve: next
+      revise: {to: draft, at_most: 3, end: refused}
+  - id: done
+    end: completed
+"""
+
+
+def test_a_loop_limit_is_drawn_in_the_process_language() -> None:
+    process = procflow.loads(LIMITED, name="lim.yaml")
+    zh = {e.label for e in render.build_diagram(process).edges}
+    en = {e.label for e in render.build_diagram(process, language="en").edges}
+    assert {"退回修改（至多3次）", "退回修改超過3次"} <= zh
+    assert "revise more than 3 times" in en
+    assert any(label.startswith("revise (at most 3 times)") for label in en)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -13,6 +12,7 @@ import procflow
 from procflow import Engine, MemoryStore, User
 from procflow.render.progress import render_progress
 from procflow.runtime.trail import trail
+from tests.needs import missing
 
 pytestmark = [pytest.mark.graphviz]
 
@@ -69,9 +69,7 @@ steps:
 
 def test_the_diagram_marks_where_it_is_and_the_way_it_went() -> None:
     if shutil.which("dot") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Graphviz (.ci/run installs it)")
-        pytest.skip("Graphviz is not installed")
+        missing("the Graphviz binary 'dot'")
     e, inst = sent_back_then_budgeted()
     way = trail(SC001.flow, e.history(inst.id), inst.snapshot)
     svg = render_progress(

@@ -1,12 +1,11 @@
 """Diagrams through the Graphviz binary: every step title is text in its SVG, escaping
 survives into SVG, lanes keep their order, PNGs are drawn, and ``procflow check`` renders.
 
-These need ``dot``; CI installs it, and they may skip only where ``CI`` is unset.
+These need ``dot``; without it they fail (scripts/setup installs it), never skip.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import xml.etree.ElementTree as ET  # parses SVG that Graphviz wrote in this test
@@ -22,6 +21,7 @@ from procflow.render.dot import run_graphviz
 from procflow.render.metrics import ASCENT, DESCENT, text_width
 from procflow.render.site import map_source
 from procflow.render.wrapping import NO_START
+from tests.needs import missing
 from tests.test_render import LONG, NASTY, SCRIPT, VALID, leave, nasty_process
 
 pytestmark = [pytest.mark.graphviz, pytest.mark.slow]
@@ -33,9 +33,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture(autouse=True)
 def _needs_dot() -> None:
     if shutil.which("dot") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Graphviz (.ci/run does)")
-        pytest.skip("the Graphviz binary 'dot' is not installed")
+        missing("the Graphviz binary 'dot'")
 
 
 def node_texts(svg: bytes) -> dict[str, str]:

@@ -1,21 +1,21 @@
 """Checks between processes: hand-offs, calls and the documents they carry.
 
 Owns `check_catalog`, run by `load.check_paths` once every file of a
-folder is loaded. Imports `catalog`, `ir`, `kinds` and the language layer.
+folder is loaded. Imports `catalog`, `ir`, `kinds`, the language layer and
+`cycles`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-import networkx as nx
-
+from procflow.cycles import cycles
 from procflow.flow.catalog import Catalog, Process
 from procflow.flow.ir import LinkNode
 from procflow.flow.kinds.call import CallNode
 from procflow.flow.kinds.carry import carry_path
 from procflow.language.diagnostics import Diagnostic, did_you_mean
-from procflow.language.source import Document
+from procflow.language.source import Document, Path_
 
 
 def _links(catalog: Catalog) -> Iterator[tuple[str, LinkNode]]:
@@ -42,7 +42,7 @@ def check_catalog(
     ``unchecked`` (id -> why it could not be looked up) is not an error: it is
     reported as not checked (PF324, a warning)."""
     out: list[Diagnostic] = []
-    calls: nx.DiGraph[str] = nx.DiGraph()
+    calls: dict[str, dict[str, Path_]] = {}  # caller -> called -> where (the last call)
     for pid, node in _links(catalog):
         doc = docs[pid]
         other, key, path = node.target, node.kind, node.where.path
@@ -78,7 +78,7 @@ def check_catalog(
                     )
                 )
         if isinstance(node, CallNode):
-            calls.add_edge(pid, other, path=path)
+            calls.setdefault(pid, {})[other] = path
             for ours, theirs in node.returns:
                 if theirs not in theirs_docs:
                     out.append(
@@ -89,10 +89,9 @@ def check_catalog(
                             did_you_mean(theirs, theirs_docs),
                         )
                     )
-    cycles = [] if nx.is_directed_acyclic_graph(calls) else nx.simple_cycles(calls)
-    for cycle in cycles:
+    for cycle in cycles(calls):
         first = cycle[0]
-        path = calls.edges[first, cycle[1 % len(cycle)]]["path"]
+        path = calls[first][cycle[1 % len(cycle)]]
         chain = " → ".join([*cycle, first])
         out.append(
             docs[first].diag(

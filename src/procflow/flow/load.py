@@ -81,9 +81,12 @@ class Loader:
         return self.organisations[key]
 
     def process(
-        self, path: Path | str, *, text: str | None = None
+        self, path: Path | str, *, text: str | None = None, stored: bool = False
     ) -> tuple[Process | None, list[Diagnostic]]:
-        """Load one process file; the process is None when there is any error."""
+        """Load one process file; the process is None when there is any error.
+
+        ``stored``: the text is a definition a store kept, which says which forms are
+        per-person forms itself (`Context.infer_copies`)."""
         p = Path(path)
         with paused_gc():
             if text is None:
@@ -92,11 +95,11 @@ class Loader:
                 doc, problems = source.parse(text, str(path))
             if doc is None:
                 return None, problems
-            process, problems = self.process_document(doc, p, problems)
+            process, problems = self.process_document(doc, p, problems, stored=stored)
             return process, merge_repeats(problems)
 
     def process_document(
-        self, doc: source.Document, p: Path, problems: list[Diagnostic]
+        self, doc: source.Document, p: Path, problems: list[Diagnostic], *, stored: bool = False
     ) -> tuple[Process | None, list[Diagnostic]]:
         if not isinstance(doc.data, dict):
             kind = type(doc.data).__name__ if doc.data is not None else "nothing"
@@ -145,11 +148,17 @@ class Loader:
         documents.update(process.documents)
         tables, functions, more = resolve_tables(process, doc, p, self.tables)
         problems += more
-        ctx = Context(process, doc, layout(process), actors, documents, tables, functions)
+        ctx = Context(
+            process, doc, layout(process), actors, documents, tables, functions,
+            infer_copies=not stored,
+        )  # fmt: skip
         flow = build_flow(ctx, file=str(p))
         problems += check_flow(ctx, flow)
         if any(d.is_error for d in problems):
             return None, problems
+        for name in ctx.collections:  # the definition says which forms are per-person ones
+            if documents[name].copies is None:
+                documents[name] = documents[name].model_copy(update={"copies": "per_task"})
         definition = definition_data(process, actors, documents, tables)
         digest = hashlib.sha256(
             json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str).encode()
@@ -214,9 +223,9 @@ def load(path: str | Path) -> Process:
     return process
 
 
-def loads(text: str, *, name: str = "<string>") -> Process:
+def loads(text: str, *, name: str = "<string>", _stored: bool = False) -> Process:
     """Like `load`, from YAML text (an organisation path is relative to the current folder)."""
-    process, problems = Loader().process(Path(name), text=text)
+    process, problems = Loader().process(Path(name), text=text, stored=_stored)
     if process is None:
         raise DefinitionError(problems)
     return process
@@ -236,7 +245,7 @@ def load_definition(definition: Mapping[str, Any] | str, *, name: str = "<defini
         if isinstance(definition, str)
         else json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str)
     )
-    return loads(text, name=name)
+    return loads(text, name=name, _stored=True)
 
 
 YAML_SUFFIXES = (".yaml", ".yml")

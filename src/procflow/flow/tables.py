@@ -178,6 +178,9 @@ def _outputs(ctx: Context, table: DecisionTable, ap: Apply, base: Path_) -> Iter
             continue
         doc_name, field_name = target.split(".", 1)
         ctx.used_documents.add(doc_name)
+        if doc_name in ctx.collections:
+            yield ctx.one_form(doc_name, where, "a decision table fills one form")
+            continue
         record = ctx.env.get(doc_name)
         if doc_name not in ctx.documents or not isinstance(record, expr.RecordType):
             hint = did_you_mean(doc_name, ctx.documents) or "add it under 'documents:'"

@@ -241,7 +241,7 @@ class _Builder:
     def _notes(self, node: FlowNode, lane: str) -> None:
         fills = node.fills_written if isinstance(node, HumanNode) else {}
         reads: tuple[str, ...] = getattr(node, "reads", ())
-        docs = self.words.document_lines(fills, reads)
+        docs = self.words.document_lines(fills, reads, self.flow.collections)
         n = node.id
         if docs:
             self.nodes.append(Node(f"{n}@docs", lane, "docs", "", docs, beside=n))

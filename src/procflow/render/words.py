@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from procflow.flow.ir import DeadlinePlan, Edge
+from procflow.flow.ir import Collection, DeadlinePlan, Edge
 from procflow.flow.ports import Language
 from procflow.language.deadlines import (
     Deadline,
@@ -70,6 +70,14 @@ TEXT: Mapping[Language, Mapping[str, str]] = {
         "fills": "填寫《{doc}》",
         "fields": "填寫《{doc}》：{fields}",
         "reads": "參閱《{doc}》",
+        "reads_all": "參閱全部《{doc}》（{per}）",
+        "fills_copy": "填寫《{doc}》（{per}）",
+        "fields_copy": "填寫《{doc}》（{per}）：{fields}",
+        "per_member": "每人一份",
+        "per_item": "每項一份",
+        "per_submission": "每次一份",
+        "at_most": "{label}（至多{n}次）",
+        "exceeded": "{label}超過{n}次",
         "doc": "《{doc}》",
         "field": "《{doc}》{field}",
         "and": "、",
@@ -172,6 +180,14 @@ TEXT: Mapping[Language, Mapping[str, str]] = {
         "fills": "fills “{doc}”",
         "fields": "fills “{doc}”: {fields}",
         "reads": "reads “{doc}”",
+        "reads_all": "reads every “{doc}” ({per})",
+        "fills_copy": "fills “{doc}” ({per})",
+        "fields_copy": "fills “{doc}” ({per}): {fields}",
+        "per_member": "one per person",
+        "per_item": "one per item",
+        "per_submission": "one per submission",
+        "at_most": "{label} (at most {n} times)",
+        "exceeded": "{label} more than {n} times",
         "doc": "“{doc}”",
         "field": "{field} of “{doc}”",
         "and": ", ",
@@ -364,7 +380,17 @@ class Words:
     def edge(self, edge: Edge, *, between: str = "\n") -> str:
         """What a way on says: an outcome in the reader's words, a branch arm's title
         (else its condition), a parallel branch's title and when it runs (``between``
-        them), nothing for the plain way on."""
+        them), nothing for the plain way on; a limited way says how often it may be
+        taken (``退回修改（至多3次）``), the way past it when (``退回修改超過3次``)."""
+        label = self._edge(edge, between)
+        if edge.limit is None:
+            return label
+        key = "exceeded" if edge.kind == "exceeded" else "at_most"
+        return self.say(key, label=label, n=edge.limit.at_most)
+
+    def _edge(self, edge: Edge, between: str) -> str:
+        if edge.kind == "exceeded":
+            return self.outcome(edge.outcome) if edge.outcome else edge.label
         if edge.kind == "fork":
             when = edge.condition.words if edge.condition is not None else ""
             return edge.label + (between + self.say("only_when", rule=when) if when else "")
@@ -423,23 +449,39 @@ class Words:
             lines.append(self.say("expire", after=after, outcome=outcome))
         return lines
 
-    def document_lines(self, fills: Mapping[str, Sequence[str]], reads: Sequence[str]) -> list[str]:
-        """The lines of a step's document note: ``填寫《title》`` and ``參閱《title》``.
+    def document_lines(
+        self,
+        fills: Mapping[str, Sequence[str]],
+        reads: Sequence[str],
+        collections: Mapping[str, Collection] | None = None,
+    ) -> list[str]:
+        """The lines of a step's document note: ``填寫《title》`` and ``參閱《title》``; a
+        per-person form says so: ``填寫《title》（每人一份）``, ``參閱全部《title》（每人一份）``.
 
         ``fills`` as written: the fields a step names (none when it fills the whole form)."""
+        kept = collections or {}
         lines: list[str] = []
         for key, fields in fills.items():
             doc = self.documents.get(key)
             title = doc.title if doc is not None else key
+            copy = {"per": self.say(f"per_{kept[key].per}")} if key in kept else {}
             if fields:
                 names = [
                     (doc.fields[f].title or f) if doc and f in doc.fields else f for f in fields
                 ]
-                lines.append(self.say("fields", doc=title, fields=self.say("and").join(names)))
+                joined = self.say("and").join(names)
+                lines.append(
+                    self.say("fields_copy" if copy else "fields", doc=title, fields=joined, **copy)
+                )
             else:
-                lines.append(self.say("fills", doc=title))
+                lines.append(self.say("fills_copy" if copy else "fills", doc=title, **copy))
         for key in reads:
             if key not in fills:
                 doc = self.documents.get(key)
-                lines.append(self.say("reads", doc=doc.title if doc is not None else key))
+                title = doc.title if doc is not None else key
+                if key in kept:
+                    per = self.say(f"per_{kept[key].per}")
+                    lines.append(self.say("reads_all", doc=title, per=per))
+                else:
+                    lines.append(self.say("reads", doc=title))
         return lines

@@ -85,6 +85,8 @@ class Commands:
                 f"it needs the role {' or '.join(sorted(program.starters))}"
             )
         encoded, problems = encode_submission(data, program.codecs, None)
+        for doc in program.collections.intersection(encoded):
+            problems[doc] = "is a per-person form: its copies are filled by its steps"
         if problems:
             raise InvalidSubmission(problems)
         cmd = core.command(user.id)
@@ -116,7 +118,7 @@ class Commands:
         encoded, more = encode_submission(data, run.program.codecs, node.fills)
         problems.update(more)
         if not problems and chosen != "skip" and (node.fills or node.rules):
-            check_rules(run, node, encoded, problems, rules=chosen != "reject")
+            check_rules(run, node, encoded, problems, rules=chosen != "reject", task=task)
         if problems:
             raise InvalidSubmission(problems)
         run.complete(number, task, chosen, encoded or None)

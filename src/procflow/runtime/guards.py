@@ -17,7 +17,7 @@ from procflow.errors import ExecutionError, InvalidArgument, NotAllowed, TaskNot
 from procflow.flow.ir import HumanNode
 from procflow.runtime.people import User, check_user_id
 from procflow.runtime.state import Draft, OpenTask, Snapshot
-from procflow.runtime.values import Values, missing_required, shown, text_problem
+from procflow.runtime.values import missing_required, shown, text_problem
 
 if TYPE_CHECKING:
     from procflow.runtime.interpreter import Run
@@ -128,15 +128,20 @@ def check_rules(
     problems: dict[str, str],
     *,
     rules: bool,
+    task: OpenTask | None = None,
 ) -> None:
-    """Required fields of this step, then (when ``rules``) its ``requires`` rules."""
+    """Required fields of this step, then (when ``rules``) its ``requires`` rules; a
+    per-person form the step fills is checked as ``task``'s own copy of it."""
     codecs = run.program.codecs
     docs = run.draft.documents
     merged = {**docs, **{doc: {**docs.get(doc, {}), **v} for doc, v in data.items()}}
+    if task is not None:
+        for doc in node.copies:
+            merged[doc] = {**run.own_copy(node, task, doc), **data.get(doc, {})}
     missing_required(merged, codecs, node.fills, problems)
     if problems or not rules:
         return
-    values = Values(merged, codecs)
+    values = run.values(merged)
     for i, rule in enumerate(node.rules):
         key = f"requires[{i}]"
         try:

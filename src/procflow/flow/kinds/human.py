@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import networkx as nx
-
 from procflow.flow.context import DATES, Context
 from procflow.flow.ir import DeadlinePlan, Escalation, Expiry, Flow, HumanNode, Rule
 from procflow.flow.layout import Placed
@@ -35,10 +33,17 @@ def human_fields(ctx: Context, placed: Placed, step: HumanStep) -> dict[str, Any
         doc: tuple(fields) or tuple(ctx.documents[doc].fields if doc in ctx.documents else ())
         for doc, fields in step.fills.items()
     }
-    rules = tuple(
-        Rule(ctx.condition((*path, "requires", i, "that"), r.that), r.message)
-        for i, r in enumerate(step.requires)
-    )
+    copies = {
+        doc: ctx.collections[doc].per == "submission"
+        for doc in step.fills
+        if doc in ctx.collections
+    }
+    with ctx.this_copy(copies):  # the rules and tables read the copy being filled
+        rules = tuple(
+            Rule(ctx.condition((*path, "requires", i, "that"), r.that), r.message)
+            for i, r in enumerate(step.requires)
+        )
+        tables = plan_tables(ctx, placed, step)
     return {
         "fills": fills,
         "fills_written": {doc: tuple(fields) for doc, fields in step.fills.items()},
@@ -46,8 +51,9 @@ def human_fields(ctx: Context, placed: Placed, step: HumanStep) -> dict[str, Any
         "not_by": tuple(step.not_by),
         "rules": rules,
         "deadline": _deadline(ctx, placed, step),
-        "tables": plan_tables(ctx, placed, step),
+        "tables": tables,
         "remember": placed.id in ctx.remembered,
+        "copies": copies,
     }
 
 
@@ -119,7 +125,6 @@ def check_human(
 
 
 def _four_eyes(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Iterator[Diagnostic]:
-    graph: nx.DiGraph[str] | None = None
     for i, other in enumerate(node.not_by):
         where = (*placed.path, "not_by", i)
         found = flow.nodes.get(other) if other in ctx.layout.by_id else None
@@ -133,15 +138,13 @@ def _four_eyes(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Ite
                 f"'{other}' is not an earlier human step",
                 "name a task or sign-off that runs before this one",
             )
-        else:
-            graph = graph if graph is not None else flow.graph()
-            if not nx.has_path(graph, other, node.id):
-                yield ctx.diag(
-                    where,
-                    "PF318",
-                    f"the step '{other}' never runs before this one",
-                    "name a step on the way to this one",
-                )
+        elif node.id not in flow.reach((other,)):
+            yield ctx.diag(
+                where,
+                "PF318",
+                f"the step '{other}' never runs before this one",
+                "name a step on the way to this one",
+            )
 
 
 def _deadline_names(

@@ -158,7 +158,7 @@ def build(ctx: Context, placed: Placed, base: Base) -> SignNode:
     step = cast(SignStep, placed.step)  # the registry gives each kind its own steps
     outcomes = {"sign": ctx.layout.after(placed)}
     if step.reject is not None:
-        dest = ctx.layout.resolve(step.reject, placed)
+        dest = ctx.way(step.reject, placed, (*placed.path, "reject"))
         if dest is not None:
             outcomes["reject"] = dest
     return SignNode(
@@ -177,7 +177,7 @@ def check(ctx: Context, flow: Flow, placed: Placed, node: SignNode) -> Iterator[
     for i, role in enumerate(step.sign.signers):
         yield from ctx.actor(role, (*path, "sign", step.sign.rule, i))
     if step.reject is not None:
-        yield from ctx.target(step.reject, placed, (*path, "reject"))
+        yield from ctx.check_way(step.reject, placed, (*path, "reject"))
     if step.sign.rule == "n_of" and (step.sign.n or 0) > len(step.sign.signers):
         yield ctx.diag(
             (*path, "sign", "n"),

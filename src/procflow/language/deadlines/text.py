@@ -66,7 +66,9 @@ _ORD = r"(?:st|nd|rd|th)?"
 _DASH = r"(?:\s*-\s*|\s+(?:to|until|till|through|and)\s+)"
 _EACH_YEAR = r"(?:\s+(?:of\s+)?(?:each|every)\s+year|\s+annually|\s+yearly)?"
 _DAY_ZH = r"\s*(?:日|号)"
-_BEFORE_ZH = r"(?P<b>之前|以前|前)?"
+# 之前, 以前 and 前 after a day include it (每月25日之前: the 25th itself is on time);
+# only "零時前" (before 00:00 of the day) leaves the day out.
+_BEFORE_ZH = r"(?:(?P<b>(?:零|0)\s*(?:时|点|點)\s*)?(?:之前|以前|前))?"
 
 
 def _rx(body: str) -> re.Pattern[str]:
@@ -193,6 +195,11 @@ def _day_check(t: _Text, m: re.Match[str], month: int, group: str) -> int:
 def parse_deadline(text: str) -> Deadline:
     """Read a deadline written in English or Chinese.
 
+    A day in Chinese is included: 每月25日, 每月25日前 and 每月25日之前 are all due
+    at the end of the 25th (前 and 之前 mean "on or before"); 每月25日零時前 is due
+    when the 25th begins. In English, "by the 25th" includes the day and "before
+    the 25th" does not.
+
     Raises:
         DeadlineSyntaxError: empty, too long, a zero/negative/huge amount, an
             impossible day or month, a misspelled month, or not a deadline form.
@@ -280,13 +287,14 @@ def describe(spec: Deadline | Offset) -> str:
 
 
 def describe_zh(spec: Deadline | Offset) -> str:
-    """A short Chinese label: "3個工作日內", "每月25日前", "12月30日前", "1月1日至15日"."""
+    """A short Chinese label: "3個工作日內", "每月25日" (by the end of the 25th), "每月25日零時前"
+    (before the 25th begins), "12月30日", "1月1日至15日"."""
     if isinstance(spec, Relative):
         return f"{spec.amount}{_UNIT_TABLE[spec.unit][3]}內"
     if isinstance(spec, MonthlyDay):
-        return f"每月{spec.day}日{'前' if spec.before else ''}"
+        return f"每月{spec.day}日{'零時前' if spec.before else ''}"
     if isinstance(spec, YearlyDate):
-        return f"{spec.month}月{spec.day}日{'前' if spec.before else ''}"
+        return f"{spec.month}月{spec.day}日{'零時前' if spec.before else ''}"
     if isinstance(spec, Window):
         return f"{spec.month}月{spec.first_day}日至{spec.last_day}日"
     if spec.amount == 0:
