@@ -94,6 +94,42 @@ def problems(diagram: Diagram) -> list[str]:
         for (x0, y0), (x1, y1) in itertools.pairwise(path.points):
             if abs(x0 - x1) > EPS and abs(y0 - y1) > EPS:
                 out.append(f"a slanted line {path.edge}")
+    out += _seem_to_join(diagram, layout)
+    return out
+
+
+def _seem_to_join(diagram: Diagram, layout: Layout) -> list[str]:
+    """A line that leaves a flat-bottomed shape where another line, turning in the gap
+    below, comes down into the next shape under it: the two read as one line from the
+    first shape into the second (存入員工檔案 seemed to lead to the end below it)."""
+    out = []
+    flat = {"task", "notify", "call", "handoff", "fork", "join"}
+    drawn = [p for p in layout.paths if p.edge.style != "note" and len(p.points) > 2]
+    for path in drawn:
+        src = layout.nodes[path.edge.src]
+        if diagram.node(path.edge.src).shape not in flat:
+            continue
+        x, _ = path.points[0]
+        under = [
+            (box.top, n)
+            for n, box in layout.nodes.items()
+            if box.top > src.bottom and box.left <= x <= box.right
+        ]
+        if not under:
+            continue
+        top, node = min(under)
+        if any(src.bottom < box.y < top for box in layout.nodes.values()):
+            continue  # not on the next row: the lines turn in different gaps
+        for other in drawn:
+            (x1, y1), (x2, _) = other.points[-2], other.points[-1]
+            if (
+                other.edge.dst == node != path.edge.dst
+                and other.edge.src != path.edge.src
+                and abs(x1 - x) <= EPS
+                and abs(x2 - x) <= EPS
+                and src.bottom < y1 < top
+            ):
+                out.append(f"{path.edge.src}->{path.edge.dst} seems to lead into {node}")
     return out
 
 

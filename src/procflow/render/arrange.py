@@ -188,12 +188,13 @@ class _Across:
             return [xu + size[p.src][0] / 2, xv - size[p.dst][0] / 2]
         if p.kind == "straight":
             return [xu, xv]
+        out = xu + p.aside
         if p.kind == "gap":
-            return [xu, xu, xv, xv]
+            return [out, out, xv, xv]
         xc = self.channel(p)
         if p.enter == "left":
-            return [xu, xu, xc, xc, xv - size[p.dst][0] / 2]
-        return [xu, xu, xc, xc, xv, xv]
+            return [out, out, xc, xc, xv - size[p.dst][0] / 2]
+        return [out, out, xc, xc, xv, xv]
 
 
 def _path(p: Plan, nodes: dict[str, Box], across: _Across) -> Path:

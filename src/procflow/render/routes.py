@@ -62,6 +62,9 @@ class Plan:
     span: tuple[float, float] = (0.0, 0.0)
     enter: Literal["top", "left"] = "top"
     track: int = 0
+    aside: float = 0.0
+    """How far right (less than 0: left) of its source's centre a line leaves, when the
+    centre is where another line comes down into the shape below."""
     label: Block = field(default_factory=Block)
     runs: list[Run] = field(default_factory=list)
     """Its runs across the gaps, in order (`runs` makes them)."""
@@ -105,14 +108,34 @@ def _route(g: Grid, e: Edge) -> Plan:
             return Plan(e, u, v, "straight", label=label)
         if g.free(lv, xv, low, high, src=u, dst=v):  # across below the source, then down
             g.run(lv, xv, low, high, src=u, dst=v)
-            return Plan(e, u, v, "gap", (ru,), label=label)
+            return _aside(g, Plan(e, u, v, "gap", (ru,), label=label))
         if g.free(lu, xu, low, high, src=u, dst=v):  # down, then across above the target
             g.run(lu, xu, low, high, src=u, dst=v)
             return Plan(e, u, v, "gap", (rv - 1,), label=label)
-        return Plan(e, u, v, "channel", (ru, rv - 1), lv, (low, high), label=label)
+        return _aside(g, Plan(e, u, v, "channel", (ru, rv - 1), lv, (low, high), label=label))
     if v in g.first:  # back up the target's lane, in from the left
-        return Plan(e, u, v, "channel", (ru,), lv, (rv, ru + 0.5), "left", label=label)
-    return Plan(e, u, v, "channel", (ru, rv - 1), lv, (rv - 0.5, ru + 0.5), label=label)
+        return _aside(g, Plan(e, u, v, "channel", (ru,), lv, (rv, ru + 0.5), "left", label=label))
+    return _aside(g, Plan(e, u, v, "channel", (ru, rv - 1), lv, (rv - 0.5, ru + 0.5), label=label))
+
+
+ASIDE = 16.0
+"""How far from its centre a line to a channel leaves a box with a shape right below it."""
+_FLAT = frozenset({"task", "notify", "call", "handoff", "fork", "join"})
+
+
+def _aside(g: Grid, p: Plan) -> Plan:
+    """A line that turns across the gap below its source leaves a flat-bottomed shape
+    off its centre, towards where it goes, when a shape sits right below: a line coming
+    down into that shape comes in at the centre, and the two would read as one line
+    (存入員工檔案 seemed to lead to the end below it)."""
+    u, v = p.src, p.dst
+    x = g.x[u]
+    below = g.taken.get((g.lane[u], g.row[u] + 1), ())
+    if g.diagram.node(u).shape in _FLAT and any(lo <= x <= hi for lo, hi in below):
+        to = p.lane if p.kind == "channel" else g.lane[v]
+        right = to > g.lane[u] or (to == g.lane[u] and p.kind == "gap" and g.x[v] > x)
+        p.aside = min(ASIDE, g.size[u][0] / 2 - 8) * (1 if right else -1)
+    return p
 
 
 def channel_tracks(plans: Sequence[Plan], lanes: int) -> list[int]:
