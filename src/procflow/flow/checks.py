@@ -30,7 +30,6 @@ from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import FieldDef
 from procflow.language.readings import check_readings
-from procflow.language.schedules import ScheduleError, read_schedule
 
 Check = Callable[[Context, Flow], Iterable[Diagnostic]]
 
@@ -167,6 +166,11 @@ def check_schedule(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
     if s is None:
         return
     yield from ctx.actor(s.by, ("schedule", "by"))
+    from procflow.language.schedules import (  # noqa: PLC0415 - only scheduled processes
+        ScheduleError,
+        read_schedule,
+    )
+
     try:
         read_schedule(s)
     except ScheduleError as exc:

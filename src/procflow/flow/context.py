@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from procflow.decisions.table import DecisionTable
 from procflow.errors import ExecutionError
 from procflow.flow.ir import Collection, Condition, Limit, Node, Per
 from procflow.flow.layout import Layout, Placed
@@ -35,6 +35,9 @@ from procflow.language.model import (
     target_of,
 )
 from procflow.language.source import Document, Path_, pointer
+
+if TYPE_CHECKING:
+    from procflow.decisions.table import DecisionTable
 
 _SCALAR_TYPES: dict[str, expr.Type] = {
     "text": expr.TEXT,

@@ -29,14 +29,15 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from procflow.decisions.table import DecisionTable
 from procflow.flow.ports import Canvas, Language, Move, Run
-from procflow.language import deadlines, schedules
+from procflow.language import deadlines
 from procflow.language.expr import Expression
 from procflow.language.model import Actor, DocumentDef, Schedule
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from procflow.decisions.table import DecisionTable
 
 START = "@start"
 END = "@end"
@@ -358,6 +359,8 @@ class StartNode(Node):
         s = self.schedule
         if s is None:
             return []
+        from procflow.language import schedules  # noqa: PLC0415 - only scheduled processes
+
         words = WORDS[canvas.language]
         describe = schedules.describe_zh if canvas.language == "zh" else schedules.describe
         try:

@@ -27,13 +27,12 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from procflow.decisions.files import TableFiles
-from procflow.decisions.table import DecisionTable
 from procflow.errors import DefinitionError
 from procflow.flow.build import build_flow
 from procflow.flow.catalog import Catalog, Process
@@ -46,6 +45,11 @@ from procflow.language import source
 from procflow.language.diagnostics import Diagnostic, Severity, did_you_mean, merge_repeats
 from procflow.language.locate import diagnostics_from
 from procflow.language.model import Actor, DocumentDef, Organisation
+
+if TYPE_CHECKING:
+    from procflow.decisions.files import TableFiles
+    from procflow.decisions.table import DecisionTable
+    from procflow.language.expr import Function
 
 SKIP_DIRS = frozenset({"scenarios", ".git", "__pycache__", "build", "node_modules"})
 """Folders under a process folder that do not hold process files."""
@@ -62,11 +66,18 @@ def _kind(data: Any) -> str:
 
 
 class Loader:
-    """Loads files, sharing organisation files between processes."""
+    """Loads files, sharing organisation files and decision files between processes."""
 
     def __init__(self) -> None:
         self.organisations: dict[Path, tuple[Organisation | None, list[Diagnostic], str]] = {}
-        self.tables = TableFiles()
+
+    @cached_property
+    def tables(self) -> TableFiles:
+        """The decision files read so far. Made on first use: the decision-table library
+        is imported only when a file has tables (most processes have none)."""
+        from procflow.decisions.files import TableFiles  # noqa: PLC0415
+
+        return TableFiles()
 
     def organisation(self, path: Path) -> tuple[Organisation | None, list[Diagnostic], str]:
         key = path.resolve()
@@ -146,8 +157,11 @@ class Loader:
                     documents.update(org.documents)
         actors.update(process.actors)
         documents.update(process.documents)
-        tables, functions, more = resolve_tables(process, doc, p, self.tables)
-        problems += more
+        tables: dict[str, DecisionTable] = {}
+        functions: dict[str, Function] = {}
+        if process.decisions or process.tables:
+            tables, functions, more = resolve_tables(process, doc, p, self.tables)
+            problems += more
         ctx = Context(
             process, doc, layout(process), actors, documents, tables, functions,
             infer_copies=not stored,

@@ -62,6 +62,20 @@ def _limit_item(source: str, then: str) -> str:
     return f"{source}: limit reached, on to {then}"
 
 
+def _completed(node: Any, step: str, event: Any) -> list[str]:
+    """What a completion shows: its outcome (a sign-off's silent one is ``sign``), and
+    whether a timer did it."""
+    out: list[str] = []
+    outcome = event.data.get("outcome")
+    if node is not None and node.kind == "sign" and outcome is None:
+        outcome = "sign"
+    if outcome is not None:
+        out.append(f"{step}: outcome {outcome}")
+    if event.by is None and event.data.get("timer"):
+        out.append(f"{step}: expired")
+    return out
+
+
 def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
     """Items the event histories of instances of ``process`` show."""
     seen: set[str] = set()
@@ -78,14 +92,7 @@ def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
                 seen.add(f"{sid}: runs (when holds)")
             elif kind == "task_completed":
                 task_step = step_of.get(str(data.get("task")), "")
-                outcome = data.get("outcome")
-                node = nodes.get(task_step)
-                if node is not None and node.kind == "sign" and outcome is None:
-                    outcome = "sign"
-                if outcome is not None:
-                    seen.add(f"{task_step}: outcome {outcome}")
-                if event.by is None and data.get("timer"):
-                    seen.add(f"{task_step}: expired")
+                seen.update(_completed(nodes.get(task_step), task_step, event))
             elif kind in ("overdue", "reminded", "escalated"):
                 seen.add(f"{step_of.get(str(data.get('task')), '')}: {kind}")
             elif kind == "loop_exhausted":
@@ -97,10 +104,8 @@ def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
                 seen.add(f"{sid}: runs (when holds)")
             elif kind == "forked":
                 seen.add(f"{sid}: runs (when holds)")
-                for b, _ in data.get("branches", ()):
-                    seen.add(f"{sid}: branch {int(b) + 1} runs")
-                for b in data.get("skipped", ()):
-                    seen.add(f"{sid}: branch {int(b) + 1} skipped")
+                seen.update(f"{sid}: branch {int(b) + 1} runs" for b, _ in data.get("branches", ()))
+                seen.update(f"{sid}: branch {int(b) + 1} skipped" for b in data.get("skipped", ()))
             elif sid:
                 seen.add(f"{sid}: runs (when holds)")
     return seen

@@ -228,20 +228,26 @@ def parse_deadline(text: str) -> Deadline:
             day = _day_check(t, m, month, "d")
             before = bool(m["b"]) if rx is _YEARLY_ZH else (m["kw"] or "").endswith("before")
             return YearlyDate(month, day, before)
+    raise _why_not(t, text)
+
+
+def _why_not(t: _Text, text: str) -> DeadlineSyntaxError:
+    """The error for a text that is no deadline form: as precise as what it resembles."""
+    s = t.folded
     if (m := _RELATIVE.match(s)) and m.end() < len(s) and s[m.end() - 1].isspace():
         extra = text[m.end() :].strip()
         message = f"unexpected '{extra}': a relative deadline counts from when the task opens"
-        raise t.error(message, m.end(), len(s))
+        return t.error(message, m.end(), len(s))
     if m := _UNKNOWN_UNIT.fullmatch(s):
         units = [u.replace("_", " ") for u in UNITS]
         hint = did_you_mean(m["w"], units) or f"use one of: {', '.join(units)}"
         message, (start, end) = f"unknown unit '{text[slice(*m.span('w'))]}'", m.span("w")
-        raise DeadlineSyntaxError(message, hint=hint, start=start, end=end, text=text)
+        return DeadlineSyntaxError(message, hint=hint, start=start, end=end, text=text)
     if m := _BARE_DAY_ZH.fullmatch(s):
         hint = f"write 每月{m['d']}日 for every month, or {m['d']}天內 for a number of days"
         message = f"'{text.strip()}' names a day but not which month"
-        raise DeadlineSyntaxError(message, hint=hint, text=text)
-    raise t.error(f"cannot read '{text.strip()}' as a deadline")
+        return DeadlineSyntaxError(message, hint=hint, text=text)
+    return t.error(f"cannot read '{text.strip()}' as a deadline")
 
 
 def parse_offset(text: str) -> Offset:

@@ -128,33 +128,11 @@ def check_for(t: Type) -> Check:
     if is_numeric(t):
         return _check_number
     if isinstance(t, ChoiceType):
-        allowed = frozenset(t.values)
-
-        def check_choice(value: Any, label: str) -> Any:
-            if not isinstance(value, str) or value not in allowed:
-                raise _wrong(label, t, value)
-            return value
-
-        return check_choice
+        return _check_choice(t)
     if isinstance(t, ListType):
-        item = check_for(t.item)
-
-        def check_list(value: Any, label: str) -> tuple[Any, ...]:
-            if not isinstance(value, list | tuple):
-                raise _wrong(label, t, value)
-            return tuple(item(v, f"{label}[{i}]") for i, v in enumerate(value))
-
-        return check_list
+        return _check_list(t)
     if isinstance(t, CollectionType):
-
-        def check_copies(value: Any, label: str) -> tuple[Any, ...]:
-            if not isinstance(value, list | tuple) or not all(
-                isinstance(v, Mapping) for v in value
-            ):
-                raise _wrong(label, t, value)
-            return tuple(value)
-
-        return check_copies
+        return _check_copies(t)
     if isinstance(t, RecordType):
         kind: type | tuple[type, ...] = Mapping
     else:
@@ -167,6 +145,37 @@ def check_for(t: Type) -> Check:
         return value
 
     return check_simple
+
+
+def _check_choice(t: ChoiceType) -> Check:
+    allowed = frozenset(t.values)
+
+    def check_choice(value: Any, label: str) -> Any:
+        if not isinstance(value, str) or value not in allowed:
+            raise _wrong(label, t, value)
+        return value
+
+    return check_choice
+
+
+def _check_list(t: ListType) -> Check:
+    item = check_for(t.item)
+
+    def check_list(value: Any, label: str) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            raise _wrong(label, t, value)
+        return tuple(item(v, f"{label}[{i}]") for i, v in enumerate(value))
+
+    return check_list
+
+
+def _check_copies(t: CollectionType) -> Check:
+    def check_copies(value: Any, label: str) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, Mapping) for v in value):
+            raise _wrong(label, t, value)
+        return tuple(value)
+
+    return check_copies
 
 
 # -- reading values -------------------------------------------------------------
