@@ -114,8 +114,9 @@ def test_a_next_back_edge_counts_its_way() -> None:
 def test_the_diagram_shows_each_limit_and_the_way_past_it() -> None:
     diagram = build_diagram(process(SENT_BACK))
     labels = {(e.src, e.dst): e.label for e in diagram.edges if e.label}
-    assert labels[("review", "draft")] == "revise（至多3次）（退回）"
-    assert labels[("review", "review@refused")] == "revise超過3次"
+    assert labels[("review", "draft")] == "退回修改（至多3次）"  # the outcome in Chinese
+    assert labels[("review", "review@refused")] == "退回修改超過3次"
+    assert labels[("countersign@signed", "pay")] == "駁回超過1次"
     assert labels[("note", "visit")] == "（至多1次）（退回）"
     assert labels[("note", "pay")] == "超過1次"
     assert any(n.id == "review@refused" and n.shape == "end" for n in diagram.nodes)

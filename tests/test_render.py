@@ -7,22 +7,28 @@ rewrites them after a deliberate change (review the diff before committing).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import procflow
 from procflow import render
 from procflow.cli.main import main
 from procflow.errors import RenderError
+from procflow.flow.ir import HumanNode
 from procflow.render import dot as dot_mod
+from procflow.render import html as html_mod
 from procflow.render import mermaid as mermaid_mod
-from procflow.render.words import wrap
+from procflow.render.blocks import node_block
+from procflow.render.wrapping import balanced, wrap
 from tests.strategies import processes
 from tests.test_language_properties import load_text, to_yaml
 
@@ -124,7 +130,7 @@ def test_everything_is_drawn() -> None:
     shapes = {n.shape for n in d.nodes}
     assert shapes == {
         "start", "end", "task", "decision", "branch", "fork", "join", "signer",
-        "notify", "call", "handoff", "docs", "clock",
+        "notify", "call", "handoff", "docs", "clock", "also",
     }  # fmt: skip
     # deadlines as clock notes beside their step, in Chinese
     assert nodes["ask@due"].title == "時限 每月26日" and nodes["ask@due"].beside == "ask"
@@ -133,19 +139,24 @@ def test_everything_is_drawn() -> None:
     # sign-offs: fork bar naming the signers and the rule, one node per signer, a join bar
     assert nodes["big"].lines == ["依次簽準：事業部總經理、財務經理、公司總經理"]
     assert nodes["big@signed"].title == "依次簽準 3 位"
-    assert nodes["board"].lines[0].startswith("2 of 3簽準：")
+    assert nodes["board"].lines[0].startswith("3人中2人簽準：")
     assert nodes["anyone@signed"].title == "任一簽準 1/2"
     assert [n.lane for n in d.nodes if n.id.startswith("board@sign.")] == ["gm", "cto", "ka_head"]
-    # loops back, rejection back, skip bypass, optional bypass
+    # the bars of a sign-off sit in its first signer's lane, not in the lane it comes from
+    assert nodes["big"].lane == nodes["big@signed"].lane == "division_gm"
+    # loops back, rejection back, skip bypass, optional bypass; outcomes in Chinese
     styles = {(e.src, e.dst): (e.style, e.label) for e in d.edges}
-    assert styles["check", "ask"] == ("back", "back（退回）")
+    assert styles["check", "ask"] == ("back", "退回")
     assert styles["big@signed", "ask"] == ("back", "駁回（退回）")
-    assert styles["check", "stopped"] == ("flow", "stop")
+    assert styles["check", "stopped"] == ("flow", "終止")
+    assert nodes["check@due"].lines[-1] == "到期後2天自動「退回」"
+    assert nodes["stopped"].lines == ["結果：已駁回"]
     assert styles["route", "big"][1] == 'request.amount > 2000 && request.kind == "service"'
     assert styles["route", "small"][1] == "否則"
     assert render.Edge("train", "done_check", "bypass", "不需要") in d.edges
     # hand-offs and calls link to the other process
     assert nodes["sub"].link == "NEXT" and "NEXT 下一流程" in nodes["sub"].lines[0]
+    assert nodes["sub"].lines[1] == "攜帶：《市場調研策劃書》（如有）"  # titles, not keys
     assert [n.link for n in d.nodes if n.shape == "handoff"] == ["NEXT"]
     # parallel branch with a condition
     assert any(e.label == "大客戶經理\n僅當 request.urgent" for e in d.edges)
@@ -165,6 +176,169 @@ def test_skip_rule_is_a_labelled_bypass() -> None:
     ]
     # everything that led to the step now leads to its gate
     assert [e.src for e in d.edges if e.dst == "budget_approval@when"] == ["review"]
+
+
+LEAVE = """
+procflow: 1
+id: LV-01
+title: 請假申請
+owner: 人事部
+actors:
+  employee: 員工
+  clerk: 人事文員
+  dept_head: 部門主管
+  deputy: 代理主管
+  hr_head: 人事主管
+  gm: 總經理
+documents:
+  leave:
+    title: 請假單
+    fields:
+      days: {type: number, title: 請假天數}
+      reason: {type: text, title: 事由}
+starts_by: [clerk]
+labels: {withdraw: 撤回申請, withdrawn: 已撤回}
+steps:
+  - id: apply
+    title: 填寫請假單
+    actor: employee
+    fills: leave
+    decide: {submit: next, withdraw: withdrawn}
+  - id: approve
+    title: 主管審批
+    actor: [dept_head, deputy]
+    reads: leave
+    not_by: apply
+    decide: {approve: next, revise: apply}
+    deadline: {due: 2 working days, escalate: {to: hr_head, after: at due, mode: move}}
+  - id: route
+    title: 天數
+    branch:
+      - if: leave.days > 3
+        title: 三天以上
+        goto: gm_approve
+      - otherwise: record
+        title: 三天以內
+  - id: gm_approve
+    title: 總經理審批
+    actor: gm
+    reads: leave
+    decide: {approve: next, reject: refused}
+  - id: record
+    title: 登記假期
+    actor: hr_head
+    when: leave.days > 0
+    when_title: 有請假天數
+    reads: leave
+  - parallel:
+      - title: 通知員工
+        steps:
+          - {title: 告知員工, notify: employee, message: 假期已登記}
+          - {title: 員工確認, actor: employee}
+      - title: 通知總經理
+        when: leave.days > 3
+        when_title: 三天以上
+        steps:
+          - {title: 登記長假, actor: gm}
+  - id: refused
+    end: refused
+  - id: withdrawn
+    end: withdrawn
+"""
+
+
+def leave() -> procflow.Process:
+    """LV-01, a leave request: every way a role can act without a step of its own."""
+    return procflow.loads(LEAVE, name="leave.yaml")
+
+
+def test_every_role_that_acts_has_a_lane() -> None:
+    d = render.build_diagram(leave())
+    lanes = [lane.key for lane in d.lanes]
+    # the starter, a second actor of a step, the one a late task moves to: each has a lane
+    assert {"clerk", "deputy", "hr_head"} <= set(lanes)
+    assert next(n for n in d.nodes if n.id == "@start").lane == "clerk"
+    stand_ins = {n.id: n for n in d.nodes if n.shape == "also"}
+    assert stand_ins["approve@or.2"].lane == "deputy"
+    assert stand_ins["approve@or.2"].lines == ["或由代理主管辦理"]
+    assert stand_ins["approve@escalate"].lane == "hr_head"
+    assert stand_ins["approve@escalate"].lines == ["逾期移交"]
+    assert {s.beside for s in stand_ins.values()} == {"approve"}  # on the step's row
+
+
+def test_every_role_of_every_process_has_a_lane() -> None:
+    """Whoever starts, acts, signs or takes a late task over, in any process drawn."""
+    loaded = {**procflow.load_dir(HERE.parent / "processes"), **fixtures(), "LV-01": leave()}
+    missing = {}
+    for pid, process in loaded.items():
+        roles = set(process.starts_by)
+        for node in process.flow.nodes.values():
+            if isinstance(node, HumanNode):
+                roles.update(node.roles)
+                if node.deadline is not None and node.deadline.escalate is not None:
+                    roles.add(node.deadline.escalate.to)
+        lanes = {lane.key for lane in render.build_diagram(process).lanes}
+        if roles - lanes:
+            missing[pid] = roles - lanes
+    assert missing == {}
+    assert len(loaded) >= 33
+
+
+def test_a_notice_sits_with_who_sends_it() -> None:
+    d = render.build_diagram(leave())
+    lane = {n.id: n.lane for n in d.nodes}
+    # first of its branch: sent by who works that branch, not from the fork's lane
+    notice = next(n.id for n in d.nodes if n.shape == "notify")
+    assert lane[notice] == "employee" != lane[next(n.id for n in d.nodes if n.shape == "fork")]
+    catalog = procflow.load_dir(HERE.parent / "processes")
+    md04 = {n.id: n.lane for n in render.build_diagram(catalog["MD-04"]).nodes}
+    assert md04["to_directors"] == md04["coordinate"] == "production_coordinator"
+
+
+def test_titles_of_conditions_replace_the_expressions() -> None:
+    d = render.build_diagram(leave())
+    labels = {(e.src, e.dst): e.label for e in d.edges}
+    assert labels["route", "gm_approve"] == "三天以上"
+    assert labels["route", "record@when"] == "三天以內"
+    assert (
+        labels[
+            "record@when",
+            next(e.dst for e in d.edges if e.src == "record@when" and e.style == "bypass"),
+        ]
+        == "不符合「有請假天數」則跳過"
+    )
+    assert any(label == "通知總經理\n僅當 三天以上" for label in labels.values())
+    assert not [label for label in labels.values() if "leave.days" in label]
+
+
+def test_labels_follow_the_process_language() -> None:
+    process = leave()
+    zh = render.build_diagram(process)
+    en = render.build_diagram(process, language="en")
+    zh_labels = {(e.src, e.dst): e.label for e in zh.edges}
+    en_labels = {(e.src, e.dst): e.label for e in en.edges}
+    assert zh_labels["approve", "apply"] == "退回修改"
+    assert en_labels["approve", "apply"] == "revise (sent back)"
+    assert zh_labels["apply", "withdrawn"] == "撤回申請"  # the process's own word
+    ends = {n.id: n.lines for n in zh.nodes if n.shape == "end"}
+    assert ends["refused"] == ["結果：已拒絕"] and ends["withdrawn"] == ["結果：已撤回"]
+    assert [n.title for n in en.nodes if n.id == "@start"] == ["Start"]
+    # an English process is drawn in English without being told
+    english = procflow.loads(
+        LEAVE.replace("title: 請假申請", "title: Leave request"), name="leave.yaml"
+    )
+    words = {n.title for n in render.build_diagram(english).nodes}
+    assert "Start" in words and "開始" not in words
+
+
+def test_chinese_diagrams_say_outcomes_and_results_in_chinese() -> None:
+    catalog = procflow.load_dir(HERE.parent / "processes")
+    for pid, process in catalog.items():
+        d = render.build_diagram(process)
+        ends = [line for n in d.nodes if n.shape == "end" for line in n.lines]
+        edges = [e.label for e in d.edges if e.style in ("flow", "back", "bypass")]
+        for text in ends + edges:
+            assert not re.search(r"[A-Za-z]{2}", text), (pid, text)
 
 
 def test_documents_sit_beside_their_step() -> None:
@@ -229,8 +403,74 @@ def test_mermaid_ids_are_never_text_from_the_file() -> None:
 def test_wrap_keeps_every_character() -> None:
     for text in (LONG, NASTY, "a" * 70, "步驟 1 and some words\nnext line"):
         lines = wrap(text, 24)
-        assert all(render.words.width(line) <= 24 for line in lines)
+        assert all(render.wrapping.width(line) <= 24 for line in lines)
         assert "".join(lines).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "columns", "lines"),
+    [
+        ("提交申請（第1次退回）", 10, ["提交申請", "（第1次退", "回）"]),
+        ("考核結果告知被考核者。", 20, ["考核結果告知被考核", "者。"]),
+        ("交「市場總監」審批", 8, ["交「市場", "總監」審", "批"]),
+        ("送《調研報告》", 6, ["送《調", "研報", "告》"]),
+        ("請參閱「表單」", 8, ["請參閱", "「表單」"]),
+        ("考核制度 第五篇 市場部目標", 20, ["考核制度 第五篇", "市場部目標"]),  # at a space
+        ("第二篇 市場部工作職責", 16, ["第二篇 市場部工", "作職責"]),  # not in the first half
+    ],
+)
+def test_wrap_never_starts_a_line_with_a_closing_mark_and_breaks_at_spaces(
+    text: str, columns: int, lines: list[str]
+) -> None:
+    assert wrap(text, columns) == lines
+
+
+@given(st.text(alphabet="文字（）「」《》、。ab", max_size=60), st.integers(10, 40))
+@pytest.mark.parametrize("wrapping", [wrap, balanced])
+def test_wrap_keeps_closing_marks_with_their_text(
+    wrapping: Callable[[str, int], list[str]], text: str, columns: int
+) -> None:
+    lines = wrapping(text, columns)
+    assert all(render.wrapping.width(line) <= columns for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    for before, line in itertools.pairwise(lines):
+        if len(before.replace(" ", "")) > 4 and line[:1] in render.wrapping.NO_START:
+            # only a run of marks wider than a line may be parted from its text
+            assert set(line[:3]) <= render.wrapping.NO_START, lines
+
+
+@pytest.mark.parametrize(
+    ("text", "columns", "lines"),
+    [
+        ("申訴人是否接受答復", 16, ["申訴人是否", "接受答復"]),
+        ("總經理簽批（預算外）", 16, ["總經理簽批", "（預算外）"]),
+        ("知會大客戶部經理和市場經理", 24, ["知會大客戶部經", "理和市場經理"]),
+        ("調研結果分析、確認", 16, ["調研結果分析、", "確認"]),  # after a pause, if it can
+        ("aaaaaaaaaaaa bb", 14, ["aaaaaaaaaaaa", "bb"]),  # a word is never cut to balance
+        ("第一行\n短", 4, ["第一", "行", "短"]),  # each paragraph on its own
+    ],
+)
+def test_balanced_lines_leave_no_word_alone(text: str, columns: int, lines: list[str]) -> None:
+    assert balanced(text, columns) == lines
+
+
+@given(st.text(alphabet="文字（）「」《》、。ab \n", max_size=80), st.integers(6, 40))
+def test_balanced_lines_are_no_more_than_wrapped_and_fit(text: str, columns: int) -> None:
+    even = balanced(text, columns)
+    assert len(even) <= len(wrap(text, columns))
+    assert "".join(even).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+    assert all(render.wrapping.width(line) <= columns for line in even)
+
+
+def test_no_title_in_a_diagram_leaves_a_character_alone() -> None:
+    catalog = procflow.load_dir(HERE.parent / "processes")
+    alone = []
+    for pid, process in catalog.items():
+        for node in render.build_diagram(process).nodes:
+            title = [line.text for line in node_block(node).lines if line.bold]
+            if len(title) > 1 and render.wrapping.width(title[-1]) <= 2:
+                alone.append((pid, title))
+    assert alone == []
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -348,3 +588,68 @@ def test_results_file_is_read_defensively(tmp_path: Path) -> None:
     )
     results = render.load_results(tmp_path)
     assert [(r.name, r.passed) for r in results["A"]] == [("ok", True), ("bad", False)]
+
+
+def test_a_page_shows_a_version_only_when_one_is_set() -> None:
+    catalog = fixtures()
+    page = html_mod.process_page(catalog["EVERYTHING"], svg="<svg/>", known=catalog, results=None)
+    assert "版本：2026-11" in page
+    unset = html_mod.process_page(leave(), svg="<svg/>", known={}, results=None)
+    assert "版本" not in unset and "Version" not in unset
+
+
+def test_a_page_speaks_its_process_language() -> None:
+    zh = html_mod.process_page(leave(), svg="<svg/>", known={}, results=None)
+    en = html_mod.process_page(leave(), svg="<svg/>", known={}, results=None, language="en")
+    assert '<html lang="zh-Hant">' in zh and "尚未執行情境測試" in zh
+    assert "no scenarios run" not in zh and "退回修改 → 填寫請假單" in zh
+    assert '<html lang="en">' in en and "no scenarios run" in en and "尚未" not in en
+    assert "revise → 填寫請假單" in en
+    assert "不符合「有請假天數」則跳過" in zh  # the skip rule's title, not its expression
+
+
+def test_the_language_can_be_chosen_on_the_command_line(tmp_path: Path) -> None:
+    for language, start in (("en", "Start"), ("auto", "開始")):
+        out = tmp_path / language
+        args = ["render", str(VALID), "-o", str(out), "--format", "mermaid"]
+        result = CliRunner().invoke(main, [*args, "--language", language])
+        assert result.exit_code == 0, result.output
+        assert f'(["{start}' in (out / "NEXT.mmd").read_text(encoding="utf-8")
+
+
+LIMITED = """procflow: 1
+id: LIM
+title: 限次退回
+actors: {clerk: 文員, boss: 主管}
+documents:
+  memo: {title: 報告, fields: {text: text}}
+steps:
+  - id: draft
+    title: 撰寫
+    actor: clerk
+    fills: memo
+  - id: review
+    title: 審核
+    actor: boss
+    reads: memo
+    decide:
+      approve: next
+      revise: {to: draft, at_most: 3, end: refused}
+  - id: done
+    end: completed
+"""
+
+
+def test_a_loop_limit_is_drawn_in_the_process_language() -> None:
+    process = procflow.loads(LIMITED, name="lim.yaml")
+    zh = {e.label for e in render.build_diagram(process).edges}
+    en = {e.label for e in render.build_diagram(process, language="en").edges}
+    assert {"退回修改（至多3次）", "退回修改超過3次"} <= zh
+    assert "revise more than 3 times" in en
+    assert any(label.startswith("revise (at most 3 times)") for label in en)
+
+
+def test_balanced_never_parts_a_run_of_marks_that_wrap_keeps() -> None:
+    # found by hypothesis: a narrower width broke the run 、、、、、 across two lines
+    lines = render.wrapping.balanced("a、、、、、《a、、a", 10)
+    assert "、、、、、" in lines, lines

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.needs import missing
-from tests.test_render_browser import ARGS, CHROMIUM
+from tests.test_render_browser import ARGS, CHROMIUM, MEASURE, _playwright, clashes
 
 pytestmark = [pytest.mark.slow, pytest.mark.graphviz]
 
@@ -148,6 +148,8 @@ class People:
     def shot(self, page: Any, name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        # a diagram on a page (a process, an instance's way) keeps its text apart
+        assert clashes(page.evaluate(MEASURE)) == [], name
         page.add_script_tag(path=str(AXE))
         found = page.evaluate(
             """async () => (await axe.run(document, {resultTypes: ['violations']}))
@@ -159,12 +161,7 @@ class People:
 
 @pytest.fixture(scope="module")
 def people(server: str) -> Iterator[People]:
-    try:
-        import playwright.sync_api as sync
-    except ImportError:
-        missing("playwright (pip install -e '.[dev]')")
-    if not Path(CHROMIUM).exists():
-        missing("Debian's chromium")
+    sync = _playwright()
     if not AXE.exists():
         missing("axe-core (scripts/setup --dev runs npm install)")
     with sync.sync_playwright() as p:

@@ -58,6 +58,13 @@ FORMAT = click.option(
     help="Output format.",
 )
 STRICT = click.option("--strict", is_flag=True, help="Warnings fail too.")
+LANGUAGE = click.option(
+    "--language",
+    type=click.Choice(["auto", "zh", "en"]),
+    default="auto",
+    show_default=True,
+    help="The words of the diagrams and pages: auto follows each process's title.",
+)
 
 
 def _guard(func: F) -> F:
@@ -143,13 +150,16 @@ def summary(processes: int, diagnostics: Sequence[Diagnostic]) -> str:
     return text + (f", {_count(warnings, 'warning')}" if warnings else "")
 
 
-def _render(catalog: Any, folder: Path, formats: str, *, hint: str = "") -> int:
+def _render(
+    catalog: Any, folder: Path, formats: str, *, language: str = "auto", hint: str = ""
+) -> int:
     """Draw the valid processes; report where they went or why they could not be drawn."""
     from procflow.errors import RenderError  # noqa: PLC0415 (render is imported when used)
     from procflow.render import write_diagrams  # noqa: PLC0415
 
+    chosen: Any = None if language == "auto" else language
     try:
-        written = write_diagrams(catalog, folder, formats=formats)
+        written = write_diagrams(catalog, folder, formats=formats, language=chosen)
     except RenderError as exc:
         click.echo(f"procflow: cannot render: {exc}{hint}", err=True)
         return 1
@@ -171,6 +181,7 @@ def _render(catalog: Any, folder: Path, formats: str, *, hint: str = "") -> int:
     help="Folder for the diagrams (SVG) and the HTML catalog.",
 )
 @click.option("--no-render", is_flag=True, help="Validate only; draw no diagrams.")
+@LANGUAGE
 @click.option(
     "--min-coverage",
     type=click.FloatRange(0, 100),
@@ -185,6 +196,7 @@ def check(
     strict: bool,
     render_to: Path,
     no_render: bool,
+    language: str,
     min_coverage: float | None,
 ) -> None:
     """The main job: validate every process, run its scenarios, then draw the diagrams."""
@@ -209,7 +221,8 @@ def check(
         code = max(code, _print_coverage(cov, fmt, min_coverage, only_low=True))
     if not no_render and len(catalog):
         _write_results(results, render_to)
-        code = max(code, _render(catalog, render_to, "svg,html", hint="; or pass --no-render"))
+        hint = "; or pass --no-render"
+        code = max(code, _render(catalog, render_to, "svg,html", language=language, hint=hint))
     raise click.exceptions.Exit(code)
 
 
@@ -478,8 +491,9 @@ def _print_coverage(
     show_default=True,
     help="Comma-separated: svg, png, dot, mermaid, html (the catalog).",
 )
+@LANGUAGE
 @_guard
-def render(paths: tuple[Path, ...], folder: Path, formats: str) -> None:
+def render(paths: tuple[Path, ...], folder: Path, formats: str, language: str) -> None:
     """Draw swimlane diagrams (and the HTML catalog) of process files and folders."""
     from procflow.render import parse_formats  # noqa: PLC0415 (render is imported when used)
 
@@ -490,7 +504,7 @@ def render(paths: tuple[Path, ...], folder: Path, formats: str) -> None:
     catalog, diagnostics = check_paths(paths)
     code = _print_diagnostics([d for d in diagnostics if d.is_error], "text", strict=False)
     if len(catalog):
-        code = max(code, _render(catalog, folder, formats))
+        code = max(code, _render(catalog, folder, formats, language=language))
     raise click.exceptions.Exit(code)
 
 

@@ -44,7 +44,9 @@ def _remembered(ctx: Context) -> frozenset[str]:
 def base_of(ctx: Context, p: Placed) -> Base:
     """What every node gets from its place: the keyword arguments of `Node`."""
     step = p.step
-    skip = None if step.when is None else ctx.condition((*p.path, "when"), step.when)
+    skip = None
+    if step.when is not None:
+        skip = ctx.condition((*p.path, "when"), step.when, step.when_title)
     line, column = ctx.doc.positions.value(p.path)
     if isinstance(step.next, Loop):  # a parallel step goes on from its join
         source = join_id(p.id) if step.kind == "parallel" else p.id

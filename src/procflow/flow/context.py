@@ -215,9 +215,10 @@ class Context:
                 self.used_documents.add(name.split(".", 1)[0])
         return compiled
 
-    def condition(self, path: Path_, text: str) -> Condition:
-        """A yes/no condition (``when``, ``if``, ``requires``), compiled."""
-        return Condition(text, self.expression(path, text) or UNCOMPILED)
+    def condition(self, path: Path_, text: str, title: str = "") -> Condition:
+        """A yes/no condition (``when``, ``if``, ``requires``), compiled; ``title`` is the
+        analyst's words for it."""
+        return Condition(text, self.expression(path, text) or UNCOMPILED, title)
 
     def typed(
         self, path: Path_, text: str, allowed: tuple[expr.Type, ...]

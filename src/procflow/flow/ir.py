@@ -29,7 +29,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from procflow.flow.ports import Canvas, Move, Run
+from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language import deadlines
 from procflow.language.expr import Expression
 from procflow.language.model import Actor, DocumentDef, Schedule
@@ -42,6 +42,32 @@ if TYPE_CHECKING:
 START = "@start"
 END = "@end"
 DEFAULT_RESULT = "completed"
+
+WORDS: Mapping[Language, Mapping[str, str]] = {
+    "zh": {
+        "start": "開始",
+        "auto": "{when}自動開始",
+        "postpone": "遇假日順延",
+        "for": "代{who}",
+        "end": "結束",
+        "result": "結果：{result}",
+        "join": "匯合（{how}）",
+        "any": "任一",
+        "all": "全部",
+    },
+    "en": {
+        "start": "Start",
+        "auto": "starts by itself {when}",
+        "postpone": "postponed past holidays",
+        "for": "for {who}",
+        "end": "End",
+        "result": "result: {result}",
+        "join": "Join ({how})",
+        "any": "first done",
+        "all": "all done",
+    },
+}
+"""The words of the nodes every flow has (start, end, join), in each language."""
 
 Scope = tuple[tuple[str, int], ...]
 """Where a node sits: () at the top, else the chain of (parallel step id, branch index)."""
@@ -73,13 +99,20 @@ class Where:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """A condition as written, compiled and type-checked against the documents."""
+    """A condition as written, compiled and type-checked against the documents, and the
+    analyst's words for it (``when_title``, a branch arm's ``title``), if any."""
 
     text: str
     expression: Expression
+    title: str = ""
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def words(self) -> str:
+        """What a reader is shown: the analyst's words, else the condition itself."""
+        return self.title or self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +339,7 @@ class Node:
         """(actor, what they do here: 辦理, 審批 or 知會), for the actors' matrix."""
         return ()
 
-    def who(self, actor: Callable[[str], str]) -> str:
+    def who(self, actor: Callable[[str], str], language: Language = "zh") -> str:
         """Who acts here, in words (``actor`` gives an actor's title)."""
         return ""
 
@@ -319,7 +352,7 @@ class StartNode(Node):
     schedule: Schedule | None = None
 
     def draw(self, canvas: Canvas) -> None:
-        canvas.box(self, "start", "開始", self.schedule_words(canvas))
+        canvas.box(self, "start", WORDS[canvas.language]["start"], self.schedule_words(canvas))
 
     def schedule_words(self, canvas: Canvas) -> list[str]:
         """The start's note of a scheduled process: ``每月20日自動開始``, ``代大客戶部經理``."""
@@ -328,12 +361,15 @@ class StartNode(Node):
             return []
         from procflow.language import schedules  # noqa: PLC0415 - only scheduled processes
 
+        words = WORDS[canvas.language]
+        describe = schedules.describe_zh if canvas.language == "zh" else schedules.describe
         try:
-            when = schedules.describe_zh(schedules.read_schedule(s))
+            when = describe(schedules.read_schedule(s))
         except schedules.ScheduleError:
             when = s.every
-        lines = [f"{when}自動開始"] + (["遇假日順延"] if s.holidays == "postpone" else [])
-        return [*lines, f"代{canvas.actor(s.by)}"]
+        lines = [words["auto"].format(when=when)]
+        lines += [words["postpone"]] if s.holidays == "postpone" else []
+        return [*lines, words["for"].format(who=canvas.actor(s.by))]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -351,7 +387,9 @@ class EndNode(Node):
         return None
 
     def draw(self, canvas: Canvas) -> None:
-        canvas.box(self, "end", self.label or "結束", [f"結果：{self.result}"])
+        words = WORDS[canvas.language]
+        result = words["result"].format(result=canvas.outcome(self.result))
+        canvas.box(self, "end", self.label or words["end"], [result])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -385,7 +423,8 @@ class JoinNode(Node):
         return (merged, self.id, self.after or "")
 
     def draw(self, canvas: Canvas) -> None:
-        canvas.box(self, "join", f"匯合（{'任一' if self.any else '全部'}）")
+        words = WORDS[canvas.language]
+        canvas.box(self, "join", words["join"].format(how=words["any" if self.any else "all"]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -466,7 +505,7 @@ class HumanNode(Node):
         return items + Node.coverage(self)
 
     def lanes(self) -> tuple[str, ...]:
-        return self.roles[:1]
+        return self.roles  # any of a task's roles may act: each has its lane
 
     @property
     def own_lane(self) -> str | None:

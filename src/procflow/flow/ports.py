@@ -28,9 +28,13 @@ NO_ITEM: Any = object()
 
 Shape = Literal[
     "start", "end", "task", "decision", "branch", "fork", "join", "signer", "notify",
-    "call", "handoff", "docs", "clock", "gate",
+    "call", "handoff", "docs", "clock", "gate", "also",
 ]  # fmt: skip
 """How a node is drawn (see `procflow.render.dot` for what each looks like)."""
+
+Language = Literal["zh", "en"]
+"""The language of a diagram's words: Chinese (traditional characters, as the customer's
+processes) or English. Each kind keeps its words for both (``WORDS`` in its module)."""
 
 EdgeStyle = Literal["flow", "back", "bypass", "note", "order"]
 """flow: the way forward; back: sent back to an earlier step; bypass: a skip rule or a
@@ -162,6 +166,19 @@ class Run(Protocol):
 class Canvas(Protocol):
     """A diagram being built, as the flow's nodes draw on it."""
 
+    @property
+    def language(self) -> Language:
+        """The language of the diagram's words."""
+
+    def outcome(self, name: str) -> str:
+        """An outcome's or a result's name as the reader is told it (``approve`` → 同意)."""
+
+    def document(self, name: str) -> str:
+        """A document's title, as the reader knows the form."""
+
+    def value(self, text: str) -> str:
+        """An expression as words: ``《考核表》被考核者`` for a field, else the text itself."""
+
     def box(
         self,
         node: NodeLike,
@@ -182,9 +199,11 @@ class Canvas(Protocol):
         shape: Shape,
         title: str,
         lines: Sequence[str] = (),
+        beside: bool = False,
     ) -> str:
         """Draw another shape of ``node`` (a signer, a bar) in the lane of actor ``lane``
-        (the node's own lane when empty); returns ``shape_id``."""
+        (the node's own lane when empty); returns ``shape_id``. ``beside``: on the row of
+        the node's own shape, tied to it by a dotted line (another role that may act)."""
 
     def line(self, source: str, target: str, style: EdgeStyle = "flow", label: str = "") -> None:
         """Draw a line between two shapes."""

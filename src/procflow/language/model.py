@@ -411,6 +411,8 @@ class BranchArm(Model):
     if_: ExprText | None = Field(None, alias="if")
     goto: Way | None = None
     otherwise: Way | None = None
+    title: Text = ""
+    """The arm's condition in words (``預算外``): what diagrams show instead of the condition."""
 
     @model_validator(mode="after")
     def _form(self) -> BranchArm:
@@ -429,6 +431,8 @@ class StepBase(Model):
     title: Text = ""
     when: ExprText | None = None
     """Skip rule: the step runs only when this holds; otherwise the flow goes on past it."""
+    when_title: Text = ""
+    """The skip rule in words (``非例行計劃``): what diagrams show instead of the condition."""
     next: Way | None = None
     """Where to go after this step, when not the step written after it (a `Loop` limits
     how often a way back is taken)."""
@@ -437,6 +441,12 @@ class StepBase(Model):
     _notes = field_validator("notes", mode="before", json_schema_input_type=StrOrList)(
         lambda cls, v: _as_notes(v)
     )
+
+    @model_validator(mode="after")
+    def _when_title(self) -> StepBase:
+        if self.when_title and self.when is None:
+            raise ValueError("'when_title' names the skip rule: write 'when' too")
+        return self
 
     @property
     def kind(self) -> str:
@@ -538,6 +548,8 @@ class ParallelBranch(Model):
     title: Text = ""
     when: ExprText | None = None
     """A branch whose condition does not hold is skipped and does not block the join."""
+    when_title: Text = ""
+    """The condition in words: what diagrams show instead of it."""
     steps: list[Step] = Field(min_length=1)
 
 
@@ -770,6 +782,8 @@ class Process(Model):
     search: list[SearchField] = []
     """Document fields instances can be found by (``Engine.instances(where=...)``): the store
     indexes their values. Each is ``document.field``, a field that is not a list."""
+    labels: dict[Ident, Text] = {}
+    """What diagrams and the catalog call an outcome or a result: ``{appeal: 申訴}``."""
     steps: list[Step] = Field(min_length=1)
 
     _notes = field_validator("notes", mode="before", json_schema_input_type=StrOrList)(

@@ -32,6 +32,7 @@ __all__ = [
     "Occurrence",
     "Recurrence",
     "ScheduleError",
+    "describe",
     "describe_zh",
     "latest",
     "previous_key",
@@ -214,6 +215,20 @@ def previous_key(rec: Recurrence, occ: Occurrence, calendar: Calendar) -> str | 
         if _moment(rec, index, occ.moment, calendar) is not None:
             return _key(rec, index)
     return None
+
+
+def describe(rec: Recurrence) -> str:
+    """A short English label: "on the 20th of each month", "on 1 December each year"."""
+    day = rec.day
+    nth = (
+        f"{day}{'th' if 11 <= day % 100 <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th')}"
+    )
+    return {
+        "month": f"on the {nth} of each month",
+        "year": f"on {day} {_cal.month_name[rec.month]} each year",
+        "working_day": "every working day",
+        "day": "every day",
+    }[rec.every]
 
 
 def describe_zh(rec: Recurrence) -> str:

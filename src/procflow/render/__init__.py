@@ -1,10 +1,12 @@
 """Diagrams of processes: swimlanes in DOT/SVG/PNG, Mermaid, and an HTML catalog.
 
 The stages, one module each: `diagram` (a process as lanes, nodes and edges,
-the one place that decides what is drawn), `words` (the Chinese labels),
-`dot` and `mermaid` (syntax and escaping), `html` and `catalog` (the static
-site), `output` (files, written atomically). Imports flow that way; nothing
-here imports `runtime` or `cli`.
+the one place that decides what is drawn), `words` (their words, in Chinese
+or English) and `wrapping`; the layout: `blocks` (text set in lines),
+`metrics` (how wide it is), `grid` (rows and lanes), `routes` (lines and
+labels), `arrange` (everything at its place); `dot` and `mermaid` (syntax and
+escaping), `html` and `site` (the static catalog), `output` (files, written
+atomically). Imports flow that way; nothing here imports `runtime` or `cli`.
 
     >>> import procflow, procflow.render as render
     >>> catalog = procflow.load_dir("processes")

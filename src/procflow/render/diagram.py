@@ -19,10 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from procflow.flow.catalog import Process
-from procflow.flow.ir import Edge as FlowEdge
-from procflow.flow.ir import Flow, HumanNode
+from procflow.flow.ir import START, Flow, HumanNode, Scope
 from procflow.flow.ir import Node as FlowNode
-from procflow.flow.ports import EdgeStyle, NodeLike, Shape
+from procflow.flow.ports import EdgeStyle, Language, NodeLike, Shape
 from procflow.render import words
 from procflow.render.words import actor_title
 
@@ -38,6 +37,8 @@ class Lane:
     key: str
     title: str
     external: bool = False
+    note: str = ""
+    """A line under the title: （外部） for an actor outside the company."""
 
 
 @dataclass
@@ -75,20 +76,31 @@ class Diagram:
     lanes: list[Lane]
     nodes: list[Node]
     edges: list[Edge]
+    _by_id: dict[str, Node] = field(default_factory=dict, repr=False, compare=False)
 
     def in_lane(self, key: str) -> list[Node]:
         return [n for n in self.nodes if n.lane == key]
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id."""
+        found = self._by_id.get(node_id)
+        if found is None:
+            self._by_id = {n.id: n for n in self.nodes}
+            found = self._by_id[node_id]
+        return found
 
 
 class _Builder:
     """Builds a `Diagram`; the flow's nodes draw themselves on it (it is their `Canvas`)."""
 
-    def __init__(self, process: Process, titles: Mapping[str, str]) -> None:
+    def __init__(self, process: Process, titles: Mapping[str, str], language: Language) -> None:
         self.process = process
         self.flow: Flow = process.flow
         self.actors = self.flow.actors
         self.documents = self.flow.documents
         self.titles = titles
+        self.words = words.Words(language, process.labels, self.actors, self.documents)
+        self.steps = {k: v.title for k, v in self.flow.nodes.items()}
         self.order = self.flow.reading_order
         self.pos = {n: i for i, n in enumerate(self.order)}
         self.lanes: dict[str, Lane] = {}
@@ -123,9 +135,13 @@ class _Builder:
         shape: Shape,
         title: str,
         lines: Sequence[str] = (),
+        beside: bool = False,
     ) -> str:
         where = self._lane(lane) if lane else self.lane_of[node.id]
-        self.nodes.append(Node(shape_id, where, shape, title, list(lines)))
+        near = node.id if beside else None
+        self.nodes.append(Node(shape_id, where, shape, title, list(lines), beside=near))
+        if beside:
+            self.edges.append(Edge(node.id, shape_id, "note"))
         return shape_id
 
     def line(self, source: str, target: str, style: EdgeStyle = "flow", label: str = "") -> None:
@@ -136,6 +152,19 @@ class _Builder:
 
     def actor(self, role: str) -> str:
         return actor_title(self.actors, role)
+
+    @property
+    def language(self) -> Language:
+        return self.words.language
+
+    def outcome(self, name: str) -> str:
+        return self.words.outcome(name)
+
+    def document(self, name: str) -> str:
+        return self.words.document(name)
+
+    def value(self, text: str) -> str:
+        return self.words.value(text)
 
     def step_title(self, step_id: str) -> str:
         node = self.flow.nodes.get(step_id)
@@ -150,15 +179,22 @@ class _Builder:
     def _lane(self, key: str) -> str:
         if key not in self.lanes:
             actor = self.actors.get(key)
-            self.lanes[key] = Lane(
-                key, actor_title(self.actors, key), bool(actor and actor.external)
-            )
+            external = bool(actor and actor.external)
+            note = self.words.say("external") if external else ""
+            self.lanes[key] = Lane(key, actor_title(self.actors, key), external, note)
         return key
 
     def _assign_lanes(self) -> dict[str, str]:
+        """Each node's lane: its own actor's; else (a notification, a branch, a call...)
+        the lane of the step before it in the same list of steps, as the one who sends
+        the notice or hands the work on; the first of a list of steps takes the lane of
+        the next one there (a branch's first notice is sent by who works that branch);
+        the start sits with the role that starts the process (``starts_by``)."""
         lane_of: dict[str, str] = {}
         nodes = self.flow.nodes
         incoming = self.flow.incoming
+        if self.process.starts_by:
+            lane_of[START] = self._lane(self.process.starts_by[0])
         for n in self.order:
             node = nodes[n]
             for role in node.lanes():
@@ -173,18 +209,27 @@ class _Builder:
             before = [
                 e.source
                 for e in incoming[n]
-                if e.source in lane_of and self.pos[e.source] < self.pos[n]
+                if e.source in lane_of
+                and self.pos[e.source] < self.pos[n]
+                and nodes[e.source].scope == node.scope
             ]
             if before:
                 lane_of[n] = lane_of[max(before, key=self.pos.__getitem__)]
-        # what is still without a lane (the start) takes the next lane, else the last
-        following = ""
+        # what is still without a lane takes the next lane of its list of steps, then
+        # the lane it comes from, else the last one
+        following: dict[Scope, str] = {}
         for n in reversed(self.order):
-            following = lane_of.get(n, following)
-            if n not in lane_of and following:
-                lane_of[n] = following
+            scope = nodes[n].scope
+            if n in lane_of:
+                following[scope] = lane_of[n]
+            elif scope in following:
+                lane_of[n] = following[scope]
+        for n in self.order:
+            came = [e.source for e in incoming[n] if e.source in lane_of]
+            if n not in lane_of and came:
+                lane_of[n] = lane_of[min(came, key=self.pos.__getitem__)]
         if not self.lanes:
-            title = self.process.owner or "流程"
+            title = self.process.owner or self.words.say("process")
             self.lanes[DEFAULT_LANE] = Lane(DEFAULT_LANE, title)
         last = next(iter(self.lanes))
         for n in self.order:
@@ -196,16 +241,22 @@ class _Builder:
     def _notes(self, node: FlowNode, lane: str) -> None:
         fills = node.fills_written if isinstance(node, HumanNode) else {}
         reads: tuple[str, ...] = getattr(node, "reads", ())
-        docs = words.document_lines(fills, reads, self.documents, self.flow.collections)
+        docs = self.words.document_lines(fills, reads, self.flow.collections)
         n = node.id
         if docs:
             self.nodes.append(Node(f"{n}@docs", lane, "docs", "", docs, beside=n))
             self.edges.append(Edge(n, f"{n}@docs", "note"))
         if isinstance(node, HumanNode) and node.deadline is not None:
-            titles = {k: v.title for k, v in self.flow.nodes.items()}
-            lines = words.deadline_lines(node.deadline, self.actors, titles)
+            lines = self.words.deadline_lines(node.deadline, self.steps)
             self.nodes.append(Node(f"{n}@due", lane, "clock", lines[0], lines[1:], beside=n))
             self.edges.append(Edge(n, f"{n}@due", "note"))
+            escalate = node.deadline.escalate
+            if escalate is not None:  # who takes the task over acts here too: in their lane
+                how = self.words.say(f"escalate_{escalate.mode}")
+                part = f"{n}@escalate"
+                where = self._lane(escalate.to)
+                self.nodes.append(Node(part, where, "also", node.title, [how], beside=n))
+                self.edges.append(Edge(f"{n}@due", part, "note"))
 
     def _node(self, node: FlowNode, lane: str) -> None:
         n = node.id
@@ -218,34 +269,29 @@ class _Builder:
 
     # -- edges ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _label(edge: FlowEdge) -> str:
-        if edge.kind == "fork":
-            when = edge.condition.text if edge.condition is not None else ""
-            return edge.label + (f"\n僅當 {when}" if when else "")
-        label = words.FIXED_LABELS.get(edge.label, edge.label)
-        if edge.limit is not None:  # a limited way: how often, and where past it
-            return (
-                edge.limit.exceeded(label) if edge.kind == "exceeded" else edge.limit.label(label)
-            )
-        return label
+    def _sent_back(self, label: str) -> str:
+        """``駁回（退回）``; an outcome that already says so stays as it is (``退回修改``)."""
+        back = self.words.say("sent_back")
+        if not label:
+            return back
+        return label if back.split()[-1] in label.lower() else self.words.say("back", label=label)
 
     def _flow_edges(self) -> None:
         merged: dict[tuple[str, str, EdgeStyle], list[str]] = {}
         for n in self.order:
             for e in self.flow.outgoing(n):
-                label = self._label(e)
+                label = self.words.edge(e)
                 style: EdgeStyle
                 if e.kind == "skip":
                     src, style = f"{n}@when", "bypass"
-                    label = f"不符合「{e.label}」則跳過"
+                    label = self.words.skip(e)
                 elif e.kind == "optional":
                     src, style = self.exit[n], "bypass"
                 else:
                     src = self.exit[n]
                     style = "back" if self.pos[e.target] <= self.pos[n] else "flow"
                     if style == "back":
-                        label = f"{label}（退回）" if label else "退回"
+                        label = self._sent_back(label)
                 labels = merged.setdefault((src, self.entry[e.target], style), [])
                 if label and label not in labels:
                     labels.append(label)
@@ -268,31 +314,33 @@ class _Builder:
             self._node(self.flow.nodes[n], self.lane_of[n])
         self._flow_edges()
         p = self.process
-        caption = [f"主管部門：{p.owner}"] if p.owner else []
+        say = self.words.say
+        caption = [say("owner", owner=p.owner)] if p.owner else []
         if p.source is not None:
-            where = " ".join(
-                x
-                for x in (
-                    p.source.document,
-                    p.source.section,
-                    p.source.lines and f"{p.source.lines}行",
-                )
-                if x
-            )
-            caption.append(f"來源：{where}")
+            lines = p.source.lines and say("lines", lines=p.source.lines)
+            where = " ".join(x for x in (p.source.document, p.source.section, lines) if x)
+            caption.append(say("source", where=where))
         used = {n.lane for n in self.nodes}
         lanes = [lane for key, lane in self.lanes.items() if key in used]
         return Diagram(p.id, p.title, caption, lanes, self.nodes, self.edges)
 
 
-def build_diagram(process: Process, *, titles: Mapping[str, str] | None = None) -> Diagram:
+def build_diagram(
+    process: Process,
+    *,
+    titles: Mapping[str, str] | None = None,
+    language: Language | None = None,
+) -> Diagram:
     """The diagram of a loaded process.
 
     Args:
         process: a process from `procflow.load` or `procflow.load_dir`.
         titles: process id -> title, to name the processes that hand-offs and calls go to.
+        language: ``zh`` or ``en`` for the diagram's words; by default the language the
+            process's title is written in (`render.words.language_of`).
 
     Raises:
         AttributeError: when the process was not loaded with `procflow.load`.
     """
-    return _Builder(process, titles or {}).build()
+    chosen = language or words.language_of(process.title)
+    return _Builder(process, titles or {}, chosen).build()

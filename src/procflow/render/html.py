@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 from procflow.flow.catalog import Process
 from procflow.flow.ir import HumanNode, Node
+from procflow.flow.ports import Language
 from procflow.language.model import DocumentDef, FieldDef
 from procflow.render import words
+from procflow.render.wrapping import clean
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans CJK TC","Noto Sans",sans-serif;margin:0;
@@ -32,38 +34,29 @@ table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.9rem}
 th,td{border:1px solid #dadce0;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f1f3f4}td.c{text-align:center}
 .meta{color:#5f6368}.pass{color:#188038;font-weight:600}.fail{color:#d93025;font-weight:600}
-.diagram{overflow:auto;border:1px solid #dadce0;padding:.5rem;background:#fff}
-.diagram svg{max-width:100%;height:auto}
+.diagram{overflow:auto;border:1px solid #dadce0;padding:.5rem;background:#fff;margin:0}
+.diagram svg{display:block;max-width:none;height:auto}
+@media print{.diagram{overflow:visible;border:0}.diagram svg{max-width:100%}}
 .small{font-size:.8rem;color:#5f6368}code{background:#f1f3f4;padding:0 .2rem}
 .matrix{overflow:auto}.matrix td{white-space:nowrap}
 """
 
-KIND_WORDS = {
-    "task": "工作",
-    "decision": "審批",
-    "sign": "會簽",
-    "branch": "自動分支",
-    "parallel": "並行",
-    "notify": "知會",
-    "call": "調用",
-    "handoff": "轉入",
-    "end": "結束",
-}
-
 
 def esc(text: object) -> str:
     """Text for HTML content or a quoted attribute."""
-    return html.escape(words.clean(str(text)), quote=True)
+    return html.escape(clean(str(text)), quote=True)
 
 
-def page(title: str, body: str, *, root: str = "") -> str:
+def page(title: str, body: str, *, root: str = "", language: Language = "zh") -> str:
     """A whole HTML page; ``root`` is the relative path to the catalog's top folder."""
+    say = words.Words(language).say
     nav = (
-        f'<a href="{root}index.html">流程目錄</a><a href="{root}map.html">流程地圖</a>'
-        f'<a href="{root}actors.html">角色矩陣</a>'
+        f'<a href="{root}index.html">{say("nav_index")}</a>'
+        f'<a href="{root}map.html">{say("nav_map")}</a>'
+        f'<a href="{root}actors.html">{say("nav_actors")}</a>'
     )
     return (
-        '<!DOCTYPE html>\n<html lang="zh-Hant">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{say("html_lang")}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n"
         f"<body>\n<header>{nav}</header>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
@@ -103,41 +96,40 @@ def roles(process: Process) -> dict[str, dict[str, list[str]]]:
     return out
 
 
-def _field(name: str, f: FieldDef) -> list[str]:
+def _field(name: str, f: FieldDef, w: words.Words) -> list[str]:
+    say = w.say
     detail = []
     if isinstance(f.of, list):
-        detail.append("可選：" + "、".join(f.of))
+        detail.append(say("choices", values=say("and").join(f.of)))
     elif f.of is not None:
-        detail.append(f"項目：{f.of}")
+        detail.append(say("items", type=say(f.of)))
     if f.fields:
-        detail.append("欄位：" + "、".join(f.fields))
-    if f.min is not None:
-        detail.append(f"最小 {f.min}")
-    if f.max is not None:
-        detail.append(f"最大 {f.max}")
-    if f.default is not None:
-        detail.append(f"預設 {f.default}")
+        detail.append(say("subfields", names=say("and").join(f.fields)))
+    for key in ("min", "max", "default"):
+        value = getattr(f, key)
+        if value is not None:
+            detail.append(say(key, value=value))
     detail.extend(f.notes)
     return [
         f"<code>{esc(name)}</code>",
         esc(f.title),
-        esc(f.type),
-        "是" if f.required else "否",
-        esc("；".join(detail)),
+        esc(say(f.type)),
+        say("yes") if f.required else say("no"),
+        esc(say("list_sep").join(detail)),
     ]
 
 
-def _documents(documents: Mapping[str, DocumentDef], used: list[str]) -> str:
+def _documents(documents: Mapping[str, DocumentDef], used: list[str], w: words.Words) -> str:
     if not used:
-        return "<p>（無）</p>"
+        return f"<p>{w.say('none')}</p>"
     parts = []
     for key in used:
         doc = documents.get(key)
         if doc is None:
             continue
-        parts.append(f"<h3>《{esc(doc.title)}》 <code>{esc(key)}</code></h3>")
-        rows = [_field(name, f) for name, f in doc.fields.items()]
-        parts.append(table(["欄位", "名稱", "類型", "必填", "說明"], rows))
+        parts.append(f"<h3>{esc(w.document(key))} <code>{esc(key)}</code></h3>")
+        rows = [_field(name, f, w) for name, f in doc.fields.items()]
+        parts.append(table(w.say("fields_head").split("|"), rows))
     return "".join(parts)
 
 
@@ -147,6 +139,10 @@ def _link(pid: str, known: Mapping[str, Process]) -> str:
     return esc(pid)
 
 
+def _or_none(html_text: str, w: words.Words) -> str:
+    return html_text or f"<p>{w.say('none')}</p>"
+
+
 def process_page(
     process: Process,
     *,
@@ -154,104 +150,104 @@ def process_page(
     known: Mapping[str, Process],
     results: Sequence[Result] | None,
     files: Sequence[str] = (),
+    language: Language | None = None,
 ) -> str:
-    """The page of one process (it lives in ``process/`` under the catalog)."""
+    """The page of one process (it lives in ``process/`` under the catalog), in
+    ``language`` (by default the language of the process's title)."""
     flow = process.flow
     actors, documents = flow.actors, flow.documents
+    w = words.Words(language or words.language_of(process.title), process.labels, actors, documents)
+    say = w.say
     titles = {n.id: n.title for n in flow.nodes.values()}
-    meta = [f"主管部門：{process.owner}"] if process.owner else []
+    meta = [say("owner", owner=process.owner)] if process.owner else []
     if process.source is not None:
         src = process.source
-        meta.append(
-            "來源："
-            + " ".join(x for x in (src.document, src.section, src.lines and f"{src.lines}行") if x)
-        )
-    meta.append(f"版本：{process.version}")
+        at = src.lines and say("lines", lines=src.lines)
+        meta.append(say("source", where=" ".join(x for x in (src.document, src.section, at) if x)))
+    if "version" in process.model_fields_set:  # the default "1" is no version at all
+        meta.append(say("version", version=process.version))
     body = [f"<h1>{esc(process.id)} {esc(process.title)}</h1>"]
-    body.append(f'<p class="meta">{esc(" · ".join(meta))}</p>')
+    if meta:
+        body.append(f'<p class="meta">{esc(" · ".join(meta))}</p>')
     body.extend(f'<p class="small">{esc(n)}</p>' for n in process.notes)
     links = " · ".join(f'<a href="../{esc(process.id)}.{ext}">{ext.upper()}</a>' for ext in files)
-    body.append("<h2>流程圖</h2>" + (f'<p class="small">下載：{links}</p>' if links else ""))
+    download = f'<p class="small">{say("download", links=links)}</p>' if links else ""
+    body.append(f"<h2>{say('diagram')}</h2>{download}")
     body.append(f'<figure class="diagram" id="diagram">{inline_svg(svg)}</figure>')
 
     rows = []
     used_docs: list[str] = list(process.documents)
     deadlines = []
-
-    def actor(a: str) -> str:
-        return words.actor_title(actors, a)
-
     for i, node in enumerate(flow.steps(), 1):
         forms: list[str] = []
         due = ""
         if isinstance(node, HumanNode):
-            forms = words.document_lines(node.fills_written, node.reads, documents)
+            forms = w.document_lines(node.fills_written, node.reads)
             used_docs += [d for d in [*node.fills, *node.reads] if d not in used_docs]
             if node.deadline is not None:
-                lines = words.deadline_lines(node.deadline, actors, titles)
-                due = "；".join(lines)
+                lines = w.deadline_lines(node.deadline, titles)
+                due = say("list_sep").join(lines)
                 deadlines.append(
                     [
                         esc(node.title),
                         esc(node.deadline.due_text),
                         esc(lines[0]),
-                        esc("；".join(lines[1:])),
+                        esc(say("list_sep").join(lines[1:])),
                     ]
                 )
-        forms += [("調用 " if node.kind == "call" else "轉入 ") + other for other in node.links]
+        doing = {"call": say("calls"), "handoff": say("hands_off")}.get(node.kind, "")
+        forms += [f"{doing} {other}" for other in node.links]
         nexts = []
         for edge in flow.outgoing(node.id):
-            label = words.FIXED_LABELS.get(edge.label, edge.label)
-            if edge.kind == "skip":
-                label = f"不符合「{edge.label}」則跳過"
             target = titles.get(edge.target, edge.target)
-            nexts.append(f"{label} → {target}" if label else f"→ {target}")
+            label = w.skip(edge) if edge.kind == "skip" else w.edge(edge, between=" ")
+            nexts.append(
+                say("goes", label=label, target=target) if label else say("goes_on", target=target)
+            )
         indent = "　" * len(node.scope)
         rows.append(
             [
                 str(i),
                 f"{indent}{esc(node.title)} <span class=small>{esc(node.id)}</span>",
-                esc(KIND_WORDS.get(node.display_kind, node.display_kind)),
-                esc(node.who(actor)),
+                esc(say(node.display_kind)),
+                esc(node.who(w.actor, w.language)),
                 "<br>".join(esc(x) for x in forms),
                 esc(due),
                 "<br>".join(esc(x) for x in nexts),
-                esc(node.skip.text if node.skip is not None else ""),
+                esc(node.skip.words if node.skip is not None else ""),
             ]
         )
-    body.append("<h2>步驟</h2>")
-    head = ["#", "步驟", "類型", "執行對象", "規範標準", "時限", "去向", "執行條件"]
-    body.append(table(head, rows))
+    body.append(f"<h2>{say('steps')}</h2>")
+    body.append(table(say("steps_head").split("|"), rows))
 
-    body.append("<h2>角色</h2>")
+    body.append(f"<h2>{say('actors')}</h2>")
     mine = roles(process)
     actor_rows = [
         [
             f"<code>{esc(a)}</code>",
-            esc(words.actor_title(actors, a))
-            + (" （外部）" if actors.get(a) and actors[a].external else ""),
-            esc("；".join(f"{r}：{'、'.join(s)}" for r, s in mine[a].items())),
+            esc(w.actor(a))
+            + (f" {say('external')}" if actors.get(a) and actors[a].external else ""),
+            esc(
+                say("list_sep").join(
+                    say("duty", duty=say(r), steps=say("and").join(s)) for r, s in mine[a].items()
+                )
+            ),
         ]
         for a in mine
     ]
-    body.append(table(["角色", "名稱", "在本流程中"], actor_rows))
-    body.append("<h2>表單</h2>" + _documents(documents, used_docs))
-    body.append("<h2>時限</h2>")
+    body.append(table(say("actors_head").split("|"), actor_rows))
+    body.append(f"<h2>{say('documents')}</h2>" + _documents(documents, used_docs, w))
+    body.append(f"<h2>{say('deadlines')}</h2>")
     body.append(
-        table(["步驟", "原文", "時限", "起算、提醒與逾期"], deadlines)
-        if deadlines
-        else "<p>（無）</p>"
+        _or_none(table(say("deadlines_head").split("|"), deadlines) if deadlines else "", w)
     )
     tables = list(process.decisions) + [t.table for n in flow.human_steps() for t in n.tables]
-    body.append("<h2>決策表</h2>")
-    body.append(
-        "<ul>" + "".join(f"<li><code>{esc(t)}</code></li>" for t in dict.fromkeys(tables)) + "</ul>"
-        if tables
-        else "<p>（無）</p>"
-    )
+    body.append(f"<h2>{say('tables')}</h2>")
+    items = "".join(f"<li><code>{esc(t)}</code></li>" for t in dict.fromkeys(tables))
+    body.append(_or_none(f"<ul>{items}</ul>" if tables else "", w))
 
     def verb(node: Node) -> str:
-        return "調用" if node.kind == "call" else "轉入"
+        return say("calls") if node.kind == "call" else say("hands_off")
 
     out_links = [(verb(n), other) for n in flow.steps() for other in n.links]
     incoming = [
@@ -260,23 +256,27 @@ def process_page(
         for n in other.flow.steps()
         if process.id in n.links
     ]
-    items = [f"<li>{what} {_link(pid, known)}</li>" for what, pid in out_links] + [
-        f"<li>被 {_link(o.id, known)} {what}</li>" for o, what in incoming
+    related = [f"<li>{what} {_link(pid, known)}</li>" for what, pid in out_links] + [
+        f"<li>{say('called_by', process=_link(o.id, known), verb=what)}</li>"
+        for o, what in incoming
     ]
-    body.append(
-        "<h2>相關流程</h2>" + ("<ul>" + "".join(items) + "</ul>" if items else "<p>（無）</p>")
-    )
-    body.append("<h2>情境測試結果</h2>")
+    body.append(f"<h2>{say('related')}</h2>")
+    body.append(_or_none("<ul>" + "".join(related) + "</ul>" if related else "", w))
+    body.append(f"<h2>{say('scenarios')}</h2>")
     if results is None:
-        body.append('<p id="scenarios">no scenarios run（尚未執行情境測試）</p>')
+        body.append(f'<p id="scenarios">{say("no_scenarios")}</p>')
     else:
         rows = [
             [
                 esc(r.name),
-                '<span class="pass">通過</span>' if r.passed else '<span class="fail">失敗</span>',
+                f'<span class="pass">{say("passed")}</span>'
+                if r.passed
+                else f'<span class="fail">{say("failed")}</span>',
                 esc(r.message),
             ]
             for r in results
         ]
-        body.append(f'<div id="scenarios">{table(["情境", "結果", "說明"], rows)}</div>')
-    return page(f"{process.id} {process.title}", "\n".join(body), root="../")
+        head = say("scenarios_head").split("|")
+        body.append(f'<div id="scenarios">{table(head, rows)}</div>')
+    title = f"{process.id} {process.title}"
+    return page(title, "\n".join(body), root="../", language=w.language)

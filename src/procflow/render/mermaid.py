@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from procflow.render.diagram import Diagram, Shape
-from procflow.render.words import clean, wrap
+from procflow.render.wrapping import clean, wrap
 
 _CODES = {
     "#": "#35;",
@@ -45,6 +45,7 @@ _SHAPES: dict[Shape, tuple[str, str]] = {
     "docs": ("[/", "\\]"),
     "clock": ("[\\", "/]"),
     "gate": ("((", "))"),
+    "also": ("(", ")"),
 }
 _CLASSES = {
     "task": "fill:#e8f0fe,stroke:#1a56b0",
@@ -58,6 +59,7 @@ _CLASSES = {
     "docs": "fill:#fffbe6,stroke:#b07d00",
     "clock": "fill:#fdeee0,stroke:#c5570a",
     "end": "fill:#e6e6e6,stroke:#3c4043",
+    "also": "fill:#f1f3f4,stroke:#1a56b0,stroke-dasharray:4 3",
 }
 
 
@@ -85,7 +87,7 @@ def mermaid_source(diagram: Diagram, *, link: Callable[[str], str | None] | None
     title = escape(" ".join(f"{diagram.id} {diagram.title}".split()))
     out = ["flowchart TB", f"  %% {title}"]
     for i, lane in enumerate(diagram.lanes):
-        name = lane.title + ("（外部）" if lane.external else "")
+        name = lane.title + lane.note
         out.append(f"  subgraph lane{i + 1}[{label(name, [])}]")
         out.append("    direction TB")
         for node in diagram.in_lane(lane.key):

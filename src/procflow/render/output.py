@@ -20,6 +20,7 @@ from pathlib import Path
 
 from procflow.errors import RenderError
 from procflow.flow.catalog import Process
+from procflow.flow.ports import Language
 from procflow.render.diagram import Diagram, build_diagram
 from procflow.render.dot import (
     INSTALL_HINT,
@@ -59,11 +60,14 @@ def write_diagrams(
     folder: str | Path,
     *,
     formats: str | Iterable[str] = ("svg",),
+    language: Language | None = None,
 ) -> list[Path]:
     """Draw every process in every format into ``folder``; return the files written.
 
     Hand-offs and calls link to the other process's file (``<id>.svg``, ``<id>.md``,
-    the catalog page) when that process is among ``processes``.
+    the catalog page) when that process is among ``processes``. Each diagram and page
+    is in the language of its process's title unless ``language`` (``zh`` or ``en``)
+    says otherwise.
 
     Raises:
         RenderError: when an image format is asked for and Graphviz is missing or
@@ -73,7 +77,9 @@ def write_diagrams(
     wanted = parse_formats(formats)
     out = Path(folder)
     titles = {pid: p.title for pid, p in processes.items()}
-    diagrams = {pid: build_diagram(p, titles=titles) for pid, p in processes.items()}
+    diagrams = {
+        pid: build_diagram(p, titles=titles, language=language) for pid, p in processes.items()
+    }
     written: list[Path] = []
 
     def link(ext: str) -> Linker:
@@ -99,7 +105,9 @@ def write_diagrams(
             for f in ("svg", "png", "dot", "md")
             if f in wanted or (f == "md" and "mermaid" in wanted)
         ]
-        written += write_catalog(processes, out, svgs=pages, write=atomic_write, files=files)
+        written += write_catalog(
+            processes, out, svgs=pages, write=atomic_write, files=files, language=language
+        )
     return written
 
 

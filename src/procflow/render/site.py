@@ -23,14 +23,16 @@ from pathlib import Path
 import graphviz
 
 from procflow.flow.catalog import Process
+from procflow.flow.ports import Language
 from procflow.render import html
+from procflow.render.blocks import Block, Line
 from procflow.render.dot import escape as dot_escape
 from procflow.render.dot import run_graphviz
+from procflow.render.dot import table as label_table
 from procflow.render.html import Result, esc, page, table
-from procflow.render.words import FONT, actor_title
+from procflow.render.words import FONT, Words, actor_title, language_of
 
 RESULTS_FILE = "scenario-results.json"
-NO_SOURCE = "（未註明來源）"
 
 Writer = Callable[[Path, str | bytes], None]
 
@@ -55,25 +57,37 @@ def load_results(folder: Path) -> dict[str, list[Result]]:
     return out
 
 
-def _group(processes: Mapping[str, Process]) -> dict[str, list[Process]]:
+def catalog_language(processes: Mapping[str, Process]) -> Language:
+    """The language of a catalog's own pages: Chinese when most processes are written in it."""
+    chinese = sum(language_of(p.title) == "zh" for p in processes.values())
+    return "zh" if chinese * 2 >= len(processes) else "en"
+
+
+def _group(processes: Mapping[str, Process], w: Words) -> dict[str, list[Process]]:
+    none = w.say("no_source")
     groups: dict[str, list[Process]] = {}
     for p in processes.values():
-        key = p.source.document if p.source is not None else NO_SOURCE
+        key = p.source.document if p.source is not None else none
         groups.setdefault(key, []).append(p)
-    return dict(sorted(groups.items(), key=lambda kv: (kv[0] == NO_SOURCE, kv[0])))
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0] == none, kv[0])))
 
 
-def _summary(results: Sequence[Result] | None) -> str:
+def _summary(results: Sequence[Result] | None, w: Words) -> str:
     if results is None:
-        return '<span class="small">no scenarios run</span>'
+        return f'<span class="small">{w.say("no_scenarios")}</span>'
     passed = sum(r.passed for r in results)
     cls = "pass" if passed == len(results) else "fail"
-    return f'<span class="{cls}">{passed}/{len(results)} 通過</span>'
+    return f'<span class="{cls}">{w.say("passed_of", passed=passed, n=len(results))}</span>'
 
 
-def index_page(processes: Mapping[str, Process], results: Mapping[str, list[Result]]) -> str:
-    body = [f"<h1>流程目錄</h1><p class=meta>{len(processes)} 個流程</p>"]
-    for document, members in _group(processes).items():
+def index_page(
+    processes: Mapping[str, Process],
+    results: Mapping[str, list[Result]],
+    language: Language = "zh",
+) -> str:
+    w = Words(language)
+    body = [f"<h1>{w.say('nav_index')}</h1><p class=meta>{w.say('count', n=len(processes))}</p>"]
+    for document, members in _group(processes, w).items():
         body.append(f"<h2>{esc(document)}</h2>")
         rows = [
             [
@@ -81,12 +95,12 @@ def index_page(processes: Mapping[str, Process], results: Mapping[str, list[Resu
                 esc(p.title),
                 esc(p.owner),
                 str(sum(1 for _ in p.flow.steps())),
-                _summary(results.get(p.id)),
+                _summary(results.get(p.id), w),
             ]
             for p in sorted(members, key=lambda p: p.id)
         ]
-        body.append(table(["代號", "流程名稱", "主管部門", "步驟", "情境測試"], rows))
-    return page("流程目錄", "\n".join(body))
+        body.append(table(w.say("index_head").split("|"), rows))
+    return page(w.say("nav_index"), "\n".join(body), language=language)
 
 
 def links(processes: Mapping[str, Process]) -> list[tuple[str, str, str]]:
@@ -98,19 +112,26 @@ def links(processes: Mapping[str, Process]) -> list[tuple[str, str, str]]:
     return out
 
 
-def map_source(processes: Mapping[str, Process]) -> str:
+def map_source(processes: Mapping[str, Process], language: Language = "zh") -> str:
     """The DOT text of the process map: processes by source document, with their links."""
+    w = Words(language)
     g = graphviz.Digraph(name="process-map")
     g.attr("graph", rankdir="LR", fontname=FONT, nodesep="0.3", ranksep="0.6")
     g.attr("node", fontname=FONT, shape="box", style="rounded,filled", fillcolor="#e8f0fe")
     g.attr("edge", fontname=FONT, fontsize="10")
-    for i, (document, members) in enumerate(_group(processes).items()):
+    for i, (document, members) in enumerate(_group(processes, w).items()):
         with g.subgraph(name=f"cluster_{i}") as c:
-            c.attr(label=f"<<B>{dot_escape(document)}</B>>", style="rounded", color="#bdc1c6")
+            c.attr(  # at the left, where a wide map is read from (and scrolled to)
+                label=f"<<B>{dot_escape(document)}</B>>",
+                labeljust="l",
+                style="rounded",
+                color="#bdc1c6",
+            )
             for p in members:
+                lines = (Line(p.id, 12, bold=True), Line(p.title, 12))
                 c.node(
                     f"proc.{p.id}",
-                    label=f"<<B>{dot_escape(p.id)}</B><BR/>{dot_escape(p.title)}>",
+                    label=label_table(Block(lines)),
                     URL=f"process/{p.id}.html",
                     target="_top",
                     tooltip=p.id,
@@ -119,7 +140,7 @@ def map_source(processes: Mapping[str, Process]) -> str:
     for src, dst, kind in links(processes):
         if dst not in processes:
             g.node(f"proc.{dst}", label=f"<{dot_escape(dst)}>", style="dashed")
-        label = "<轉入>" if kind == "handoff" else "<調用>"
+        label = f"<{w.say('hands_off' if kind == 'handoff' else 'calls')}>"
         g.edge(
             f"proc.{src}",
             f"proc.{dst}",
@@ -130,25 +151,26 @@ def map_source(processes: Mapping[str, Process]) -> str:
     return source
 
 
-def map_page(processes: Mapping[str, Process]) -> str:
-    svg = run_graphviz(map_source(processes), "svg").decode("utf-8")
+def map_page(processes: Mapping[str, Process], language: Language = "zh") -> str:
+    w = Words(language)
+    svg = run_graphviz(map_source(processes, language), "svg").decode("utf-8")
     body = (
-        "<h1>流程地圖</h1><p class=meta>"
-        "實線：轉入下一流程（不等待）；虛線：調用子流程（等待完成）。</p>"
+        f"<h1>{w.say('nav_map')}</h1><p class=meta>{w.say('map_legend')}</p>"
         f'<figure class="diagram" id="diagram">{html.inline_svg(svg)}</figure>'
     )
-    return page("流程地圖", body)
+    return page(w.say("nav_map"), body, language=language)
 
 
-def actors_page(processes: Mapping[str, Process]) -> str:
+def actors_page(processes: Mapping[str, Process], language: Language = "zh") -> str:
     """The actors × processes matrix: who does, approves or is notified of what."""
+    w = Words(language)
     titles: dict[str, str] = {}
     per_process = {pid: html.roles(p) for pid, p in processes.items()}
     for pid, p in processes.items():
         for actor in per_process[pid]:
             titles.setdefault(actor, actor_title(p.flow.actors, actor))
     ids = sorted(processes)
-    head = ["角色", *ids]
+    head = [w.say("actor_col"), *ids]
     rows = []
     for actor in sorted(titles, key=lambda a: (titles[a], a)):
         cells = [f"{esc(titles[actor])}<br><code>{esc(actor)}</code>"]
@@ -156,21 +178,21 @@ def actors_page(processes: Mapping[str, Process]) -> str:
             mine = per_process[pid].get(actor, {})
             cells.append(
                 "<br>".join(
-                    f'<span title="{esc("、".join(steps))}">{esc(role)} {len(steps)}</span>'
+                    f'<span title="{esc(w.say("and").join(steps))}">'
+                    f"{esc(w.say(role))} {len(steps)}</span>"
                     for role, steps in mine.items()
                 )
             )
         rows.append(cells)
-    legend = (
-        "辦理：執行步驟；審批：決定或簽準；知會：收到通知。數字為步驟數，滑鼠停留可見步驟名稱。"
-    )
+    legend = w.say("actors_legend")
     links_row = " · ".join(
         f'<a href="process/{esc(pid)}.html">{esc(pid)} {esc(processes[pid].title)}</a>'
         for pid in ids
     )
     matrix = f'<div class="matrix">{table(head, rows)}</div>'
-    body = f"<h1>角色矩陣</h1><p class=meta>{legend}</p><p class=small>{links_row}</p>{matrix}"
-    return page("角色矩陣", body)
+    title = w.say("nav_actors")
+    body = f"<h1>{title}</h1><p class=meta>{legend}</p><p class=small>{links_row}</p>{matrix}"
+    return page(title, body, language=language)
 
 
 def write_catalog(
@@ -180,22 +202,31 @@ def write_catalog(
     svgs: Mapping[str, str],
     write: Writer,
     files: Sequence[str] = (),
+    language: Language | None = None,
 ) -> list[Path]:
     """Write the catalog pages into ``folder`` with ``write`` (which must be atomic).
 
     Args:
         svgs: process id -> its diagram as SVG, linking to ``<id>.html``.
         files: extensions of the diagram files written next to the catalog (for links).
+        language: the language of every page; by default each process's page is in
+            its own language and the other pages in that of most processes.
     """
     results = load_results(folder)
+    common = language or catalog_language(processes)
     pages: dict[Path, str] = {
-        folder / "index.html": index_page(processes, results),
-        folder / "map.html": map_page(processes),
-        folder / "actors.html": actors_page(processes),
+        folder / "index.html": index_page(processes, results, common),
+        folder / "map.html": map_page(processes, common),
+        folder / "actors.html": actors_page(processes, common),
     }
     for pid, process in processes.items():
         pages[folder / "process" / f"{pid}.html"] = html.process_page(
-            process, svg=svgs[pid], known=processes, results=results.get(pid), files=files
+            process,
+            svg=svgs[pid],
+            known=processes,
+            results=results.get(pid),
+            files=files,
+            language=language,
         )
     for path, text in pages.items():
         write(path, text)

@@ -19,9 +19,12 @@ from procflow.flow.context import Context
 from procflow.flow.ir import Condition, Edge, Flow, Node
 from procflow.flow.kinds.protocol import Base, StepKind
 from procflow.flow.layout import Placed
-from procflow.flow.ports import Canvas, Move, Run
+from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import BranchStep
+
+WORDS: dict[Language, str] = {"zh": "自動判斷", "en": "Decided by the data"}
+"""The title of a branch that has none, in each language."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Arm:
     condition: Condition | None
     target: str
     order: int
+    title: str = ""
+    """The analyst's words for an ``otherwise`` arm (a conditional arm's are its condition's)."""
 
     @property
     def text(self) -> str:
@@ -49,14 +54,15 @@ class BranchNode(Node):
             yield Edge(self.id, self.skip_to, "skip", condition=self.skip, label=self.skip.text)
         for arm in self.arms:
             if arm.condition is None:
-                yield Edge(self.id, arm.target, "otherwise", label="otherwise", order=arm.order)
+                label = arm.title or "otherwise"
+                yield Edge(self.id, arm.target, "otherwise", label=label, order=arm.order)
             else:
                 yield Edge(
                     self.id,
                     arm.target,
                     "condition",
                     condition=arm.condition,
-                    label=arm.condition.text,
+                    label=arm.condition.words,
                     order=arm.order,
                 )
 
@@ -71,7 +77,7 @@ class BranchNode(Node):
         return [*Node.coverage(self), *(f"{self.id}: arm {arm.text}" for arm in self.arms)]
 
     def draw(self, canvas: Canvas) -> None:
-        canvas.box(self, "branch", self.label or "自動判斷")
+        canvas.box(self, "branch", self.label or WORDS[canvas.language])
 
 
 def build(ctx: Context, placed: Placed, base: Base) -> BranchNode:
@@ -82,9 +88,9 @@ def build(ctx: Context, placed: Placed, base: Base) -> BranchNode:
         if arm.otherwise is not None:
             dest = ctx.way(arm.otherwise, placed, (*where, "otherwise"))
             if dest is not None:
-                arms.append(Arm(None, dest, order))
+                arms.append(Arm(None, dest, order, arm.title))
         elif arm.goto is not None and arm.if_ is not None:
-            condition = ctx.condition((*placed.path, "branch", order, "if"), arm.if_)
+            condition = ctx.condition((*placed.path, "branch", order, "if"), arm.if_, arm.title)
             dest = ctx.way(arm.goto, placed, (*where, "goto"))
             if dest is not None:
                 arms.append(Arm(condition, dest, order))

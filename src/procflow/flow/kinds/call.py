@@ -17,12 +17,18 @@ from typing import ClassVar, cast
 
 from procflow.flow.context import Context
 from procflow.flow.ir import Flow, LinkNode
-from procflow.flow.kinds.carry import carried, carried_words, check_carry
+from procflow.flow.kinds.carry import carried, carried_words, check_carry, returned_words
 from procflow.flow.kinds.protocol import Base, StepKind
 from procflow.flow.layout import Placed
-from procflow.flow.ports import Canvas, Move, Run
+from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import CallStep
+
+WORDS: dict[Language, dict[str, str]] = {
+    "zh": {"title": "調用 {process}", "calls": "調用 {process}（等待完成）"},
+    "en": {"title": "Call {process}", "calls": "runs {process} and waits for it"},
+}
+"""The words of a call on its diagram, in each language."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,12 +47,14 @@ class CallNode(LinkNode):
         return None
 
     def draw(self, canvas: Canvas) -> None:
-        lines = [f"調用 {canvas.process_title(self.target)}（等待完成）"]
+        words = WORDS[canvas.language]
+        lines = [words["calls"].format(process=canvas.process_title(self.target))]
         if self.carry:
-            lines.append("攜帶：" + carried_words(self.carry))
+            lines.append(carried_words(self.carry, canvas))
         if self.returns:
-            lines.append("取回：" + "、".join(ours for ours, _ in self.returns))
-        canvas.box(self, "call", self.label or f"調用 {self.target}", lines, link=self.target)
+            lines.append(returned_words(self.returns, canvas))
+        title = self.label or words["title"].format(process=self.target)
+        canvas.box(self, "call", title, lines, link=self.target)
 
 
 def build(ctx: Context, placed: Placed, base: Base) -> CallNode:

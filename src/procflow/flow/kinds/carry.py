@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from procflow.flow.context import Context
 from procflow.flow.ir import Carried
 from procflow.flow.layout import Placed
+from procflow.flow.ports import Canvas, Language
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import Carry
 from procflow.language.source import Document, Path_
@@ -25,9 +26,26 @@ def carried(carry: Mapping[str, Carry]) -> tuple[Carried, ...]:
     return tuple(Carried(theirs, c.from_, c.optional) for theirs, c in carry.items())
 
 
-def carried_words(carry: tuple[Carried, ...]) -> str:
-    """``proposal、activity_plan（如有）``: what a call or hand-off carries, for diagrams."""
-    return "、".join(c.ours + ("（如有）" if c.optional else "") for c in carry)
+WORDS: Mapping[Language, Mapping[str, str]] = {
+    "zh": {"carry": "攜帶：{docs}", "returns": "取回：{docs}", "and": "、", "if_held": "（如有）"},
+    "en": {"carry": "carries {docs}", "returns": "brings back {docs}", "and": ", ",
+           "if_held": " (if held)"},
+}  # fmt: skip
+"""What calls and hand-offs say of the documents they carry, in each language."""
+
+
+def carried_words(carry: tuple[Carried, ...], canvas: Canvas) -> str:
+    """``攜帶：《調研計劃》、《活動方案》（如有）``: what a call or hand-off carries."""
+    words = WORDS[canvas.language]
+    docs = [canvas.document(c.ours) + (words["if_held"] if c.optional else "") for c in carry]
+    return words["carry"].format(docs=words["and"].join(docs))
+
+
+def returned_words(returns: tuple[tuple[str, str], ...], canvas: Canvas) -> str:
+    """``取回：《調研報告》``: what a call copies back when the other process finishes."""
+    words = WORDS[canvas.language]
+    docs = words["and"].join(canvas.document(ours) for ours, _ in returns)
+    return words["returns"].format(docs=docs)
 
 
 def carry_path(doc: Document, step_path: Path_, theirs: str) -> Path_:

@@ -20,9 +20,15 @@ from procflow.flow.ir import Flow, LinkNode
 from procflow.flow.kinds.carry import carried, carried_words, check_carry
 from procflow.flow.kinds.protocol import Base, StepKind
 from procflow.flow.layout import Placed
-from procflow.flow.ports import Canvas, Move, Run
+from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import HandoffStep
+
+WORDS: dict[Language, dict[str, str]] = {
+    "zh": {"to": "轉入 {process}"},
+    "en": {"to": "on to {process}"},
+}
+"""The words of a hand-off on its diagram, in each language."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,10 +42,12 @@ class HandoffNode(LinkNode):
         return (token, self.id, self.after or "")
 
     def draw(self, canvas: Canvas) -> None:
-        lines = [f"轉入 {canvas.process_title(self.target)}"]
+        words = WORDS[canvas.language]
+        lines = [words["to"].format(process=canvas.process_title(self.target))]
         if self.carry:
-            lines.append("攜帶：" + carried_words(self.carry))
-        canvas.box(self, "handoff", self.label or f"轉入 {self.target}", lines, link=self.target)
+            lines.append(carried_words(self.carry, canvas))
+        title = self.label or words["to"].format(process=self.target)
+        canvas.box(self, "handoff", title, lines, link=self.target)
 
 
 def build(ctx: Context, placed: Placed, base: Base) -> HandoffNode:

@@ -19,10 +19,16 @@ from procflow.flow.context import USERS, Context
 from procflow.flow.ir import Flow, Node
 from procflow.flow.kinds.protocol import Base, StepKind
 from procflow.flow.layout import Placed
-from procflow.flow.ports import Canvas, Move, Run
+from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.expr import Expression
 from procflow.language.model import NotifyStep
+
+WORDS: dict[Language, dict[str, str]] = {
+    "zh": {"title": "知會", "tells": "知會：{who}", "and": "、"},
+    "en": {"title": "Notice", "tells": "tells {who}", "and": ", "},
+}
+"""The words of a notification, in each language."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,15 +57,19 @@ class NotifyNode(Node):
     def duties(self) -> tuple[tuple[str, str], ...]:
         return tuple((a, "知會") for a in self.roles)
 
-    def who(self, actor: Callable[[str], str]) -> str:
-        told = [actor(a) for a in self.roles]
-        if self.users is not None:
-            told.append(self.users.text)
-        return f"知會：{'、'.join(told)}"
+    def who(self, actor: Callable[[str], str], language: Language = "zh") -> str:
+        users = self.users.text if self.users is not None else None
+        return self._told([actor(a) for a in self.roles], users, language)
+
+    def _told(self, told: list[str], users: str | None, language: Language) -> str:
+        words = WORDS[language]
+        return words["tells"].format(who=words["and"].join([*told, *([users] if users else [])]))
 
     def draw(self, canvas: Canvas) -> None:
-        lines = [self.who(canvas.actor)] + ([self.message] if self.message else [])
-        canvas.box(self, "notify", self.label or "知會", lines)
+        users = canvas.value(self.users.text) if self.users is not None else None
+        told = self._told([canvas.actor(a) for a in self.roles], users, canvas.language)
+        lines = [told] + ([self.message] if self.message else [])
+        canvas.box(self, "notify", self.label or WORDS[canvas.language]["title"], lines)
 
 
 def build(ctx: Context, placed: Placed, base: Base) -> NotifyNode:

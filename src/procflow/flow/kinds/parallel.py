@@ -19,8 +19,18 @@ from procflow.flow.context import Context
 from procflow.flow.ir import Condition, Edge, JoinNode, Node, join_id
 from procflow.flow.kinds.protocol import Base, StepKind
 from procflow.flow.layout import Placed
-from procflow.flow.ports import Canvas, Move, Run
+from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.model import ParallelStep
+
+WORDS: dict[Language, dict[str, str]] = {
+    "zh": {"title": "並行", "any": "任一完成即匯合", "all": "全部完成後匯合"},
+    "en": {
+        "title": "In parallel",
+        "any": "goes on when one is done",
+        "all": "goes on when all are done",
+    },
+}
+"""The words of a parallel step's bar, in each language."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,10 @@ class ParallelNode(Node):
         return items
 
     def draw(self, canvas: Canvas) -> None:
-        rule = "任一完成即匯合" if self.any else "全部完成後匯合"
-        canvas.box(self, "fork", self.label or "並行", [rule])
+        words = WORDS[canvas.language]
+        canvas.box(
+            self, "fork", self.label or words["title"], [words["any" if self.any else "all"]]
+        )
 
 
 def build(ctx: Context, placed: Placed, base: Base) -> ParallelNode:
@@ -93,7 +105,8 @@ def build(ctx: Context, placed: Placed, base: Base) -> ParallelNode:
     for b, branch in enumerate(step.parallel):
         condition = None
         if branch.when is not None:
-            condition = ctx.condition((*placed.path, "parallel", b, "when"), branch.when)
+            path = (*placed.path, "parallel", b, "when")
+            condition = ctx.condition(path, branch.when, branch.when_title)
         first = ctx.layout.scopes[(*placed.scope, (placed.id, b))][0].id
         branches.append(Branch(b, condition, first, branch.title))
     return ParallelNode(

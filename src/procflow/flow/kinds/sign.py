@@ -22,12 +22,41 @@ from procflow.flow.ir import Edge, Flow, HumanNode
 from procflow.flow.kinds.human import check_human, human_fields
 from procflow.flow.kinds.protocol import Base, StepKind
 from procflow.flow.layout import Placed
-from procflow.flow.ports import Canvas, Move, Run
+from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import SignStep
 
-RULE_WORDS = {"all_of": "全部", "any_of": "任一", "n_of": "{n} of {m}", "in_turn": "依次"}
-"""How a sign-off rule is named on the opening and closing bars."""
+WORDS: dict[Language, dict[str, str]] = {
+    "zh": {
+        "all_of": "全部",
+        "any_of": "任一",
+        "n_of": "{m}人中{n}人",
+        "in_turn": "依次",
+        "rule": "{rule}簽準",
+        "who": "{rule}：{names}",
+        "and": "、",
+        "count": "{rule}簽準 {n}/{m}",
+        "in_turn_count": "依次簽準 {m} 位",
+        "title": "會簽",
+        "signs": "簽準",
+        "nth": "第{i}位簽準",
+    },
+    "en": {
+        "all_of": "all",
+        "any_of": "any one",
+        "n_of": "{n} of {m}",
+        "in_turn": "in turn",
+        "rule": "{rule} sign",
+        "who": "{rule}: {names}",
+        "and": ", ",
+        "count": "{rule} signed {n}/{m}",
+        "in_turn_count": "{m} signed in turn",
+        "title": "Sign-off",
+        "signs": "signs",
+        "nth": "signs {i}th",
+    },
+}
+"""How a sign-off is named on its bars and signers' boxes, in each language."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,39 +101,43 @@ class SignNode(HumanNode):
         run.withdraw(token, "signed")
         return (token, self.id, self.after or "")
 
-    def lanes(self) -> tuple[str, ...]:
-        return self.roles
-
     @property
     def own_lane(self) -> str | None:
-        return None  # the bars sit where the flow comes from; the signers in their lanes
+        # the bars belong to the signers, not to whoever hands the work over: the first
+        # signer's lane, right above that signer's box
+        return self.roles[0] if self.roles else None
 
     def duties(self) -> tuple[tuple[str, str], ...]:
         return tuple((a, "審批") for a in self.roles)
 
-    def who(self, actor: Callable[[str], str]) -> str:
-        return f"{self.rule_words()}：{'、'.join(actor(a) for a in self.roles)}"
+    def who(self, actor: Callable[[str], str], language: Language = "zh") -> str:
+        words = WORDS[language]
+        names = words["and"].join(actor(a) for a in self.roles)
+        return words["who"].format(rule=self.rule_words(language), names=names)
 
-    def rule_words(self) -> str:
-        """``全部簽準``, ``任一簽準``, ``2 of 3簽準``, ``依次簽準``."""
-        return RULE_WORDS[self.rule].format(n=self.needed, m=len(self.roles)) + "簽準"
+    def rule_words(self, language: Language = "zh") -> str:
+        """``全部簽準``, ``任一簽準``, ``3人中2人簽準``, ``依次簽準``."""
+        words = WORDS[language]
+        rule = words[self.rule].format(n=self.needed, m=len(self.roles))
+        return words["rule"].format(rule=rule)
 
-    def count_words(self) -> str:
+    def count_words(self, language: Language = "zh") -> str:
         """What completes it: ``全部簽準 3/3``, ``任一簽準 1/2``, ``依次簽準 3 位``."""
+        words = WORDS[language]
         m = len(self.roles)
         if self.rule == "in_turn":
-            return f"依次簽準 {m} 位"
-        if self.rule == "n_of":
-            return f"{self.needed} of {m} 簽準"
-        return f"{RULE_WORDS[self.rule]}簽準 {self.needed}/{m}"
+            return words["in_turn_count"].format(m=m)
+        rule = words[self.rule].format(n=self.needed, m=m)
+        return words["count"].format(rule=rule, n=self.needed, m=m)
 
     def draw(self, canvas: Canvas) -> None:
-        names = "、".join(canvas.actor(a) for a in self.roles)
-        n = canvas.box(self, "fork", self.label or "會簽", [f"{self.rule_words()}：{names}"])
+        words = WORDS[canvas.language]
+        who = self.who(canvas.actor, canvas.language)
+        n = canvas.box(self, "fork", self.label or words["title"], [who])
         done = f"{n}@signed"
         previous = n
         for i, signer in enumerate(self.roles):
-            what = f"第{i + 1}位簽準" if self.rule == "in_turn" else "簽準"
+            what = words["nth"].format(i=i + 1) if self.rule == "in_turn" else words["signs"]
             sid = f"{n}@sign.{i + 1}"
             canvas.part(
                 self, sid, lane=signer, shape="signer", title=canvas.actor(signer), lines=[what]
@@ -117,7 +150,7 @@ class SignNode(HumanNode):
                 canvas.line(sid, done)
         if self.rule == "in_turn":
             canvas.line(previous, done)
-        canvas.part(self, done, lane="", shape="join", title=self.count_words())
+        canvas.part(self, done, lane="", shape="join", title=self.count_words(canvas.language))
         canvas.leave_from(self, done)
 
 

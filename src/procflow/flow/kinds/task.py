@@ -21,10 +21,38 @@ from procflow.flow.ir import Edge, EdgeKind, Flow, HumanNode
 from procflow.flow.kinds.human import check_human, human_fields
 from procflow.flow.kinds.protocol import Base, StepKind
 from procflow.flow.layout import Placed
-from procflow.flow.ports import Canvas, Move, Run
+from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.expr import Expression
 from procflow.language.model import DocumentDef, TaskStep
+
+WORDS: dict[Language, dict[str, str]] = {
+    "zh": {
+        "or": " 或 ",
+        "does": "{who} 辦理",
+        "each": "每位{who}各自辦理",
+        "items": "逐項辦理：{what}",
+        "optional": "（如需要）",
+        "assignee": "指派：{who}",
+        "not_by": "不得由「{step}」的辦理人審批",
+        "requires": "須：{rule}",
+        "table": "決策表：{table}",
+        "also": "或由{who}辦理",
+    },
+    "en": {
+        "or": " or ",
+        "does": "done by {who}",
+        "each": "each {who} does their own",
+        "items": "once for each of {what}",
+        "optional": "(if needed)",
+        "assignee": "assigned to {who}",
+        "not_by": "not by whoever did “{step}”",
+        "requires": "must: {rule}",
+        "table": "decision table {table}",
+        "also": "or done by {who}",
+    },
+}
+"""The words of a task on its diagram, in each language."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +151,8 @@ class TaskNode(HumanNode):
     def duties(self) -> tuple[tuple[str, str], ...]:
         return tuple((a, "審批" if self.decisions else "辦理") for a in self.roles)
 
-    def who(self, actor: Callable[[str], str]) -> str:
-        return " 或 ".join(actor(a) for a in self.roles)
+    def who(self, actor: Callable[[str], str], language: Language = "zh") -> str:
+        return WORDS[language]["or"].join(actor(a) for a in self.roles)
 
     def fills_surely(self, documents: Mapping[str, DocumentDef]) -> frozenset[str]:
         if self.optional or self.for_each is not None:
@@ -132,21 +160,26 @@ class TaskNode(HumanNode):
         return HumanNode.fills_surely(self, documents)
 
     def draw(self, canvas: Canvas) -> None:
+        words = WORDS[canvas.language]
         lines: list[str] = []
         if len(self.roles) > 1:
-            lines.append(" 或 ".join(canvas.actor(a) for a in self.roles) + " 辦理")
+            lines.append(words["does"].format(who=self.who(canvas.actor, canvas.language)))
         if self.for_each is not None and self.for_each.members:
-            lines.append(f"每位{canvas.actor(self.roles[0])}各自辦理")
+            lines.append(words["each"].format(who=canvas.actor(self.roles[0])))
         elif self.for_each is not None:
-            lines.append(f"逐項辦理：{self.for_each.text}")
+            lines.append(words["items"].format(what=canvas.value(self.for_each.text)))
         if self.optional:
-            lines.append("（如需要）")
+            lines.append(words["optional"])
         if self.assignee is not None:
-            lines.append(f"指派：{self.assignee.text}")
-        lines.extend(f"不得由「{canvas.step_title(s)}」的辦理人審批" for s in self.not_by)
-        lines.extend(f"須：{r.message}" for r in self.rules)
-        lines.extend(f"決策表：{t.table}" for t in self.tables)
+            lines.append(words["assignee"].format(who=canvas.value(self.assignee.text)))
+        lines.extend(words["not_by"].format(step=canvas.step_title(s)) for s in self.not_by)
+        lines.extend(words["requires"].format(rule=r.message) for r in self.rules)
+        lines.extend(words["table"].format(table=t.table) for t in self.tables)
         canvas.box(self, "decision" if self.decisions else "task", self.title, lines)
+        for i, role in enumerate(self.roles[1:], 2):  # every role that may do it has a lane
+            also = [words["also"].format(who=canvas.actor(role))]
+            canvas.part(self, f"{self.id}@or.{i}", lane=role, shape="also", title=self.title,
+                        lines=also, beside=True)  # fmt: skip
 
 
 def _outcomes(ctx: Context, placed: Placed, step: TaskStep) -> tuple[dict[str, str], set[str]]:
