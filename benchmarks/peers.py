@@ -59,6 +59,73 @@ def commit_rate(path: Path, seconds: float = 1.0) -> float:
     return done / elapsed
 
 
+class _Spiff:
+    """SpiffWorkflow on the anchor's approval process, driven as its users deploy it."""
+
+    def __init__(self, folder: Path, spec: Any, modules: tuple[Any, Any, Any]) -> None:
+        serializer, self.workflow, self.ready = modules
+        self.spec, self.serializer = spec, serializer()
+        self.conn = durable_sqlite(folder / "spiff.db")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS workflows (id INTEGER PRIMARY KEY, state TEXT)"
+        )
+        self.ids = itertools.count()
+
+    def act(self, wf: Any, rejected: bool) -> bool:
+        """One user action, as the anchor's driver takes it; whether review rejected."""
+        task = wf.get_next_task(state=self.ready, manual=True)
+        if task.task_spec.name == "draft":
+            task.set_data(plan_kind="special")
+        elif task.task_spec.name == "review":
+            task.set_data(decision="approve" if rejected else "reject")
+            rejected = True
+        task.run()
+        wf.do_engine_steps()
+        return rejected
+
+    def write(self, key: int, wf: Any, *, new: bool = False) -> None:
+        text = self.serializer.serialize_json(wf)
+        self.conn.execute("BEGIN IMMEDIATE")
+        if new:
+            self.conn.execute("INSERT INTO workflows VALUES (?, ?)", (key, text))
+        else:
+            self.conn.execute("UPDATE workflows SET state = ? WHERE id = ?", (text, key))
+        self.conn.execute("COMMIT")
+
+    def kept(self, written: bool) -> Callable[[], int]:
+        """The workflow kept in memory; its JSON ``written`` to SQLite after every task."""
+
+        def run() -> int:
+            key, wf = next(self.ids), self.workflow(self.spec)
+            wf.do_engine_steps()
+            if written:
+                self.write(key, wf, new=True)
+            done, rejected = 0, False
+            while not wf.is_completed():
+                rejected = self.act(wf, rejected)
+                if written:
+                    self.write(key, wf)
+                done += 1
+            return done
+
+        return run
+
+    def reload_per_command(self) -> int:
+        key, wf = next(self.ids), self.workflow(self.spec)
+        wf.do_engine_steps()
+        self.write(key, wf, new=True)
+        done, rejected = 0, False
+        while True:  # each turn is one request: read, act, write back
+            query = "SELECT state FROM workflows WHERE id = ?"
+            (text,) = self.conn.execute(query, (key,)).fetchone()
+            wf = self.serializer.deserialize_json(text)
+            rejected = self.act(wf, rejected)
+            self.write(key, wf)
+            done += 1
+            if wf.is_completed():
+                return done
+
+
 def spiff_drivers(folder: Path) -> dict[str, Callable[[], int]] | None:
     """``memory``, ``json per task`` and ``reload per command`` drivers (None: not installed).
 
@@ -75,69 +142,15 @@ def spiff_drivers(folder: Path) -> dict[str, Callable[[], int]] | None:
         return None
     parser = BpmnParser()
     parser.add_bpmn_file(str(BPMN))
-    spec = parser.get_spec("approval")
-    serializer = BpmnWorkflowSerializer()
-    conn = durable_sqlite(folder / "spiff.db")
-    conn.execute("CREATE TABLE IF NOT EXISTS workflows (id INTEGER PRIMARY KEY, state TEXT)")
-    ids = itertools.count()
-
-    def act(wf: Any, rejected: bool) -> bool:
-        """One user action, as the anchor's driver takes it; whether review rejected."""
-        task = wf.get_next_task(state=TaskState.READY, manual=True)
-        if task.task_spec.name == "draft":
-            task.set_data(plan_kind="special")
-        elif task.task_spec.name == "review":
-            task.set_data(decision="approve" if rejected else "reject")
-            rejected = True
-        task.run()
-        wf.do_engine_steps()
-        return rejected
-
-    def write(key: int, wf: Any, *, new: bool = False) -> None:
-        text = serializer.serialize_json(wf)
-        conn.execute("BEGIN IMMEDIATE")
-        if new:
-            conn.execute("INSERT INTO workflows VALUES (?, ?)", (key, text))
-        else:
-            conn.execute("UPDATE workflows SET state = ? WHERE id = ?", (text, key))
-        conn.execute("COMMIT")
-
-    def kept(written: bool) -> Callable[[], int]:
-        """The workflow kept in memory; its JSON ``written`` to SQLite after every task."""
-
-        def run() -> int:
-            key, wf = next(ids), BpmnWorkflow(spec)
-            wf.do_engine_steps()
-            if written:
-                write(key, wf, new=True)
-            done, rejected = 0, False
-            while not wf.is_completed():
-                rejected = act(wf, rejected)
-                if written:
-                    write(key, wf)
-                done += 1
-            return done
-
-        return run
-
-    def reload_per_command() -> int:
-        key, wf = next(ids), BpmnWorkflow(spec)
-        wf.do_engine_steps()
-        write(key, wf, new=True)
-        done, rejected = 0, False
-        while True:  # each turn is one request: read, act, write back
-            (text,) = conn.execute("SELECT state FROM workflows WHERE id = ?", (key,)).fetchone()
-            wf = serializer.deserialize_json(text)
-            rejected = act(wf, rejected)
-            write(key, wf)
-            done += 1
-            if wf.is_completed():
-                return done
-
+    spiff = _Spiff(
+        folder,
+        parser.get_spec("approval"),
+        (BpmnWorkflowSerializer, BpmnWorkflow, TaskState.READY),
+    )
     return {
-        "memory": kept(written=False),
-        "json per task": kept(written=True),
-        "reload per command": reload_per_command,
+        "memory": spiff.kept(written=False),
+        "json per task": spiff.kept(written=True),
+        "reload per command": spiff.reload_per_command,
     }
 
 

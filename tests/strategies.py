@@ -71,6 +71,34 @@ def _simple_task(
     return step
 
 
+def _sign_step(draw: st.DrawFn, sid: str, actors: list[str], back: list[str]) -> dict[str, Any]:
+    """A sign-off by some of ``actors``; a rejection goes to one of ``back``."""
+    signers = draw(st.lists(st.sampled_from(actors), min_size=1, max_size=len(actors), unique=True))
+    rule = draw(st.sampled_from(["all_of", "any_of", "in_turn", "n_of"]))
+    sign: dict[str, Any] = {rule: signers}
+    if rule == "n_of":
+        sign["n"] = draw(st.integers(1, len(signers)))
+    step = {"id": sid, "title": draw(TITLE), "sign": sign}
+    if draw(st.booleans()):
+        step["reject"] = draw(st.sampled_from(back))
+    return step
+
+
+def _parallel_step(draw: st.DrawFn, sid: str, actors: list[str], docs: Any) -> dict[str, Any]:
+    """Two or three branches of one or two tasks, some with a `when`."""
+    branches = []
+    for b in range(draw(st.integers(2, 3))):
+        inner = [
+            _simple_task(draw, f"{sid}_{b}_{j}", actors, docs)
+            for j in range(draw(st.integers(1, 2)))
+        ]
+        branch: dict[str, Any] = {"steps": inner}
+        if draw(st.booleans()):
+            branch["when"] = _condition(draw, docs)
+        branches.append(branch)
+    return {"id": sid, "parallel": branches, "join": draw(st.sampled_from(["all", "any"]))}
+
+
 @st.composite
 def processes(draw: st.DrawFn) -> dict[str, Any]:
     """A random process (plain data) that must load without errors."""
@@ -88,16 +116,7 @@ def processes(draw: st.DrawFn) -> dict[str, Any]:
             step = _simple_task(draw, sid, actors, docs)
             step["decide"] = {"approve": "next", "revise": draw(st.sampled_from(ids[: i + 1]))}
         elif kind == "sign":
-            signers = draw(
-                st.lists(st.sampled_from(actors), min_size=1, max_size=len(actors), unique=True)
-            )
-            rule = draw(st.sampled_from(["all_of", "any_of", "in_turn", "n_of"]))
-            sign: dict[str, Any] = {rule: signers}
-            if rule == "n_of":
-                sign["n"] = draw(st.integers(1, len(signers)))
-            step = {"id": sid, "title": draw(TITLE), "sign": sign}
-            if draw(st.booleans()):
-                step["reject"] = draw(st.sampled_from(ids[: i + 1]))
+            step = _sign_step(draw, sid, actors, ids[: i + 1])
         elif kind == "branch" and later:
             arms: list[dict[str, Any]] = [
                 {"if": _condition(draw, docs), "goto": draw(st.sampled_from(later))}
@@ -106,17 +125,7 @@ def processes(draw: st.DrawFn) -> dict[str, Any]:
             arms.append({"otherwise": "next"})
             step = {"id": sid, "branch": arms}
         elif kind == "parallel":
-            branches = []
-            for b in range(draw(st.integers(2, 3))):
-                inner = [
-                    _simple_task(draw, f"{sid}_{b}_{j}", actors, docs)
-                    for j in range(draw(st.integers(1, 2)))
-                ]
-                branch: dict[str, Any] = {"steps": inner}
-                if draw(st.booleans()):
-                    branch["when"] = _condition(draw, docs)
-                branches.append(branch)
-            step = {"id": sid, "parallel": branches, "join": draw(st.sampled_from(["all", "any"]))}
+            step = _parallel_step(draw, sid, actors, docs)
         elif kind == "notify":
             step = {"id": sid, "notify": draw(st.sampled_from(actors)), "message": draw(TITLE)}
         else:

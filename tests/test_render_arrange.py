@@ -49,6 +49,22 @@ def labels(layout: Layout) -> list[Box]:
 def problems(diagram: Diagram) -> list[str]:
     """Everything wrong with a diagram's layout, in words (none when it is right)."""
     layout = lay_out(diagram)
+    out = _lane_problems(diagram, layout)
+    out += _overlaps(layout)
+    out += _line_problems(layout)
+    out += _seem_to_join(diagram, layout)
+    return out
+
+
+def _band(layout: Layout) -> float:
+    """Where the lanes' title blocks end."""
+    return min((lane.top for lane in layout.lanes), default=0) + max(
+        (b.height for b in layout.lane_blocks), default=0
+    )
+
+
+def _lane_problems(diagram: Diagram, layout: Layout) -> list[str]:
+    """Lanes out of order or of different heights; shapes outside their lanes."""
     out: list[str] = []
     lanes = layout.lanes
     for a, b in itertools.pairwise(lanes):
@@ -56,9 +72,7 @@ def problems(diagram: Diagram) -> list[str]:
             out.append(f"lanes out of order or overlapping: {a} {b}")
     if len({(lane.top, lane.bottom) for lane in lanes}) > 1:
         out.append("lanes of different heights")
-    band = min((lane.top for lane in lanes), default=0) + max(
-        (b.height for b in layout.lane_blocks), default=0
-    )
+    band = _band(layout)
     index = {lane.key: i for i, lane in enumerate(diagram.lanes)}
     for node in diagram.nodes:
         box, lane = layout.nodes[node.id], lanes[index[node.lane]]
@@ -69,6 +83,12 @@ def problems(diagram: Diagram) -> list[str]:
             or box.bottom > lane.bottom
         ):
             out.append(f"{node.id} outside its lane {node.lane}")
+    return out
+
+
+def _overlaps(layout: Layout) -> list[str]:
+    """Shapes that meet; labels that meet a shape or each other."""
+    out: list[str] = []
     shapes = list(layout.nodes.items())
     for (m, a), (n, b) in itertools.combinations(shapes, 2):
         if meet(a, b, gap=2):
@@ -81,6 +101,14 @@ def problems(diagram: Diagram) -> list[str]:
     for a, b in itertools.combinations(texts, 2):
         if meet(a, b):
             out.append("two labels meet")
+    return out
+
+
+def _line_problems(layout: Layout) -> list[str]:
+    """A line across a label, the title on the lane titles, a slanted line."""
+    out: list[str] = []
+    texts = labels(layout)
+    lanes, band = layout.lanes, _band(layout)
     for path in layout.paths:  # no line crosses a label (its own runs below or beside it)
         for (x0, y0), (x1, y1) in itertools.pairwise(path.points):
             line = Box((x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0) + 1, abs(y1 - y0) + 1)
@@ -94,7 +122,6 @@ def problems(diagram: Diagram) -> list[str]:
         for (x0, y0), (x1, y1) in itertools.pairwise(path.points):
             if abs(x0 - x1) > EPS and abs(y0 - y1) > EPS:
                 out.append(f"a slanted line {path.edge}")
-    out += _seem_to_join(diagram, layout)
     return out
 
 

@@ -203,8 +203,9 @@ def fill_proposal(page: Any, budget: str) -> None:
     page.fill("#f-data-proposal-budget", budget)
 
 
-def test_sc001_end_to_end_across_people(people: People) -> None:
-    li, wang, chen = people.page("li"), people.page("wang"), people.page("chen")
+def draft_with_a_bad_amount_first(people: People, li: Any) -> str:
+    """SC-001 started and drafted by ``li``, whose first amount is refused beside its
+    field with every value kept; the instance page's URL."""
     people.shot(li, "inbox-empty")
     li.goto(people.url + "/processes")
     people.shot(li, "processes")
@@ -225,8 +226,13 @@ def test_sc001_end_to_end_across_people(people: People) -> None:
     li.fill("#f-data-proposal-budget", "86000.50")
     li.click("button.outcome")
     li.wait_for_url("**/instances/**")
-    instance_url = li.url
     assert "已完成「制定調研計劃」" in li.locator(".flash.ok").inner_text()
+    return str(li.url)
+
+
+def test_sc001_end_to_end_across_people(people: People) -> None:
+    li, wang, chen = people.page("li"), people.page("wang"), people.page("chen")
+    instance_url = draft_with_a_bad_amount_first(people, li)
 
     # the reviewer sends it back once, with a comment
     wang.goto(people.url + "/inbox")
@@ -265,7 +271,12 @@ def test_sc001_end_to_end_across_people(people: People) -> None:
     assert "countersign" in (current.first.locator("title").text_content() or "")
     assert chen.locator("#diagram g.edge.pf-taken").count() >= 5
     people.shot(chen, "instance-countersign")
+    countersign_to_the_end(people, li, wang, chen, instance_url)
 
+
+def countersign_to_the_end(people: People, li: Any, wang: Any, chen: Any, url: str) -> None:
+    """The four heads sign; the finished instance's timeline tells who did what."""
+    others = people.page("zhao")
     open_task(wang, "各部門簽準")
     choose(wang, "sign")
     open_task(chen, "各部門簽準")
@@ -274,7 +285,7 @@ def test_sc001_end_to_end_across_people(people: People) -> None:
         people.sign_in(others, signer)
         open_task(others, "各部門簽準")
         choose(others, "sign")
-    li.goto(instance_url)
+    li.goto(url)
     assert li.locator("h1 .status").inner_text() == "已完成"
     timeline = li.locator("ol.timeline").inner_text()
     assert "revise" in timeline and "請補充調研對象" in timeline and "王芳" in timeline

@@ -215,8 +215,14 @@ class _Builder:
             ]
             if before:
                 lane_of[n] = lane_of[max(before, key=self.pos.__getitem__)]
-        # what is still without a lane takes the next lane of its list of steps, then
-        # the lane it comes from, else the last one
+        self._fill_lanes(lane_of)
+        return lane_of
+
+    def _fill_lanes(self, lane_of: dict[str, str]) -> None:
+        """What is still without a lane takes the next lane of its list of steps, then
+        the lane it comes from, else the last one."""
+        nodes = self.flow.nodes
+        incoming = self.flow.incoming
         following: dict[Scope, str] = {}
         for n in reversed(self.order):
             scope = nodes[n].scope
@@ -234,7 +240,6 @@ class _Builder:
         last = next(iter(self.lanes))
         for n in self.order:
             last = lane_of.setdefault(n, last)
-        return lane_of
 
     # -- what every node gets ------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from procflow.flow.catalog import Process
-from procflow.flow.ir import HumanNode, Node
+from procflow.flow.ir import Flow, HumanNode, Node
 from procflow.flow.ports import Language
 from procflow.language.model import DocumentDef, FieldDef
 from procflow.render import words
@@ -143,41 +143,15 @@ def _or_none(html_text: str, w: words.Words) -> str:
     return html_text or f"<p>{w.say('none')}</p>"
 
 
-def process_page(
-    process: Process,
-    *,
-    svg: str,
-    known: Mapping[str, Process],
-    results: Sequence[Result] | None,
-    files: Sequence[str] = (),
-    language: Language | None = None,
-) -> str:
-    """The page of one process (it lives in ``process/`` under the catalog), in
-    ``language`` (by default the language of the process's title)."""
-    flow = process.flow
-    actors, documents = flow.actors, flow.documents
-    w = words.Words(language or words.language_of(process.title), process.labels, actors, documents)
-    say = w.say
+def _step_rows(
+    flow: Flow, w: words.Words, used_docs: list[str]
+) -> tuple[list[list[str]], list[list[str]]]:
+    """The rows of the steps table and of the deadlines table; the documents the steps
+    fill or read are added to ``used_docs``."""
     titles = {n.id: n.title for n in flow.nodes.values()}
-    meta = [say("owner", owner=process.owner)] if process.owner else []
-    if process.source is not None:
-        src = process.source
-        at = src.lines and say("lines", lines=src.lines)
-        meta.append(say("source", where=" ".join(x for x in (src.document, src.section, at) if x)))
-    if "version" in process.model_fields_set:  # the default "1" is no version at all
-        meta.append(say("version", version=process.version))
-    body = [f"<h1>{esc(process.id)} {esc(process.title)}</h1>"]
-    if meta:
-        body.append(f'<p class="meta">{esc(" · ".join(meta))}</p>')
-    body.extend(f'<p class="small">{esc(n)}</p>' for n in process.notes)
-    links = " · ".join(f'<a href="../{esc(process.id)}.{ext}">{ext.upper()}</a>' for ext in files)
-    download = f'<p class="small">{say("download", links=links)}</p>' if links else ""
-    body.append(f"<h2>{say('diagram')}</h2>{download}")
-    body.append(f'<figure class="diagram" id="diagram">{inline_svg(svg)}</figure>')
-
-    rows = []
-    used_docs: list[str] = list(process.documents)
-    deadlines = []
+    say = w.say
+    rows: list[list[str]] = []
+    deadlines: list[list[str]] = []
     for i, node in enumerate(flow.steps(), 1):
         forms: list[str] = []
         due = ""
@@ -217,6 +191,60 @@ def process_page(
                 esc(node.skip.words if node.skip is not None else ""),
             ]
         )
+    return rows, deadlines
+
+
+def _scenarios(results: Sequence[Result] | None, w: words.Words) -> str:
+    """The scenario results of a process page, or a line saying none were run."""
+    say = w.say
+    if results is None:
+        return f'<p id="scenarios">{say("no_scenarios")}</p>'
+    rows = [
+        [
+            esc(r.name),
+            f'<span class="pass">{say("passed")}</span>'
+            if r.passed
+            else f'<span class="fail">{say("failed")}</span>',
+            esc(r.message),
+        ]
+        for r in results
+    ]
+    return f'<div id="scenarios">{table(say("scenarios_head").split("|"), rows)}</div>'
+
+
+def process_page(
+    process: Process,
+    *,
+    svg: str,
+    known: Mapping[str, Process],
+    results: Sequence[Result] | None,
+    files: Sequence[str] = (),
+    language: Language | None = None,
+) -> str:
+    """The page of one process (it lives in ``process/`` under the catalog), in
+    ``language`` (by default the language of the process's title)."""
+    flow = process.flow
+    actors, documents = flow.actors, flow.documents
+    w = words.Words(language or words.language_of(process.title), process.labels, actors, documents)
+    say = w.say
+    meta = [say("owner", owner=process.owner)] if process.owner else []
+    if process.source is not None:
+        src = process.source
+        at = src.lines and say("lines", lines=src.lines)
+        meta.append(say("source", where=" ".join(x for x in (src.document, src.section, at) if x)))
+    if "version" in process.model_fields_set:  # the default "1" is no version at all
+        meta.append(say("version", version=process.version))
+    body = [f"<h1>{esc(process.id)} {esc(process.title)}</h1>"]
+    if meta:
+        body.append(f'<p class="meta">{esc(" · ".join(meta))}</p>')
+    body.extend(f'<p class="small">{esc(n)}</p>' for n in process.notes)
+    links = " · ".join(f'<a href="../{esc(process.id)}.{ext}">{ext.upper()}</a>' for ext in files)
+    download = f'<p class="small">{say("download", links=links)}</p>' if links else ""
+    body.append(f"<h2>{say('diagram')}</h2>{download}")
+    body.append(f'<figure class="diagram" id="diagram">{inline_svg(svg)}</figure>')
+
+    used_docs: list[str] = list(process.documents)
+    rows, deadlines = _step_rows(flow, w, used_docs)
     body.append(f"<h2>{say('steps')}</h2>")
     body.append(table(say("steps_head").split("|"), rows))
 
@@ -263,20 +291,6 @@ def process_page(
     body.append(f"<h2>{say('related')}</h2>")
     body.append(_or_none("<ul>" + "".join(related) + "</ul>" if related else "", w))
     body.append(f"<h2>{say('scenarios')}</h2>")
-    if results is None:
-        body.append(f'<p id="scenarios">{say("no_scenarios")}</p>')
-    else:
-        rows = [
-            [
-                esc(r.name),
-                f'<span class="pass">{say("passed")}</span>'
-                if r.passed
-                else f'<span class="fail">{say("failed")}</span>',
-                esc(r.message),
-            ]
-            for r in results
-        ]
-        head = say("scenarios_head").split("|")
-        body.append(f'<div id="scenarios">{table(head, rows)}</div>')
+    body.append(_scenarios(results, w))
     title = f"{process.id} {process.title}"
     return page(title, "\n".join(body), root="../", language=w.language)

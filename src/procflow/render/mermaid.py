@@ -76,6 +76,28 @@ def label(title: str, lines: list[str], columns: int = 24) -> str:
     return '"' + "<br/>".join(parts or [" "]) + '"'
 
 
+def _edges(diagram: Diagram, ids: dict[str, str]) -> list[str]:
+    """The lines of the diagram's arrows; ways back drawn red."""
+    out: list[str] = []
+    back: list[int] = []
+    for count, edge in enumerate(diagram.edges):
+        src, dst = ids[edge.src], ids[edge.dst]
+        text = f'|"{"<br/>".join(escape(x) for x in wrap(edge.label, 30))}"|' if edge.label else ""
+        if edge.style == "order":
+            out.append(f"  {src} ~~~ {dst}")
+        elif edge.style == "note":
+            out.append(f"  {src} -.- {dst}")
+        elif edge.style in ("back", "bypass"):
+            out.append(f"  {src} -.->{text} {dst}")
+            if edge.style == "back":
+                back.append(count)
+        else:
+            out.append(f"  {src} -->{text} {dst}")
+    if back:
+        out.append(f"  linkStyle {','.join(map(str, back))} stroke:#d93025,color:#d93025")
+    return out
+
+
 def mermaid_source(diagram: Diagram, *, link: Callable[[str], str | None] | None = None) -> str:
     """The Mermaid flowchart of a swimlane diagram.
 
@@ -94,22 +116,7 @@ def mermaid_source(diagram: Diagram, *, link: Callable[[str], str | None] | None
             left, right = _SHAPES[node.shape]
             out.append(f"    {ids[node.id]}{left}{label(node.title, node.lines)}{right}")
         out.append("  end")
-    back: list[int] = []
-    for count, edge in enumerate(diagram.edges):
-        src, dst = ids[edge.src], ids[edge.dst]
-        text = f'|"{"<br/>".join(escape(x) for x in wrap(edge.label, 30))}"|' if edge.label else ""
-        if edge.style == "order":
-            out.append(f"  {src} ~~~ {dst}")
-        elif edge.style == "note":
-            out.append(f"  {src} -.- {dst}")
-        elif edge.style in ("back", "bypass"):
-            out.append(f"  {src} -.->{text} {dst}")
-            if edge.style == "back":
-                back.append(count)
-        else:
-            out.append(f"  {src} -->{text} {dst}")
-    if back:
-        out.append(f"  linkStyle {','.join(map(str, back))} stroke:#d93025,color:#d93025")
+    out.extend(_edges(diagram, ids))
     for shape, style in _CLASSES.items():
         members = [ids[n.id] for n in diagram.nodes if n.shape == shape]
         if members:

@@ -184,23 +184,12 @@ class MemoryStore(Store):
         if self.strict:
             self._check_json(commits)
         result_json = None if result is None else dumps(result, what="command result")
-        instances, owner = self._instances, self._task_owner
+        instances = self._instances
         with self._lock:
             if command_id is not None and command_id in self._commands:
                 first: dict[str, Any] | None = loads(self._commands[command_id])
                 return first
-            # Check everything before changing anything: a failure leaves no trace.
-            for c in commits:
-                iid = c.instance_id
-                current = instances.get(iid)
-                version = current.version if current else 0
-                if version != c.expected_version:
-                    raise Conflict(conflict_message(iid, version, c.expected_version))
-                changes = c.changes if current is not None else None
-                for t in c.tasks if changes is None else changes.tasks:
-                    if owner.get(t.task_id, iid) != iid:
-                        taken = owner[t.task_id]
-                        raise StoreError(f"task id {t.task_id!r} already belongs to {taken!r}")
+            self._check_versions(commits)  # before changing anything: a failure leaves no trace
             for c in commits:  # readers take the lock too: updating in place is safe
                 iid = c.instance_id
                 inst = instances.get(iid)
@@ -222,6 +211,22 @@ class MemoryStore(Store):
             if command_id is not None:
                 self._commands[command_id] = "null" if result_json is None else result_json
         return None
+
+    def _check_versions(self, commits: Sequence[Commit]) -> None:
+        """`Conflict` when an instance is not at the version a commit expects; `StoreError`
+        when a commit gives another instance's task id."""
+        instances, owner = self._instances, self._task_owner
+        for c in commits:
+            iid = c.instance_id
+            current = instances.get(iid)
+            version = current.version if current else 0
+            if version != c.expected_version:
+                raise Conflict(conflict_message(iid, version, c.expected_version))
+            changes = c.changes if current is not None else None
+            for t in c.tasks if changes is None else changes.tasks:
+                if owner.get(t.task_id, iid) != iid:
+                    taken = owner[t.task_id]
+                    raise StoreError(f"task id {t.task_id!r} already belongs to {taken!r}")
 
     def _replace_rows(self, inst: _Instance, iid: str, c: Commit) -> None:
         """Make the instance's tasks and timers the commit's complete sets."""

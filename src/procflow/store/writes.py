@@ -268,32 +268,9 @@ def _plan_tasks(
         kept_set = set(kept)
         # incremental when the tasks kept come first, in their stored order
         if all(t.task_id in old for t in new[:n]) and kept == [k for k in old if k in kept_set]:
-            if n < len(old):
-                writes.append((_DELETE_TASK, [(k,) for k in old if k not in kept_set]))
-                for k, (_, row) in old.items():
-                    if k not in kept_set:
-                        keys.remove(row, old_process)
-            out: dict[str, tuple[int, TaskRow]] = {}
-            changed = []
-            for t in new[:n]:
-                pos, before = old[t.task_id]
-                if before != t:
-                    changed.append((*_task_params(iid, pos, t)[3:], t.task_id))
-                    keys.remove(before, old_process)
-                    keys.add(t)
-                out[t.task_id] = (pos, t)
-            if changed:
-                writes.append((_UPDATE_TASK, changed))
-            pos = max((p for p, _ in old.values()), default=-1)
-            added = []
-            for t in new[n:]:
-                pos += 1
-                out[t.task_id] = (pos, t)
-                added.append(_task_params(iid, pos, t))
-                keys.add(t)
-            if added:
-                writes.append((_INSERT_TASK, added))
-            return out
+            return _plan_kept_tasks(
+                writes, keys, iid, new=new, old=old, kept_set=kept_set, old_process=old_process
+            )
         writes.append((_DELETE_TASK, [(k,) for k in old]))
         for _, row in old.values():
             keys.remove(row, old_process)
@@ -302,6 +279,47 @@ def _plan_tasks(
         for t in new:
             keys.add(t)
     return {t.task_id: (p, t) for p, t in enumerate(new)}
+
+
+def _plan_kept_tasks(
+    writes: Writes,
+    keys: _Keys,
+    iid: str,
+    *,
+    new: tuple[TaskRow, ...],
+    old: dict[str, tuple[int, TaskRow]],
+    kept_set: set[str],
+    old_process: str,
+) -> dict[str, tuple[int, TaskRow]]:
+    """`_plan_tasks` when the tasks kept come first in ``new``, in their stored order:
+    delete those that left, update the changed, insert the new ones after the others."""
+    n = len(kept_set)
+    if n < len(old):
+        writes.append((_DELETE_TASK, [(k,) for k in old if k not in kept_set]))
+        for k, (_, row) in old.items():
+            if k not in kept_set:
+                keys.remove(row, old_process)
+    out: dict[str, tuple[int, TaskRow]] = {}
+    changed = []
+    for t in new[:n]:
+        pos, before = old[t.task_id]
+        if before != t:
+            changed.append((*_task_params(iid, pos, t)[3:], t.task_id))
+            keys.remove(before, old_process)
+            keys.add(t)
+        out[t.task_id] = (pos, t)
+    if changed:
+        writes.append((_UPDATE_TASK, changed))
+    pos = max((p for p, _ in old.values()), default=-1)
+    added = []
+    for t in new[n:]:
+        pos += 1
+        out[t.task_id] = (pos, t)
+        added.append(_task_params(iid, pos, t))
+        keys.add(t)
+    if added:
+        writes.append((_INSERT_TASK, added))
+    return out
 
 
 def _plan_search(writes: Writes, c: Commit, old: tuple[tuple[str, str], ...] | None) -> str | None:
