@@ -40,7 +40,9 @@ def check_catalog(
     """Every hand-off and call names a process of the catalog (or one ``known`` beside
     it), carries documents it has, and no process calls itself. A process in
     ``unchecked`` (id -> why it could not be looked up) is not an error: it is
-    reported as not checked (PF324, a warning)."""
+    reported as not checked (PF324, a warning). A process may call itself (through
+    others too) when a call on the way has a ``when:`` condition that bounds the
+    depth; without one, PF322."""
     out: list[Diagnostic] = []
     calls: nx.DiGraph[str] = nx.DiGraph()
     for pid, node in _links(catalog):
@@ -78,7 +80,8 @@ def check_catalog(
                     )
                 )
         if isinstance(node, CallNode):
-            calls.add_edge(pid, other, path=path)
+            bounded = node.skip is not None or calls.edges.get((pid, other), {}).get("bounded")
+            calls.add_edge(pid, other, path=path, bounded=bool(bounded))
             for ours, theirs in node.returns:
                 if theirs not in theirs_docs:
                     out.append(
@@ -91,6 +94,9 @@ def check_catalog(
                     )
     cycles = [] if nx.is_directed_acyclic_graph(calls) else nx.simple_cycles(calls)
     for cycle in cycles:
+        pairs = [(a, cycle[(i + 1) % len(cycle)]) for i, a in enumerate(cycle)]
+        if any(calls.edges[a, b]["bounded"] for a, b in pairs):
+            continue  # recursion: a call's 'when:' bounds the depth (the engine limits it too)
         first = cycle[0]
         path = calls.edges[first, cycle[1 % len(cycle)]]["path"]
         chain = " → ".join([*cycle, first])
@@ -98,8 +104,9 @@ def check_catalog(
             docs[first].diag(
                 (*path, "call"),
                 "PF322",
-                f"the process calls itself: {chain}",
-                "a call must finish; use a hand-off to start the next round",
+                f"the process calls itself with nothing to stop it: {chain}",
+                "give the call a 'when:' condition that ends the recursion, or use a "
+                "hand-off to start the next round",
             )
         )
     return out

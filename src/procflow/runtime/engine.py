@@ -81,6 +81,10 @@ class Engine:
         hooks: Callbacks run after each command (`Hooks`).
         new_id: Makes instance ids (random 16-hex-digit ids by default).
         cache_size: How many instance snapshots to keep in memory.
+        max_depth: How many calls deep an instance may run: a process that calls
+            itself (recursion) fails with `ExecutionError` beyond it.
+        admin_role: Users holding this role are administrators: they may withdraw
+            any open task (`withdraw`). None: no administrators.
 
     Attributes:
         commands: The part that changes instances (`procflow.runtime.commands`).
@@ -107,6 +111,8 @@ class Engine:
         hooks: Hooks | None = None,
         new_id: Callable[[], str] | None = None,
         cache_size: int = 1_000,
+        max_depth: int = 32,
+        admin_role: str | None = "procflow_admin",
     ) -> None:
         self.core = Core(
             catalog,
@@ -117,6 +123,8 @@ class Engine:
             hooks=hooks,
             new_id=new_id or (lambda: secrets.token_hex(8)),
             cache_size=cache_size,
+            max_depth=max_depth,
+            admin_role=admin_role,
         )
         self.commands = Commands(self.core)
         self.queries = Queries(self.core)
@@ -259,6 +267,30 @@ class Engine:
             _task_id(task_id),
             by=as_user(by),
             to=as_user_id(to, name="to"),
+            command_id=_optional_text(command_id, "command_id"),
+        )
+
+    def withdraw(
+        self, task_id: str, *, by: User, reason: str, command_id: str | None = None
+    ) -> Instance:
+        """Withdraw one open task (WCP-19, cancel task): it closes, recorded with ``by`` and
+        ``reason``, and its step goes on as if it were done once it has no open task left
+        (to the step after it: ``next``, never a decision's other outcomes).
+
+        Args:
+            task_id: The task (`Task.id`).
+            by: An administrator (holding the engine's ``admin_role``), or a holder of a
+                role the step names in ``withdraw_by:``.
+            reason: Why, for the history.
+
+        Raises:
+            TaskNotOpen: The task is not open.
+            NotAllowed: ``by`` may not withdraw it.
+        """
+        return self.commands.withdraw(
+            _task_id(task_id),
+            by=as_user(by),
+            reason=as_text(reason, name="reason"),
             command_id=_optional_text(command_id, "command_id"),
         )
 

@@ -25,11 +25,15 @@ from procflow.store import Changes, Commit, TaskRow, TimerRow
 __all__ = ["commit_of", "tell_hooks"]
 
 
+SMALL = 16
+"""Up to this many open tasks before and after, a commit gives the complete sets only."""
+
+
 def _rows(iid: str, tasks: Mapping[int, OpenTask]) -> tuple[list[TaskRow], list[TimerRow]]:
     """The open-task and timer rows of an instance's open tasks."""
     rows: list[TaskRow] = []
     timers: list[TimerRow] = []
-    for number, t in sorted(tasks.items()):  # in the order they opened
+    for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():  # as opened
         rows.append(
             TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due)
         )
@@ -79,7 +83,8 @@ def commit_of(run: Run, state: Stored) -> Commit:
     changes = None
     tasks: Sequence[TaskRow]
     timers: Sequence[TimerRow]
-    if touched is None or base is None or run.version == 0:
+    # a small instance's sets are cheaper to give whole than to diff
+    if touched is None or base is None or len(base.tasks) + len(snapshot.tasks) <= SMALL:
         rows, timer_rows = _rows(iid, snapshot.tasks)
         tasks, timers = tuple(rows), tuple(timer_rows)
     else:

@@ -10,7 +10,7 @@ Imports `program`, `state`, `values`, `clock`, and the flow's node types.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -101,6 +101,12 @@ def build_task(instance_id: str, program: Program, number: int, task: OpenTask) 
         parse_iso(task.opened),
         task.late,
     )
+
+
+def _in_order(tasks: Mapping[int, OpenTask]) -> Iterable[tuple[int, OpenTask]]:
+    """The open tasks in the order they opened (by number; the map's own order is not)."""
+    items = tasks.items()
+    return sorted(items) if len(tasks) > 1 else items
 
 
 class Instance:
@@ -195,7 +201,7 @@ class Instance:
         if self._tasks is None:
             self._tasks = tuple(
                 build_task(self.id, self._program, number, task)
-                for number, task in sorted(self._state.tasks.items())
+                for number, task in _in_order(self._state.tasks)
             )
         return self._tasks
 

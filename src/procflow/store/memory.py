@@ -103,7 +103,7 @@ def check_json(value: Any, known: Any = None, *, tuples: bool = False) -> str | 
 
 
 class _Instance:
-    __slots__ = ("events", "last", "tasks", "timers", "version")
+    __slots__ = ("events", "full", "last", "tasks", "timers", "version")
 
     def __init__(self, last: Commit) -> None:
         self.last = last  # the committed objects themselves: nobody mutates them
@@ -113,6 +113,8 @@ class _Instance:
         """Task id -> open task, in the order the engine listed them."""
         self.timers: dict[str, TimerRow] = {}
         """Timer id -> pending timer."""
+        self.full: tuple[Sequence[TaskRow], Sequence[TimerRow]] | None = None
+        """The complete sets of the last commit, when it gave them (not its changes)."""
 
     def row(self) -> InstanceRow:
         c = self.last
@@ -199,21 +201,23 @@ class MemoryStore(Store):
 
     def _replace_rows(self, inst: _Instance, iid: str, c: Commit) -> None:
         """Make the instance's tasks and timers the commit's complete sets."""
-        owner = self._task_owner
-        tasks = {t.task_id: t for t in c.tasks}
-        if tasks.keys() != inst.tasks.keys():  # the same ids: their owners stand
+        full = inst.full
+        inst.full = (c.tasks, c.timers)
+        if full is None or full[0] != c.tasks:  # the same rows have the same ids: owners stand
+            owner = self._task_owner
             for tid in inst.tasks:
                 del owner[tid]
-            for tid in tasks:
+            inst.tasks = {t.task_id: t for t in c.tasks}
+            for tid in inst.tasks:
                 owner[tid] = iid
-        inst.tasks = tasks
-        timers = {t.timer_id: t for t in c.timers}
-        if timers != inst.timers:
+        if (c.timers or inst.timers) and (full is None or full[1] != c.timers):
+            timers = {t.timer_id: t for t in c.timers}
             self._index_timers(iid, inst.timers, timers)
             inst.timers = timers
 
     def _change_rows(self, inst: _Instance, iid: str, changes: Changes) -> None:
         """Apply what a commit changed in the instance's tasks and timers."""
+        inst.full = None
         owner, tasks = self._task_owner, inst.tasks
         for tid in changes.dropped_tasks:
             if tasks.pop(tid, None) is not None:

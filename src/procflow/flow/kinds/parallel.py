@@ -2,7 +2,7 @@
 
 Owns `ParallelNode` and the ``parallel`` `StepKind`: its branches (each with
 its first step and an optional ``when``) and its join (`procflow.flow.ir.JoinNode`,
-``join: all`` or ``any``); how it runs (one token per branch whose ``when``
+``join: all``, ``any`` or ``first``); how it runs (one token per branch whose ``when``
 holds, ``forked`` listing the skipped ones; with none, it merges at once);
 and how it is drawn (a bar that says how the branches join).
 
@@ -42,6 +42,8 @@ class ParallelNode(Node):
     join: str = ""
     any: bool = False
     """``join: any``: the first branch to finish goes on; the others are withdrawn."""
+    first: bool = False
+    """``join: first``: the first branch to finish goes on; the others run to their end."""
 
     def out_edges(self) -> Iterator[Edge]:
         if self.skip is not None and self.skip_to is not None:
@@ -83,7 +85,13 @@ class ParallelNode(Node):
         return items
 
     def draw(self, canvas: Canvas) -> None:
-        rule = "任一完成即匯合" if self.any else "全部完成後匯合"
+        rule = (
+            "任一完成即匯合"
+            if self.any
+            else "首個完成即繼續，其餘照常完成"
+            if self.first
+            else "全部完成後匯合"
+        )
         canvas.box(self, "fork", self.label or "並行", [rule])
 
 
@@ -101,6 +109,7 @@ def build(ctx: Context, placed: Placed, base: Base) -> ParallelNode:
         branches=tuple(branches),
         join=join_id(placed.id),
         any=step.join == "any",
+        first=step.join == "first",
     )
 
 
@@ -114,6 +123,7 @@ def join_of(ctx: Context, placed: Placed, node: ParallelNode) -> JoinNode:
         after=ctx.layout.after(placed),
         fork=node.id,
         any=node.any,
+        first=node.first,
     )
 
 
