@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("procflow.flow", "procflow.store"),
     ("procflow.runtime", "procflow.render"),
     ("procflow.testing",),
+    ("procflow.web",),
     ("procflow.cli",),
 )
 API = "procflow"  # procflow/__init__.py: the public surface, above everything

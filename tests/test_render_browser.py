@@ -8,7 +8,6 @@ link (HTML and SVG) resolves. Screenshots go to ``build/screenshots/``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -17,6 +16,7 @@ import pytest
 
 from procflow import render
 from procflow.flow.load import check_paths
+from tests.needs import missing
 from tests.test_render import VALID
 
 pytestmark = [pytest.mark.graphviz, pytest.mark.slow]
@@ -35,16 +35,10 @@ ARGS = [
 ]
 
 
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must have {what} (.ci/run installs it)")
-    pytest.skip(f"{what} is not installed")
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("dot") is None:
-        _missing("the Graphviz binary 'dot'")
+        missing("the Graphviz binary 'dot'")
     catalog, _ = check_paths([ROOT / "processes", VALID])
     out = tmp_path_factory.mktemp("catalog")
     first = next(iter(catalog))
@@ -61,9 +55,9 @@ def test_catalog_in_chromium(site: Path) -> None:
     try:
         import playwright.sync_api as sync
     except ImportError:
-        _missing("playwright (pip install -e '.[test]')")
+        missing("playwright (pip install -e '.[test]')")
     if not Path(CHROMIUM).exists():
-        _missing("Debian's chromium")
+        missing("Debian's chromium")
     SHOTS.mkdir(parents=True, exist_ok=True)
     pages = sorted(site.rglob("*.html"))
     assert len(pages) >= 7

@@ -1,12 +1,11 @@
 """Diagrams through the Graphviz binary: every step title is text in its SVG, escaping
 survives into SVG, lanes keep their order, PNGs are drawn, and ``procflow check`` renders.
 
-These need ``dot``; CI installs it, and they may skip only where ``CI`` is unset.
+These need ``dot``; without it they fail (scripts/setup installs it), never skip.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import xml.etree.ElementTree as ET  # parses SVG that Graphviz wrote in this test
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 from procflow import render
 from procflow.cli.main import main
 from procflow.flow.load import check_paths
+from tests.needs import missing
 from tests.test_render import LONG, NASTY, SCRIPT, VALID, nasty_process
 
 pytestmark = [pytest.mark.graphviz, pytest.mark.slow]
@@ -29,9 +29,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture(autouse=True)
 def _needs_dot() -> None:
     if shutil.which("dot") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Graphviz (.ci/run does)")
-        pytest.skip("the Graphviz binary 'dot' is not installed")
+        missing("the Graphviz binary 'dot'")
 
 
 def node_texts(svg: bytes) -> dict[str, str]:

@@ -170,7 +170,7 @@ def test_wcp19_a_step_cancels_another_steps_open_tasks() -> None:
 
 
 def test_wcp19_withdraw_by_a_named_role_or_an_administrator() -> None:
-    eng = engine(QUOTES)
+    eng = engine(QUOTES, administrators={"procflow_admin"})
     inst = eng.start("QUOTES", by=QIAN)
     quote = only(inst.tasks, "design_quote")
     with pytest.raises(NotAllowed, match="pmm or procflow_admin"):

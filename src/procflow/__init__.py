@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from procflow import _moved
 from procflow.errors import (
+    BlobNotFound,
     Conflict,
     DefinitionError,
     EvaluationError,
@@ -31,6 +32,8 @@ from procflow.language.diagnostics import Diagnostic, Severity
 from procflow.language.model import Organisation
 
 __all__ = [
+    "Attachment",
+    "BlobNotFound",
     "Catalog",
     "Conflict",
     "Decision",
@@ -42,6 +45,7 @@ __all__ = [
     "EvaluationError",
     "Event",
     "ExecutionError",
+    "FileBlobStore",
     "Hooks",
     "Instance",
     "InstanceNotFound",
@@ -66,18 +70,22 @@ __all__ = [
     "TaskNotOpen",
     "User",
     "decide",
+    "from_json",
     "load",
     "load_dir",
     "loads",
     "open_store",
+    "to_json",
 ]
 
 if TYPE_CHECKING:
     from procflow.decisions.result import Decision
     from procflow.decisions.table import DecisionTable, decide
     from procflow.runtime import (
+        Attachment,
         Directory,
         Engine,
+        FileBlobStore,
         Hooks,
         Instance,
         ManualClock,
@@ -86,6 +94,8 @@ if TYPE_CHECKING:
         SystemClock,
         Task,
         User,
+        from_json,
+        to_json,
     )
     from procflow.store import Event, MemoryStore, PostgresStore, SQLiteStore, open_store
 
@@ -94,8 +104,10 @@ _moved.install()  # the module paths of 0.1 keep working until 0.3, with a warni
 _LAZY = {
     **dict.fromkeys(
         (
+            "Attachment",
             "Directory",
             "Engine",
+            "FileBlobStore",
             "Hooks",
             "Instance",
             "ManualClock",
@@ -104,6 +116,8 @@ _LAZY = {
             "SystemClock",
             "Task",
             "User",
+            "from_json",
+            "to_json",
         ),
         "procflow.runtime",
     ),

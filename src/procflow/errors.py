@@ -17,6 +17,7 @@
     │   ├── DefinitionNotFound (LookupError) no definition is stored under a hash
     │   ├── Conflict                      someone else changed the instance first
     │   ├── DamagedRecord                 a stored row cannot be read back
+    │   ├── BlobNotFound (LookupError)    no attachment's bytes are kept under a key
     │   └── StoreURLError (ValueError)    `open_store` cannot read the URL
     └── RenderError                       a diagram could not be written
 
@@ -148,6 +149,10 @@ class DamagedRecord(StoreError):
     def __init__(self, message: str, *, instance_id: str | None = None) -> None:
         super().__init__(message)
         self.instance_id = instance_id
+
+
+class BlobNotFound(StoreError, LookupError):
+    """The blob store keeps no bytes under this key (`Engine.attachment`)."""
 
 
 class StoreURLError(StoreError, ValueError):

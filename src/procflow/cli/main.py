@@ -254,6 +254,86 @@ def index_command(folder: Path, write: bool, check_only: bool) -> None:
 main.add_command(store_group)
 
 
+def _catalog_or_exit(folder: Path) -> Any:
+    """The catalog of ``folder``; its diagnostics and exit code 1 when it has errors."""
+    catalog, diagnostics = check_paths([folder])
+    if any(d.is_error for d in diagnostics):
+        raise click.exceptions.Exit(_print_diagnostics(diagnostics, "text", strict=False))
+    return catalog
+
+
+@main.command("serve")
+@click.argument("folder", type=_path(file_okay=False), callback=_present)
+@STORE
+@click.option(
+    "--org",
+    "people",
+    type=_path(dir_okay=False),
+    callback=_present,
+    default=None,
+    help="The people file: who may sign in, with their roles (docs/web.md).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Sign in by picking anyone (the scenarios' users unless --org); localhost only.",
+)
+@click.option(
+    "--user-header",
+    metavar="NAME",
+    default=None,
+    help="Take the user id from this header, set by an authenticating reverse proxy.",
+)
+@click.option(
+    "--test-clock",
+    metavar="START",
+    default=None,
+    help="Tests only: a clock that starts at START and moves by POST /_test/clock.",
+)
+@click.option(
+    "--blobs",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The folder of attachments' bytes (default ./procflow-attachments).",
+)
+@click.option("--secure-cookies", is_flag=True, help="Mark the session cookie Secure (TLS).")
+@_guard
+def serve_command(
+    folder: Path,
+    *,
+    store_url: str | None,
+    people: Path | None,
+    host: str,
+    port: int,
+    demo: bool,
+    user_header: str | None,
+    test_clock: str | None,
+    blobs: Path | None,
+    secure_cookies: bool,
+) -> None:
+    """Serve the processes of FOLDER in a browser: inbox, tasks, instances, and a JSON API.
+
+    `procflow serve processes/ --demo` opens the customer's processes on http://127.0.0.1:8000/.
+    """
+    from procflow.cli.serving import serve  # noqa: PLC0415 (the web extra is optional)
+
+    serve(
+        folder,
+        store_url=store_url,
+        people=people,
+        host=host,
+        port=port,
+        demo=demo,
+        user_header=user_header,
+        test_clock=test_clock,
+        blobs=blobs,
+        secure_cookies=secure_cookies,
+        check=_catalog_or_exit,
+    )
+
+
 @main.command("run")
 @click.argument("file", type=_path(dir_okay=False), callback=_present)
 @click.option(

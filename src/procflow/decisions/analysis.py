@@ -274,20 +274,42 @@ class _Sweep:
             found.gap_count += 1
             found.gaps.append((Segment(dim, tuple(empty), ordered),))
         if crowded and self.policy == "unique":
-            big = len(self.cells)
-            firsts = [big if f < 0 else f for f in firsts]
-            for r, lo, hi in spans:
-                if r in self.overlapping:
-                    continue  # one overlap per rule is reported, found once
-                start, stop = max(lo, first) - first, hi - first + 1
-                if start >= stop:
-                    continue
-                part = firsts[start:stop]
-                earliest = min(part)
-                if earliest < r:
-                    atom = start + part.index(earliest) + first
-                    found.overlaps[r] = {earliest: (Segment(dim, (atom,), ordered),)}
-                    self.overlapping.add(r)
+            self._ordered_overlaps(dim, ordered, spans, first=first, firsts=firsts, found=found)
+
+    def _ordered_overlaps(
+        self,
+        dim: _Dim,
+        ordered: tuple[Any, ...],
+        spans: list[tuple[int, int, int]],
+        *,
+        first: int,
+        firsts: list[int],
+        found: Findings,
+    ) -> None:
+        """Each rule that an earlier rule shadows on some atom: one overlap per rule.
+
+        Args:
+            dim: The input.
+            ordered: Its points (as `_atoms` gives them).
+            spans: (rule, first atom, last atom) of each active rule.
+            first: The first atom counted.
+            firsts: The first matching rule of each atom from `first`, -1 for none.
+            found: Where the overlaps go.
+        """
+        big = len(self.cells)
+        firsts = [big if f < 0 else f for f in firsts]
+        for r, lo, hi in spans:
+            if r in self.overlapping:
+                continue  # one overlap per rule is reported, found once
+            start, stop = max(lo, first) - first, hi - first + 1
+            if start >= stop:
+                continue
+            part = firsts[start:stop]
+            earliest = min(part)
+            if earliest < r:
+                atom = start + part.index(earliest) + first
+                found.overlaps[r] = {earliest: (Segment(dim, (atom,), ordered),)}
+                self.overlapping.add(r)
 
     # -- exploring ----------------------------------------------------------------------
     def split(self, d: int, active: frozenset[int]) -> list[tuple[Segment | None, frozenset[int]]]:

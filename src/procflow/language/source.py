@@ -528,12 +528,12 @@ def _tab_indent(text: str) -> int:
     return 0
 
 
-def parse(text: str, file: str = "<string>") -> tuple[Document | None, list[Diagnostic]]:
-    """Parse YAML text into a `Document`. Returns all problems found; never raises."""
+def _before_parsing(text: str, file: str) -> list[Diagnostic]:
+    """What is wrong with the text as a whole (empty, nested too deep, tabs), before YAML."""
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
-        return None, [
+        return [
             Diagnostic(
                 file, 1, 1, "PF107", "the file is empty", "start with 'procflow: 1' and an 'id:'"
             )
@@ -541,7 +541,7 @@ def parse(text: str, file: str = "<string>") -> tuple[Document | None, list[Diag
     depth, where = _bracket_depth(text)
     if depth > MAX_DEPTH:
         line = text.count("\n", 0, where) + 1
-        return None, [
+        return [
             Diagnostic(
                 file,
                 line,
@@ -553,7 +553,7 @@ def parse(text: str, file: str = "<string>") -> tuple[Document | None, list[Diag
         ]
     tab_line = _tab_indent(text)
     if tab_line:
-        return None, [
+        return [
             Diagnostic(
                 file,
                 tab_line,
@@ -563,6 +563,14 @@ def parse(text: str, file: str = "<string>") -> tuple[Document | None, list[Diag
                 "indent with spaces; YAML does not allow tabs there",
             )
         ]
+    return []
+
+
+def parse(text: str, file: str = "<string>") -> tuple[Document | None, list[Diagnostic]]:
+    """Parse YAML text into a `Document`. Returns all problems found; never raises."""
+    early = _before_parsing(text, file)
+    if early:
+        return None, early
     # Only nodes are composed, never objects, so this is safe; libyaml's parser
     # (through ruamel.yaml.clib) is five times faster than the pure-Python one
     # and reports the same marks. Round-trip mode is used where files are written.

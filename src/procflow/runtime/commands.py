@@ -185,7 +185,7 @@ class Commands:
         core = self.core
         cmd = core.command(user.id)
         run, number, task, node = core.task_run(cmd, task_id)
-        check_withdrawer(node, user, core.admin_role)
+        check_withdrawer(node, user, core.administrators)
         run.withdraw_task(number, task, {"why": "withdrawn", "reason": reason})
         cmd.settle()
         return core.store_command(cmd, command_id, run, {**what, "instance": run.id})

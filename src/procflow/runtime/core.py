@@ -62,13 +62,13 @@ class Core:
         new_id: Callable[[], str],
         cache_size: int,
         max_depth: int = 32,
-        admin_role: str | None = None,
+        administrators: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.max_depth = max_depth
         """How many calls deep an instance may run (a process that calls itself)."""
-        self.admin_role = admin_role
-        """Holders of this role may withdraw any open task (`Engine.withdraw`)."""
+        self.administrators = administrators
+        """Holders of these roles may withdraw any open task (`Engine.withdraw`)."""
         self.clock = clock
         self.calendar = calendar
         self._directory = directory

@@ -3,7 +3,8 @@
 Owns `Engine`, one class composed of named parts, each in its own module:
 `commands` (start, complete, claim, delegate, cancel: each checked first and
 stored atomically), `queries` (instances, history, tasks and inboxes) and
-`scheduler` (`tick`: deadline timers and scheduled starts). They share the
+`scheduler` (`tick`: deadline timers and scheduled starts) and `supervision`
+(reassigning, comments, attachments). They share the
 `core` (store, clock, caches, storing a command) through its public
 attributes; none reaches into another's private ones. The engine keeps no
 global state.
@@ -19,22 +20,25 @@ Imports the runtime's parts, `guards`, `store`, `errors` and the language's cale
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from procflow.compiled import mypyc_attr
-from procflow.errors import InstanceNotFound, ProcessNotFound, TaskNotOpen
+from procflow.errors import InstanceNotFound, InvalidArgument, ProcessNotFound, TaskNotOpen
 from procflow.flow.catalog import Process
 from procflow.language.workcalendar import Calendar, WorkingCalendar
+from procflow.runtime.blobs import BlobStore
 from procflow.runtime.clock import Clock, SystemClock
 from procflow.runtime.commands import Commands
 from procflow.runtime.core import Core
+from procflow.runtime.forms import form_schema
 from procflow.runtime.guards import as_text, as_user, as_user_id
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.people import Directory, User
 from procflow.runtime.queries import Queries
 from procflow.runtime.scheduler import Scheduler
+from procflow.runtime.supervision import MAX_ATTACHMENT, Attachment, Supervision
 from procflow.runtime.views import Instance, Task
 from procflow.store import Event, MemoryStore, Store
 
@@ -83,13 +87,18 @@ class Engine:
         cache_size: How many instance snapshots to keep in memory.
         max_depth: How many calls deep an instance may run: a process that calls
             itself (recursion) fails with `ExecutionError` beyond it.
-        admin_role: Users holding this role are administrators: they may withdraw
-            any open task (`withdraw`). None: no administrators.
+        administrators: Roles whose holders may reassign or withdraw any task
+            (`reassign`, `withdraw`) and see every instance.
+        blobs: Where the bytes of attachments go; a `FileBlobStore` of the folder
+            ``procflow-attachments`` in the working directory by default (made
+            when the first file is attached).
+        max_attachment: Most bytes of one attachment (10 MiB by default).
 
     Attributes:
         commands: The part that changes instances (`procflow.runtime.commands`).
         queries: The part that reads them (`procflow.runtime.queries`).
         scheduler: The part that acts when time passes (`procflow.runtime.scheduler`).
+        supervision: Reassigning, comments and attachments (`procflow.runtime.supervision`).
 
     Example::
 
@@ -112,8 +121,17 @@ class Engine:
         new_id: Callable[[], str] | None = None,
         cache_size: int = 1_000,
         max_depth: int = 32,
-        admin_role: str | None = "procflow_admin",
+        administrators: Collection[str] = (),
+        blobs: BlobStore | None = None,
+        max_attachment: int = MAX_ATTACHMENT,
     ) -> None:
+        if not isinstance(catalog, Mapping):
+            raise InvalidArgument(
+                f"the first argument is the processes, not {type(catalog).__name__}: "
+                "pass procflow.load_dir('processes') (a store goes in store=)"
+            )
+        if isinstance(administrators, str):
+            raise InvalidArgument("administrators= takes a collection of role ids, not text")
         self.core = Core(
             catalog,
             store=store if store is not None else MemoryStore(),
@@ -124,12 +142,18 @@ class Engine:
             new_id=new_id or (lambda: secrets.token_hex(8)),
             cache_size=cache_size,
             max_depth=max_depth,
-            admin_role=admin_role,
+            administrators=frozenset(administrators),
         )
         self.commands = Commands(self.core)
         self.queries = Queries(self.core)
         self.scheduler = Scheduler(self.core)
         self.scheduler.saw_catalog(catalog)
+        self.supervision = Supervision(
+            self.core,
+            administrators=administrators,
+            blobs=blobs,
+            max_attachment=max_attachment,
+        )
 
     # -- what it runs on -----------------------------------------------------------------
 
@@ -279,8 +303,8 @@ class Engine:
 
         Args:
             task_id: The task (`Task.id`).
-            by: An administrator (holding the engine's ``admin_role``), or a holder of a
-                role the step names in ``withdraw_by:``.
+            by: An administrator (holding a role of the engine's ``administrators``), or
+                a holder of a role the step names in ``withdraw_by:``.
             reason: Why, for the history.
 
         Raises:
@@ -311,6 +335,69 @@ class Engine:
             reason=as_text(reason, name="reason"),
             command_id=_optional_text(command_id, "command_id"),
         )
+
+    def reassign(self, task_id: str, *, to: User | str, by: User) -> Task:
+        """Give an open task to ``to``, as an administrator (a role named by ``administrators``).
+
+        ``to`` needs no role of the task, but the four-eyes rules apply to them.
+        Recorded as ``task_reassigned`` (task, to, from).
+
+        Raises:
+            TaskNotOpen: The task is not open.
+            NotAllowed: ``by`` holds no administrators role, or a four-eyes rule excludes ``to``.
+        """
+        return self.supervision.reassign(
+            _task_id(task_id), by=as_user(by), to=as_user_id(to, name="to")
+        )
+
+    def comment(self, instance_id: str, text: str, *, by: User) -> None:
+        """Add a comment to an instance's history (``commented``; any status).
+
+        Raises:
+            InstanceNotFound: No such instance.
+            NotAllowed: ``by`` may not see it (see `Supervision.may_see`).
+            InvalidArgument: Empty text, or longer than 10,000 characters.
+        """
+        self.supervision.comment(_instance_id(instance_id), text, by=as_user(by))
+
+    def attach(
+        self,
+        instance_id: str,
+        name: str,
+        data: bytes,
+        *,
+        by: User,
+        media_type: str = "application/octet-stream",
+    ) -> Attachment:
+        """Attach a file to an instance: the bytes go to the blob store, and the
+        history keeps a reference (``attached``: name, blob key, size, type, sha256).
+
+        Raises:
+            InstanceNotFound: No such instance.
+            NotAllowed: ``by`` may not see it.
+            InvalidArgument: An empty name, or more bytes than ``max_attachment``.
+        """
+        return self.supervision.attach(
+            _instance_id(instance_id), name, data, by=as_user(by), media_type=media_type
+        )
+
+    def attachments(self, instance_id: str) -> list[Attachment]:
+        """The files attached to an instance, oldest first (references, not bytes).
+
+        Raises:
+            InstanceNotFound: No such instance.
+        """
+        return self.supervision.attachments(_instance_id(instance_id))
+
+    def attachment(self, instance_id: str, blob: str, *, by: User) -> bytes:
+        """The bytes of a file attached to an instance.
+
+        Raises:
+            InstanceNotFound: No such instance.
+            NotAllowed: ``by`` may not see it.
+            BlobNotFound: The instance has no such attachment, or its bytes are gone.
+        """
+        return self.supervision.attachment(_instance_id(instance_id), blob, by=as_user(by))
 
     def tick(self, now: datetime | None = None) -> list[Event]:
         """Fire every deadline timer due at ``now`` (the clock's time by default),
@@ -372,6 +459,29 @@ class Engine:
             TaskNotOpen: It is unknown, done or withdrawn.
         """
         return self.queries.task(_task_id(task_id))
+
+    def form(self, task_id: str) -> dict[str, Any]:
+        """The JSON Schema of what an open task asks for and shows.
+
+        Its ``outcome`` (the outcomes as named in the YAML), its ``data`` (the
+        documents it fills: types, titles, choices, money, bounds, required
+        fields, the current values as defaults) and its read-only ``context``
+        (the documents it ``reads``, with their values); see `procflow.runtime.forms`.
+
+        Raises:
+            TaskNotOpen: It is unknown, done or withdrawn.
+        """
+        task = self.queries.task(_task_id(task_id))
+        _, state = self.core.load(task.instance_id)
+        program = self.core.program(state.definition_hash)
+        node = program.nodes[task.step_id]
+        return form_schema(
+            node,  # type: ignore[arg-type]  # an open task's step is a human step
+            program.flow.documents,
+            state.documents,
+            task_id=task.id,
+            process_id=task.process_id,
+        )
 
     def tasks(self, *, user: User | None = None, instance_id: str | None = None) -> list[Task]:
         """Open tasks: those ``user`` may act on now (four-eyes applied), or all of them.

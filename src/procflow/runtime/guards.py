@@ -124,11 +124,11 @@ def check_actor(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: 
         raise NotAllowed(f"{uid} has already signed '{node.id}'")
 
 
-def check_withdrawer(node: HumanNode, user: User, admin: str | None) -> None:
+def check_withdrawer(node: HumanNode, user: User, administrators: frozenset[str]) -> None:
     """`NotAllowed` unless ``user`` may withdraw a task of ``node``: they hold a role of its
-    ``withdraw_by:``, or the engine's administrator role ``admin``."""
-    if (admin is None or admin not in user.roles) and user.roles.isdisjoint(node.withdraw_by):
-        who = [*node.withdraw_by, *([admin] if admin else [])]
+    ``withdraw_by:``, or one of the engine's ``administrators`` roles."""
+    if user.roles.isdisjoint(administrators) and user.roles.isdisjoint(node.withdraw_by):
+        who = [*node.withdraw_by, *sorted(administrators)]
         needs = f"the role {' or '.join(who)}" if who else "a step that says withdraw_by:"
         raise NotAllowed(f"{user.id} may not withdraw the task of '{node.id}': it needs {needs}")
 

@@ -43,6 +43,11 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
   ``withdrawn`` with reason, by `Engine.withdraw`; ``cancelled`` with step, by
   a step that ``cancels`` it; ``finished``, open when the instance finished).
 - ``task_claimed``: task (``by`` becomes the assignee); ``task_delegated``: task, to.
+- ``task_reassigned``: task, to, from (the assignee before, or None): an
+  administrator gave the task to ``to`` (folded as a delegation).
+- ``commented``: text; ``attached``: name, blob (the blob store's key), size
+  (bytes), type (media type), sha256. For the record only: the snapshot does
+  not change, and the bytes of an attachment are in the blob store, not here.
 - ``reminded`` / ``overdue``: task, timer; ``escalated``: task, timer, to,
   mode (``offer`` or ``move``), candidates (members offered the task), why
   (for the record: ``nobody eligible: ...`` when four-eyes left nobody to
@@ -516,6 +521,9 @@ def _task_delegated(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
     tasks[data["task"]] = task._replace(assignee=data["to"], candidates=())
 
 
+_task_reassigned = _task_delegated
+
+
 def _without(d: Draft, task: OpenTask, timer: str) -> tuple[tuple[str, str], ...]:
     """The task's timers but ``timer`` (which fired), counted out of ``timers_at``."""
     d.drop_timers(t for t in task.timers if t[0] == timer)
@@ -636,6 +644,9 @@ _HANDLERS: dict[str, Handler] = {
     "task_withdrawn": _task_withdrawn,
     "task_claimed": _task_claimed,
     "task_delegated": _task_delegated,
+    "task_reassigned": _task_reassigned,
+    "commented": _nothing,
+    "attached": _nothing,
     "reminded": _reminded,
     "overdue": _overdue,
     "escalated": _escalated,

@@ -367,6 +367,30 @@ def _unknown_field(name: str, fields: Mapping[str, Any]) -> str:
     return f"there is no field '{name}' ({hint})"
 
 
+def _encode_fields(
+    doc: str,
+    fields: Mapping[Any, Any],
+    doc_codecs: Mapping[str, Any],
+    allowed: tuple[str, ...],
+    problems: Problems,
+) -> dict[str, Any]:
+    """The stored form of one document's submitted fields; problems go into ``problems``."""
+    encoded: dict[str, Any] = {}
+    for name, value in fields.items():
+        plain = type(name) is str and name.isascii()
+        path = f"{doc}.{name}" if plain else f"{doc}.{shown(str(name))}"
+        codec = doc_codecs.get(name)
+        if codec is None:
+            problems[path] = _unknown_field(str(name), doc_codecs)
+        elif name not in allowed:
+            problems[path] = f"this step does not fill this field (it fills {', '.join(allowed)})"
+        elif value is None:
+            encoded[name] = None
+        else:
+            encoded[name] = codec.encode(value, path, problems)
+    return encoded
+
+
 def encode_submission(
     data: Any, codecs: DocCodecs, fills: Mapping[str, tuple[str, ...]] | None
 ) -> tuple[dict[str, dict[str, Any]], Problems]:
@@ -403,22 +427,7 @@ def encode_submission(
         if not isinstance(fields, Mapping):
             problems[doc] = f"should map field names to values, not {_what(fields)}"
             continue
-        encoded: dict[str, Any] = {}
-        for name, value in fields.items():
-            plain = type(name) is str and name.isascii()
-            path = f"{doc}.{name}" if plain else f"{doc}.{shown(str(name))}"
-            codec = doc_codecs.get(name)
-            if codec is None:
-                problems[path] = _unknown_field(str(name), doc_codecs)
-            elif name not in allowed:
-                problems[path] = (
-                    f"this step does not fill this field (it fills {', '.join(allowed)})"
-                )
-            elif value is None:
-                encoded[name] = None
-            else:
-                encoded[name] = codec.encode(value, path, problems)
-        out[doc] = encoded
+        out[doc] = _encode_fields(doc, fields, doc_codecs, allowed, problems)
     if not problems:
         size = len(dumps(out, what="the submission").encode("utf-8"))
         if size > MAX_SUBMISSION:

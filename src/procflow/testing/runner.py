@@ -269,15 +269,7 @@ class _Run:
         if exp.tasks is not None:
             self.expect_tasks(exp, inst, (*path, "tasks"))
         if exp.documents is not None:
-            docs = inst.documents
-            for dname, fields in exp.documents.items():
-                for fname, want in fields.items():
-                    got = docs.get(dname, {}).get(fname)
-                    if not _same(want, got):
-                        raise self.fail(
-                            (*path, "documents", dname, fname),
-                            f"expected {dname}.{fname} = {_show(want)}, found {_show(got)}",
-                        )
+            self.expect_documents(exp.documents, inst, (*path, "documents"))
         seen = self.seen(inst)
         for key in SEEN:
             want = getattr(exp, key)
@@ -287,6 +279,19 @@ class _Run:
             same = list(want) == got if key == "started" else set(want) == set(got)
             if not same:
                 raise self.fail((*path, key), f"expected {key} {_show(want)}, found {_show(got)}")
+
+    def expect_documents(
+        self, documents: Mapping[str, Mapping[str, Any]], inst: Instance, path: Path_
+    ) -> None:
+        docs = inst.documents
+        for dname, fields in documents.items():
+            for fname, want in fields.items():
+                got = docs.get(dname, {}).get(fname)
+                if not _same(want, got):
+                    raise self.fail(
+                        (*path, dname, fname),
+                        f"expected {dname}.{fname} = {_show(want)}, found {_show(got)}",
+                    )
 
     def expect_tasks(self, exp: Expect, inst: Instance, path: Path_) -> None:
         expected = exp.tasks or []

@@ -216,20 +216,18 @@ def load_scenario(path: Path) -> tuple[Scenario | None, source.Document | None, 
 
 def check_scenario(scenario: Scenario, doc: source.Document, catalog: Any) -> list[Diagnostic]:
     """PF601 for every step, role, document or field the scenario names but its processes lack."""
-    out: list[Diagnostic] = []
     if scenario.process not in catalog:
         hint = did_you_mean(scenario.process, catalog) or "check the id"
         return [doc.diag(("process",), "PF601", f"there is no process '{scenario.process}'", hint)]
+    out = _check_users(scenario, doc, catalog)
+    for i, act in enumerate(scenario.acts):
+        out.extend(_check_act(scenario, act, ("acts", i), doc, catalog))
+    return out
 
-    def flow_of(pid: str | None, path: tuple[str | int, ...]) -> Any:
-        pid = pid or scenario.process
-        if pid not in catalog:
-            out.append(
-                doc.diag(path, "PF601", f"there is no process '{pid}'", did_you_mean(pid, catalog))
-            )
-            return None
-        return catalog[pid].flow
 
+def _check_users(scenario: Scenario, doc: source.Document, catalog: Any) -> list[Diagnostic]:
+    """PF601 for each role a scenario's user holds that no process has."""
+    out: list[Diagnostic] = []
     roles_known: set[str] = set()
     for pid in catalog:
         roles_known |= set(catalog[pid].flow.actors)
@@ -244,75 +242,98 @@ def check_scenario(scenario: Scenario, doc: source.Document, catalog: Any) -> li
                         did_you_mean(role, roles_known),
                     )
                 )
-    for i, act in enumerate(scenario.acts):
-        base: tuple[str | int, ...] = ("acts", i)
-        if act.by is not None and act.by not in scenario.users:
+    return out
+
+
+def _check_act(
+    scenario: Scenario, act: Act, base: tuple[str | int, ...], doc: source.Document, catalog: Any
+) -> list[Diagnostic]:
+    """PF601 for the user, process, step, outcome, documents and fields one act names."""
+    out: list[Diagnostic] = []
+    if act.by is not None and act.by not in scenario.users:
+        out.append(
+            doc.diag(
+                (*base, "by"),
+                "PF601",
+                f"the user '{act.by}' is not under 'users:'",
+                did_you_mean(act.by, scenario.users) or "add them with their roles",
+            )
+        )
+    step_id = act.do or act.claim or act.delegate
+    if step_id is None:
+        return out
+    pid = act.process or scenario.process
+    if pid not in catalog:
+        out.append(
+            doc.diag(
+                (*base, "process"),
+                "PF601",
+                f"there is no process '{pid}'",
+                did_you_mean(pid, catalog),
+            )
+        )
+        return out
+    flow = catalog[pid].flow
+    steps = {n.id: n for n in flow.steps()}
+    node = steps.get(step_id)
+    if node is None:
+        out.append(
+            doc.diag(
+                (*base, act.kind),
+                "PF601",
+                f"the process has no step '{step_id}'",
+                did_you_mean(step_id, steps),
+            )
+        )
+        return out
+    allowed = list(getattr(node, "outcome_names", ()))
+    if act.outcome is not None and act.outcome not in allowed:
+        hint = did_you_mean(act.outcome, allowed) or (
+            f"this step's outcomes are: {', '.join(allowed)}"
+            if allowed
+            else "this step has no outcomes"
+        )
+        out.append(
+            doc.diag(
+                (*base, "outcome"),
+                "PF601",
+                f"'{act.outcome}' is not an outcome of the step '{step_id}'",
+                hint,
+            )
+        )
+    out.extend(_check_data(act, flow, base, doc))
+    return out
+
+
+def _check_data(
+    act: Act, flow: Any, base: tuple[str | int, ...], doc: source.Document
+) -> list[Diagnostic]:
+    """PF601 for each document or field an act's data names that the process lacks."""
+    out: list[Diagnostic] = []
+    for dname, fields in act.data.items():
+        ddef = flow.documents.get(dname)
+        if ddef is None:
             out.append(
                 doc.diag(
-                    (*base, "by"),
+                    (*base, "data", dname),
                     "PF601",
-                    f"the user '{act.by}' is not under 'users:'",
-                    did_you_mean(act.by, scenario.users) or "add them with their roles",
-                )
-            )
-        step_id = act.do or act.claim or act.delegate
-        if step_id is None:
-            continue
-        flow = flow_of(act.process, (*base, "process"))
-        if flow is None:
-            continue
-        steps = {n.id: n for n in flow.steps()}
-        node = steps.get(step_id)
-        key = act.kind
-        if node is None:
-            out.append(
-                doc.diag(
-                    (*base, key),
-                    "PF601",
-                    f"the process has no step '{step_id}'",
-                    did_you_mean(step_id, steps),
+                    f"the process has no document '{dname}'",
+                    did_you_mean(dname, flow.documents),
+                    at_key=True,
                 )
             )
             continue
-        allowed = list(getattr(node, "outcome_names", ()))
-        if act.outcome is not None and act.outcome not in allowed:
-            hint = did_you_mean(act.outcome, allowed) or (
-                f"this step's outcomes are: {', '.join(allowed)}"
-                if allowed
-                else "this step has no outcomes"
-            )
-            out.append(
-                doc.diag(
-                    (*base, "outcome"),
-                    "PF601",
-                    f"'{act.outcome}' is not an outcome of the step '{step_id}'",
-                    hint,
-                )
-            )
-        for dname, fields in act.data.items():
-            ddef = flow.documents.get(dname)
-            if ddef is None:
+        for fname in fields:
+            if fname not in ddef.fields:
                 out.append(
                     doc.diag(
-                        (*base, "data", dname),
+                        (*base, "data", dname, fname),
                         "PF601",
-                        f"the process has no document '{dname}'",
-                        did_you_mean(dname, flow.documents),
+                        f"the document '{dname}' has no field '{fname}'",
+                        did_you_mean(fname, ddef.fields),
                         at_key=True,
                     )
                 )
-                continue
-            for fname in fields:
-                if fname not in ddef.fields:
-                    out.append(
-                        doc.diag(
-                            (*base, "data", dname, fname),
-                            "PF601",
-                            f"the document '{dname}' has no field '{fname}'",
-                            did_you_mean(fname, ddef.fields),
-                            at_key=True,
-                        )
-                    )
     return out
 
 

@@ -1,0 +1,209 @@
+"""The form of a task as JSON Schema: what it asks for, and what it shows.
+
+Owns `form_schema`, what `Engine.form` returns: a JSON Schema (draft
+2020-12) of the body of a completion, made from the step and the documents
+of its process (its own or its organisation file's, which the flow has
+merged), with the instance's current values:
+
+- ``properties.outcome``: the outcomes as named in the YAML (required when
+  the step asks to choose one);
+- ``properties.data``: one object per document the step fills, with its
+  fields' types, titles, choices, bounds and the fields it requires; each
+  field's ``default`` is the value it has now (else the field's default);
+- ``properties.context``: the documents the step ``reads``, ``readOnly``,
+  with their values as ``default``: shown, never submitted.
+
+JSON has no exact decimals, so money, numbers and percents are strings in the
+plain form the engine reads (``"12000.50"``), or integers; their kind, places
+and bounds are in ``x-procflow-*`` keywords, which validators ignore and
+form builders (``procflow serve``'s task page) read. Choices are ``enum``s,
+dates ``format: date``, yes/no booleans, lists arrays (of records for line
+items).
+
+Imports `values` and the flow's nodes and the language's documents only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from procflow.flow.ir import HumanNode
+from procflow.language.model import NUMERIC, DocumentDef, FieldDef
+from procflow.runtime.values import BAD, USER_ID_LENGTH, codec_for
+
+__all__ = ["SCHEMA_DIALECT", "field_schema", "form_schema"]
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _decimal_text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _number_schema(f: FieldDef) -> dict[str, Any]:
+    places = f.places
+    fraction = r"(\.[0-9]+)?" if f.rounding is not None else rf"(\.[0-9]{{1,{places}}})?"
+    if places == 0 and f.rounding is None:
+        fraction = ""
+    out: dict[str, Any] = {
+        "type": ["string", "integer"],
+        "pattern": rf"^-?[0-9]+{fraction}$",
+        "x-procflow-type": f.item_type,
+        "x-procflow-decimals": places,
+    }
+    if f.min is not None:
+        out["x-procflow-minimum"] = _decimal_text(f.min)
+    if f.max is not None:
+        out["x-procflow-maximum"] = _decimal_text(f.max)
+    return out
+
+
+def _plain_schema(f: FieldDef) -> dict[str, Any]:
+    """The schema of one value of ``f``'s item type (no title, no default)."""
+    kind = f.item_type
+    if kind in NUMERIC:
+        return _number_schema(f)
+    if kind == "date":
+        return {"type": "string", "format": "date", "x-procflow-type": "date"}
+    if kind == "datetime":
+        return {"type": "string", "format": "date-time", "x-procflow-type": "datetime"}
+    if kind == "choice":
+        return {"type": "string", "enum": list(f.of or []), "x-procflow-type": "choice"}
+    if kind == "yesno":
+        return {"type": "boolean", "x-procflow-type": "yesno"}
+    if kind == "user":
+        return {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": USER_ID_LENGTH,
+            "x-procflow-type": "user",
+        }
+    return {"type": "string", "maxLength": f.longest, "x-procflow-type": "text"}
+
+
+def _stored_default(f: FieldDef) -> Any:
+    """The field's default in its stored form (decimals as text, dates ISO), or None."""
+    if f.default is None:
+        return None
+    value = codec_for(f).encode(f.default, "", {})
+    return None if value is BAD else value
+
+
+def field_schema(f: FieldDef, value: Any = None) -> dict[str, Any]:
+    """The JSON Schema of one field, with ``value`` (stored form) as its ``default``."""
+    if f.type == "list":
+        if f.fields is not None:
+            items: dict[str, Any] = _object_schema(f.fields, None, list(f.fields))
+        else:
+            items = _plain_schema(f)
+        out: dict[str, Any] = {
+            "type": "array",
+            "items": items,
+            "maxItems": f.most,
+            "x-procflow-type": "list",
+        }
+    else:
+        out = _plain_schema(f)
+    if f.title:
+        out["title"] = f.title
+    if f.notes:
+        out["description"] = " ".join(f.notes)
+    if value is None:
+        value = _stored_default(f)
+    if value is not None:
+        out["default"] = value
+    return out
+
+
+def _object_schema(
+    fields: Mapping[str, FieldDef],
+    values: Mapping[str, Any] | None,
+    names: list[str],
+) -> dict[str, Any]:
+    values = values or {}
+    return {
+        "type": "object",
+        "properties": {n: field_schema(fields[n], values.get(n)) for n in names if n in fields},
+        "required": [n for n in names if n in fields and fields[n].required],
+        "additionalProperties": False,
+    }
+
+
+def _document(
+    name: str, doc: DocumentDef, values: Mapping[str, Any] | None, names: list[str]
+) -> dict[str, Any]:
+    out = _object_schema(doc.fields, values, names)
+    out["title"] = doc.title
+    if doc.notes:
+        out["description"] = " ".join(doc.notes)
+    return out
+
+
+def form_schema(
+    node: HumanNode,
+    documents: Mapping[str, DocumentDef],
+    values: Mapping[str, Mapping[str, Any]],
+    *,
+    task_id: str,
+    process_id: str,
+) -> dict[str, Any]:
+    """The JSON Schema of completing a task of ``node`` (see the module docstring).
+
+    Args:
+        node: The step.
+        documents: The process's documents (its flow's: organisation ones included).
+        values: The instance's documents now, stored form.
+        task_id: The task, for ``$id`` and ``x-procflow-task``.
+        process_id: Its process.
+    """
+    fills = {
+        name: _document(name, documents[name], values.get(name), list(fields))
+        for name, fields in node.fills.items()
+        if name in documents
+    }
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    outcomes = list(node.outcome_names)
+    if outcomes:
+        props["outcome"] = {"type": "string", "enum": outcomes, "title": "outcome"}
+        if node.kind != "sign" and outcomes != ["skip"]:
+            required.append("outcome")
+    props["data"] = {
+        "type": "object",
+        "title": "documents filled",
+        "properties": fills,
+        "required": [n for n, s in fills.items() if s["required"]],
+        "additionalProperties": False,
+    }
+    if fills and any(s["required"] for s in fills.values()) and "skip" not in outcomes:
+        required.append("data")
+    context = {
+        name: {
+            **_document(name, documents[name], values.get(name), list(documents[name].fields)),
+            "readOnly": True,
+        }
+        for name in node.reads
+        if name in documents
+    }
+    if context:
+        props["context"] = {
+            "type": "object",
+            "title": "documents shown",
+            "readOnly": True,
+            "properties": context,
+        }
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"procflow:task:{task_id}",
+        "title": node.title,
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+        "x-procflow-task": task_id,
+        "x-procflow-process": process_id,
+        "x-procflow-step": node.id,
+        "x-procflow-kind": node.kind,
+    }
