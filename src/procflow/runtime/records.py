@@ -25,21 +25,20 @@ from procflow.store import Changes, Commit, TaskRow, TimerRow
 __all__ = ["commit_of", "tell_hooks"]
 
 
-SMALL = 16
-"""Up to this many open tasks before and after, a commit gives the complete sets only."""
+Rows = tuple[tuple[TaskRow, ...], tuple[TimerRow, ...]]
 
 
-def _rows(iid: str, tasks: Mapping[int, OpenTask]) -> tuple[list[TaskRow], list[TimerRow]]:
-    """The open-task and timer rows of an instance's open tasks."""
+def _rows(iid: str, tasks: Mapping[int, OpenTask]) -> Rows:
+    """The open-task and timer rows of an instance's open tasks, in the order they opened."""
     rows: list[TaskRow] = []
     timers: list[TimerRow] = []
-    for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():  # as opened
+    for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():
         rows.append(
             TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due)
         )
         if t.timers:
             timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
-    return rows, timers
+    return tuple(rows), tuple(timers)
 
 
 def _changes(iid: str, touched: set[int], old: Mapping[int, OpenTask],
@@ -83,21 +82,21 @@ def commit_of(run: Run, state: Stored) -> Commit:
     changes = None
     tasks: Sequence[TaskRow]
     timers: Sequence[TimerRow]
-    # a small instance's sets are cheaper to give whole than to diff
-    if touched is None or base is None or len(base.tasks) + len(snapshot.tasks) <= SMALL:
-        rows, timer_rows = _rows(iid, snapshot.tasks)
-        tasks, timers = tuple(rows), tuple(timer_rows)
+    # touched is None for a new or small instance (`state.SMALL`), whose complete sets cost
+    # no more than the command that made them
+    if touched is None or base is None:
+        tasks, timers = _rows(iid, snapshot.tasks)
     else:
         changes = _changes(iid, touched, base.tasks, snapshot.tasks)
-        made: list[tuple[list[TaskRow], list[TimerRow]]] = []
+        made: list[Rows] = []
 
-        def full() -> tuple[list[TaskRow], list[TimerRow]]:
+        def full() -> Rows:
             if not made:
                 made.append(_rows(iid, snapshot.tasks))
             return made[0]
 
-        tasks = Later(lambda: tuple(full()[0]))
-        timers = Later(lambda: tuple(full()[1]))
+        tasks = Later(lambda: full()[0])
+        timers = Later(lambda: full()[1])
     parent = snapshot.parent
     return Commit(  # positional: this is the hot path
         iid,

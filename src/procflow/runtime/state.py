@@ -240,6 +240,10 @@ class Snapshot(NamedTuple):
 
 NO_TASKS: Map[int, OpenTask] = Map()
 
+SMALL = 16
+"""Up to this many open tasks before a command, its commit gives the instance's complete
+sets of task and timer rows; beyond, what changed (`Draft.touched`, `records.commit_of`)."""
+
 _EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, NO_TASKS, {}, {}, (), 0, {})
 
 
@@ -292,8 +296,8 @@ class Draft:
     counter: int
     timers_at: dict[str, int]
     touched: set[int] | None
-    """The tasks this draft changed (opened, closed or altered), or None when every
-    task may have (a new instance, or one that ended)."""
+    """The tasks this draft changed (opened, closed or altered), or None when they are not
+    counted: a new instance, or one that had at most `SMALL` open tasks."""
 
     def __init__(self, base: Snapshot | None = None) -> None:
         # the base's own mappings, read-only until an `own_*` method copies one
@@ -303,7 +307,9 @@ class Draft:
             self.done, self.handoffs, self.counter, self.timers_at,
         ) = base if base is not None else _EMPTY  # type: ignore[assignment]  # fmt: skip
         self._owned = 0
-        self.touched = set() if base is not None else None
+        # a small instance's commit gives its complete sets (`records.commit_of`): only a
+        # large one's tells what changed, so only it keeps count of the tasks touched
+        self.touched = set() if base is not None and len(base.tasks) > SMALL else None
 
     def own_tasks(self) -> Any:
         """The tasks, to change (a `MapMutation`)."""
@@ -348,7 +354,7 @@ class Draft:
     def close_task(self, number: int) -> OpenTask:
         """Take an open task out (completed or withdrawn), with its timers; the caller
         counts it out of its token (`Token.open`)."""
-        task: OpenTask = self.own_tasks().pop(number)
+        task: OpenTask = (self.tasks if self._owned & 1 else self.own_tasks()).pop(number)
         touched = self.touched
         if touched is not None:
             touched.add(number)
@@ -398,7 +404,9 @@ class Draft:
 
     def freeze(self) -> Snapshot:
         """The snapshot as of now (the draft may go on changing; the snapshot will not)."""
-        tasks = self.task_map()
+        tasks = self.tasks
+        if self._owned & 1:  # task_map, inline: this is the hot path
+            tasks = self.tasks = tasks.finish()
         self._owned = 0  # the mappings now belong to the snapshot: copy before changing again
         return Snapshot(
             self.process, self.definition_hash, self.status, self.result, self.started_at,
@@ -444,7 +452,9 @@ def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> Non
     timers = get("timers")
     pending = tuple(timers.items()) if timers else ()
     token = data["token"]
-    d.own_tasks()[number] = OpenTask(
+    if not d._owned & 1:  # own_tasks, inline: this is the hot path
+        d.own_tasks()
+    d.tasks[number] = OpenTask(
         data["step"],
         token,
         tuple(data["roles"]),
@@ -460,27 +470,26 @@ def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> Non
         touched.add(number)
     if pending:
         d.add_timers(pending)
-    tokens = d.own_tokens()
+    tokens = d.tokens if d._owned & 2 else d.own_tokens()
     old = tokens.get(token)
     if get("enter"):
         people = get("people")
-        tokens[token] = Token(
-            data["step"],
-            open=1 if old is None else old.open + 1,
-            each=bool(get("each")),
-            people=tuple(people) if people else (),
-        )
+        tokens[token] = Token(  # positional: this is the hot path
+            data["step"], 0, (), None, 1 if old is None else old.open + 1, bool(get("each")),
+            tuple(people) if people else (),
+        )  # fmt: skip
     elif old is not None:
         where, completions, done_by, child, left, each, people = old
         tokens[token] = Token(where, completions, done_by, child, left + 1, each, people)
-    d.count(number)
+    if number > d.counter:  # noqa: PLR1730 - a call to max() costs more on the hot path
+        d.counter = number
 
 
 def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     task = d.close_task(data["task"])
     if data.get("data"):
         d.merge_docs(data["data"])
-    tokens = d.own_tokens()
+    tokens = d.tokens if d._owned & 2 else d.own_tokens()
     where, completions, done_by, child, left, each, people = tokens[task.token]
     if by is not None and not each:
         done_by = (*done_by, by)

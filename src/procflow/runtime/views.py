@@ -10,7 +10,7 @@ Imports `program`, `state`, `values`, `clock`, and the flow's node types.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -103,12 +103,6 @@ def build_task(instance_id: str, program: Program, number: int, task: OpenTask) 
     )
 
 
-def _in_order(tasks: Mapping[int, OpenTask]) -> Iterable[tuple[int, OpenTask]]:
-    """The open tasks in the order they opened (by number; the map's own order is not)."""
-    items = tasks.items()
-    return sorted(items) if len(tasks) > 1 else items
-
-
 class Instance:
     """One run of a process, as of one moment.
 
@@ -199,9 +193,11 @@ class Instance:
     @property
     def tasks(self) -> tuple[Task, ...]:
         if self._tasks is None:
+            tasks = self._state.tasks
             self._tasks = tuple(
                 build_task(self.id, self._program, number, task)
-                for number, task in _in_order(self._state.tasks)
+                # in the order they opened: by number (the map's own order is not)
+                for number, task in (sorted(tasks.items()) if len(tasks) > 1 else tasks.items())
             )
         return self._tasks
 

@@ -103,18 +103,34 @@ def check_json(value: Any, known: Any = None, *, tuples: bool = False) -> str | 
 
 
 class _Instance:
-    __slots__ = ("events", "full", "last", "tasks", "timers", "version")
+    __slots__ = ("by_id", "events", "last", "rows", "timer_rows", "timers", "version")
 
     def __init__(self, last: Commit) -> None:
         self.last = last  # the committed objects themselves: nobody mutates them
         self.version = 0
         self.events: list[NewEvent] = []
-        self.tasks: dict[str, TaskRow] = {}
-        """Task id -> open task, in the order the engine listed them."""
+        self.rows: Sequence[TaskRow] | None = None
+        """The open tasks as the last commit gave them whole (None once a commit gave
+        what changed instead: `by_id` holds them then)."""
+        self.by_id: dict[str, TaskRow] | None = None
+        """Task id -> open task, in the order the engine listed them; made from `rows`
+        when first needed (`tasks`)."""
         self.timers: dict[str, TimerRow] = {}
         """Timer id -> pending timer."""
-        self.full: tuple[Sequence[TaskRow], Sequence[TimerRow]] | None = None
-        """The complete sets of the last commit, when it gave them (not its changes)."""
+        self.timer_rows: Sequence[TimerRow] | None = None
+        """The timers as the last commit gave them whole, or None."""
+
+    def tasks(self) -> dict[str, TaskRow]:
+        """Task id -> open task."""
+        by_id = self.by_id
+        if by_id is None:
+            by_id = self.by_id = {t.task_id: t for t in self.rows or ()}
+        return by_id
+
+    def task_list(self) -> Sequence[TaskRow]:
+        """The open tasks, in the order the engine listed them."""
+        rows = self.rows
+        return rows if rows is not None else tuple(self.tasks().values())
 
     def row(self) -> InstanceRow:
         c = self.last
@@ -201,24 +217,29 @@ class MemoryStore(Store):
 
     def _replace_rows(self, inst: _Instance, iid: str, c: Commit) -> None:
         """Make the instance's tasks and timers the commit's complete sets."""
-        full = inst.full
-        inst.full = (c.tasks, c.timers)
-        if full is None or full[0] != c.tasks:  # the same rows have the same ids: owners stand
+        rows, old = c.tasks, inst.rows
+        if old is None or old != rows:  # the same rows have the same ids: owners stand
             owner = self._task_owner
-            for tid in inst.tasks:
-                del owner[tid]
-            inst.tasks = {t.task_id: t for t in c.tasks}
-            for tid in inst.tasks:
-                owner[tid] = iid
-        if (c.timers or inst.timers) and (full is None or full[1] != c.timers):
+            if old is None:
+                for tid in inst.tasks():
+                    del owner[tid]
+            else:
+                for t in old:
+                    del owner[t.task_id]
+            for t in rows:
+                owner[t.task_id] = iid
+            inst.by_id = None
+        inst.rows = rows
+        old_timers, inst.timer_rows = inst.timer_rows, c.timers
+        if (c.timers or inst.timers) and (old_timers is None or old_timers != c.timers):
             timers = {t.timer_id: t for t in c.timers}
             self._index_timers(iid, inst.timers, timers)
             inst.timers = timers
 
     def _change_rows(self, inst: _Instance, iid: str, changes: Changes) -> None:
         """Apply what a commit changed in the instance's tasks and timers."""
-        inst.full = None
-        owner, tasks = self._task_owner, inst.tasks
+        owner, tasks = self._task_owner, inst.tasks()
+        inst.rows = inst.timer_rows = None
         for tid in changes.dropped_tasks:
             if tasks.pop(tid, None) is not None:
                 del owner[tid]
@@ -376,10 +397,10 @@ class MemoryStore(Store):
     ) -> list[TaskRow]:
         with self._lock:
             if instance_id is None:
-                found = [t for _, i in sorted(self._instances.items()) for t in i.tasks.values()]
+                found = [t for _, i in sorted(self._instances.items()) for t in i.task_list()]
             else:
                 inst = self._instances.get(instance_id)
-                found = list(inst.tasks.values()) if inst else []
+                found = list(inst.task_list()) if inst else []
         held = role_set(roles)
         if user is None and roles is None:
             return found
@@ -390,7 +411,7 @@ class MemoryStore(Store):
             owner = self._task_owner.get(task_id)
             if owner is None:
                 return None
-            return self._instances[owner].tasks[task_id]
+            return self._instances[owner].tasks()[task_id]
 
     def due_timers(self, now_iso: str) -> list[TimerRow]:
         with self._lock:
