@@ -2,17 +2,25 @@
 
 Prints (no assertions):
 
-1. The approval process of ``../shared/anchors/approval.bpmn`` (draft → review,
-   a reject loops back to draft → budget approval unless routine → all-of
-   sign-off by 4 → end; 9 completions per instance, one rejection), encoded in
-   procflow YAML below, run with the canonical SpiffWorkflow driver of
-   ``spiffworkflow-baseline.md`` and with procflow's `Engine` on a
-   `MemoryStore` and on a `SQLiteStore` (durable: each command acknowledged
-   after an fsync of the WAL that began after its commit; and durable=False,
-   which survives a crash of the process but not of the machine), by one
-   client; then on one durable `SQLiteStore` and one `Engine` shared by 1, 4
-   and 16 threads, which share fsyncs (group commit). Completions per second,
-   the ratios to SpiffWorkflow, and fsyncs per command.
+1. The table of issue 16, every row from one run, each figure the median of
+   ``--rounds`` (at least 3) interleaved rounds: the approval process of
+   ``../shared/anchors/approval.bpmn`` (draft → review, a reject loops back to
+   draft → budget approval unless routine → all-of sign-off by 4 → end; 9
+   completions per instance, one rejection), encoded in procflow YAML below and
+   run with the canonical SpiffWorkflow driver of ``spiffworkflow-baseline.md``
+   (`peers`). procflow runs in a fresh process for each figure, on the pure
+   build and on the compiled one (``--compiled``: the Python of a venv that has
+   it; by default the one scripts/check-compiled makes): on a `MemoryStore`
+   (against Spiff in memory); on a durable `SQLiteStore` by one client (against
+   the measured rate of one-row WAL commits at ``synchronous=FULL`` on the same
+   disk: the fraction of it reached), by 8 threads sharing one Engine and store
+   (fsyncs per command), and by 8 processes with one store file; and with the
+   state reloaded from SQLite on every command, like a stateless web request
+   (``Engine(cache_size=0)``; against Spiff's JSON read from SQLite, run and
+   written back per command). Spiff kept in memory with its JSON written to
+   SQLite after every task is the last peer. Then ``procflow validate`` of one
+   process and of processes/ with start-up, and validate + compile of chains of
+   1,000 and 10,000 steps (against SpiffWorkflow parsing the same chains).
 2. Chains of 100, 1,000 and 10,000 human steps: time per completion.
 3. 10,000 reject loops on the approval process: correct completion and time.
 4. Bytes stored per finished approval instance in SQLite.
@@ -22,19 +30,19 @@ Prints (no assertions):
 
 Run: ``pip install -r benchmarks/requirements.txt`` then
 ``python benchmarks/bench_runtime.py`` (``--quick`` for smaller sizes,
-``--profile`` to print where procflow's in-memory time goes).
+``--profile`` to print where procflow's in-memory time goes). docs/runtime.md
+shows the table.
 Run-to-run drift on shared machines is large: compare figures of one run only.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import gc
 import itertools
+import json
 import os
 import platform
-import pstats
 import resource
 import sqlite3
 import statistics
@@ -43,19 +51,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import procflow
-from procflow import Conflict, Engine, ManualClock, MemoryStore, SQLiteStore, User
+from procflow import Engine, ManualClock, MemoryStore, SQLiteStore, User
 from procflow.compiled import is_compiled
 from procflow.runtime import SimpleCalendar, replay
-from procflow.store import Commit, InstanceRow, Store
-
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
-BPMN = ANCHORS / "approval.bpmn"
+from procflow.store import Store
 
 APPROVAL = """
 procflow: 1
@@ -100,17 +104,20 @@ T0 = datetime(2026, 3, 2, 9)
 
 
 _ENGINES = itertools.count()
+COMPILED = Path(__file__).resolve().parent.parent / "build" / "venv-compiled" / "bin" / "python"
 
 
-def new_engine(store: Store, *processes: procflow.Process) -> Engine:
-    """An engine with short, unique instance ids (as an embedder might choose)."""
-    prefix, ids = f"e{next(_ENGINES)}-", itertools.count()
+def new_engine(store: Store, *processes: procflow.Process, cache_size: int = 1_000) -> Engine:
+    """An engine with short, unique instance ids (as an embedder might choose), also
+    between processes that share a store."""
+    prefix, ids = f"p{os.getpid()}e{next(_ENGINES)}-", itertools.count()
     return Engine(
         {p.id: p for p in processes},
         store=store,
         clock=ManualClock(T0),
         calendar=SimpleCalendar(),
         new_id=lambda: f"{prefix}{next(ids)}",
+        cache_size=cache_size,
     )
 
 
@@ -132,77 +139,6 @@ def procflow_instance(engine: Engine, rejects: int = 1) -> int:
     return done
 
 
-class ObjectStore(MemoryStore):
-    """Keeps each instance's latest snapshot as the object the engine made: no JSON, no history.
-
-    Not a real store: it shows the engine's own cost, the counterpart of
-    SpiffWorkflow keeping its workflow objects in memory.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._rows: dict[str, InstanceRow] = {}
-        self._states: dict[str, dict[str, Any]] = {}
-
-    def commit(
-        self, commits: Sequence[Commit], *, command_id: str | None = None, result: Any = None
-    ) -> dict[str, Any] | None:
-        for c in commits:
-            row = self._rows.get(c.instance_id)
-            if (row.version if row else 0) != c.expected_version:
-                raise Conflict(c.instance_id)
-        for c in commits:
-            version = c.expected_version + len(c.events)
-            self._rows[c.instance_id] = InstanceRow(
-                c.instance_id, c.process_id, c.definition_hash, c.status, version,
-                c.started_at, c.parent_id,
-            )  # fmt: skip
-            self._states[c.instance_id] = c.state
-        return None
-
-    def instance(self, instance_id: str) -> InstanceRow:
-        return self._rows[instance_id]
-
-    def version(self, instance_id: str) -> int:
-        return self._rows[instance_id].version
-
-    def load(self, instance_id: str) -> tuple[int, dict[str, Any]]:
-        return self._rows[instance_id].version, self._states[instance_id]
-
-    def instances(self, **filters: Any) -> list[InstanceRow]:
-        return list(self._rows.values())
-
-
-def spiff_driver() -> Callable[[], int] | None:
-    try:
-        from SpiffWorkflow.bpmn.parser import BpmnParser  # type: ignore[import-untyped]
-        from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # type: ignore[import-untyped]
-        from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
-    except ImportError:
-        return None
-    parser = BpmnParser()
-    parser.add_bpmn_file(str(BPMN))
-    spec = parser.get_spec("approval")
-
-    def run() -> int:
-        wf = BpmnWorkflow(spec)
-        wf.do_engine_steps()
-        done, rejected = 0, False
-        while not wf.is_completed():
-            task = wf.get_next_task(state=TaskState.READY, manual=True)
-            if task.task_spec.name == "draft":
-                task.set_data(plan_kind="special")
-            elif task.task_spec.name == "review":
-                task.set_data(decision="approve" if rejected else "reject")
-                rejected = True
-            task.run()
-            wf.do_engine_steps()
-            done += 1
-        return done
-
-    return run
-
-
 def rate(run: Callable[[], int], instances: int) -> float:
     """Completions per second over ``instances`` runs."""
     start = time.perf_counter()
@@ -212,27 +148,6 @@ def rate(run: Callable[[], int], instances: int) -> float:
 
 def line(label: str, value: str, note: str = "") -> None:
     print(f"  {label:<50} {value:>10}  {note}")
-
-
-def fsync_seconds(count: int = 200) -> float:
-    """The median time of one fsync of a freshly written 4 KiB page in the temp directory.
-
-    A durable commit waits for at least one, so its inverse bounds the durable
-    commands per second of one client, whatever the engine does; clients that
-    commit at the same time share one.
-    """
-    times = []
-    with tempfile.TemporaryDirectory() as tmp:
-        fd = os.open(Path(tmp) / "fsync", os.O_WRONLY | os.O_CREAT)
-        try:
-            for _ in range(count):
-                os.write(fd, b"\0" * 4096)
-                start = time.perf_counter()
-                os.fsync(fd)
-                times.append(time.perf_counter() - start)
-        finally:
-            os.close(fd)
-    return statistics.median(times)
 
 
 class FsyncCount:
@@ -292,88 +207,221 @@ def threaded_rate(engine: Engine, threads: int, instances: int) -> float:
     return sum(done) / elapsed
 
 
-def approval(quick: bool, profile: bool) -> None:
-    print("\n1. Approval process (9 completions per instance, one rejection): completions/s,")
-    print("   best of interleaved runs")
+def child(python: str, kind: str, instances: int, path: Path) -> dict[str, float]:
+    """Run ``--worker kind`` of this script under ``python``; its figures."""
+    out = subprocess.run(  # noqa: S603 - this very script, under a chosen interpreter
+        [python, __file__, "--worker", kind, str(instances), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures: dict[str, float] = json.loads(out.splitlines()[-1])
+    return figures
+
+
+def processes_rate(python: str, count: int, instances: int, path: Path) -> float:
+    """Completions per second of ``count`` processes, each with its own Engine and
+    durable SQLiteStore on one file, started together, ``instances`` between them."""
+    SQLiteStore(path).close()  # the schema first, so the clients do not race to make it
+    procs = [
+        subprocess.Popen(  # noqa: S603 - this very script, under a chosen interpreter
+            [python, __file__, "--worker", "client", str(instances // count), str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    for p in procs:  # each has imported, opened the store and run one instance
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = [json.loads(p.communicate()[0].splitlines()[-1]) for p in procs]
+    if any(p.returncode for p in procs):
+        raise RuntimeError("a client process failed")
+    began, ended = min(r["start"] for r in results), max(r["end"] for r in results)
+    return sum(r["done"] for r in results) / (ended - began)
+
+
+def worker(kind: str, instances: int, path: Path) -> None:
+    """In a child process (pure or compiled build): one measurement, printed as JSON."""
     process = procflow.loads(APPROVAL)
-    reps, n_mem, n_sql = (3, 200, 50) if quick else (7, 1000, 200)
-    spiff = spiff_driver()
-    mem_engine = new_engine(MemoryStore(), process)
-    obj_engine = new_engine(ObjectStore(), process)
-    assert procflow_instance(mem_engine) == procflow_instance(obj_engine) == 9
-    runs: dict[str, list[float]] = {"spiff": [], "memory": [], "objects": []}
-    for _ in range(reps):  # interleaved, so all see the same machine
-        if spiff is not None:
-            runs["spiff"].append(rate(spiff, n_mem // 4))
-        runs["memory"].append(rate(lambda: procflow_instance(mem_engine), n_mem))
-        runs["objects"].append(rate(lambda: procflow_instance(obj_engine), n_mem))
-    clients, n_shared = (1, 4, 16), 48 if quick else 192
-    fsyncs: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for durable in (True, False):
-            key = "sqlite durable" if durable else "sqlite not durable"
-            runs[key] = []
-            for r in range(reps):
-                store = SQLiteStore(Path(tmp) / f"single-{durable}-{r}.db", durable=durable)
-                engine = new_engine(store, process)
-                procflow_instance(engine)
-                runs[key].append(rate(lambda e=engine: procflow_instance(e), n_sql))
-                store.close()
-        for r in range(reps):
-            for n in clients:  # interleaved too
-                key = f"shared {n}"
-                store = SQLiteStore(Path(tmp) / f"shared{n}-{r}.db")
-                engine = new_engine(store, process)
-                procflow_instance(engine)
-                with FsyncCount() as count:
-                    runs.setdefault(key, []).append(threaded_rate(engine, n, n_shared))
-                # each instance is 10 commands: a start and 9 completions
-                fsyncs.setdefault(key, []).append(count.count / (n_shared // n * n * 10))
-                store.close()
-    # best of the interleaved runs for each engine: on a shared machine the slow
-    # runs measure the neighbours, not the engine (the medians are printed too)
-    base = max(runs["spiff"]) if runs["spiff"] else None
-    if base is None:
-        print("  SpiffWorkflow is not installed: pip install -r benchmarks/requirements.txt")
+    if kind == "memory":
+        engine = new_engine(MemoryStore(), process)
     else:
-        median = statistics.median(runs["spiff"])
-        line(
-            "SpiffWorkflow 3.2, in memory: completions/s", f"{base:,.0f}", f"(median {median:,.0f})"
-        )
-    targets = {"objects": 20, "memory": 20, "sqlite durable": 5, "sqlite not durable": 5}
-    labels = {
-        "objects": "procflow engine alone (snapshots kept as objects)",
-        "memory": "procflow, MemoryStore (history kept as JSON)",
-        "sqlite durable": "procflow, SQLiteStore, 1 client (power-safe)",
-        "sqlite not durable": "procflow, SQLiteStore(durable=False), 1 client",
-    }
-    for key, label in labels.items():
-        value = max(runs[key])
-        median = statistics.median(runs[key])
-        ratio = f"{value / base:.1f}x Spiff (target {targets[key]}x)" if base else ""
-        line(
-            f"{label}", f"{value:,.0f}", f"{1e6 / value:.1f} us each; {ratio}; median {median:,.0f}"
-        )
-    print("   durable SQLiteStore and Engine shared by threads (one command at a time each):")
-    for n in clients:
-        key = f"shared {n}"
-        value, median = max(runs[key]), statistics.median(runs[key])
-        ratio = f"{value / base:.1f}x Spiff (target 5x); " if base else ""
-        per = statistics.median(fsyncs[key])
-        note = f"{ratio}{per:.2f} fsyncs/command; median {median:,.0f}"
-        line(f"{n} thread{'s' if n > 1 else ''}", f"{value:,.0f}", note)
-    fsync = fsync_seconds()
-    ceiling = f"<= {1 / fsync:,.0f} commands/s for one client"
-    if base:
-        ceiling += f" ({1 / fsync / base:.1f}x Spiff) even with no other work"
-    line("one fsync on this disk (median of 200)", f"{fsync * 1e6:.0f} us", ceiling)
-    if profile:
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(300):
-            procflow_instance(mem_engine)
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+        store = SQLiteStore(path)  # durable: acknowledged after its WAL frames are synced
+        engine = new_engine(store, process, cache_size=0 if kind == "reload" else 1_000)
+    procflow_instance(engine)  # warm: the program compiled, the store's statements prepared
+    if kind == "threads":
+        with FsyncCount() as count:
+            value = threaded_rate(engine, THREADS, instances)
+        print(json.dumps({"rate": value, "fsyncs": count.count / (instances * 10)}))
+        return
+    if kind == "client":
+        print("ready", flush=True)
+        sys.stdin.readline()
+        start = time.time()
+        done = sum(procflow_instance(engine) for _ in range(instances))
+        print(json.dumps({"start": start, "end": time.time(), "done": done}))
+        return
+    print(json.dumps({"rate": rate(lambda: procflow_instance(engine), instances)}))
+
+
+THREADS = 8
+"""Threads and processes sharing one durable store in the table."""
+STEPS = (1_000, 10_000)
+"""The chains that validate and compile in the table."""
+PROCESSES = Path(__file__).resolve().parent.parent / "processes"
+
+
+def approval(args: argparse.Namespace) -> None:
+    """The table of issue 16: every row, medians of interleaved rounds, in one run."""
+    from bench_language import compile_seconds, import_wall, linear, validate_wall
+    from peers import commit_rate, spiff_drivers, spiff_parse_seconds
+
+    rounds = args.rounds
+    n_mem, n_sql, n_spiff = (200, 40, 10) if args.quick else (1_000, 200, 40)
+    builds = {"pure": sys.executable}
+    if args.compiled is not None and Path(args.compiled).exists():
+        builds["compiled"] = str(args.compiled)
+    print("\n1. Approval process (9 completions per instance, one rejection): completions/s,")
+    print(f"   medians of {rounds} interleaved rounds; each procflow figure in a fresh process")
+    for build, python in builds.items():
+        where = subprocess.run(  # noqa: S603 - the interpreter the figures come from
+            [python, "-c", "import procflow, procflow.compiled as c; "
+             "print(procflow.__file__, c.is_compiled())"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        print(f"   {build}: {python} -> {where}")
+    if "compiled" not in builds:
+        print("   no compiled build: run scripts/check-compiled, or give --compiled PYTHON")
+    runs: dict[str, list[float]] = {}
+    fsyncs: dict[str, list[float]] = {}
+
+    def add(key: str, value: float) -> None:
+        runs.setdefault(key, []).append(value)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        spiff = spiff_drivers(folder)
+        for r in range(rounds):  # interleaved, so that every figure sees the same machine
+            if spiff is not None:
+                add("spiff memory", rate(spiff["memory"], n_mem // 4))
+            add("bound", commit_rate(folder / f"bound-{r}.db"))
+            for build, python in builds.items():
+                add(f"{build} memory", child(python, "memory", n_mem, folder)["rate"])
+                for kind in ("durable", "reload"):
+                    db = folder / f"{build}-{kind}-{r}.db"
+                    add(f"{build} {kind}", child(python, kind, n_sql, db)["rate"])
+                figures = child(python, "threads", n_sql, folder / f"{build}-threads-{r}.db")
+                add(f"{build} threads", figures["rate"])
+                fsyncs.setdefault(build, []).append(figures["fsyncs"])
+                db = folder / f"{build}-processes-{r}.db"
+                add(f"{build} processes", processes_rate(python, THREADS, n_sql, db))
+            if spiff is not None:
+                add("spiff json per task", rate(spiff["json per task"], n_spiff))
+                add("spiff reload", rate(spiff["reload per command"], n_spiff))
+            add("validate file", validate_wall(str(PROCESSES / "HR-01.yaml")))
+            add("validate folder", validate_wall(str(PROCESSES)))
+            add("imports", import_wall())
+            for n in STEPS:
+                total, compiling = compile_seconds(linear(n))
+                add(f"load {n}", total)
+                add(f"compile {n}", compiling)
+                parsed = spiff_parse_seconds(n)
+                if parsed is not None:
+                    add(f"spiff parse {n}", parsed)
+    med = {key: statistics.median(values) for key, values in runs.items()}
+    table(med, builds, {b: statistics.median(v) for b, v in fsyncs.items()})
+
+
+def table(med: dict[str, float], builds: dict[str, str], fsyncs: dict[str, float]) -> None:
+    """Print the figures as docs/runtime.md shows them (Markdown)."""
+    spiff, bound = med.get("spiff memory"), med["bound"]
+
+    def cell(key: str, per: float | None = None, unit: str = "×", fmt: str = ".1f") -> str:
+        if key not in med:
+            return "—"
+        value = med[key]
+        if per is None:
+            return f"{value:,.0f}"
+        return f"{value:,.0f} ({value / per:{fmt}}{unit})"
+
+    def row(label: str, pure: str, compiled: str, peer: str) -> None:
+        print(f"| {label} | {pure} | {compiled} | {peer} |")
+
+    def both(kind: str, per: float | None, unit: str = "×", fmt: str = ".1f") -> tuple[str, str]:
+        return cell(f"pure {kind}", per, unit, fmt), cell(f"compiled {kind}", per, unit, fmt)
+
+    print()
+    row("measure", "pure", "compiled", "peer or bound")
+    row("---", "---", "---", "---")
+    peer = f"SpiffWorkflow in memory: {spiff:,.0f}" if spiff else "SpiffWorkflow not installed"
+    row("MemoryStore completions/s", *both("memory", spiff, "× Spiff"), peer)
+    row(
+        "SQLite durable, 1 client",
+        *both("durable", bound, " of the bound", ".2f"),
+        f"one-row WAL commit at `synchronous=FULL`: {1e6 / bound:,.0f} µs, ≤ {bound:,.0f}/s",
+    )
+    for kind, label in (("threads", "threads, one Engine and store"), ("processes", "processes")):
+        cells = [
+            cell(f"{b} {kind}", med.get(f"{b} durable"), "× 1 client") if b in builds else "—"
+            for b in ("pure", "compiled")
+        ]
+        note = ", ".join(f"{b}: {f:.2f} fsyncs/command" for b, f in fsyncs.items())
+        row(f"durable, {THREADS} {label}", *cells, note if kind == "threads" else "")
+    spiff_reload = med.get("spiff reload")
+    row(
+        "durable, reloading the state on every command (a stateless web request)",
+        *both("reload", spiff_reload, "× Spiff"),
+        f"Spiff JSON in SQLite, reloaded per command: {spiff_reload:,.0f}" if spiff_reload else "",
+    )
+    spiff_json = med.get("spiff json per task")
+    if spiff_json:
+        pure = med["pure durable"] / spiff_json
+        row(
+            "Spiff kept in memory, its JSON written to SQLite per task", "—", "—",
+            f"{spiff_json:,.0f} (procflow durable, 1 client: {pure:.1f}×)",
+        )  # fmt: skip
+    files = sum(1 for _ in PROCESSES.glob("*.yaml"))
+    imports = f"of which {med['imports']:.2f} s importing what it needs"
+    row("`procflow validate` one process (HR-01), wall", f"{med['validate file']:.2f} s", "—",
+        imports)  # fmt: skip
+    row(f"`procflow validate processes/` ({files} files), wall", f"{med['validate folder']:.2f} s",
+        "—", "")  # fmt: skip
+    small, big = STEPS
+    load = f"{med[f'load {small}'] * 1e3:,.0f} ms → {med[f'load {big}'] * 1e3:,.0f} ms"
+    growth = med[f"compile {big}"] / med[f"compile {small}"]
+    compiling = f"{med[f'compile {small}'] * 1e3:,.0f} → {med[f'compile {big}'] * 1e3:,.0f} ms"
+    spiff_parse = (
+        f"Spiff parse {med[f'spiff parse {small}'] * 1e3:,.0f} → "
+        f"{med[f'spiff parse {big}'] * 1e3:,.0f} ms"
+        if f"spiff parse {big}" in med
+        else ""
+    )
+    row(
+        f"validate + compile, {small:,} → {big:,} steps",
+        f"{load}; compiling (build + checks) {compiling}: ×{growth:.1f} for ×10 steps",
+        "—",
+        spiff_parse,
+    )
+
+
+def profile_memory() -> None:
+    """Where procflow's time goes on a MemoryStore (cProfile of 300 instances)."""
+    import cProfile
+    import pstats
+
+    engine = new_engine(MemoryStore(), procflow.loads(APPROVAL))
+    procflow_instance(engine)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(300):
+        procflow_instance(engine)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
 def chain(n: int) -> str:
@@ -554,21 +602,50 @@ def for_each(quick: bool) -> None:
              "(target <= 1.5x)")  # fmt: skip
 
 
+def cpu_model() -> str:
+    """The processor's name, as Linux reports it."""
+    try:
+        for text in Path("/proc/cpuinfo").read_text().splitlines():
+            if text.startswith("model name"):
+                return text.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--profile", action="store_true", help="profile the in-memory run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 3)")
+    parser.add_argument("--table", action="store_true", help="the table (section 1) only")
+    parser.add_argument(
+        "--compiled",
+        type=Path,
+        default=COMPILED,
+        help="the Python of a venv with the compiled build (default: scripts/check-compiled's)",
+    )
     parser.add_argument("--idle", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.idle:
         idle(args.idle)
         return
+    if args.worker:
+        kind, instances, path = args.worker
+        worker(kind, int(instances), Path(path))
+        return
     print(f"procflow runtime benchmark, {datetime.now().isoformat(timespec='seconds')}")
     print(f"Python {platform.python_version()} ({platform.python_implementation()}), "
-          f"{platform.platform()}, {os.cpu_count()} CPUs")  # fmt: skip
+          f"{platform.platform()}, {os.cpu_count()} CPUs: {cpu_model()}")  # fmt: skip
     build = "compiled with mypyc" if is_compiled() else "pure Python (README: the compiled build)"
-    print(f"procflow: {build}")
-    approval(args.quick, args.profile)
+    print(f"procflow: {build}; load average {os.getloadavg()[0]:.1f}")
+    approval(args)
+    print(f"load average {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
+    if args.profile:
+        profile_memory()
+    if args.table:
+        return
     chains(args.quick)
     reject_loops(args.quick)
     stored_bytes(args.quick)

@@ -23,17 +23,31 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_clean_folder_prints_nothing_and_exits_0() -> None:
+def test_clean_folder_says_so_and_exits_0() -> None:
     code, out = run("validate", str(GOOD))
-    assert (code, out) == (0, "")
+    n = len(list(GOOD.glob("*.yaml")))
+    assert (code, out) == (0, f"{n} processes, 0 problems\n")
+
+
+def test_one_process_is_singular_and_problems_are_counted() -> None:
+    code, out = run("validate", str(GOOD / "next.yaml"))
+    assert (code, out) == (0, "1 process, 0 problems\n")
+    code, out = run("validate", str(FIXTURES / "invalid" / "unknown_target.yaml"))
+    assert (code, out.splitlines()[-1]) == (1, "0 processes, 1 problem")
+    code, out = run("validate", str(FIXTURES / "invalid" / "unused.yaml"))
+    assert (code, out.splitlines()[-1]) == (0, "1 process, 0 problems, 2 warnings")
 
 
 def test_problems_exit_1_with_located_lines() -> None:
     code, out = run("validate", str(FIXTURES / "invalid" / "unknown_target.yaml"))
     assert code == 1
-    assert out.strip().endswith(
-        "unknown_target.yaml:10:37: error PF301: "
-        "the step 'draf' is not defined (did you mean 'draft'?)"
+    assert (
+        out.strip()
+        .splitlines()[-2]
+        .endswith(
+            "unknown_target.yaml:10:37: error PF301: "
+            "the step 'draf' is not defined (did you mean 'draft'?)"
+        )
     )
 
 
@@ -216,3 +230,55 @@ def test_a_path_that_does_not_exist_is_still_a_usage_error(tmp_path: Path) -> No
     code, out = run("validate", str(tmp_path / "nope.yaml"))
     assert code == 2
     assert "'" + str(tmp_path / "nope.yaml") + "' does not exist" in out
+
+
+IMPORTED_BY_VALIDATE = """
+import sys
+from procflow.cli.main import main
+try:
+    main(["validate", *sys.argv[1:]])
+except SystemExit as exit:
+    assert exit.code == 0, exit.code
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "unused"),
+    [
+        ("HR-01.yaml", ()),  # decision tables and a schedule
+        ("CIN-01.yaml", ("procflow.decisions.table",)),  # a schedule, no tables
+        ("CIN-04.yaml", ("procflow.decisions.table", "procflow.language.schedules")),
+    ],
+)
+def test_validate_imports_only_what_it_uses(name: str, unused: tuple[str, ...]) -> None:
+    """A clean process needs no graph library, renderer, engine or store, and the
+    decision-table library and schedules only when it has them: importing them would
+    be most of ``procflow validate FILE``'s start-up (see benchmarks/bench_language.py)."""
+    path = Path(__file__).parent.parent / "processes" / name
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED_BY_VALIDATE, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules = set(done.stdout.split())
+    assert "procflow.flow.checks" in modules
+    heavy = ("networkx", "graphviz", "procflow.render", "procflow.runtime", "procflow.store")
+    for module in (*heavy, *unused):
+        assert module not in modules, module
+
+
+def test_import_procflow_loads_no_model() -> None:
+    """The public names arrive on first use (PEP 562), and each one still works."""
+    code = (
+        "import sys, procflow\n"
+        "before = set(sys.modules)\n"
+        "assert procflow.loads.__module__ == 'procflow.flow.load'\n"
+        "print(' '.join(sorted(before)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = set(done.stdout.split())
+    assert "procflow.errors" in modules
+    for heavy in ("pydantic", "ruamel.yaml", "procflow.flow.load", "importlib.abc", "click"):
+        assert heavy not in modules, heavy

@@ -68,15 +68,20 @@ PARSED: list[tuple[str, Deadline]] = [
     ("the 26th of every month", MonthlyDay(26, before=False)),
     ("each month by the 26th", MonthlyDay(26, before=False)),
     ("by the 7th", MonthlyDay(7, before=False)),
-    ("每月25日之前", MonthlyDay(25, before=True)),
-    ("每月25日前", MonthlyDay(25, before=True)),
+    ("每月25日之前", MonthlyDay(25, before=False)),
+    ("每月25日前", MonthlyDay(25, before=False)),
+    ("每月25日以前", MonthlyDay(25, before=False)),
+    ("每月 5 日之前", MonthlyDay(5, before=False)),
+    ("每月25日零時前", MonthlyDay(25, before=True)),
+    ("每月25日0点前", MonthlyDay(25, before=True)),
     ("每月26日", MonthlyDay(26, before=False)),
     ("每月二十六號", MonthlyDay(26, before=False)),
     ("before 30 December", YearlyDate(12, 30, before=True)),
     ("by 30 December", YearlyDate(12, 30, before=False)),
     ("by December 30th", YearlyDate(12, 30, before=False)),
     ("30 Dec each year", YearlyDate(12, 30, before=False)),
-    ("12月30日之前", YearlyDate(12, 30, before=True)),
+    ("12月30日之前", YearlyDate(12, 30, before=False)),
+    ("12月30日零時之前", YearlyDate(12, 30, before=True)),
     ("每年12月30日", YearlyDate(12, 30, before=False)),
     ("1-15 January", Window(1, 1, 15)),
     ("1–15 January", Window(1, 1, 15)),
@@ -216,11 +221,11 @@ def test_describe() -> None:
     assert describe(Window(1, 1, 15)) == "1–15 January"
     assert describe(Offset(1, "working_days", "before")) == "1 working day before"
     assert describe(AT_DUE) == "at due"
-    assert describe_zh(MonthlyDay(26, before=True)) == "每月26日前"
+    assert describe_zh(MonthlyDay(26, before=True)) == "每月26日零時前"
     assert describe_zh(MonthlyDay(26, before=False)) == "每月26日"
     assert describe_zh(Relative(1, "hours")) == "1小時內"
     assert describe_zh(Relative(3, "working_days")) == "3個工作日內"
-    assert describe_zh(YearlyDate(12, 30, before=True)) == "12月30日前"
+    assert describe_zh(YearlyDate(12, 30, before=True)) == "12月30日零時前"
     assert describe_zh(Window(1, 1, 15)) == "1月1日至15日"
     assert describe_zh(Offset(2, "days", "after")) == "到期後2天"
     assert describe_zh(AT_DUE) == "到期時"
@@ -235,7 +240,12 @@ def test_sc004_sales_plan_by_the_26th() -> None:
     assert due("by the 26th of each month", datetime(2026, 3, 27, 8)) == datetime(2026, 4, 27)
 
 
-def test_cin01_plan_before_the_25th_then_3_working_days() -> None:
+def test_cin01_plan_by_the_25th_then_3_working_days() -> None:
+    # 每月25日之前 (line 250): the 25th itself is on time, so it is due when the 25th ends.
+    assert due("每月25日之前", datetime(2026, 3, 24, 23)) == datetime(2026, 3, 26)
+    assert due("每月25日之前", datetime(2026, 3, 25, 17)) == datetime(2026, 3, 26)
+    assert due("每月25日之前", datetime(2026, 3, 26, 9)) == datetime(2026, 4, 26)
+    # English "before" leaves the day out: due when the 25th begins.
     assert due("before the 25th of each month", datetime(2026, 3, 24, 23)) == datetime(2026, 3, 25)
     assert due("before the 25th of each month", datetime(2026, 3, 25, 9)) == datetime(2026, 4, 25)
     # Approved on Tuesday 29 September: 30 September, 8 and 9 October are the working days.
@@ -243,32 +253,36 @@ def test_cin01_plan_before_the_25th_then_3_working_days() -> None:
     assert due("三個工作日內", datetime(2026, 9, 29, 14)) == datetime(2026, 10, 9, 14)
 
 
-def test_cin02_summary_before_the_10th() -> None:
-    assert due("before the 10th of each month", datetime(2026, 10, 1)) == datetime(2026, 10, 10)
+def test_cin02_summary_by_the_10th() -> None:
+    assert due("每月10日前", datetime(2026, 10, 1)) == datetime(2026, 10, 11)
     # 10 October 2026 is a make-up working Saturday, so postponing changes nothing.
-    assert due("before the 10th of each month", datetime(2026, 10, 1), postpone=True) == datetime(
-        2026, 10, 10
-    )
+    assert due("每月10日前", datetime(2026, 10, 1), postpone=True) == datetime(2026, 10, 11)
 
 
-def test_cin03_signage_before_the_3rd() -> None:
-    assert due("before the 3rd of each month", datetime(2026, 9, 20, 10)) == datetime(2026, 10, 3)
-    # Postponed: the 3rd is a holiday, so the deadline is the start of 8 October.
+def test_cin03_signage_by_the_3rd() -> None:
+    assert due("每月3日前", datetime(2026, 9, 20, 10)) == datetime(2026, 10, 4)
+    # Postponed: the 3rd is a holiday, so the deadline is the end of 8 October.
+    assert due("每月3日前", datetime(2026, 9, 20, 10), postpone=True) == datetime(2026, 10, 9)
+    # Only "before" in English, or 零時前, leaves the day out.
     assert due(
         "before the 3rd of each month", datetime(2026, 9, 20, 10), postpone=True
     ) == datetime(2026, 10, 8)
+    assert due("每月3日零時前", datetime(2026, 9, 20, 10)) == datetime(2026, 10, 3)
 
 
 def test_edu01_enrolment_target_by_30_december() -> None:
     assert due("by 30 December", datetime(2026, 6, 1)) == datetime(2026, 12, 31)
     assert due("by 30 December", datetime(2026, 12, 31, 1)) == datetime(2027, 12, 31)
-    assert due("12月30日前", datetime(2026, 6, 1)) == datetime(2026, 12, 30)
+    assert due("12月30日之前", datetime(2026, 6, 1)) == datetime(2026, 12, 31)
+    assert due("12月30日之前", datetime(2026, 12, 30, 17)) == datetime(2026, 12, 31)
 
 
 def test_edu02_monthly_target_by_the_30th_clamps_in_february() -> None:
     assert due("by the 30th of each month", datetime(2026, 2, 10)) == datetime(2026, 3, 1)
     assert due("by the 30th of each month", datetime(2026, 2, 28, 23)) == datetime(2026, 3, 1)
     assert due("by the 30th of each month", datetime(2028, 2, 29, 23)) == datetime(2028, 3, 1)
+    assert due("每月30日之前", datetime(2026, 2, 10)) == datetime(2026, 3, 1)
+    assert due("每月30日之前", datetime(2026, 2, 28, 17)) == datetime(2026, 3, 1)
     assert due("before the 30th of each month", datetime(2026, 2, 10)) == datetime(2026, 2, 28)
     assert due("before the 30th of each month", datetime(2028, 2, 10)) == datetime(2028, 2, 29)
     assert due("by the 31st of each month", datetime(2026, 4, 10)) == datetime(2026, 5, 1)
@@ -277,6 +291,8 @@ def test_edu02_monthly_target_by_the_30th_clamps_in_february() -> None:
 def test_hr01_appraisal_by_the_5th_and_7th_postponed_past_national_day() -> None:
     opened = datetime(2026, 10, 1, 9)
     assert due("by the 5th of each month", opened) == datetime(2026, 10, 6)
+    assert due("每月5日之前", opened) == datetime(2026, 10, 6)
+    assert due("每月7日之前", opened, postpone=True) == datetime(2026, 10, 9)
     assert due("by the 7th", opened) == datetime(2026, 10, 8)
     # 5 and 7 October 2026 are days off: both move to the end of 8 October.
     assert due("by the 5th of each month", opened, postpone=True) == datetime(2026, 10, 9)

@@ -179,6 +179,21 @@ def test_pay_consequences_collect_every_rule(mbo: dict[str, DecisionTable]) -> N
     assert decide(mbo["MBO-PAY"], {"score": 80})["action"] == ()
 
 
+def test_pay_consequences_in_the_sources_words(mbo: dict[str, DecisionTable]) -> None:
+    pay = mbo["MBO-PAY"]
+    # 50 分以下 (line 719): 以下 includes 50 itself.
+    assert decide(pay, {"score": 50})["action"] == ("dismiss",)
+    assert decide(pay, {"score": Decimal("50.01")})["action"] == ()
+    # 考核結果為較差，予以調整崗位和薪酬或解聘 (line 703 E): dismissal stays possible.
+    assert decide(pay, {"score": 65, "grade_c": True})["action"] == ("change_post_pay_or_dismiss",)
+    # 總監/副總監…最後一名者，予以降職或解雇 (line 719 C): no pay cut is named.
+    assert decide(pay, {"score": 70, "director_last": True})["action"] == ("demote_or_dismiss",)
+    # 連續 6 個月…為 C，予以降職、降薪或解聘 (line 715 B).
+    assert decide(pay, {"score": 60, "consecutive_c": 6})["action"] == (
+        "demote_cut_pay_or_dismiss",
+    )
+
+
 def test_weights_of_110_percent_are_a_warning_naming_the_lines(
     mbo: dict[str, DecisionTable],
 ) -> None:

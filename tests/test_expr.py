@@ -263,7 +263,7 @@ def test_choice_with_text_variable_and_valid_literals() -> None:
         ("count in proposal.tags", "number compared with text"),
         ("[1, 'a'] == [1]", "list items must be of one kind: number and text"),
         ("(flag ? 1 : 'a') == 1", "the two branches give different kinds of value"),
-        ("size(count) > 1", "size() needs text or a list, not number"),
+        ("size(count) > 1", "size() needs text, a list or a per-person form, not number"),
         ("size('a', 'b') > 1", "size() takes 1 argument, not 2"),
         ("-proposal.content == 'a'", "'-' needs a number, not text"),
         ("proposal.content[0] == 'a'", "only lists can be indexed, not text"),
@@ -282,6 +282,21 @@ def test_type_errors(text: str, message: str) -> None:
     issue = only(bad(text))
     assert issue.code == "PF403"
     assert message in issue.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expect", "message"),
+    [
+        ('proposal.budget > "1000"', BOOL, 'proposal.budget is money, "1000" is text: '),
+        ("count in proposal.tags", BOOL, "count is number, proposal.tags is list of text: "),
+        ("proposal.plan_type", MONEY, "proposal.plan_type gives choice of "),
+        ("1 + 1", TEXT, "the expression gives number, but text is expected"),
+    ],
+)
+def test_type_errors_name_the_field(text: str, expect: Type, message: str) -> None:
+    issue = only(bad(text, expect=expect))
+    assert issue.code == "PF403"
+    assert issue.message.startswith(message)
 
 
 def test_type_error_span_covers_the_comparison() -> None:
@@ -383,7 +398,7 @@ def test_not_allowed(text: str, fragment: str) -> None:
 def test_unknown_function_hint() -> None:
     assert only(bad("sizee(name) > 1")).hint == "did you mean 'size'?"
     assert "startsWith" in only(bad("name.startswith('a')")).hint
-    assert "not a function" in only(bad("count(1) > 1")).hint
+    assert "not a function" in only(bad("name(1) == 'a'")).hint
     assert only(bad("today > 1")).hint == "call the function: today(...)"
 
 

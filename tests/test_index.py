@@ -29,6 +29,10 @@ def test_index_lists_every_process_with_its_figures() -> None:
         assert process.title in row
         steps = sum(1 for _ in process.flow.steps())
         assert f"| {steps} |" in row
+    score = next(line for line in text.splitlines() if line.startswith("| MBO-SCORE |"))
+    assert "權重合計110%，原文如此" in score  # the source's 40/30/40, shown as its error
+    grade = next(line for line in text.splitlines() if line.startswith("| MBO-GRADE |"))
+    assert grade.endswith("|  |")  # a table with no weights has no note
     assert text.index("SC-001") < text.index("CIN-01") < text.index("MD-01") < text.index("HR-01")
 
 

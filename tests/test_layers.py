@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "procflow.language.diagnostics",  # the one problem type: errors carry them
         "procflow.compiled",
         "procflow.writing",
+        "procflow.cycles",
         "procflow._moved",
     ),
     ("procflow.language",),

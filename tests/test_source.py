@@ -70,6 +70,20 @@ def test_refused_inputs(text: str, code: str) -> None:
     assert code in codes(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "steps:\n  - id: a\n    actor: b\n   title: c\n",  # a key indented one space short
+        "steps:\n- id: a\n  actor: b\n - id: c\n",  # a list item out of line
+        "a: 1\n  b: 2\n",  # a key indented under a value
+    ],
+)
+def test_bad_indentation_gets_the_indentation_hint(text: str) -> None:
+    _, problems = source.parse(text, "t.yaml")
+    assert [p.code for p in problems] == ["PF103"]
+    assert problems[0].hint.startswith("check the indentation")
+
+
 def test_deep_block_nesting_is_refused() -> None:
     text = "".join("  " * i + f"k{i}:\n" for i in range(100)) + "  " * 100 + "x: 1\n"
     assert codes(text) == ["PF106"]

@@ -1,7 +1,9 @@
 """procflow: documented business processes as YAML that validates, compiles, runs and renders.
 
-The public surface is listed in ``__all__``; everything else is internal. The engine
-and the stores are imported on first use, so that ``procflow validate`` starts fast.
+The public surface is listed in ``__all__``; everything else is internal. Only the
+exception tree and `Diagnostic` are imported with the package: every other name (the
+loader, the models, the engine, the stores) is imported on first use (PEP 562), so that
+``import procflow`` and ``procflow validate`` start fast.
 """
 
 from __future__ import annotations
@@ -26,10 +28,7 @@ from procflow.errors import (
     StoreError,
     TaskNotOpen,
 )
-from procflow.flow.catalog import Catalog, Process
-from procflow.flow.load import load, load_dir, loads
 from procflow.language.diagnostics import Diagnostic, Severity
-from procflow.language.model import Organisation
 
 __all__ = [
     "Attachment",
@@ -46,6 +45,7 @@ __all__ = [
     "Event",
     "ExecutionError",
     "FileBlobStore",
+    "FormCopy",
     "Hooks",
     "Instance",
     "InstanceNotFound",
@@ -81,11 +81,15 @@ __all__ = [
 if TYPE_CHECKING:
     from procflow.decisions.result import Decision
     from procflow.decisions.table import DecisionTable, decide
+    from procflow.flow.catalog import Catalog, Process
+    from procflow.flow.load import load, load_dir, loads
+    from procflow.language.model import Organisation
     from procflow.runtime import (
         Attachment,
         Directory,
         Engine,
         FileBlobStore,
+        FormCopy,
         Hooks,
         Instance,
         ManualClock,
@@ -102,12 +106,16 @@ if TYPE_CHECKING:
 _moved.install()  # the module paths of 0.1 keep working until 0.3, with a warning
 
 _LAZY = {
+    **dict.fromkeys(("Catalog", "Process"), "procflow.flow.catalog"),
+    **dict.fromkeys(("load", "load_dir", "loads"), "procflow.flow.load"),
+    "Organisation": "procflow.language.model",
     **dict.fromkeys(
         (
             "Attachment",
             "Directory",
             "Engine",
             "FileBlobStore",
+            "FormCopy",
             "Hooks",
             "Instance",
             "ManualClock",

@@ -11,14 +11,17 @@ this module.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
-import importlib.util
 import sys
 import types
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
+else:
+    Loader = object  # importlib.abc pulls in importlib.resources: a fifth of `import procflow`
 
 REMOVED_IN = "0.3"
 
@@ -75,7 +78,7 @@ def warn_moved(old: str, new: str, *, stacklevel: int = 2) -> None:
     )
 
 
-class _StandIn(importlib.abc.Loader):
+class _StandIn(Loader):
     def __init__(self, old: str, new: str) -> None:
         self.old, self.new = old, new
 
@@ -100,7 +103,7 @@ class _StandIn(importlib.abc.Loader):
         """Nothing to run: the stand-in reads everything from the new module."""
 
 
-class MovedFinder(importlib.abc.MetaPathFinder):
+class MovedFinder:
     """Finds the old paths of `MOVED`, and nothing else."""
 
     def find_spec(
@@ -112,7 +115,7 @@ class MovedFinder(importlib.abc.MetaPathFinder):
         new = new_name(fullname)
         if new is None:
             return None
-        return importlib.util.spec_from_loader(fullname, _StandIn(fullname, new))
+        return importlib.machinery.ModuleSpec(fullname, _StandIn(fullname, new))
 
 
 def install() -> None:

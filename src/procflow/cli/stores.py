@@ -4,28 +4,35 @@ Owns the store commands and the ``--store URL`` option the other commands
 share (`STORE`). Stores are named by URL (`procflow.store.urls`). Every
 failure is one line on stderr and exit code 1; a bad URL is a usage error (2).
 
-Imports `store` and `errors`; only `cli.main` imports it.
+Imports `store` (when a command opens one: ``procflow validate`` does not pay
+for it) and `errors`; only `cli.main` imports it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from procflow.errors import StoreError, StoreURLError
-from procflow.store import Store, open_store
-from procflow.store.transfer import copy_store
-from procflow.store.urls import FORMS, schema_status
 
-STORE = click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    default=None,
-    help=f"Where instances are kept: {FORMS}.",
-)
+if TYPE_CHECKING:
+    from procflow.store import Store
+
+
+class _StoreOption(click.Option):
+    """``--store``, whose help names the URL forms when it is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from procflow.store.urls import FORMS  # noqa: PLC0415 - imported when help is shown
+
+        self.help = f"Where instances are kept: {FORMS}."
+        return super().get_help_record(ctx)
+
+
+STORE = click.option("--store", "store_url", cls=_StoreOption, metavar="URL", default=None)
 
 
 @contextmanager
@@ -42,6 +49,8 @@ def failures(param: str = "URL") -> Iterator[None]:
 
 def opened(url: str, *, param: str = "URL", upgrade: bool = True) -> Store:
     """Open the store at ``url`` for a command (errors as `failures` reports them)."""
+    from procflow.store import open_store  # noqa: PLC0415 - the stores load when one opens
+
     with failures(param):
         return open_store(url, upgrade=upgrade) if url != "memory:" else open_store(url)
 
@@ -55,6 +64,8 @@ def store_group() -> None:
 @click.argument("url")
 def info(url: str) -> None:
     """What the store at URL holds, and its schema version."""
+    from procflow.store.urls import schema_status  # noqa: PLC0415 - see `opened`
+
     with failures():
         status = schema_status(url)
     click.echo(f"store:       {status.where}")
@@ -77,6 +88,8 @@ def info(url: str) -> None:
 @click.argument("url")
 def migrate(url: str) -> None:
     """Bring the store at URL to this procflow's schema (one transaction)."""
+    from procflow.store.urls import schema_status  # noqa: PLC0415 - see `opened`
+
     with failures():
         before = schema_status(url)
         if before.version == before.latest:
@@ -93,6 +106,7 @@ def migrate(url: str) -> None:
 def copy(source: str, target: str, batch: int) -> None:
     """Copy every instance, event, definition and command result from SOURCE into the
     empty store TARGET (say SQLite into PostgreSQL), then check the copy."""
+    from procflow.store.transfer import copy_store  # noqa: PLC0415 - see `opened`
 
     def progress(done: int, total: int) -> None:
         click.echo(f"procflow: {done}/{total} instances copied", err=True)

@@ -11,7 +11,7 @@ call each other in a circle are refused (PF514).
 A scope with any error yields no tables: like a process, a decision file is
 used whole or not at all.
 
-Imports `source`, `locate`, `diagnostics`, `errors`, `expr`, and this
+Imports `source`, `locate`, `diagnostics`, `errors`, `cycles`, `expr`, and this
 package's `model`, `builder`, `table`.
 """
 
@@ -21,15 +21,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from pydantic import ValidationError
 
+from procflow.cycles import cycles
 from procflow.decisions.builder import TableBuilder, function_name
 from procflow.decisions.table import DecisionTable
 from procflow.errors import DefinitionError
 from procflow.language import expr, source
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.locate import diagnostics_from
+from procflow.language.readings import check_readings
 from procflow.language.source import Document, Path_
 from procflow.language.tablefile import DecisionFile, Table
 
@@ -144,16 +145,12 @@ def _bind(registry: Mapping[str, DecisionTable], table_id: str) -> Callable[...,
 def _cycles(
     doc: Document, base: Path_, builders: Mapping[str, TableBuilder], owners: Mapping[str, str]
 ) -> list[Diagnostic]:
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    for tid, builder in builders.items():
-        graph.add_node(tid)
-        for fn in builder.calls:
-            if fn in owners and owners[fn] in builders:
-                graph.add_edge(tid, owners[fn])
+    calls = {
+        tid: [owners[fn] for fn in builder.calls if fn in owners and owners[fn] in builders]
+        for tid, builder in builders.items()
+    }
     out: list[Diagnostic] = []
-    if nx.is_directed_acyclic_graph(graph):
-        return out  # the usual case, and much cheaper than listing cycles
-    for cycle in nx.simple_cycles(graph):
+    for cycle in cycles(calls):
         first = min(cycle)
         turn = cycle.index(first)
         ordered = [*cycle[turn:], *cycle[:turn]]
@@ -211,7 +208,7 @@ def check_file(doc: Document, problems: list[Diagnostic]) -> tuple[Tables | None
     except ValidationError as exc:
         return None, problems + list(diagnostics_from(exc, doc, DecisionFile))
     tables, more = compile_scope(doc, ("tables",), model.tables)
-    problems += more
+    problems += more + check_readings(doc)
     if any(d.is_error for d in problems):
         return None, problems
     return tables, problems

@@ -22,11 +22,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from procflow.flow.context import Context
-from procflow.flow.ir import END, START, EndNode, Flow, Node, StartNode, Where
+from procflow.flow.ir import END, START, EndNode, Flow, Node, StartNode, Where, join_id
 from procflow.flow.kinds import KINDS
 from procflow.flow.kinds.parallel import ParallelNode, join_of
 from procflow.flow.kinds.protocol import Base
 from procflow.flow.layout import Placed
+from procflow.language.model import Loop
 
 
 def _remembered(ctx: Context) -> frozenset[str]:
@@ -49,6 +50,9 @@ def base_of(ctx: Context, p: Placed) -> Base:
     step = p.step
     skip = None if step.when is None else ctx.condition((*p.path, "when"), step.when)
     line, column = ctx.doc.positions.value(p.path)
+    if isinstance(step.next, Loop):  # a parallel step goes on from its join
+        source = join_id(p.id) if step.kind == "parallel" else p.id
+        ctx.way(step.next, p, (*p.path, "next"), source=source)
     return {
         "id": p.id,
         "title": step.title or p.id,
@@ -94,6 +98,11 @@ def build_nodes(ctx: Context) -> dict[str, Node]:
     while pending:
         placed, fork = pending.pop()
         nodes[fork.join] = join_of(ctx, placed, fork)
+    for end_id, (result, path) in ctx.ends.items():  # where limits end the instance
+        at_line, at_column = ctx.doc.positions.value(path)
+        nodes[end_id] = EndNode(
+            id=end_id, title=result, where=Where(path, at_line, at_column), result=result
+        )
     nodes[END] = EndNode(id=END, title="結束", where=Where(("steps",), line, column))
     ctx.built = built
     return nodes
@@ -113,6 +122,8 @@ def build_flow(
         actors=ctx.actors,
         documents=ctx.documents,
         tables=ctx.tables,
+        collections=ctx.collections,
+        limits={way: found[0] for way, found in ctx.limits.items()},
         file=file,
         definition=definition or {},
         definition_hash=definition_hash,

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import PrivateAttr
 
-from procflow.decisions.table import DecisionTable
 from procflow.flow.ir import Flow
 from procflow.language import model
 from procflow.language.diagnostics import Diagnostic
@@ -24,6 +23,8 @@ from procflow.language.model import Organisation
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from procflow.decisions.table import DecisionTable
 
 
 class Process(model.Process):

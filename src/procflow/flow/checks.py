@@ -4,8 +4,9 @@ Owns `check_flow`: each step kind's own checks (`StepKind.check`: names,
 targets, structure), then the checks of the whole flow: duplicate ids
 (PF305), who may start it (PF302), document and field names that the
 condition language reserves and defaults that do not fit (PF207, PF323),
-reachability, dead ends and loops with no way out (PF306, PF307, PF308, with
-networkx over `Flow.graph`), the schedule (PF412), documents carried that may
+reachability, dead ends and loops with no way out (PF306, PF307, PF308: with
+`Flow.reach`, and networkx's strongly connected components over `Flow.graph`
+only when some step cannot reach an end), the schedule (PF412), documents carried that may
 be missing (PF320, `held`), and last the names nothing uses (PF313, PF314,
 warnings). Checks between processes are in `links`.
 
@@ -17,11 +18,9 @@ Imports `context`, `ir`, `kinds`, `held` and the language layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
-
-import networkx as nx
 
 from procflow.flow.context import Context
 from procflow.flow.held import check_carried
@@ -30,7 +29,7 @@ from procflow.flow.kinds import KINDS
 from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.model import FieldDef
-from procflow.language.schedules import ScheduleError, read_schedule
+from procflow.language.readings import check_readings
 
 Check = Callable[[Context, Flow], Iterable[Diagnostic]]
 
@@ -54,7 +53,7 @@ def check_steps(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
     for p in ctx.layout.placed:
         step = p.step
         if step.next is not None:
-            yield from ctx.target(step.next, p, (*p.path, "next"))
+            yield from ctx.check_way(step.next, p, (*p.path, "next"))
         yield from KINDS[step.kind].check(ctx, flow, p, ctx.built[id(p)])
 
 
@@ -104,16 +103,14 @@ def check_documents(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
                     )
 
 
-def check_graph(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
-    """Reachability, dead ends and loops with no way out."""
-    if ctx.layout.duplicates:
-        return  # the flow of a process with duplicate ids is not meaningful; PF305 says why
+def _loops(
+    ctx: Context, flow: Flow, reachable: set[str], ends: set[str]
+) -> Generator[Diagnostic, None, set[str]]:
+    """PF308 for each loop with no way out that can be reached; returns the steps of
+    every such loop. Only for a flow where some step cannot reach an end."""
+    import networkx as nx  # noqa: PLC0415 - a flow with no problem never needs it
+
     g = flow.graph()
-    reachable = nx.descendants(g, START) | {START}
-    ends = [n.id for n in flow.nodes.values() if n.kind == "end"]
-    can_end: set[str] = set(ends)
-    for e in ends:
-        can_end |= nx.ancestors(g, e)
     trapped: set[str] = set()
     by_id = ctx.layout.by_id
     for comp in nx.strongly_connected_components(g):
@@ -122,7 +119,7 @@ def check_graph(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
             if not g.has_edge(n, n):
                 continue
         exits = any(v not in comp for u in comp for v in g.successors(u))
-        if not exits and not (comp & set(ends)):
+        if not exits and not (comp & ends):
             trapped |= comp
             first = min((by_id[n] for n in comp if n in by_id), key=lambda p: p.path, default=None)
             if first is not None and first.id in reachable:
@@ -133,6 +130,19 @@ def check_graph(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
                     f"the steps {names} loop with no way out",
                     "give one of them an outcome that leaves the loop",
                 )
+    return trapped
+
+
+def check_graph(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
+    """Reachability, dead ends and loops with no way out."""
+    if ctx.layout.duplicates:
+        return  # the flow of a process with duplicate ids is not meaningful; PF305 says why
+    reachable = flow.reach((START,))
+    ends = [n.id for n in flow.nodes.values() if n.kind == "end"]
+    can_end = flow.reach(ends, backwards=True)
+    trapped: set[str] = set()
+    if len(can_end) < len(flow.nodes):
+        trapped = yield from _loops(ctx, flow, reachable, set(ends))
     for p in ctx.layout.unique():
         if p.id not in reachable:
             yield ctx.diag(
@@ -156,6 +166,11 @@ def check_schedule(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
     if s is None:
         return
     yield from ctx.actor(s.by, ("schedule", "by"))
+    from procflow.language.schedules import (  # noqa: PLC0415 - only scheduled processes
+        ScheduleError,
+        read_schedule,
+    )
+
     try:
         read_schedule(s)
     except ScheduleError as exc:
@@ -186,6 +201,42 @@ def check_unused(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
             )
 
 
+def check_limits(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
+    """PF326: a limited way that does not lead back (a limit counts a loop), or a way
+    written twice, once with a limit."""
+    if not ctx.limits or ctx.layout.duplicates:
+        return
+    for (source, target), found in ctx.limits.items():
+        limit = found[0]
+        ways = [
+            e
+            for e in flow.edges
+            if (e.source, e.target) == (source, target) and e.kind not in ("skip", "exceeded")
+        ]
+        if len(found) > 1 or len(ways) > 1:
+            yield ctx.diag(
+                found[-1].where,
+                "PF326",
+                f"the way from '{source}' to '{target}' is written more than once, "
+                "so the limit cannot tell which one it counts",
+                "send the other outcome elsewhere, or give one way the limit",
+            )
+        elif source not in flow.reach((target,)):
+            yield ctx.diag(
+                limit.where,
+                "PF326",
+                f"'{target}' never leads back to '{source}', so this way is taken once at most "
+                "and a limit on it never applies",
+                "put the limit on the way back (a decision's 'send back', a next: to an "
+                "earlier step)",
+            )
+
+
+def check_thresholds(ctx: Context, flow: Flow) -> Iterator[Diagnostic]:
+    """PF518: a threshold that reads its notes' 以上/以下/之前 the other way (warning)."""
+    yield from check_readings(ctx.doc)
+
+
 CHECKS: tuple[Check, ...] = (
     check_duplicates,
     check_steps,
@@ -193,6 +244,8 @@ CHECKS: tuple[Check, ...] = (
     check_graph,
     check_schedule,
     check_carried,  # required carries are surely filled (`held`)
+    check_limits,
+    check_thresholds,
     check_unused,  # last: it reads what the others marked as used
 )
 

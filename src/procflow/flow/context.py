@@ -14,18 +14,30 @@ Imports the language layer, `decisions.table` (types), `layout` and `ir`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from procflow.decisions.table import DecisionTable
 from procflow.errors import ExecutionError
-from procflow.flow.ir import STARTER, Condition, Node
+from procflow.flow.ir import STARTER, Collection, Condition, Limit, Node, Per
 from procflow.flow.layout import Layout, Placed
 from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic, did_you_mean
 from procflow.language.expr.evaluator import Scope
-from procflow.language.model import Actor, DocumentDef, FieldDef, Process
+from procflow.language.model import (
+    Actor,
+    DocumentDef,
+    FieldDef,
+    Process,
+    TaskStep,
+    Way,
+    target_of,
+)
 from procflow.language.source import Document, Path_, pointer
+
+if TYPE_CHECKING:
+    from procflow.decisions.table import DecisionTable
 
 _SCALAR_TYPES: dict[str, expr.Type] = {
     "text": expr.TEXT,
@@ -59,11 +71,52 @@ def field_type(f: FieldDef) -> expr.Type:
     return _SCALAR_TYPES[f.type]
 
 
-def environment(documents: Mapping[str, DocumentDef]) -> dict[str, expr.Type]:
-    """The names an expression may use: one record per document."""
+def environment(
+    documents: Mapping[str, DocumentDef], collections: Mapping[str, Collection] | None = None
+) -> dict[str, expr.Type]:
+    """The names an expression may use: one record per document, and the copies of each
+    per-person form (each a record with ``filled_by`` and ``filled_at`` too)."""
+    env: dict[str, expr.Type] = {}
+    for name, d in documents.items():
+        record = expr.RecordType(name, tuple((k, field_type(f)) for k, f in d.fields.items()))
+        if collections and name in collections:
+            extra = (("filled_by", expr.TEXT), ("filled_at", expr.DATETIME))
+            record = expr.RecordType(name, (*record.fields.items(), *extra))
+            env[name] = expr.CollectionType(record)
+        else:
+            env[name] = record
+    return env
+
+
+def find_collections(
+    layout: Layout, documents: Mapping[str, DocumentDef], *, infer: bool = True
+) -> dict[str, Collection]:
+    """The per-person forms: forms with ``copies:`` and, when ``infer``, what a ``for_each``
+    step fills (a stored definition says it itself: one stored before per-person forms
+    keeps its shared forms)."""
+    per: dict[str, Per] = {n: "submission" for n, d in documents.items() if d.copies == "each"}
+    for p in layout.placed:
+        step = p.step
+        if isinstance(step, TaskStep) and step.for_each is not None:
+            kind: Per = "item"
+            if step.for_each == "member":
+                kind = "member"
+            else:
+                doc, name = step.for_each.split(".", 1)
+                f = documents[doc].fields.get(name) if doc in documents else None
+                kind = "member" if f is not None and f.of == "user" else "item"
+            for doc in step.fills:
+                if infer or (doc in documents and documents[doc].copies is not None):
+                    per.setdefault(doc, kind)
+    for name, d in documents.items():
+        if d.copies == "per_task":
+            per.setdefault(name, "member")
     return {
-        name: expr.RecordType(name, tuple((k, field_type(f)) for k, f in d.fields.items()))
-        for name, d in documents.items()
+        doc: Collection(
+            doc, kind, tuple(p.id for p in layout.placed if doc in getattr(p.step, "fills", {}))
+        )
+        for doc, kind in per.items()
+        if doc in documents
     }
 
 
@@ -96,10 +149,31 @@ class Context:
     """Steps whose doers a later rule names (four-eyes, a deadline counted from them)."""
     built: dict[int, Node] = field(default_factory=dict)
     """``id()`` of each placed step -> the node built from it (duplicates' too)."""
+    collections: dict[str, Collection] = field(default_factory=dict)
+    """The per-person forms (`find_collections`)."""
+    infer_copies: bool = True
+    """Whether a form a for-each step fills is a per-person form without saying so (not
+    for a stored definition, which says so itself)."""
+    limits: dict[tuple[str, str], list[Limit]] = field(default_factory=dict)
+    """The limited ways found while building, by (source, target) (`way`)."""
+    ends: dict[str, tuple[str, Path_]] = field(default_factory=dict)
+    """End nodes a limit's ``end:`` adds: node id -> (result, where it is written)."""
 
     def __post_init__(self) -> None:
+        self.collections = find_collections(self.layout, self.documents, infer=self.infer_copies)
         if not self.env:
-            self.env = environment(self.documents)
+            self.env = environment(self.documents, self.collections)
+
+    @contextmanager
+    def this_copy(self, documents: Iterable[str]) -> Iterator[None]:
+        """Compile expressions with these per-person forms read as one copy: the one the
+        step being completed fills (its ``requires`` and ``apply:`` inputs)."""
+        saved = self.env
+        self.env = {**saved, **{d: environment({d: self.documents[d]})[d] for d in documents}}
+        try:
+            yield
+        finally:
+            self.env = saved
 
     def diag(
         self,
@@ -206,6 +280,45 @@ class Context:
                 or f"the fields of '{doc}' are: {', '.join(d.fields) or 'none'}"
             )
             yield self.diag(path, "PF304", f"the document '{doc}' has no field '{name}'", hint)
+
+    def way(self, way: Way, at: Placed, path: Path_, *, source: str | None = None) -> str | None:
+        """The node a way from ``at`` goes to (None when it does not exist: its check says
+        so); a `Loop` is noted as a `Limit` of the way from ``source`` (``at`` itself)."""
+        dest = self.layout.resolve(target_of(way), at)
+        if dest is None or isinstance(way, str):
+            return dest
+        if way.then is not None:
+            then = self.layout.resolve(way.then, at)
+            if then is None:
+                return dest  # PF301, reported by `check_way`
+        else:
+            then = f"{at.id}@{way.end}"
+            self.ends[then] = (str(way.end), (*path, "end"))
+        src = source or at.id
+        limit = Limit(src, dest, way.at_most, then, path)
+        self.limits.setdefault((src, dest), []).append(limit)
+        return dest
+
+    def check_way(self, way: Way, at: Placed, path: Path_) -> Iterator[Diagnostic]:
+        """PF301 or PF311 unless the way's target (and a limit's ``then:``) exist."""
+        if isinstance(way, str):
+            yield from self.target(way, at, path)
+            return
+        yield from self.target(way.to, at, (*path, "to"))
+        if way.then is not None:
+            yield from self.target(way.then, at, (*path, "then"))
+
+    def one_form(self, name: str, path: Path_, why: str) -> Diagnostic:
+        """PF325: the per-person form ``name`` is used where one form is needed."""
+        kept = self.collections[name]
+        return self.diag(
+            path,
+            "PF325",
+            f"'{name}' is a per-person form ({kept.words}, filled at "
+            f"{', '.join(kept.steps)}), but {why}",
+            "use a form that one step fills (a consolidated one), or read the copies "
+            "in a condition",
+        )
 
     def target(self, target: str, at: Placed, path: Path_) -> Iterator[Diagnostic]:
         """PF301 or PF311 unless ``target`` is ``next`` or a step ``at`` can go to."""

@@ -9,9 +9,12 @@ classes here are the ones every flow has (`StartNode`, `EndNode`,
 
 A `Flow` is built once per definition by `procflow.flow.build` and never
 changes: nodes and edges are frozen dataclasses, conditions are compiled and
-type-checked `Expression`s, and every node keeps where it is written. The
-networkx graph (`Flow.graph`) is a view made from it on demand, for the
-checks' graph algorithms and for embedders; nothing reads attributes off it.
+type-checked `Expression`s, and every node keeps where it is written. What
+can reach what is `Flow.reach`, over the flow's own edge lists. The networkx
+graph (`Flow.graph`) is a view made from it on demand, for the graph
+algorithms the checks need only when a flow has a problem (loops with no way
+out) and for embedders; nothing reads attributes off it, and networkx is
+imported only then.
 
 Imports the language layer (`expr`, `deadlines`, `model` for documents and
 actors) and `ports` (what running and drawing may ask of the runtime and the
@@ -20,20 +23,21 @@ renderers); never `runtime`, `render` or `cli`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from procflow.decisions.table import DecisionTable
 from procflow.flow.ports import Canvas, Move, Run
-from procflow.language import deadlines, schedules
+from procflow.language import deadlines
 from procflow.language.expr import Expression
 from procflow.language.model import Actor, DocumentDef, Schedule
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from procflow.decisions.table import DecisionTable
 
 START = "@start"
 END = "@end"
@@ -47,11 +51,13 @@ Scope = tuple[tuple[str, int], ...]
 Path_ = tuple[str | int, ...]
 
 EdgeKind = Literal[
-    "next", "outcome", "loop", "skip", "optional", "condition", "otherwise", "fork", "reject"
-]
+    "next", "outcome", "loop", "skip", "optional", "condition", "otherwise", "fork", "reject",
+    "exceeded",
+]  # fmt: skip
 """next: on when done; outcome / loop: a named outcome forward / back to an earlier step;
 skip: a skip rule that does not hold; optional: answered "not needed"; condition /
-otherwise: a branch arm; fork: into a parallel branch; reject: a sign-off's rejection."""
+otherwise: a branch arm; fork: into a parallel branch; reject: a sign-off's rejection;
+exceeded: where a limited way goes instead once its limit is reached (`Limit`)."""
 
 
 def join_id(parallel_id: str) -> str:
@@ -80,6 +86,40 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
+class Limit:
+    """A way that may be taken at most ``at_most`` times in an instance (``to: ...,
+    at_most: 3, then: ...``): the next time, the flow goes to ``then`` instead.
+
+    Attributes:
+        source: The node the way leaves (a parallel step's ``next:`` leaves its join).
+        target: The node it goes to.
+        at_most: How many times it may be taken.
+        then: Where the flow goes once the limit is reached (a step, or an end node
+            ``<step>@<result>`` that the flow adds for ``end:``).
+        where: Where the limit is written.
+    """
+
+    source: str
+    target: str
+    at_most: int
+    then: str
+    where: Path_ = ()
+
+    @property
+    def key(self) -> str:
+        """How the instance's state counts it: ``review>draft``."""
+        return f"{self.source}>{self.target}"
+
+    def label(self, label: str) -> str:
+        """The way's label on a diagram: ``revise（至多3次）``."""
+        return f"{label}（至多{self.at_most}次）"
+
+    def exceeded(self, label: str) -> str:
+        """The label of the way past the limit: ``revise超過3次``."""
+        return f"{label}超過{self.at_most}次"
+
+
+@dataclass(frozen=True, slots=True)
 class Edge:
     """One way the flow can go from a node to another.
 
@@ -92,6 +132,7 @@ class Edge:
         label: What an analyst wrote for it (an outcome name, a branch title,
             ``otherwise``), for diagrams.
         order: First-match order of branch arms; fork order of parallel branches.
+        limit: The `Limit` of a limited way (on the way and on the one past it).
     """
 
     source: str
@@ -101,6 +142,7 @@ class Edge:
     condition: Condition | None = None
     label: str = ""
     order: int = 0
+    limit: Limit | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +196,31 @@ class TablePlan:
     """Input name -> the expression giving it (an input not written reads a field of that name)."""
     outputs: tuple[tuple[str, str, str], ...]
     """(table output, document, field)."""
+
+
+Per = Literal["member", "item", "submission"]
+"""What a per-person form keeps one copy for (see `Collection`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A per-person form: the copies a process keeps of one document.
+
+    Attributes:
+        document: The document.
+        per: ``member`` (one copy per holder of a role), ``item`` (one per list item),
+            or ``submission`` (``copies: each``: every submission is a copy).
+        steps: The steps that make its copies, in order.
+    """
+
+    document: str
+    per: Per
+    steps: tuple[str, ...]
+
+    @property
+    def words(self) -> str:
+        """How a diagram says it: ``每人一份``, ``每項一份``, ``每次一份``."""
+        return {"member": "每人一份", "item": "每項一份", "submission": "每次一份"}[self.per]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,6 +329,8 @@ class StartNode(Node):
         s = self.schedule
         if s is None:
             return []
+        from procflow.language import schedules  # noqa: PLC0415 - only scheduled processes
+
         try:
             when = schedules.describe_zh(schedules.read_schedule(s))
         except schedules.ScheduleError:
@@ -354,6 +423,9 @@ class HumanNode(Node):
             earlier step (``actor: {same_as: draft}``).
         cancels: Steps whose open tasks are withdrawn when this step is done.
         withdraw_by: Roles whose holders may withdraw its open tasks.
+        copies: The per-person forms this step fills, each with whether every
+            submission is a new copy (``copies: each``) rather than this task's own
+            copy (one per member or item, replaced when it is done again).
     """
 
     human: ClassVar[bool] = True
@@ -372,6 +444,7 @@ class HumanNode(Node):
     same_as: str | None = None
     cancels: tuple[str, ...] = ()
     withdraw_by: tuple[str, ...] = ()
+    copies: Mapping[str, bool] = field(default_factory=dict)
 
     outcome_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
     """What a person may choose here (empty: just complete it)."""
@@ -486,6 +559,10 @@ class Flow:
     """The actors some step, schedule or rule names (the others are unused)."""
     used_documents: frozenset[str] = frozenset()
     """The documents some step fills, reads, carries or names in a condition."""
+    collections: Mapping[str, Collection] = field(default_factory=dict)
+    """The per-person forms, by document: the copies kept of each."""
+    limits: Mapping[tuple[str, str], Limit] = field(default_factory=dict)
+    """The limited ways (`Limit`), by (source, target)."""
 
     @property
     def start(self) -> StartNode:
@@ -508,8 +585,20 @@ class Flow:
 
     @cached_property
     def edges(self) -> tuple[Edge, ...]:
-        """Every edge, grouped by source node in reading order."""
-        return tuple(e for n in self.nodes.values() for e in n.out_edges())
+        """Every edge, grouped by source node in reading order; a limited way is labelled
+        with its limit, and followed by the edge past it (``exceeded``)."""
+        out: list[Edge] = []
+        for n in self.nodes.values():
+            for e in n.out_edges():
+                limit = self.limits.get((e.source, e.target)) if e.kind != "skip" else None
+                if limit is None:
+                    out.append(e)
+                    continue
+                out.append(replace(e, limit=limit))
+                out.append(
+                    Edge(e.source, limit.then, "exceeded", e.outcome, label=e.label, limit=limit)
+                )
+        return tuple(out)
 
     @cached_property
     def _outgoing(self) -> Mapping[str, tuple[Edge, ...]]:
@@ -529,6 +618,25 @@ class Flow:
         for e in self.edges:
             out[e.target].append(e)
         return {k: tuple(v) for k, v in out.items()}
+
+    def reach(self, sources: Iterable[str], *, backwards: bool = False) -> set[str]:
+        """The nodes reachable from ``sources`` (themselves included), following the
+        edges, or against them with ``backwards`` (the nodes that reach a source).
+
+        One breadth-first walk over the edge lists the flow keeps, linear in its size:
+        the checks run it on every load, where importing networkx for `graph` would
+        cost more than all the rest of ``procflow validate FILE``.
+        """
+        by_node = self.incoming if backwards else self._outgoing
+        seen = set(sources)
+        todo = list(seen)
+        while todo:
+            for e in by_node[todo.pop()]:
+                other = e.source if backwards else e.target
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        return seen
 
     def graph(self) -> nx.DiGraph[str]:
         """The flow as a ``networkx.DiGraph``, a view made from the nodes and edges.

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from procflow.flow.ir import END, Path_, Scope, join_id
-from procflow.language.model import AnyStep, Process
+from procflow.language.model import AnyStep, Process, target_of
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Layout:
     def after(self, p: Placed) -> str:
         """Where the flow goes after ``p`` completes normally (honours ``next:``)."""
         if p.step.next is not None:
-            return self.resolve(p.step.next, p) or p.continuation
+            return self.resolve(target_of(p.step.next), p) or p.continuation
         return p.continuation
 
     def ids_in_scope(self, scope: Scope) -> list[str]:

@@ -1,21 +1,21 @@
 """Checks between processes: hand-offs, calls and the documents they carry.
 
 Owns `check_catalog`, run by `load.check_paths` once every file of a
-folder is loaded. Imports `catalog`, `ir`, `kinds` and the language layer.
+folder is loaded. Imports `catalog`, `ir`, `kinds`, the language layer and
+`cycles`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-import networkx as nx
-
+from procflow.cycles import cycles
 from procflow.flow.catalog import Catalog, Process
 from procflow.flow.ir import LinkNode
 from procflow.flow.kinds.call import CallNode
 from procflow.flow.kinds.carry import carry_path
 from procflow.language.diagnostics import Diagnostic, did_you_mean
-from procflow.language.source import Document
+from procflow.language.source import Document, Path_
 
 
 def _links(catalog: Catalog) -> Iterator[tuple[str, LinkNode]]:
@@ -44,7 +44,8 @@ def check_catalog(
     others too) when a call on the way has a ``when:`` condition that bounds the
     depth; without one, PF322."""
     out: list[Diagnostic] = []
-    calls: nx.DiGraph[str] = nx.DiGraph()
+    calls: dict[str, dict[str, Path_]] = {}  # caller -> called -> where (the last call)
+    bounded: set[tuple[str, str]] = set()  # (caller, called) with a call that has 'when:'
     for pid, node in _links(catalog):
         doc = docs[pid]
         other, key, path = node.target, node.kind, node.where.path
@@ -80,8 +81,9 @@ def check_catalog(
                     )
                 )
         if isinstance(node, CallNode):
-            bounded = node.skip is not None or calls.edges.get((pid, other), {}).get("bounded")
-            calls.add_edge(pid, other, path=path, bounded=bool(bounded))
+            calls.setdefault(pid, {})[other] = path
+            if node.skip is not None:
+                bounded.add((pid, other))
             for ours, theirs in node.returns:
                 if theirs not in theirs_docs:
                     out.append(
@@ -92,13 +94,12 @@ def check_catalog(
                             did_you_mean(theirs, theirs_docs),
                         )
                     )
-    cycles = [] if nx.is_directed_acyclic_graph(calls) else nx.simple_cycles(calls)
-    for cycle in cycles:
+    for cycle in cycles(calls):
         pairs = [(a, cycle[(i + 1) % len(cycle)]) for i, a in enumerate(cycle)]
-        if any(calls.edges[a, b]["bounded"] for a, b in pairs):
+        if any(pair in bounded for pair in pairs):
             continue  # recursion: a call's 'when:' bounds the depth (the engine limits it too)
         first = cycle[0]
-        path = calls.edges[first, cycle[1 % len(cycle)]]["path"]
+        path = calls[first][cycle[1 % len(cycle)]]
         chain = " → ".join([*cycle, first])
         out.append(
             docs[first].diag(

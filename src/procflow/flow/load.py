@@ -27,13 +27,12 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from procflow.decisions.files import TableFiles
-from procflow.decisions.table import DecisionTable
 from procflow.errors import DefinitionError
 from procflow.flow.build import build_flow
 from procflow.flow.catalog import Catalog, Process
@@ -46,6 +45,11 @@ from procflow.language import source
 from procflow.language.diagnostics import Diagnostic, Severity, did_you_mean, merge_repeats
 from procflow.language.locate import diagnostics_from
 from procflow.language.model import Actor, DocumentDef, Organisation
+
+if TYPE_CHECKING:
+    from procflow.decisions.files import TableFiles
+    from procflow.decisions.table import DecisionTable
+    from procflow.language.expr import Function
 
 SKIP_DIRS = frozenset({"scenarios", ".git", "__pycache__", "build", "node_modules"})
 """Folders under a process folder that do not hold process files."""
@@ -62,11 +66,18 @@ def _kind(data: Any) -> str:
 
 
 class Loader:
-    """Loads files, sharing organisation files between processes."""
+    """Loads files, sharing organisation files and decision files between processes."""
 
     def __init__(self) -> None:
         self.organisations: dict[Path, tuple[Organisation | None, list[Diagnostic], str]] = {}
-        self.tables = TableFiles()
+
+    @cached_property
+    def tables(self) -> TableFiles:
+        """The decision files read so far. Made on first use: the decision-table library
+        is imported only when a file has tables (most processes have none)."""
+        from procflow.decisions.files import TableFiles  # noqa: PLC0415
+
+        return TableFiles()
 
     def organisation(self, path: Path) -> tuple[Organisation | None, list[Diagnostic], str]:
         key = path.resolve()
@@ -81,9 +92,12 @@ class Loader:
         return self.organisations[key]
 
     def process(
-        self, path: Path | str, *, text: str | None = None
+        self, path: Path | str, *, text: str | None = None, stored: bool = False
     ) -> tuple[Process | None, list[Diagnostic]]:
-        """Load one process file; the process is None when there is any error."""
+        """Load one process file; the process is None when there is any error.
+
+        ``stored``: the text is a definition a store kept, which says which forms are
+        per-person forms itself (`Context.infer_copies`)."""
         p = Path(path)
         with paused_gc():
             if text is None:
@@ -92,11 +106,11 @@ class Loader:
                 doc, problems = source.parse(text, str(path))
             if doc is None:
                 return None, problems
-            process, problems = self.process_document(doc, p, problems)
+            process, problems = self.process_document(doc, p, problems, stored=stored)
             return process, merge_repeats(problems)
 
     def process_document(
-        self, doc: source.Document, p: Path, problems: list[Diagnostic]
+        self, doc: source.Document, p: Path, problems: list[Diagnostic], *, stored: bool = False
     ) -> tuple[Process | None, list[Diagnostic]]:
         if not isinstance(doc.data, dict):
             kind = type(doc.data).__name__ if doc.data is not None else "nothing"
@@ -143,13 +157,22 @@ class Loader:
                     documents.update(org.documents)
         actors.update(process.actors)
         documents.update(process.documents)
-        tables, functions, more = resolve_tables(process, doc, p, self.tables)
-        problems += more
-        ctx = Context(process, doc, layout(process), actors, documents, tables, functions)
+        tables: dict[str, DecisionTable] = {}
+        functions: dict[str, Function] = {}
+        if process.decisions or process.tables:
+            tables, functions, more = resolve_tables(process, doc, p, self.tables)
+            problems += more
+        ctx = Context(
+            process, doc, layout(process), actors, documents, tables, functions,
+            infer_copies=not stored,
+        )  # fmt: skip
         flow = build_flow(ctx, file=str(p))
         problems += check_flow(ctx, flow)
         if any(d.is_error for d in problems):
             return None, problems
+        for name in ctx.collections:  # the definition says which forms are per-person ones
+            if documents[name].copies is None:
+                documents[name] = documents[name].model_copy(update={"copies": "per_task"})
         definition = definition_data(process, actors, documents, tables)
         digest = hashlib.sha256(
             json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str).encode()
@@ -214,9 +237,9 @@ def load(path: str | Path) -> Process:
     return process
 
 
-def loads(text: str, *, name: str = "<string>") -> Process:
+def loads(text: str, *, name: str = "<string>", _stored: bool = False) -> Process:
     """Like `load`, from YAML text (an organisation path is relative to the current folder)."""
-    process, problems = Loader().process(Path(name), text=text)
+    process, problems = Loader().process(Path(name), text=text, stored=_stored)
     if process is None:
         raise DefinitionError(problems)
     return process
@@ -236,7 +259,7 @@ def load_definition(definition: Mapping[str, Any] | str, *, name: str = "<defini
         if isinstance(definition, str)
         else json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str)
     )
-    return loads(text, name=name)
+    return loads(text, name=name, _stored=True)
 
 
 YAML_SUFFIXES = (".yaml", ".yml")

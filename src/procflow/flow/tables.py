@@ -20,11 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from procflow.decisions.files import TableFiles, compile_scope
-from procflow.decisions.result import Decision
-from procflow.decisions.table import DecisionTable
 from procflow.errors import EvaluationError
 from procflow.flow.catalog import Process
 from procflow.flow.context import Context
@@ -35,6 +32,11 @@ from procflow.language.diagnostics import Diagnostic, choices_hint, did_you_mean
 from procflow.language.expr.typing_ import assignable
 from procflow.language.model import Apply, HumanStep
 from procflow.language.source import Document, Path_
+
+if TYPE_CHECKING:
+    from procflow.decisions.files import TableFiles
+    from procflow.decisions.result import Decision
+    from procflow.decisions.table import DecisionTable
 
 
 def resolve_tables(
@@ -84,6 +86,8 @@ def resolve_tables(
             visible[tid] = table
             where[tid] = rel
     if process.tables:
+        from procflow.decisions.files import compile_scope  # noqa: PLC0415 - see `Loader.tables`
+
         own, more = compile_scope(doc, ("tables",), process.tables, outside=visible, where=where)
         problems += more
         visible.update(own)
@@ -178,6 +182,9 @@ def _outputs(ctx: Context, table: DecisionTable, ap: Apply, base: Path_) -> Iter
             continue
         doc_name, field_name = target.split(".", 1)
         ctx.used_documents.add(doc_name)
+        if doc_name in ctx.collections:
+            yield ctx.one_form(doc_name, where, "a decision table fills one form")
+            continue
         record = ctx.env.get(doc_name)
         if doc_name not in ctx.documents or not isinstance(record, expr.RecordType):
             hint = did_you_mean(doc_name, ctx.documents) or "add it under 'documents:'"

@@ -199,7 +199,10 @@ CODES: dict[str, str] = {
     "PF323": "a default value that does not fit its field",
     "PF324": "a call or hand-off that could not be checked: the file was validated alone "
     "and the process is not beside it (warning)",
-    "PF325": "a four-eyes rule or a sign-off that can leave nobody to act, by the members "
+    "PF325": "a per-person form used where one form is needed (carried, returned, filled "
+    "by a decision table, gone through by for_each)",
+    "PF326": "a loop limit on a way that does not lead back, or on a way written twice",
+    "PF327": "a four-eyes rule or a sign-off that can leave nobody to act, by the members "
     "the organisation gives its roles (warning)",
     # PF4xx: expressions and deadlines
     "PF401": "an expression does not parse",
@@ -209,6 +212,7 @@ CODES: dict[str, str] = {
     "PF405": "an expression is too long or too deeply nested",
     "PF406": "a condition that is not yes/no",
     "PF407": "a name or function that is not allowed in expressions",
+    "PF408": "a per-person form read as if it were one form, without saying which copy",
     "PF410": "a deadline that cannot be parsed",
     "PF411": "a deadline action that does not fit the step",
     "PF412": "a schedule that cannot be read or does not fit",
@@ -230,6 +234,8 @@ CODES: dict[str, str] = {
     "PF515": "an apply: that does not give an input the table needs",
     "PF516": "a value given to a table at evaluation is missing or does not fit",
     "PF517": "a table too irregular to check every combination of inputs (warning)",
+    "PF518": "a threshold or deadline that reads its notes' 以上, 以下 or 之前 the other way "
+    "(warning)",
     # PF6xx: scenarios
     "PF601": "a scenario refers to something that is not in its process",
     "PF602": "a scenario expectation failed",

@@ -78,7 +78,7 @@ class Actor(ShortForm):
     """True for people outside the company (the customer, the printer)."""
     members: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = []
     """The user ids holding the role, when the organisation fixes them (one GM): `validate`
-    warns (PF325) where a four-eyes rule or a sign-off could then leave nobody to act. The
+    warns (PF327) where a four-eyes rule or a sign-off could then leave nobody to act. The
     engine's directory decides who holds a role at run time."""
 
     @model_validator(mode="before")
@@ -215,12 +215,36 @@ class FieldDef(ShortForm):
             raise ValueError(f"the default is longer than {self.longest:,} characters")
 
 
+COPY_FIELDS = ("filled_by", "filled_at")
+"""What conditions read of each copy of a per-person form besides its fields."""
+
+
 class DocumentDef(Model):
-    """A form (規範標準): a title and typed fields."""
+    """A form (規範標準): a title and typed fields.
+
+    A form that a ``for_each`` step fills is a per-person form: one copy per
+    member or item, each kept with who filled it and when (``copies:
+    per_task``, which procflow infers and writes into the definitions it
+    stores, so that an instance keeps the meaning it started with). ``copies:
+    each`` keeps every submission as its own copy (a daily report).
+    """
 
     title: Text
     fields: dict[Ident, FieldDef] = {}
     notes: list[Text] = []
+    copies: Literal["each", "per_task"] | None = None
+    """``each``: every submission is kept as its own copy (one per day, one per visit);
+    ``per_task``: one copy per member or item of the for-each step that fills it
+    (inferred when not written)."""
+
+    @model_validator(mode="after")
+    def _copy_fields(self) -> DocumentDef:
+        taken = [f for f in COPY_FIELDS if f in self.fields]
+        if taken:
+            raise ValueError(
+                f"'{taken[0]}' names who filled a copy and when; call the field otherwise"
+            )
+        return self
 
     _notes = field_validator("notes", mode="before", json_schema_input_type=StrOrList)(
         lambda cls, v: _as_notes(v)
@@ -373,12 +397,48 @@ class SignRule(Model):
         return 0 if self.members is not None else len(self.signers)
 
 
+class Loop(Model):
+    """A way with a limit: taken at most ``at_most`` times (counted over the instance);
+    the next time the flow goes to ``then`` (a step) or ends with the result ``end``."""
+
+    to: Target
+    """Where the way goes: a step id or ``next``."""
+    at_most: Annotated[int, Field(ge=1, le=1000)]
+    """How many times it may be taken."""
+    then: Target | None = None
+    """Where the flow goes instead once the limit is reached."""
+    end: Ident | None = None
+    """Or: the result the instance ends with once the limit is reached."""
+
+    @model_validator(mode="after")
+    def _past_the_limit(self) -> Loop:
+        if (self.then is None) == (self.end is None):
+            raise ValueError("say what happens past the limit: 'then:' a step, or 'end:' a result")
+        return self
+
+
+def _way_kind(value: Any) -> str:
+    return "loop" if isinstance(value, dict | Loop) else "target"
+
+
+Way = Annotated[
+    Annotated[Target, Tag("target")] | Annotated[Loop, Tag("loop")],
+    Discriminator(_way_kind),
+]
+"""Where a step goes: a step id, ``next``, or a `Loop` (a limited way back)."""
+
+
+def target_of(way: str | Loop) -> str:
+    """The step id (or ``next``) a way goes to."""
+    return way if isinstance(way, str) else way.to
+
+
 class BranchArm(Model):
     """One arm of a conditional branch: ``if`` + ``goto``, or ``otherwise``."""
 
     if_: ExprText | None = Field(None, alias="if")
-    goto: Target | None = None
-    otherwise: Target | None = None
+    goto: Way | None = None
+    otherwise: Way | None = None
 
     @model_validator(mode="after")
     def _form(self) -> BranchArm:
@@ -397,8 +457,9 @@ class StepBase(Model):
     title: Text = ""
     when: ExprText | None = None
     """Skip rule: the step runs only when this holds; otherwise the flow goes on past it."""
-    next: Target | None = None
-    """Where to go after this step, when not the step written after it."""
+    next: Way | None = None
+    """Where to go after this step, when not the step written after it (a `Loop` limits
+    how often a way back is taken)."""
     notes: list[Text] = []
 
     _notes = field_validator("notes", mode="before", json_schema_input_type=StrOrList)(
@@ -453,8 +514,8 @@ class TaskStep(HumanStep):
 
     actor: list[Ident]
     """The role that does it; several roles mean any one of them."""
-    decide: dict[Ident, Target] | None = None
-    """Named outcomes and where each goes (``next`` or a step id)."""
+    decide: dict[Ident, Way] | None = None
+    """Named outcomes and where each goes (``next``, a step id, or a `Loop`)."""
     optional: bool = False
     """'If needed': the actor may mark the step not needed instead of doing it."""
     for_each: (
@@ -502,7 +563,7 @@ class SignStep(HumanStep):
     """Sign-off by several actors: all of, any of, n of m, or in turn."""
 
     sign: SignRule
-    reject: Target | None = None
+    reject: Way | None = None
     """Where a rejection goes. Without it, signers can only sign."""
 
     @property

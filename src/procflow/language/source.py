@@ -626,7 +626,11 @@ def parse(text: str, file: str = "<string>") -> tuple[Document | None, list[Diag
 def _yaml_hint(message: str) -> str:
     if "quote" in message or "scalar" in message:
         return "check for an unclosed quote, or quote a value that contains ': '"
-    if "indent" in message or "mapping values are not allowed" in message:
+    if (
+        "indent" in message
+        or "mapping values are not allowed" in message
+        or message.startswith("while parsing a block")
+    ):
         return "check the indentation and that each 'key: value' has a space after ':'"
     return ""
 

@@ -196,7 +196,7 @@ class _Builder:
     def _notes(self, node: FlowNode, lane: str) -> None:
         fills = node.fills_written if isinstance(node, HumanNode) else {}
         reads: tuple[str, ...] = getattr(node, "reads", ())
-        docs = words.document_lines(fills, reads, self.documents)
+        docs = words.document_lines(fills, reads, self.documents, self.flow.collections)
         n = node.id
         if docs:
             self.nodes.append(Node(f"{n}@docs", lane, "docs", "", docs, beside=n))
@@ -223,7 +223,12 @@ class _Builder:
         if edge.kind == "fork":
             when = edge.condition.text if edge.condition is not None else ""
             return edge.label + (f"\n僅當 {when}" if when else "")
-        return words.FIXED_LABELS.get(edge.label, edge.label)
+        label = words.FIXED_LABELS.get(edge.label, edge.label)
+        if edge.limit is not None:  # a limited way: how often, and where past it
+            return (
+                edge.limit.exceeded(label) if edge.kind == "exceeded" else edge.limit.label(label)
+            )
+        return label
 
     def _flow_edges(self) -> None:
         merged: dict[tuple[str, str, EdgeStyle], list[str]] = {}

@@ -105,8 +105,8 @@ def index_markdown(catalog: Catalog, folder: Path) -> str:
     tables = getattr(catalog, "tables", {})
     if tables:
         lines.append("\n## Decision tables\n")
-        lines.append("| id | title | file |")
-        lines.append("|---|---|---|")
+        lines.append("| id | title | file | note |")
+        lines.append("|---|---|---|---|")
         for tid in sorted(tables):
             table = tables[tid]
             title = getattr(table, "title", "") or ""
@@ -116,8 +116,20 @@ def index_markdown(catalog: Catalog, folder: Path) -> str:
                 if where and Path(where).is_relative_to(folder)
                 else where
             )
-            lines.append(f"| {tid} | {_cell(str(title))} | [{rel}]({rel}) |")
+            lines.append(
+                f"| {tid} | {_cell(str(title))} | [{rel}]({rel}) | {_weights_note(table)} |"
+            )
     return "\n".join(lines) + "\n"
+
+
+def _weights_note(table: object) -> str:
+    """A scorecard whose weights do not add up to 100 % (PF508, kept because the source
+    says so): the catalogue shows the sum as the source's error, not as procflow's."""
+    weighted = [i for i in getattr(table, "items", ()) if getattr(i, "scale", None) is not None]
+    total = sum(i.weight for i in weighted)
+    if not weighted or total == 100:
+        return ""
+    return f"權重合計{total.normalize():f}%，原文如此（source's own error, PF508）"
 
 
 def stale(paths: Iterable[Path]) -> list[Path]:

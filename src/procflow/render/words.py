@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-from procflow.flow.ir import DeadlinePlan
+from procflow.flow.ir import Collection, DeadlinePlan
 from procflow.language.deadlines import (
     DeadlineSyntaxError,
     describe_zh,
@@ -122,16 +122,21 @@ def deadline_lines(
 
 
 def document_lines(
-    fills: Mapping[str, Sequence[str]], reads: Sequence[str], documents: Mapping[str, DocumentDef]
+    fills: Mapping[str, Sequence[str]],
+    reads: Sequence[str],
+    documents: Mapping[str, DocumentDef],
+    collections: Mapping[str, Collection] | None = None,
 ) -> list[str]:
-    """The lines of a step's document note: ``填寫《title》`` and ``參閱《title》``.
+    """The lines of a step's document note: ``填寫《title》`` and ``參閱《title》``; a
+    per-person form says so: ``填寫《title》（每人一份）``, ``參閱全部《title》（每人一份）``.
 
     ``fills`` as written: the fields a step names (none when it fills the whole form)."""
+    kept = collections or {}
     lines: list[str] = []
     for key, fields in fills.items():
         doc = documents.get(key)
         title = doc.title if doc is not None else key
-        line = f"填寫《{title}》"
+        line = f"填寫《{title}》" + (f"（{kept[key].words}）" if key in kept else "")
         if fields:
             names = [(doc.fields[f].title or f) if doc and f in doc.fields else f for f in fields]
             line += "：" + "、".join(names)
@@ -140,5 +145,8 @@ def document_lines(
         if key in fills:
             continue
         doc = documents.get(key)
-        lines.append(f"參閱《{doc.title if doc is not None else key}》")
+        title = doc.title if doc is not None else key
+        lines.append(
+            f"參閱全部《{title}》（{kept[key].words}）" if key in kept else f"參閱《{title}》"
+        )
     return lines

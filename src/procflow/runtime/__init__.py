@@ -23,7 +23,7 @@ from procflow.runtime.hooks import DeadlineKind, Hooks, Notification
 from procflow.runtime.people import Directory, StaticDirectory, User
 from procflow.runtime.state import EVENT_TYPES, apply, replay
 from procflow.runtime.supervision import Attachment
-from procflow.runtime.views import Instance, Task
+from procflow.runtime.views import FormCopy, Instance, Task
 
 __all__ = [
     "EVENT_TYPES",
@@ -34,6 +34,7 @@ __all__ = [
     "Directory",
     "Engine",
     "FileBlobStore",
+    "FormCopy",
     "Hooks",
     "Instance",
     "ManualClock",

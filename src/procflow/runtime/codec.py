@@ -3,6 +3,10 @@
 Owns `encode` (a `state.Snapshot` as JSON data, form 2) and `decode` (JSON
 data of any form a store may hold back to a `Snapshot`).
 
+- Form 3 (procflow 0.2, per-person forms and loop limits): form 2 and
+  ``copies`` ({document: [[step, of, by, at, values], ...]}, each copy as a
+  JSON array, the fields of `state.Copy` in order) and ``loops``
+  ({"step>target": count}).
 - Form 2 (procflow 0.2): ``{"v": 2, ...}`` with the snapshot's own field
   names: ``process``, ``definition_hash``, ``status``, ``result``,
   ``started_at``, ``started_by``, ``parent`` ({id, step, mode, token, depth}),
@@ -37,6 +41,7 @@ from typing import Any
 from immutables import Map
 
 from procflow.runtime.state import (
+    Copy,
     JoinState,
     OpenTask,
     Parent,
@@ -47,8 +52,10 @@ from procflow.runtime.state import (
     timer_counts,
 )
 
-FORM = 2
+FORM = 3
 """The form `encode` writes."""
+FORMS = (1, 2, 3)
+"""Every form `decode` reads."""
 
 
 class SnapshotError(ValueError):
@@ -92,11 +99,12 @@ class Encoder:
     entry; `encode` keeps the last snapshot's records and their JSON.
     """
 
-    __slots__ = ("_tasks", "_tokens")
+    __slots__ = ("_copies", "_tasks", "_tokens")
 
     def __init__(self) -> None:
         self._tasks: dict[int, tuple[OpenTask, dict[str, Any]]] = {}
         self._tokens: dict[int, tuple[Token, dict[str, Any]]] = {}
+        self._copies: dict[str, tuple[tuple[Copy, ...], list[list[Any]]]] = {}
 
     def encode(self, s: Snapshot) -> dict[str, Any]:
         old_tasks, old_tokens = self._tasks, self._tokens
@@ -110,11 +118,20 @@ class Encoder:
             tokens[n] = (
                 seen_token if seen_token is not None and seen_token[0] is k else (k, _token(k))
             )
-        self._tasks, self._tokens = tasks, tokens
+        copies: dict[str, tuple[tuple[Copy, ...], list[list[Any]]]] = {}
+        for name, kept in s.copies.items():
+            seen_copies = self._copies.get(name)
+            copies[name] = (
+                seen_copies
+                if seen_copies is not None and seen_copies[0] is kept
+                else (kept, _copies(kept))
+            )
+        self._tasks, self._tokens, self._copies = tasks, tokens, copies
         return _document(
             s,
             {str(n): j for n, (_, j) in tasks.items()},
             {str(n): j for n, (_, j) in tokens.items()},
+            {name: j for name, (_, j) in copies.items()},
         )
 
 
@@ -142,8 +159,15 @@ class Stored:
         return self._json
 
 
+def _copies(kept: tuple[Copy, ...]) -> list[list[Any]]:
+    return [[c.step, c.of, c.by, c.at, c.values] for c in kept]
+
+
 def _document(
-    s: Snapshot, tasks: dict[str, dict[str, Any]], tokens: dict[str, dict[str, Any]]
+    s: Snapshot,
+    tasks: dict[str, dict[str, Any]],
+    tokens: dict[str, dict[str, Any]],
+    copies: dict[str, list[list[Any]]],
 ) -> dict[str, Any]:
     parent = s.parent
     return {
@@ -162,6 +186,8 @@ def _document(
         "done": {k: _done(d) for k, d in s.done.items()},
         "handoffs": list(s.handoffs),
         "counter": s.counter,
+        "copies": copies,
+        "loops": dict(s.loops),
     }
 
 
@@ -194,6 +220,7 @@ def encode(s: Snapshot) -> dict[str, Any]:
         s,
         {str(n): _task(t) for n, t in s.tasks.items()},
         {str(n): _token(k) for n, k in s.tokens.items()},
+        {name: _copies(kept) for name, kept in s.copies.items()},
     )
 
 
@@ -211,7 +238,7 @@ def decode(data: Any) -> Snapshot:
         raise SnapshotError(f"a snapshot is a JSON object, not {type(data).__name__}")
     form = data.get("v", 1)
     try:
-        if form == FORM:
+        if form in (2, 3):  # form 3 is form 2 with copies and loops
             return _decode_2(data)
         if form == 1:
             return _decode_1(data)
@@ -293,4 +320,9 @@ def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
         tuple(d["handoffs"]),
         d[k["n"]],
         timer_counts(tasks.values()),
+        {
+            name: tuple(Copy(c[0], c[1], c[2], c[3], dict(c[4])) for c in kept)
+            for name, kept in d.get("copies", {}).items()
+        },
+        dict(d.get("loops", {})),
     )

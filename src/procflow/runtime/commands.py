@@ -87,6 +87,8 @@ class Commands:
                 f"it needs the role {' or '.join(sorted(program.starters))}"
             )
         encoded, problems = encode_submission(data, program.codecs, None)
+        for doc in program.collections.intersection(encoded):
+            problems[doc] = "is a per-person form: its copies are filled by its steps"
         if program.assigned and not problems:
             check_assignees(
                 program, program.defaults, encoded, problems, state=None, starter=user.id
@@ -122,7 +124,7 @@ class Commands:
         encoded, more = encode_submission(data, run.program.codecs, node.fills)
         problems.update(more)
         if not problems and chosen != "skip" and (node.fills or node.rules):
-            check_rules(run, node, encoded, problems, rules=chosen != "reject")
+            check_rules(run, node, encoded, problems, rules=chosen != "reject", task=task)
         if run.program.assigned and encoded and not problems:
             draft = run.draft
             check_assignees(run.program, draft.documents, encoded, problems, state=draft,

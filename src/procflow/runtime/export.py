@@ -83,6 +83,10 @@ class InstanceJSON(TypedDict):
     handed_off_to: list[str]
     waiting_on: list[str]
     documents: dict[str, dict[str, Any]]
+    copies: dict[str, list[dict[str, Any]]]
+    """The per-person forms: each copy's ``of``, ``by``, ``at``, ``step`` and ``values``."""
+    loops: dict[str, int]
+    """How many times each limited way was taken (``review>draft``)."""
     tasks: list[TaskJSON]
 
 
@@ -175,6 +179,10 @@ def _instance(i: Instance) -> InstanceJSON:
         "handed_off_to": list(i.handed_off_to),
         "waiting_on": list(i.waiting_on),
         "documents": plain(snapshot.documents),
+        "copies": {
+            name: [plain(copy._asdict()) for copy in kept] for name, kept in snapshot.copies.items()
+        },
+        "loops": dict(snapshot.loops),
         "tasks": [_task(t) for t in i.tasks],
     }
 

@@ -160,7 +160,8 @@ def check_assignees(
     if not data:
         return
     merged = {**docs, **{d: {**docs.get(d, {}), **v} for d, v in data.items()}}
-    values = Values(merged, program.codecs)
+    copies = state.copies if state is not None else {}
+    values = Values(merged, program.codecs, copies, program.collections)
     done = state.done if state is not None else {}
     for node, expression in program.assigned:
         given = sorted(n for n in expression.names if n.partition(".")[2] in data.get(
@@ -212,15 +213,20 @@ def check_rules(
     problems: dict[str, str],
     *,
     rules: bool,
+    task: OpenTask | None = None,
 ) -> None:
-    """Required fields of this step, then (when ``rules``) its ``requires`` rules."""
+    """Required fields of this step, then (when ``rules``) its ``requires`` rules; a
+    per-person form the step fills is checked as ``task``'s own copy of it."""
     codecs = run.program.codecs
     docs = run.draft.documents
     merged = {**docs, **{doc: {**docs.get(doc, {}), **v} for doc, v in data.items()}}
+    if task is not None:
+        for doc in node.copies:
+            merged[doc] = {**run.own_copy(node, task, doc), **data.get(doc, {})}
     missing_required(merged, codecs, node.fills, problems)
     if problems or not rules:
         return
-    values = Values(merged, codecs)
+    values = run.values(merged)
     for i, rule in enumerate(node.rules):
         key = f"requires[{i}]"
         try:

@@ -23,13 +23,13 @@ Imports the flow and language layers, `program`, `state`, `values`, `clock`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from procflow.errors import EvaluationError, ExecutionError
-from procflow.flow.ir import STARTER, DeadlinePlan, HumanNode, LinkNode, Node
+from procflow.flow.ir import STARTER, DeadlinePlan, HumanNode, Limit, LinkNode, Node
 from procflow.flow.ports import NO_ITEM, ConditionLike
 from procflow.flow.tables import run_tables
 from procflow.language import deadlines
@@ -173,9 +173,15 @@ class Run:
     def holds(self, condition: ConditionLike) -> bool:
         return bool(self.evaluate(condition.expression))
 
+    def values(self, docs: Mapping[str, Mapping[str, Any]] | None = None) -> Values:
+        """The documents as conditions read them (``docs`` instead of the instance's own,
+        when given), with the copies of the per-person forms."""
+        draft, program = self.draft, self.program
+        docs = draft.documents if docs is None else docs
+        return Values(docs, program.codecs, draft.copies, program.collections)
+
     def evaluate(self, expression: Expression) -> Any:
-        values = Values(self.draft.documents, self.program.codecs)
-        return expression.evaluate(values, now=self.cmd.now)
+        return expression.evaluate(self.values(), now=self.cmd.now)
 
     def node(self, node_id: str) -> Node:
         return self.program.nodes[node_id]
@@ -220,6 +226,7 @@ class Run:
     def enter(self, token: int, node_id: str, came_from: str) -> None:
         """Move ``token`` from ``came_from`` into ``node_id`` and on, until it has to wait."""
         nodes = self.program.nodes
+        limits = self.program.limits
         budget = len(nodes) + 1
         while True:
             budget -= 1
@@ -228,6 +235,8 @@ class Run:
                     f"the flow of {self.program.process_id} loops through '{node_id}' "
                     "without reaching a person"
                 )
+            if limits is not None and (limit := limits.get((came_from, node_id))) is not None:
+                node_id = self.loop(limit)
             node = nodes[node_id]
             skip = node.skip
             if skip is not None and not self.holds(skip):
@@ -238,6 +247,17 @@ class Run:
             if move is None:
                 return
             token, came_from, node_id = move
+
+    def loop(self, limit: Limit) -> str:
+        """Take a limited way: count it, or once its limit is reached, go past it."""
+        count = self.draft.loops.get(limit.key, 0)
+        if count < limit.at_most:
+            data = {"step": limit.source, "to": limit.target, "count": count + 1}
+            self.emit("looped", {**data, "at_most": limit.at_most})
+            return limit.target
+        data = {"step": limit.source, "to": limit.then, "at_most": limit.at_most}
+        self.emit("loop_exhausted", data)
+        return limit.then
 
     # -- tasks ----------------------------------------------------------------------------
 
@@ -446,14 +466,17 @@ class Run:
         if outcome is not None:
             payload["outcome"] = outcome
         if data:
-            payload["data"] = data
+            payload["data"] = data  # the per-person forms move to "copies" (`copies_of`)
         if timer is not None:
             payload["timer"] = timer
         if node.remember:
             payload["keep"] = True
+        made = None
+        if node.copies and data and outcome != "skip":
+            made = self.copies_of(node, task, data, payload)
         self.emit("task_completed", payload, system=timer is not None)
         if outcome != "skip" and node.tables:
-            self.apply_tables(node)
+            self.apply_tables(node, made)
         move = node.completed(self, task.token, outcome)
         if move is not None:
             if node.cancels:
@@ -477,6 +500,40 @@ class Run:
         for number, task in sorted(self.draft.task_map().items()):
             if task.step in wanted and number in self.draft.tasks:
                 self.withdraw_task(number, task, {"why": "cancelled", "step": node.id})
+
+    def own_copy(self, node: HumanNode, task: OpenTask, doc: str) -> dict[str, Any]:
+        """The copy of the per-person form ``doc`` that ``task`` fills, as it is before the
+        task's submission: the task's earlier copy (a redraft), else the form's defaults."""
+        if not node.copies[doc]:  # one copy per member or item: this task's own
+            for c in self.draft.copies.get(doc, ()):
+                if c.step == node.id and c.of == task.item:
+                    return dict(c.values)
+        return dict(self.program.copy_defaults.get(doc, {}))
+
+    def copies_of(
+        self,
+        node: HumanNode,
+        task: OpenTask,
+        data: dict[str, dict[str, Any]],
+        payload: dict[str, Any],
+    ) -> dict[str, dict[str, Any]] | None:
+        """Move the per-person forms of ``data`` into ``payload`` as the task's copies."""
+        mine = {doc: values for doc, values in data.items() if doc in node.copies}
+        if not mine:
+            return None
+        rest = {doc: values for doc, values in data.items() if doc not in node.copies}
+        if rest:
+            payload["data"] = rest
+        else:
+            payload.pop("data", None)
+        made = {doc: {**self.own_copy(node, task, doc), **v} for doc, v in mine.items()}
+        payload["copies"] = made
+        if task.item is not None:
+            payload["of"] = task.item
+        each = [doc for doc in made if node.copies[doc]]
+        if each:
+            payload["each"] = each
+        return made
 
     # -- deadlines ------------------------------------------------------------------------
 
@@ -571,10 +628,11 @@ class Run:
             kind = "remind"
         self.notice("deadline", number, task, kind)
 
-    def apply_tables(self, node: HumanNode) -> None:
-        """Fill fields from the step's decision tables (`procflow.flow.tables`), in order."""
+    def apply_tables(self, node: HumanNode, made: dict[str, dict[str, Any]] | None = None) -> None:
+        """Fill fields from the step's decision tables (`procflow.flow.tables`), in order;
+        ``made``: the copies the task just filled, which the tables read as its forms."""
         program = self.program
-        values = Values(self.draft.documents, program.codecs)
+        values = self.values({**self.draft.documents, **made} if made else None)
         for applied in run_tables(node.tables, program.flow.tables, values, now=self.cmd.now):
             docs: dict[str, dict[str, Any]] = {}
             problems: dict[str, str] = {}

@@ -37,12 +37,16 @@ class Program:
         starters: Roles that may start an instance; None when anyone may.
         codecs: Field codecs of every document.
         defaults: The documents as an instance starts (field defaults, stored form).
+        collections: The per-person forms: kept as copies, never as one form.
+        copy_defaults: The field defaults each new copy of a per-person form starts with.
+        limits: The limited ways by (source, target), or None when there is none.
         recurrence: The process's ``schedule:``, read (`Engine.tick` starts it).
     """
 
     __slots__ = (
-        "assigned", "codecs", "defaults", "definition", "definition_hash", "first", "flow",
-        "nodes", "process", "process_id", "recurrence", "starters",
+        "assigned", "codecs", "collections", "copy_defaults", "defaults", "definition",
+        "definition_hash", "first", "flow", "limits", "nodes", "process", "process_id",
+        "recurrence", "starters",
     )  # fmt: skip
 
     def __init__(self, process: Process) -> None:
@@ -54,8 +58,12 @@ class Program:
         self.definition = flow.definition
         self.nodes: Mapping[str, Node] = flow.nodes
         self.codecs: DocCodecs = codecs_for(flow.documents)
-        self.defaults = default_docs(self.codecs)
+        self.collections = frozenset(flow.collections)
+        defaults = default_docs(self.codecs)
+        self.copy_defaults = {d: v for d, v in defaults.items() if d in self.collections}
+        self.defaults = {d: v for d, v in defaults.items() if d not in self.collections}
         self.first = flow.first
+        self.limits = flow.limits or None
         self.recurrence: Recurrence | None = (
             None if process.schedule is None else read_schedule(process.schedule)
         )

@@ -38,7 +38,10 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
 - ``task_completed``: task, outcome, data (stored form), timer (when a
   deadline expired it; ``by`` is then None), keep (remember who did the step:
   a later four-eyes rule, deadline or ``same_as`` names it; who did it last is
-  kept too).
+  kept too); and when the step fills per-person forms: copies ({document: the
+  copy's values, stored form}), of (the member or item the copy is for; absent
+  for a step without for-each), each (the documents where every submission is
+  a new copy; otherwise the copy of the same step and ``of`` is replaced).
 - ``task_withdrawn``: task, why (``signed``, ``rejected``, ``join``;
   ``withdrawn`` with reason, by `Engine.withdraw`; ``cancelled`` with step, by
   a step that ``cancels`` it; ``finished``, open when the instance finished).
@@ -65,6 +68,9 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
 - ``called``: step, token, child; ``child_finished``: child, token, result,
   docs (the returned documents); ``handed_off``: step, process, child.
 - ``decided``: step, table, docs (fields set by a decision table).
+- ``looped``: step, to, count, at_most: a limited way was taken for the
+  count-th time (the state counts it under ``step>to``); ``loop_exhausted``:
+  step, to (where the flow goes instead), at_most: its limit was reached.
 - ``finished``: result; ``cancelled``: reason.
 
 Open tasks are kept in a persistent map (`immutables.Map`, a hash array
@@ -82,12 +88,14 @@ Imports nothing from procflow (`immutables` for the persistent map).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from immutables import Map
 
 __all__ = [
     "EVENT_TYPES",
+    "Copy",
     "Draft",
     "EventLike",
     "JoinState",
@@ -200,6 +208,25 @@ class Parent(NamedTuple):
     depth: int = 0
 
 
+class Copy(NamedTuple):
+    """One copy of a per-person form (its public view is `procflow.FormCopy`).
+
+    Attributes:
+        step: The step whose task filled it.
+        of: The member (user id) or list item (stored form) it is for; None for a
+            step without for-each.
+        by: Who filled it (None when the system did).
+        at: When (ISO text).
+        values: Field -> stored value (JSON form).
+    """
+
+    step: str
+    of: Any
+    by: str | None
+    at: str
+    values: Mapping[str, Any]
+
+
 class Snapshot(NamedTuple):
     """An instance at one moment: the fold of its events.
 
@@ -219,6 +246,8 @@ class Snapshot(NamedTuple):
         counter: The last number given to a task or a token.
         timers_at: UTC moment -> how many pending timers of open tasks fire then
             (derived from the tasks, not stored).
+        copies: Per-person form -> its copies (`Copy`), in the order first filled.
+        loops: ``step>target`` -> how many times that limited way was taken.
     """
 
     process: str
@@ -236,6 +265,8 @@ class Snapshot(NamedTuple):
     handoffs: tuple[str, ...]
     counter: int
     timers_at: Mapping[str, int]
+    copies: Mapping[str, tuple[Copy, ...]] = MappingProxyType({})
+    loops: Mapping[str, int] = MappingProxyType({})
 
 
 NO_TASKS: Map[int, OpenTask] = Map()
@@ -244,7 +275,7 @@ SMALL = 16
 """Up to this many open tasks before a command, its commit gives the instance's complete
 sets of task and timer rows; beyond, what changed (`Draft.touched`, `records.commit_of`)."""
 
-_EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, NO_TASKS, {}, {}, (), 0, {})
+_EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, NO_TASKS, {}, {}, (), 0, {}, {}, {})
 
 
 def timer_counts(tasks: Iterable[OpenTask]) -> dict[str, int]:
@@ -273,9 +304,9 @@ class Draft:
     """
 
     __slots__ = (
-        "_owned", "counter", "definition_hash", "documents", "done", "handoffs", "joins",
-        "parent", "process", "result", "started_at", "started_by", "status", "tasks", "timers_at",
-        "tokens", "touched",
+        "_owned", "copies", "counter", "definition_hash", "documents", "done", "handoffs",
+        "joins", "loops", "parent", "process", "result", "started_at", "started_by", "status",
+        "tasks", "timers_at", "tokens", "touched",
     )  # fmt: skip
 
     process: str
@@ -298,13 +329,15 @@ class Draft:
     touched: set[int] | None
     """The tasks this draft changed (opened, closed or altered), or None when they are not
     counted: a new instance, or one that had at most `SMALL` open tasks."""
+    copies: dict[str, tuple[Copy, ...]]
+    loops: dict[str, int]
 
     def __init__(self, base: Snapshot | None = None) -> None:
         # the base's own mappings, read-only until an `own_*` method copies one
         (
             self.process, self.definition_hash, self.status, self.result, self.started_at,
             self.started_by, self.parent, self.documents, self.tokens, self.tasks, self.joins,
-            self.done, self.handoffs, self.counter, self.timers_at,
+            self.done, self.handoffs, self.counter, self.timers_at, self.copies, self.loops,
         ) = base if base is not None else _EMPTY  # type: ignore[assignment]  # fmt: skip
         self._owned = 0
         # a small instance's commit gives its complete sets (`records.commit_of`): only a
@@ -386,6 +419,36 @@ class Draft:
             self._owned |= 16
         return self.documents
 
+    def own_copies(self) -> dict[str, tuple[Copy, ...]]:
+        if not self._owned & 64:
+            self.copies = dict(self.copies)
+            self._owned |= 64
+        return self.copies
+
+    def own_loops(self) -> dict[str, int]:
+        if not self._owned & 128:
+            self.loops = dict(self.loops)
+            self._owned |= 128
+        return self.loops
+
+    def add_copies(self, data: dict[str, Any], step: str, at: str, by: str | None) -> None:
+        """Keep the copies a completed task filled: a new one, or in place of its own."""
+        of = data.get("of")
+        each = data.get("each", ())
+        copies = self.own_copies()
+        for doc, values in data["copies"].items():
+            new = Copy(step, of, by, at, values)
+            old = copies.get(doc, ())
+            if doc not in each:
+                for i, c in enumerate(old):
+                    if c.step == step and c.of == of:
+                        copies[doc] = (*old[:i], new, *old[i + 1 :])
+                        break
+                else:
+                    copies[doc] = (*old, new)
+            else:
+                copies[doc] = (*old, new)
+
     def count(self, number: int) -> None:
         self.counter = max(self.counter, number)
 
@@ -411,7 +474,8 @@ class Draft:
         return Snapshot(
             self.process, self.definition_hash, self.status, self.result, self.started_at,
             self.started_by, self.parent, self.documents, self.tokens, tasks, self.joins,
-            self.done, self.handoffs, self.counter, self.timers_at,
+            self.done, self.handoffs, self.counter, self.timers_at, self.copies,
+            self.loops,
         )  # fmt: skip
 
 
@@ -435,8 +499,8 @@ def _started(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     )
     d.documents = {k: dict(v) for k, v in data.get("docs", {}).items()}
     d.tokens, d.tasks, d.joins, d.done = {token: Token("@start")}, NO_TASKS, {}, {}
-    d.handoffs, d.counter, d.timers_at = (), token, {}
-    d._owned = 31 & ~1 | 32  # the tasks' Map is shared: it is mutated when first changed
+    d.handoffs, d.counter, d.timers_at, d.copies, d.loops = (), token, {}, {}, {}
+    d._owned = 255 & ~1  # the tasks' Map is shared: it is mutated when first changed
     d.touched = None
 
 
@@ -489,6 +553,8 @@ def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
     task = d.close_task(data["task"])
     if data.get("data"):
         d.merge_docs(data["data"])
+    if data.get("copies"):
+        d.add_copies(data, task.step, at, by)
     tokens = d.tokens if d._owned & 2 else d.own_tokens()
     where, completions, done_by, child, left, each, people = tokens[task.token]
     if by is not None and not each:
@@ -631,6 +697,10 @@ def _decided(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     d.merge_docs(data["docs"])
 
 
+def _looped(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
+    d.own_loops()[f"{data['step']}>{data['to']}"] = data["count"]
+
+
 def _end(d: Draft, status: str, result: str | None) -> None:
     d.status, d.result = status, result
     d.tokens, d.tasks, d.joins, d.timers_at = {}, NO_TASKS, {}, {}
@@ -670,6 +740,8 @@ _HANDLERS: dict[str, Handler] = {
     "child_finished": _child_finished,
     "handed_off": _handed_off,
     "decided": _decided,
+    "looped": _looped,
+    "loop_exhausted": _nothing,
     "finished": _finished,
     "cancelled": _cancelled,
 }

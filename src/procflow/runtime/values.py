@@ -21,7 +21,8 @@ What is accepted is strict, so that every store keeps the same values:
   carry: a lone surrogate such as ``"\\ud800"`` is refused;
 - a whole submission, stored, is at most `MAX_SUBMISSION` bytes.
 
-Imports `model`, `diagnostics`, `errors`, and `store.base` (its JSON encoder).
+Imports `model`, `diagnostics`, `errors`, `state` (`Copy`), and `store.base` (its JSON
+encoder).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from decimal import (
 from typing import Any
 
 from procflow.language.diagnostics import did_you_mean
-from procflow.language.model import MAGNITUDE, NUMERIC, DocumentDef, FieldDef
+from procflow.language.model import COPY_FIELDS, MAGNITUDE, NUMERIC, DocumentDef, FieldDef
+from procflow.runtime.state import Copy
 from procflow.store.base import dumps
 
 __all__ = [
@@ -523,18 +525,62 @@ class _DocView(Mapping[str, Any]):
         return len(self._raw)
 
 
+class _CopyView(_DocView):
+    """One copy of a per-person form, as conditions see it: its fields, decoded, and
+    ``filled_by`` and ``filled_at``."""
+
+    __slots__ = ("_copy",)
+
+    def __init__(self, copy: Copy, codecs: Mapping[str, Codec]) -> None:
+        _DocView.__init__(self, copy.values, codecs)
+        self._copy = copy
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "filled_by":
+            return self._copy.by if self._copy.by is not None else default
+        if key == "filled_at":
+            return datetime.fromisoformat(self._copy.at)
+        return _DocView.get(self, key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._raw
+        yield from COPY_FIELDS
+
+    def __len__(self) -> int:
+        return len(self._raw) + len(COPY_FIELDS)
+
+
+NO_COPIES: Mapping[str, tuple[Copy, ...]] = {}
+
+
 class Values(Mapping[str, Any]):
-    """The documents of an instance as conditions see them (decoded lazily)."""
+    """The documents of an instance as conditions see them (decoded lazily).
 
-    __slots__ = ("_codecs", "_docs")
+    A per-person form (one of ``collections``) that ``docs`` does not hold is read
+    as the tuple of its copies; one that ``docs`` holds is the copy a step is
+    filling (its ``requires`` read it as one form).
+    """
 
-    def __init__(self, docs: Mapping[str, Mapping[str, Any]], codecs: DocCodecs) -> None:
+    __slots__ = ("_codecs", "_collections", "_copies", "_docs")
+
+    def __init__(
+        self,
+        docs: Mapping[str, Mapping[str, Any]],
+        codecs: DocCodecs,
+        copies: Mapping[str, tuple[Copy, ...]] = NO_COPIES,
+        collections: frozenset[str] = frozenset(),
+    ) -> None:
         self._docs = docs
         self._codecs = codecs
+        self._copies = copies
+        self._collections = collections
 
     def get(self, key: str, default: Any = None) -> Any:
         raw = self._docs.get(key)
         if raw is None:
+            if key in self._collections:
+                codecs = self._codecs.get(key, {})
+                return tuple(_CopyView(c, codecs) for c in self._copies.get(key, ()))
             return default
         return _DocView(raw, self._codecs.get(key, {}))
 
@@ -545,7 +591,8 @@ class Values(Mapping[str, Any]):
         return value
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._docs)
+        yield from self._docs
+        yield from (c for c in self._collections if c not in self._docs)
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._docs) + sum(c not in self._docs for c in self._collections)

@@ -20,7 +20,26 @@ from procflow.runtime.program import Program
 from procflow.runtime.state import OpenTask, Snapshot
 from procflow.runtime.values import decode_docs
 
-__all__ = ["Instance", "Task", "build_task"]
+__all__ = ["FormCopy", "Instance", "Task", "build_task"]
+
+
+class FormCopy(NamedTuple):
+    """One copy of a per-person form, as `Instance.documents` shows it.
+
+    Attributes:
+        of: The member (user id) or list item it is for; None when its step has no
+            for-each (a market manager's own findings, one of a form's daily copies).
+        by: Who filled it (None when the system did).
+        at: When.
+        step: The step whose task filled it.
+        values: Field -> value, decoded (``Decimal``, ``date``...).
+    """
+
+    of: Any
+    by: str | None
+    at: datetime
+    step: str
+    values: dict[str, Any]
 
 
 class Task(NamedTuple):
@@ -44,9 +63,13 @@ class Task(NamedTuple):
         assignee: The one user it is assigned to (claimed, delegated, or chosen
             by the step's ``assignee``), or None.
         candidates: When not empty, only these users may act (for-each members).
-        item: The for-each list item this task is about, or None.
+        item: The for-each item this task is about (a list item, or the member a
+            ``for_each: member`` task is for), or None.
         opened_at: When it was opened.
         overdue: True once its due moment passed (seen by `Engine.tick`).
+        copies: The per-person forms this task fills its own copy of: the copy for
+            ``item`` (or, at a step without for-each, the step's own, or a new one for
+            a form kept per submission).
     """
 
     id: str
@@ -65,6 +88,7 @@ class Task(NamedTuple):
     item: Any
     opened_at: datetime
     overdue: bool = False
+    copies: tuple[str, ...] = ()
 
     @property
     def documents(self) -> tuple[str, ...]:
@@ -100,6 +124,7 @@ def build_task(instance_id: str, program: Program, number: int, task: OpenTask) 
         item,
         parse_iso(task.opened),
         task.late,
+        tuple(node.copies),
     )
 
 
@@ -119,7 +144,9 @@ class Instance:
         parent_id: The instance that called it or handed off to it, or None.
         handed_off_to: Instances it handed off to, oldest first.
         waiting_on: Instances it called and waits for.
-        documents: Document -> field -> value (``Decimal``, ``date``... decoded).
+        documents: Document -> field -> value (``Decimal``, ``date``... decoded); a
+            per-person form -> the tuple of its copies (`FormCopy`), first filled first.
+        loops: How many times each limited way was taken (``review>draft`` -> 2).
         tasks: Its open tasks.
     """
 
@@ -184,11 +211,34 @@ class Instance:
         return tuple(t.child for t in self._state.tokens.values() if t.child is not None)
 
     @property
-    def documents(self) -> dict[str, dict[str, Any]]:
-        """A fresh decoded copy of the documents (changing it changes nothing stored)."""
+    def documents(self) -> dict[str, Any]:
+        """A fresh decoded copy of the documents (changing it changes nothing stored): a
+        form's fields, or the copies of a per-person form."""
         if self._docs is None:
             self._docs = decode_docs(self._state.documents, self._program.codecs)
-        return {doc: dict(values) for doc, values in self._docs.items()}
+        out: dict[str, Any] = {doc: dict(values) for doc, values in self._docs.items()}
+        for doc in self._program.collections:
+            out[doc] = self.copies(doc)
+        return out
+
+    def copies(self, document: str) -> tuple[FormCopy, ...]:
+        """The copies of a per-person form, first filled first (none: an empty tuple)."""
+        codecs = self._program.codecs
+        return tuple(
+            FormCopy(
+                c.of,
+                c.by,
+                parse_iso(c.at),
+                c.step,
+                decode_docs({document: c.values}, codecs)[document],
+            )
+            for c in self._state.copies.get(document, ())
+        )
+
+    @property
+    def loops(self) -> dict[str, int]:
+        """How many times each limited way was taken, by ``step>target`` (``review>draft``)."""
+        return dict(self._state.loops)
 
     @property
     def tasks(self) -> tuple[Task, ...]:

@@ -3,7 +3,7 @@
 Owns `required` (what a process's scenarios must show: every step reached,
 every outcome of every decision and sign-off, both sides of every skip rule,
 every branch arm, every parallel branch run and skipped where it has a
-condition, and every deadline action) and `measure` (what the histories of
+condition, every deadline action, and every loop limit reached) and `measure` (what the histories of
 scenario runs show). Camunda's process tests report the same kind of
 figure; here a missing item names the step and what is missing, so an
 analyst knows which scenario to add.
@@ -52,7 +52,28 @@ class Coverage:
 def required(process: Process) -> list[str]:
     """What the scenarios of ``process`` must show, as readable items (each step's kind
     says what it needs: `procflow.flow.ir.Node.coverage`)."""
-    return [item for node in process.flow.steps() for item in node.coverage()]
+    flow = process.flow
+    items = [item for node in flow.steps() for item in node.coverage()]
+    return items + [_limit_item(limit.source, limit.then) for limit in flow.limits.values()]
+
+
+def _limit_item(source: str, then: str) -> str:
+    """A limited way must be seen at its limit, going past it to ``then``."""
+    return f"{source}: limit reached, on to {then}"
+
+
+def _completed(node: Any, step: str, event: Any) -> list[str]:
+    """What a completion shows: its outcome (a sign-off's silent one is ``sign``), and
+    whether a timer did it."""
+    out: list[str] = []
+    outcome = event.data.get("outcome")
+    if node is not None and node.kind == "sign" and outcome is None:
+        outcome = "sign"
+    if outcome is not None:
+        out.append(f"{step}: outcome {outcome}")
+    if event.by is None and event.data.get("timer"):
+        out.append(f"{step}: expired")
+    return out
 
 
 def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
@@ -71,16 +92,11 @@ def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
                 seen.add(f"{sid}: runs (when holds)")
             elif kind == "task_completed":
                 task_step = step_of.get(str(data.get("task")), "")
-                outcome = data.get("outcome")
-                node = nodes.get(task_step)
-                if node is not None and node.kind == "sign" and outcome is None:
-                    outcome = "sign"
-                if outcome is not None:
-                    seen.add(f"{task_step}: outcome {outcome}")
-                if event.by is None and data.get("timer"):
-                    seen.add(f"{task_step}: expired")
+                seen.update(_completed(nodes.get(task_step), task_step, event))
             elif kind in ("overdue", "reminded", "escalated"):
                 seen.add(f"{step_of.get(str(data.get('task')), '')}: {kind}")
+            elif kind == "loop_exhausted":
+                seen.add(_limit_item(sid, str(data.get("to", ""))))
             elif kind == "step_skipped":
                 seen.add(f"{sid}: skipped (when does not hold)")
             elif kind == "branched":
@@ -88,10 +104,8 @@ def _seen(process: Process, histories: Iterable[Iterable[Any]]) -> set[str]:
                 seen.add(f"{sid}: runs (when holds)")
             elif kind == "forked":
                 seen.add(f"{sid}: runs (when holds)")
-                for b, _ in data.get("branches", ()):
-                    seen.add(f"{sid}: branch {int(b) + 1} runs")
-                for b in data.get("skipped", ()):
-                    seen.add(f"{sid}: branch {int(b) + 1} skipped")
+                seen.update(f"{sid}: branch {int(b) + 1} runs" for b, _ in data.get("branches", ()))
+                seen.update(f"{sid}: branch {int(b) + 1} skipped" for b in data.get("skipped", ()))
             elif sid:
                 seen.add(f"{sid}: runs (when holds)")
     return seen

@@ -270,6 +270,8 @@ class _Run:
             self.expect_tasks(exp, inst, (*path, "tasks"))
         if exp.documents is not None:
             self.expect_documents(exp.documents, inst, (*path, "documents"))
+        if exp.copies is not None:
+            self.expect_copies(exp.copies, inst, (*path, "copies"))
         seen = self.seen(inst)
         for key in SEEN:
             want = getattr(exp, key)
@@ -285,6 +287,12 @@ class _Run:
     ) -> None:
         docs = inst.documents
         for dname, fields in documents.items():
+            if isinstance(docs.get(dname), tuple):
+                raise self.fail(
+                    (*path, dname),
+                    f"'{dname}' is a per-person form, kept as copies",
+                    f"expect its copies with copies: {{{dname}: [...]}}",
+                )
             for fname, want in fields.items():
                 got = docs.get(dname, {}).get(fname)
                 if not _same(want, got):
@@ -292,6 +300,36 @@ class _Run:
                         (*path, dname, fname),
                         f"expected {dname}.{fname} = {_show(want)}, found {_show(got)}",
                     )
+
+    def expect_copies(
+        self, expected: dict[str, list[dict[str, Any]]], inst: Instance, path: Path_
+    ) -> None:
+        docs = inst.documents
+        for dname, wanted in expected.items():
+            kept = docs.get(dname)
+            if not isinstance(kept, tuple):
+                raise self.fail(
+                    (*path, dname),
+                    f"'{dname}' is not a per-person form",
+                    "expect its fields with documents:",
+                )
+            if len(kept) != len(wanted):
+                who = [c.of if c.of is not None else c.by for c in kept]
+                raise self.fail(
+                    (*path, dname),
+                    f"expected {len(wanted)} copies of {dname}, found {len(kept)}",
+                    f"copies for: {_show(who)}",
+                )
+            for i, (want, copy) in enumerate(zip(wanted, kept, strict=True)):
+                meta = {"of": copy.of, "filled_by": copy.by}
+                for key, value in want.items():
+                    got = meta[key] if key in meta else copy.values.get(key)
+                    if not _same(value, got):
+                        raise self.fail(
+                            (*path, dname, i, key),
+                            f"expected copy {i + 1} of {dname}: {key} = {_show(value)}, "
+                            f"found {_show(got)}",
+                        )
 
     def expect_tasks(self, exp: Expect, inst: Instance, path: Path_) -> None:
         expected = exp.tasks or []

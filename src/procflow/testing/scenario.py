@@ -83,6 +83,9 @@ class Expect(Model):
     """Exactly these open tasks (by step), in any order."""
     documents: dict[Ident, dict[Ident, Any]] | None = None
     """These field values (others are not compared). Money compares exactly."""
+    copies: dict[Ident, list[dict[Ident, Any]]] | None = None
+    """Per-person forms: exactly these copies, first filled first; each lists the fields
+    to compare, and may give ``of`` (whom or what it is for) and ``filled_by``."""
     skipped: list[Ident] | None = None
     """Steps skipped by their ``when`` rule so far."""
     overdue: list[Ident] | None = None

@@ -78,13 +78,14 @@ def build(ctx: Context, placed: Placed, base: Base) -> BranchNode:
     step = cast(BranchStep, placed.step)  # the registry gives each kind its own steps
     arms: list[Arm] = []
     for order, arm in enumerate(step.branch):
+        where = (*placed.path, "branch", order)
         if arm.otherwise is not None:
-            dest = ctx.layout.resolve(arm.otherwise, placed)
+            dest = ctx.way(arm.otherwise, placed, (*where, "otherwise"))
             if dest is not None:
                 arms.append(Arm(None, dest, order))
         elif arm.goto is not None and arm.if_ is not None:
             condition = ctx.condition((*placed.path, "branch", order, "if"), arm.if_)
-            dest = ctx.layout.resolve(arm.goto, placed)
+            dest = ctx.way(arm.goto, placed, (*where, "goto"))
             if dest is not None:
                 arms.append(Arm(condition, dest, order))
     return BranchNode(**base, arms=tuple(arms))
@@ -95,9 +96,9 @@ def check(ctx: Context, flow: Flow, placed: Placed, node: BranchNode) -> Iterato
     path = placed.path
     for i, arm in enumerate(step.branch):
         if arm.goto is not None:
-            yield from ctx.target(arm.goto, placed, (*path, "branch", i, "goto"))
+            yield from ctx.check_way(arm.goto, placed, (*path, "branch", i, "goto"))
         if arm.otherwise is not None:
-            yield from ctx.target(arm.otherwise, placed, (*path, "branch", i, "otherwise"))
+            yield from ctx.check_way(arm.otherwise, placed, (*path, "branch", i, "otherwise"))
     others = [i for i, a in enumerate(step.branch) if a.otherwise is not None]
     if not others:
         yield ctx.diag(

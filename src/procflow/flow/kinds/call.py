@@ -63,6 +63,8 @@ def check(ctx: Context, flow: Flow, placed: Placed, node: CallNode) -> Iterator[
     yield from check_carry(ctx, placed, node.carry)
     for ours, _ in node.returns:
         yield from ctx.document(ours, (*placed.path, "returns"))
+        if ours in ctx.collections:
+            yield ctx.one_form(ours, (*placed.path, "returns"), "the called process returns one")
 
 
 KIND = StepKind("call", build, check)

@@ -54,4 +54,7 @@ def carry_path(doc: Document, step_path: Path_, theirs: str) -> Path_:
 
 def check_carry(ctx: Context, placed: Placed, carry: tuple[Carried, ...]) -> Iterator[Diagnostic]:
     for c in carry:
-        yield from ctx.document(c.ours, carry_path(ctx.doc, placed.path, c.theirs))
+        where = carry_path(ctx.doc, placed.path, c.theirs)
+        yield from ctx.document(c.ours, where)
+        if c.ours in ctx.collections:
+            yield ctx.one_form(c.ours, where, "another process receives one form")

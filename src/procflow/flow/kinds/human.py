@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import networkx as nx
-
 from procflow.flow.context import DATES, Context
 from procflow.flow.ir import STARTER, DeadlinePlan, Escalation, Expiry, Flow, HumanNode, Rule
 from procflow.flow.layout import Placed
@@ -35,10 +33,17 @@ def human_fields(ctx: Context, placed: Placed, step: HumanStep) -> dict[str, Any
         doc: tuple(fields) or tuple(ctx.documents[doc].fields if doc in ctx.documents else ())
         for doc, fields in step.fills.items()
     }
-    rules = tuple(
-        Rule(ctx.condition((*path, "requires", i, "that"), r.that), r.message)
-        for i, r in enumerate(step.requires)
-    )
+    copies = {
+        doc: ctx.collections[doc].per == "submission"
+        for doc in step.fills
+        if doc in ctx.collections
+    }
+    with ctx.this_copy(copies):  # the rules and tables read the copy being filled
+        rules = tuple(
+            Rule(ctx.condition((*path, "requires", i, "that"), r.that), r.message)
+            for i, r in enumerate(step.requires)
+        )
+        tables = plan_tables(ctx, placed, step)
     return {
         "fills": fills,
         "fills_written": {doc: tuple(fields) for doc, fields in step.fills.items()},
@@ -46,10 +51,11 @@ def human_fields(ctx: Context, placed: Placed, step: HumanStep) -> dict[str, Any
         "not_by": tuple(step.not_by),
         "rules": rules,
         "deadline": _deadline(ctx, placed, step),
-        "tables": plan_tables(ctx, placed, step),
+        "tables": tables,
         "remember": placed.id in ctx.remembered,
         "cancels": tuple(step.cancels),
         "withdraw_by": tuple(step.withdraw_by),
+        "copies": copies,
     }
 
 
@@ -148,7 +154,7 @@ def _doers(ctx: Context, flow: Flow, node: Any) -> set[str] | None:
 
 
 def _nobody_left(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Iterator[Diagnostic]:
-    """PF325: by the members the organisation gives, the only people who may do this
+    """PF327: by the members the organisation gives, the only people who may do this
     step may have done a step its four-eyes rule names."""
     mine = _doers(ctx, flow, node)
     if not mine:
@@ -164,7 +170,7 @@ def _nobody_left(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> I
                 did = "starts the instance" if other == STARTER else f"does '{other}'"
                 yield ctx.diag(
                     (*placed.path, "not_by", i),
-                    "PF325",
+                    "PF327",
                     f"if {person} {did}, nobody may do '{node.id}': "
                     f"{' or '.join(node.roles)} is held by {person} only",
                     "add a holder of the role in the organisation file, or give the step "
@@ -192,7 +198,6 @@ def _cancels(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Itera
 
 
 def _four_eyes(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Iterator[Diagnostic]:
-    graph: nx.DiGraph[str] | None = None
     rules = [("not_by", i, other) for i, other in enumerate(node.not_by)]
     if node.same_as is not None:
         rules.append(("actor", -1, node.same_as))
@@ -211,15 +216,13 @@ def _four_eyes(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Ite
                 f"'{other}' is not an earlier human step",
                 "name a task or sign-off that runs before this one",
             )
-        else:
-            graph = graph if graph is not None else flow.graph()
-            if not nx.has_path(graph, other, node.id):
-                yield ctx.diag(
-                    where,
-                    "PF318",
-                    f"the step '{other}' never runs before this one",
-                    "name a step on the way to this one",
-                )
+        elif node.id not in flow.reach((other,)):
+            yield ctx.diag(
+                where,
+                "PF318",
+                f"the step '{other}' never runs before this one",
+                "name a step on the way to this one",
+            )
 
 
 def _deadline_names(

@@ -177,7 +177,7 @@ def build(ctx: Context, placed: Placed, base: Base) -> SignNode:
     step = cast(SignStep, placed.step)  # the registry gives each kind its own steps
     outcomes = {"sign": ctx.layout.after(placed)}
     if step.reject is not None:
-        dest = ctx.layout.resolve(step.reject, placed)
+        dest = ctx.way(step.reject, placed, (*placed.path, "reject"))
         if dest is not None:
             outcomes["reject"] = dest
     return SignNode(
@@ -200,7 +200,7 @@ def check(ctx: Context, flow: Flow, placed: Placed, node: SignNode) -> Iterator[
     for i, role in enumerate(step.sign.signers if step.sign.members is None else ()):
         yield from ctx.actor(role, (*path, "sign", step.sign.rule, i))
     if step.reject is not None:
-        yield from ctx.target(step.reject, placed, (*path, "reject"))
+        yield from ctx.check_way(step.reject, placed, (*path, "reject"))
     if (
         step.sign.rule == "n_of"
         and step.sign.members is None
@@ -218,7 +218,7 @@ def check(ctx: Context, flow: Flow, placed: Placed, node: SignNode) -> Iterator[
 
 
 def _one_person_two_roles(ctx: Context, placed: Placed, node: SignNode) -> Iterator[Diagnostic]:
-    """PF325: by the members the organisation gives, the sign-off may find nobody to sign
+    """PF327: by the members the organisation gives, the sign-off may find nobody to sign
     (one person signs once, however many signer roles they hold)."""
     where = (*placed.path, "sign", node.rule)
     held = {role: held_by(ctx, [role]) for role in node.roles}
@@ -227,7 +227,7 @@ def _one_person_two_roles(ctx: Context, placed: Placed, node: SignNode) -> Itera
         if people is not None and len(people) < max(node.needed, 1):
             yield ctx.diag(
                 where,
-                "PF325",
+                "PF327",
                 f"the sign-off needs {node.needed} signatures, but {node.roles[0]} is held by "
                 f"{len(people)} people ({', '.join(sorted(people))})",
                 "lower n, or add members of the role in the organisation file",
@@ -240,7 +240,7 @@ def _one_person_two_roles(ctx: Context, placed: Placed, node: SignNode) -> Itera
         if all(h is not None for h in everyone) and len(people) < node.needed:
             yield ctx.diag(
                 where,
-                "PF325",
+                "PF327",
                 f"the sign-off needs {node.needed} signatures, but its roles are held by "
                 f"{len(people)} people ({', '.join(sorted(people))}), who sign once each",
                 "lower n, or add holders of the roles in the organisation file",
@@ -258,7 +258,7 @@ def _one_person_two_roles(ctx: Context, placed: Placed, node: SignNode) -> Itera
         if other is not None:
             yield ctx.diag(
                 where,
-                "PF325",
+                "PF327",
                 f"{person} holds {other} and {role}, and is the only holder of {role}: "
                 f"after signing as {other}, nobody may sign as {role}",
                 "add another holder of the role in the organisation file, or give the "

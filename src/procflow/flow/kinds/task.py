@@ -105,9 +105,9 @@ class TaskNode(HumanNode):
                 if not kept:  # nobody eligible: one task for them all, which says so
                     run.open_task(token, self, self.roles, candidates=users, enter=True)
                     return self._on(main, token)
-            for i, user in enumerate(kept):
+            for i, user in enumerate(kept):  # the member is the task's item: whose copy
                 run.open_task(
-                    token, self, self.roles, candidates=[user], enter=i == 0, each=True,
+                    token, self, self.roles, candidates=[user], item=user, enter=i == 0, each=True,
                     left_out=[u for u in users if u not in kept] if i == 0 else (),
                 )  # fmt: skip
             if users:
@@ -194,7 +194,7 @@ def _outcomes(ctx: Context, placed: Placed, step: TaskStep) -> tuple[dict[str, s
     outcomes: dict[str, str] = {}
     back: set[str] = set()
     for outcome, target in (step.decide or {}).items():
-        dest = ctx.layout.resolve(target, placed)
+        dest = ctx.way(target, placed, (*placed.path, "decide", outcome))
         if dest is None:
             continue  # PF301 or PF311, reported by the check
         outcomes[outcome] = dest
@@ -264,12 +264,14 @@ def check(ctx: Context, flow: Flow, placed: Placed, node: TaskNode) -> Iterator[
     for i, role in enumerate(step.actor):
         yield from ctx.actor(role, (*path, "actor", i))
     for outcome, target in (step.decide or {}).items():
-        yield from ctx.target(target, placed, (*path, "decide", outcome))
+        yield from ctx.check_way(target, placed, (*path, "decide", outcome))
     if step.for_each and step.for_each != "member":
         doc, fname = step.for_each.split(".", 1)
         fpath = (*path, "for_each")
         yield from ctx.document(doc, fpath)
         yield from ctx.field(doc, fname, fpath)
+        if doc in ctx.collections:
+            yield ctx.one_form(doc, fpath, "for_each needs one list to go through")
         d = ctx.documents.get(doc)
         fd = d.fields.get(fname) if d is not None else None
         if fd is not None and fd.type != "list":

@@ -66,7 +66,9 @@ _ORD = r"(?:st|nd|rd|th)?"
 _DASH = r"(?:\s*-\s*|\s+(?:to|until|till|through|and)\s+)"
 _EACH_YEAR = r"(?:\s+(?:of\s+)?(?:each|every)\s+year|\s+annually|\s+yearly)?"
 _DAY_ZH = r"\s*(?:日|号)"
-_BEFORE_ZH = r"(?P<b>之前|以前|前)?"
+# 之前, 以前 and 前 after a day include it (每月25日之前: the 25th itself is on time);
+# only "零時前" (before 00:00 of the day) leaves the day out.
+_BEFORE_ZH = r"(?:(?P<b>(?:零|0)\s*(?:时|点|點)\s*)?(?:之前|以前|前))?"
 
 
 def _rx(body: str) -> re.Pattern[str]:
@@ -193,6 +195,11 @@ def _day_check(t: _Text, m: re.Match[str], month: int, group: str) -> int:
 def parse_deadline(text: str) -> Deadline:
     """Read a deadline written in English or Chinese.
 
+    A day in Chinese is included: 每月25日, 每月25日前 and 每月25日之前 are all due
+    at the end of the 25th (前 and 之前 mean "on or before"); 每月25日零時前 is due
+    when the 25th begins. In English, "by the 25th" includes the day and "before
+    the 25th" does not.
+
     Raises:
         DeadlineSyntaxError: empty, too long, a zero/negative/huge amount, an
             impossible day or month, a misspelled month, or not a deadline form.
@@ -221,20 +228,26 @@ def parse_deadline(text: str) -> Deadline:
             day = _day_check(t, m, month, "d")
             before = bool(m["b"]) if rx is _YEARLY_ZH else (m["kw"] or "").endswith("before")
             return YearlyDate(month, day, before)
+    raise _why_not(t, text)
+
+
+def _why_not(t: _Text, text: str) -> DeadlineSyntaxError:
+    """The error for a text that is no deadline form: as precise as what it resembles."""
+    s = t.folded
     if (m := _RELATIVE.match(s)) and m.end() < len(s) and s[m.end() - 1].isspace():
         extra = text[m.end() :].strip()
         message = f"unexpected '{extra}': a relative deadline counts from when the task opens"
-        raise t.error(message, m.end(), len(s))
+        return t.error(message, m.end(), len(s))
     if m := _UNKNOWN_UNIT.fullmatch(s):
         units = [u.replace("_", " ") for u in UNITS]
         hint = did_you_mean(m["w"], units) or f"use one of: {', '.join(units)}"
         message, (start, end) = f"unknown unit '{text[slice(*m.span('w'))]}'", m.span("w")
-        raise DeadlineSyntaxError(message, hint=hint, start=start, end=end, text=text)
+        return DeadlineSyntaxError(message, hint=hint, start=start, end=end, text=text)
     if m := _BARE_DAY_ZH.fullmatch(s):
         hint = f"write 每月{m['d']}日 for every month, or {m['d']}天內 for a number of days"
         message = f"'{text.strip()}' names a day but not which month"
-        raise DeadlineSyntaxError(message, hint=hint, text=text)
-    raise t.error(f"cannot read '{text.strip()}' as a deadline")
+        return DeadlineSyntaxError(message, hint=hint, text=text)
+    return t.error(f"cannot read '{text.strip()}' as a deadline")
 
 
 def parse_offset(text: str) -> Offset:
@@ -280,13 +293,14 @@ def describe(spec: Deadline | Offset) -> str:
 
 
 def describe_zh(spec: Deadline | Offset) -> str:
-    """A short Chinese label: "3個工作日內", "每月25日前", "12月30日前", "1月1日至15日"."""
+    """A short Chinese label: "3個工作日內", "每月25日" (by the end of the 25th), "每月25日零時前"
+    (before the 25th begins), "12月30日", "1月1日至15日"."""
     if isinstance(spec, Relative):
         return f"{spec.amount}{_UNIT_TABLE[spec.unit][3]}內"
     if isinstance(spec, MonthlyDay):
-        return f"每月{spec.day}日{'前' if spec.before else ''}"
+        return f"每月{spec.day}日{'零時前' if spec.before else ''}"
     if isinstance(spec, YearlyDate):
-        return f"{spec.month}月{spec.day}日{'前' if spec.before else ''}"
+        return f"{spec.month}月{spec.day}日{'零時前' if spec.before else ''}"
     if isinstance(spec, Window):
         return f"{spec.month}月{spec.first_day}日至{spec.last_day}日"
     if spec.amount == 0:

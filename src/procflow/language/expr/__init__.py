@@ -12,10 +12,12 @@ Syntax (CEL's): literals ``12``, ``1.5``, ``"text"``/``'text'`` with CEL
 escapes, ``true``, ``false``, lists ``[1, 2]``; names ``doc.field`` and
 ``variable``; ``?:``, ``||``, ``&&``, ``== != < <= > >= in``, ``+ -``,
 ``* / %``, ``! -`` (loosest to tightest), ``x[i]``; functions ``size int
-string today now day_of_month month year days_between min max abs`` and the
-macro ``has(doc.field)``; text methods ``startsWith endsWith contains``;
-plus the caller's `Function` values. No null (use ``has``), no maps, no
-comprehensions, no ``**``, no names starting with ``_``.
+string today now day_of_month month year days_between min max abs first
+last``, the macro ``has(doc.field)`` and the list macros ``all exists count
+sum`` (``all(plans, p, p.total > 0)``, ``plans.all(p, ...)``, or short,
+``all(plans, p.total > 0)``); text methods ``startsWith endsWith
+contains``; plus the caller's `Function` values. No null (use ``has``), no
+maps, no ``**``, no names starting with ``_``.
 
 Type rules:
 
@@ -28,6 +30,10 @@ Type rules:
 - Text: ``+`` concatenates; choices are text with a fixed set of values.
   Comparing a choice with a text literal (``==``, ``!=``, ordering, ``in``
   a list literal) checks the literal is allowed (PF404, did-you-mean).
+- Per-person forms (`CollectionType`): the copies of a form, each a record
+  with ``filled_by`` and ``filled_at``; read with ``size``, ``x[i]``,
+  ``first``, ``last`` and the list macros, never as one form (``plans.total``
+  is PF408, naming the form).
 - Lists: ``+`` concatenates lists of one kind; ``x in list`` needs ``x``
   comparable with the items; ``list[i]`` needs a plain number.
 - ``== !=`` need two values of one kind (as above); ``< <= > >=`` also need
@@ -68,6 +74,7 @@ from procflow.language.expr.typing_ import (
     PERCENT,
     TEXT,
     ChoiceType,
+    CollectionType,
     ListType,
     RecordType,
     Type,
@@ -84,6 +91,7 @@ __all__ = [
     "RESERVED_WORDS",
     "TEXT",
     "ChoiceType",
+    "CollectionType",
     "ExprIssue",
     "Expression",
     "Function",

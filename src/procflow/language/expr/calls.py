@@ -1,7 +1,8 @@
 """Checking calls: built-in functions, text methods, ``has()`` and extensions.
 
-Calls are their own concern: the built-in functions, the text methods and
-the extension functions (decision tables) with their signatures. Each function
+Calls are their own concern: the built-in functions, the text methods, the
+list macros (``all exists count sum``, whose middle argument names each item)
+and the extension functions (decision tables) with their signatures. Each function
 takes the checker through `CheckerPort`, the part of `checker.Checker` that
 checking a call needs, and returns the call's type and closure. Imports
 `diagnostics` (hints), `errors`, `nodes`, `typing_`, `evaluator`,
@@ -11,6 +12,7 @@ checking a call needs, and returns the call's type and closure. Imports
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any, Protocol
 
 from procflow.errors import EvaluationError
@@ -26,8 +28,17 @@ from procflow.language.expr.functions import (
     Signature,
     Typed,
 )
-from procflow.language.expr.nodes import Call, Node, Select
-from procflow.language.expr.typing_ import BOOL, RecordType, Type, assignable
+from procflow.language.expr.nodes import Call, Name, Node, Select
+from procflow.language.expr.typing_ import (
+    ANY,
+    BOOL,
+    NUMBER,
+    RecordType,
+    Type,
+    assignable,
+    is_numeric,
+    item_type,
+)
 
 
 class CheckerPort(Protocol):
@@ -36,17 +47,23 @@ class CheckerPort(Protocol):
     env: Mapping[str, Type]
     functions: Mapping[str, Function]
     names: set[str]
+    bound: dict[str, Type]
 
     def check(self, node: Node, depth: int = 0) -> Typed: ...
     def report(self, code: str, message: str, start: int, end: int, hint: str = "") -> Typed: ...
     def choice_literal(self, choice: Type, node: Node, other: Node) -> bool: ...
     def field(self, record: RecordType, node: Select) -> Type | None: ...
+    def with_item(self, name: str, t: Type, node: Node, depth: int) -> Typed: ...
+    def source(self, node: Node) -> str: ...
     def record_operand(
         self, node: Select, depth: int
     ) -> tuple[RecordType, ev.Thunk | str] | None: ...
 
 
 def check_call(c: CheckerPort, node: Call, depth: int) -> Typed:
+    if node.name in MACROS:
+        given = node.args if node.receiver is None else (node.receiver, *node.args)
+        return _macro(c, node, given, depth)
     if node.receiver is not None:
         return _method(c, node, node.receiver, depth)
     if node.name == "has":
@@ -117,6 +134,91 @@ def _method(c: CheckerPort, node: Call, receiver_node: Node, depth: int) -> Type
     if not _arity(c, node, 1):
         return ERROR
     return _apply(c, node, signature, [receiver_node, *node.args], [receiver, *args])
+
+
+MACROS: dict[str, str] = {
+    "all": "whether every item fits the condition (true for none)",
+    "exists": "whether at least one item fits the condition",
+    "count": "how many items fit the condition",
+    "sum": "the sum of the value over the items (0 for none)",
+}
+"""The list macros: ``all(plans, p, p.total > 0)``, also written ``plans.all(p, ...)``, or
+short, ``all(plans, p.total > 0)``, when the condition uses one name that is no document."""
+
+
+def _macro(c: CheckerPort, node: Call, args: tuple[Node, ...], depth: int) -> Typed:
+    """``name(items, x, body)``: ``body`` is checked and run once per item, as ``x``."""
+    what = "a condition" if node.name != "sum" else "a number"
+    usage = f"{node.name}(items, x, {what} about x), e.g. {node.name}(plans, p, p.total > 0)"
+    if node.name == "sum":
+        usage = "sum(items, x, a number from x), e.g. sum(plans, p, p.total)"
+    var = args[1] if len(args) == 3 else _free_name(c, args[1]) if len(args) == 2 else None
+    if not isinstance(var, Name):
+        return c.report(
+            "PF403",
+            f"{node.name}() takes the items, a name for each item and {what}",
+            node.start,
+            node.end,
+            f"write {usage}; the short form {node.name}(items, {what} about x) needs a "
+            "condition that uses one name that is no document",
+        )
+    items, body = args[0], args[-1]
+    seq_t, seq = c.check(items, depth)
+    item = item_type(seq_t)
+    if item is None:
+        return c.report(
+            "PF403",
+            f"{node.name}() needs a list or a per-person form, not {seq_t.label}",
+            items.start,
+            items.end,
+        )
+    if var.name in c.env or var.name in c.functions:
+        return c.report(
+            "PF407",
+            f"'{var.name}' already names a document or function; name each item otherwise",
+            var.start,
+            var.end,
+            f"write {node.name}({c.source(items)}, x, ...)",
+        )
+    body_t, run = c.with_item(var.name, item, body, depth)
+    if node.name == "sum":
+        if not (body_t is ANY or is_numeric(body_t)):
+            return c.report(
+                "PF403", f"sum() adds numbers, not {body_t.label}", body.start, body.end
+            )
+        return (NUMBER if body_t is ANY else body_t), ev.over_items("sum", seq, var.name, run)
+    if body_t is ANY:
+        run = ev.checked(run, ev.check_for(BOOL), f"the condition of {node.name}()")
+    elif body_t is not BOOL:
+        return c.report(
+            "PF403",
+            f"the condition of {node.name}() must be yes/no, but this is {body_t.label}",
+            body.start,
+            body.end,
+            "compare it, e.g. with == or >",
+        )
+    return (NUMBER if node.name == "count" else BOOL), ev.over_items(node.name, seq, var.name, run)
+
+
+def _free_name(c: CheckerPort, body: Node) -> Name | None:
+    """In the short form ``all(plans, p.total > 0)``, the item is the one name the
+    condition uses that is no document, function or item of an outer macro."""
+    free: dict[str, Name] = {}
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Name):
+            if n.name not in c.env and n.name not in c.functions and n.name not in c.bound:
+                free.setdefault(n.name, n)
+        elif isinstance(n, Call) and n.name in MACROS:
+            return None  # nested macros name their items: write the long form
+        for f in fields(n):
+            value = getattr(n, f.name)
+            if isinstance(value, Node):
+                stack.append(value)
+            elif isinstance(value, tuple):
+                stack.extend(v for v in value if isinstance(v, Node))
+    return next(iter(free.values())) if len(free) == 1 else None
 
 
 def _has(c: CheckerPort, node: Call, depth: int) -> Typed:

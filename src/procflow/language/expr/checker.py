@@ -40,6 +40,7 @@ from procflow.language.expr.typing_ import (
     NUMBER,
     TEXT,
     ChoiceType,
+    CollectionType,
     ListType,
     RecordType,
     Type,
@@ -77,6 +78,9 @@ class Checker:
         self.functions = functions
         self.issues: list[ExprIssue] = []
         self.names: set[str] = set()
+        self.bound: dict[str, Type] = {}
+        """The item names of the list macros around the node being checked (``p`` in
+        ``all(plans, p, p.total > 0)``), innermost last."""
         self._handlers: dict[type[Node], Callable[[Any, int], Typed]] = {
             Literal: self._literal,
             Name: self._name,
@@ -127,6 +131,13 @@ class Checker:
         )
         return True
 
+    def naming(self, problem: str, *sides: tuple[Node, Type]) -> str:
+        """``problem`` preceded by what the fields and names in it are: the analyst sees
+        which field has which type (``proposal.budget is money, "1000" is text: ...``)."""
+        if not any(isinstance(n, Name | Select) for n, _ in sides):
+            return problem
+        return ", ".join(f"{self.source(n)} is {t.label}" for n, t in sides) + f": {problem}"
+
     def as_bool(self, node: Node, typed: Typed, role: str) -> ev.Thunk:
         t, thunk = typed
         if t is BOOL:
@@ -149,11 +160,39 @@ class Checker:
         return t, ev.constant(value)
 
     def _name(self, node: Name, depth: int) -> Typed:
+        t = self.bound.get(node.name)
+        if t is not None:  # an item of a list macro: read from the scope, not a document
+            return t, ev.read_name(node.name, ev.check_for(t))
         t = self.env.get(node.name)
         if t is None:
             return self.unknown_name(node)
         self.names.add(node.name)
         return t, ev.read_name(node.name, ev.check_for(t))
+
+    def with_item(self, name: str, t: Type, node: Node, depth: int) -> Typed:
+        """Check ``node`` with ``name`` standing for one item of type ``t``."""
+        outer = self.bound.get(name)
+        self.bound[name] = t
+        try:
+            return self.check(node, depth)
+        finally:
+            if outer is None:
+                del self.bound[name]
+            else:
+                self.bound[name] = outer
+
+    def one_copy(self, name: str, t: CollectionType, node: Node) -> None:
+        """PF408: a per-person form read as if it were one form."""
+        field = node.field if isinstance(node, Select) else "field"
+        self.report(
+            "PF408",
+            f"'{name}' is a per-person form with one copy per member or item; "
+            "say which copy, or read them all",
+            node.start,
+            node.end,
+            f"count them with size({name}), test every copy with "
+            f"all({name}, p, p.{field} ...), or take one: last({name}).{field}",
+        )
 
     def unknown_name(self, node: Name) -> Typed:
         if node.name in BUILTINS or node.name in self.functions:
@@ -179,13 +218,17 @@ class Checker:
     def record_operand(self, node: Select, depth: int) -> tuple[RecordType, ev.Thunk | str] | None:
         """The record a select reads from, and the document name or a closure giving it."""
         operand = node.operand
-        if isinstance(operand, Name):
+        if isinstance(operand, Name) and operand.name not in self.bound:
             t = self.env.get(operand.name)
             if t is None:
                 self.unknown_name(operand)
                 return None
             if isinstance(t, RecordType):
                 return t, operand.name
+            if isinstance(t, CollectionType):
+                self.names.add(operand.name)
+                self.one_copy(operand.name, t, node)
+                return None
         t, thunk = self.check(operand, depth)
         if isinstance(t, RecordType):
             return t, thunk
@@ -229,7 +272,7 @@ class Checker:
                 node.index.start,
                 node.index.end,
             )
-        if isinstance(seq_t, ListType):
+        if isinstance(seq_t, ListType | CollectionType):
             return seq_t.item, ev.index(seq, pos, self.source(node))
         if seq_t is not ANY:
             self.report(
@@ -272,6 +315,7 @@ class Checker:
         )
         problem = (ordering_problem if node.op in _ORDERING else equality_problem)(lt, rt)
         if problem and not bad:
+            problem = self.naming(problem, (node.left, lt), (node.right, rt))
             hint = _mismatch_hint(lt, rt)
             if (
                 lt is BOOL
@@ -302,6 +346,7 @@ class Checker:
         bad = self.choice_literal(rt, node.left, node.right) or bad
         problem = equality_problem(lt, rt.item)
         if problem and not bad:
+            problem = self.naming(problem, (node.left, lt), (node.right, rt))
             return self.report("PF403", problem, node.start, node.end, _mismatch_hint(lt, rt.item))
         return BOOL, ev.compare("in", lf, rf)
 

@@ -16,7 +16,7 @@ Imports `procflow.errors`, `typing_`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import (
     ROUND_DOWN,
@@ -38,6 +38,7 @@ from procflow.language.expr.typing_ import (
     DATETIME,
     TEXT,
     ChoiceType,
+    CollectionType,
     ListType,
     RecordType,
     Type,
@@ -66,6 +67,32 @@ class Scope:
     def __init__(self, values: Mapping[str, Any], now: datetime | None) -> None:
         self.values = values
         self.now = now
+
+    def bind(self, name: str, value: Any) -> Scope:
+        """This scope with ``name`` standing for ``value`` (an item of a list macro)."""
+        return Scope(_Bound(self.values, name, value), self.now)
+
+
+class _Bound(Mapping[str, Any]):
+    """The values, with one more name: the item a list macro is at."""
+
+    __slots__ = ("name", "outer", "value")
+
+    def __init__(self, outer: Mapping[str, Any], name: str, value: Any) -> None:
+        self.outer, self.name, self.value = outer, name, value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.value if key == self.name else self.outer.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.value if key == self.name else self.outer[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield self.name
+        yield from (k for k in self.outer if k != self.name)
+
+    def __len__(self) -> int:
+        return len(self.outer) + (self.name not in self.outer)
 
 
 Thunk = Callable[[Scope], Any]
@@ -101,23 +128,11 @@ def check_for(t: Type) -> Check:
     if is_numeric(t):
         return _check_number
     if isinstance(t, ChoiceType):
-        allowed = frozenset(t.values)
-
-        def check_choice(value: Any, label: str) -> Any:
-            if not isinstance(value, str) or value not in allowed:
-                raise _wrong(label, t, value)
-            return value
-
-        return check_choice
+        return _check_choice(t)
     if isinstance(t, ListType):
-        item = check_for(t.item)
-
-        def check_list(value: Any, label: str) -> tuple[Any, ...]:
-            if not isinstance(value, list | tuple):
-                raise _wrong(label, t, value)
-            return tuple(item(v, f"{label}[{i}]") for i, v in enumerate(value))
-
-        return check_list
+        return _check_list(t)
+    if isinstance(t, CollectionType):
+        return _check_copies(t)
     if isinstance(t, RecordType):
         kind: type | tuple[type, ...] = Mapping
     else:
@@ -130,6 +145,37 @@ def check_for(t: Type) -> Check:
         return value
 
     return check_simple
+
+
+def _check_choice(t: ChoiceType) -> Check:
+    allowed = frozenset(t.values)
+
+    def check_choice(value: Any, label: str) -> Any:
+        if not isinstance(value, str) or value not in allowed:
+            raise _wrong(label, t, value)
+        return value
+
+    return check_choice
+
+
+def _check_list(t: ListType) -> Check:
+    item = check_for(t.item)
+
+    def check_list(value: Any, label: str) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            raise _wrong(label, t, value)
+        return tuple(item(v, f"{label}[{i}]") for i, v in enumerate(value))
+
+    return check_list
+
+
+def _check_copies(t: CollectionType) -> Check:
+    def check_copies(value: Any, label: str) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, Mapping) for v in value):
+            raise _wrong(label, t, value)
+        return tuple(value)
+
+    return check_copies
 
 
 # -- reading values -------------------------------------------------------------
@@ -292,6 +338,30 @@ def arithmetic(op: str, kind: Type, left: Thunk, right: Thunk) -> Thunk:
     else:
         fn = _NUMERIC_OPS[op]
     return lambda scope: fn(left(scope), right(scope))
+
+
+def over_items(kind: str, seq: Thunk, name: str, body: Thunk) -> Thunk:
+    """A list macro: ``all``, ``exists``, ``count`` or ``sum`` of ``body`` over the items of
+    ``seq``, each item bound to ``name``. ``all`` and ``exists`` stop at the first answer."""
+
+    def each(scope: Scope) -> Iterator[Any]:
+        for item in seq(scope):
+            yield body(scope.bind(name, item))
+
+    if kind == "all":
+        return lambda scope: all(each(scope))
+    if kind == "exists":
+        return lambda scope: any(each(scope))
+    if kind == "count":
+        return lambda scope: Decimal(sum(1 for ok in each(scope) if ok))
+
+    def total(scope: Scope) -> Decimal:
+        out = _ZERO
+        for value in each(scope):
+            out = DECIMALS.add(out, value)
+        return out
+
+    return total
 
 
 def truncate(value: Decimal) -> Decimal:

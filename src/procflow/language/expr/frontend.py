@@ -16,7 +16,7 @@ from procflow.language.expr import evaluator as ev
 from procflow.language.expr.checker import Checker
 from procflow.language.expr.functions import BUILTINS, Function
 from procflow.language.expr.issues import ExprFailure, ExprIssue, suggest
-from procflow.language.expr.nodes import ListLit, Literal, Node
+from procflow.language.expr.nodes import ListLit, Literal, Name, Node, Select
 from procflow.language.expr.parser import parse
 from procflow.language.expr.typing_ import ANY, BOOL, ChoiceType, Type, assignable
 
@@ -106,9 +106,10 @@ def _expect(
                 "compare the value, e.g. with == or >",
             )
         else:
+            what = checker.source(node) if isinstance(node, Name | Select) else "the expression"
             checker.report(
                 "PF403",
-                f"the expression gives {t.label}, but {expect.label} is expected",
+                f"{what} gives {t.label}, but {expect.label} is expected",
                 node.start,
                 node.end,
             )

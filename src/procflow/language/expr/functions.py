@@ -1,7 +1,7 @@
 """Functions: the public `Function` (extension point) and the built-in ones.
 
 Built-ins: ``size int string today now day_of_month month year days_between
-min max abs``, the methods ``startsWith endsWith contains`` on text, and the
+min max abs first last``, the methods ``startsWith endsWith contains`` on text, and the
 macro ``has`` (handled by the checker, since its argument is not evaluated).
 Each built-in has a signature function that picks the result type and the
 implementation from the argument types, at compile time.
@@ -29,11 +29,12 @@ from procflow.language.expr.typing_ import (
     DATE,
     DATETIME,
     NUMBER,
+    SEQUENCES,
     TEXT,
-    ListType,
     Type,
     is_numeric,
     is_text,
+    item_type,
     join,
 )
 
@@ -129,9 +130,27 @@ def _binary(fn: Callable[[Any, Any], Any]) -> Maker:
 
 def _size(types: list[Type]) -> tuple[Type, Maker] | ArgProblem:
     t = types[0]
-    if t is ANY or is_text(t) or isinstance(t, ListType):
+    if t is ANY or is_text(t) or isinstance(t, SEQUENCES):
         return NUMBER, _unary(lambda v: Decimal(len(v)))
-    return ArgProblem(0, f"size() needs text or a list, not {t.label}")
+    return ArgProblem(0, f"size() needs text, a list or a per-person form, not {t.label}")
+
+
+def _end(name: str, at: int) -> Signature:
+    """``first(items)`` or ``last(items)``: an item of a list, a copy of a per-person form."""
+
+    def pick(items: Any) -> Any:
+        if not items:
+            raise EvaluationError(f"{name}() of an empty list: no item (guard it with size())")
+        return items[at]
+
+    def signature(types: list[Type]) -> tuple[Type, Maker] | ArgProblem:
+        item = item_type(types[0])
+        if item is None:
+            what = types[0].label
+            return ArgProblem(0, f"{name}() needs a list or a per-person form, not {what}")
+        return item, _unary(pick)
+
+    return signature
 
 
 def _int(types: list[Type]) -> tuple[Type, Maker] | ArgProblem:
@@ -222,6 +241,8 @@ BUILTINS: dict[str, tuple[int, Signature]] = {
     "min": (2, _extreme("min", min)),
     "max": (2, _extreme("max", max)),
     "abs": (1, _abs),
+    "first": (1, _end("first", 0)),
+    "last": (1, _end("last", -1)),
 }
 """Global built-ins: name → (number of arguments, signature). ``has`` is a macro, not here."""
 

@@ -1,6 +1,7 @@
 """Static types of the expression language and the rules that combine them.
 
-Owns `Type` and its kinds (scalars, `ChoiceType`, `ListType`, `RecordType`),
+Owns `Type` and its kinds (scalars, `ChoiceType`, `ListType`, `RecordType`,
+`CollectionType`),
 the singletons `TEXT NUMBER MONEY PERCENT DATE DATETIME BOOL ANY`, and the pure
 rules the checker applies: `join`, `assignable`, `equality_problem`,
 `ordering_problem`, `arithmetic`. The rules themselves are documented in the
@@ -121,6 +122,36 @@ class RecordType(Type):
         return f"document {self.name}"
 
 
+@dataclass(frozen=True, slots=True)
+class CollectionType(Type):
+    """The copies of a per-person form: one per member or item of a ``for_each`` step
+    (or one per submission), each a `RecordType` with the form's fields and
+    ``filled_by`` (a user) and ``filled_at`` (a date and time).
+
+    Read as a whole (``size(plans)``, ``all(plans, p, p.total > 0)``, ``plans[0]``,
+    ``last(plans)``); ``plans.total`` is an error, since it does not say which copy.
+    """
+
+    item: RecordType
+
+    @property
+    def label(self) -> str:
+        return f"the copies of {self.item.name} (a per-person form)"
+
+
+SEQUENCES = (ListType, CollectionType)
+"""What ``size``, ``x[i]``, ``first``, ``last`` and the list macros take."""
+
+
+def item_type(t: Type) -> Type | None:
+    """The type of one item of a list or one copy of a per-person form; ANY for ANY."""
+    if t is ANY:
+        return ANY
+    if isinstance(t, ListType | CollectionType):
+        return t.item
+    return None
+
+
 def is_numeric(t: Type) -> bool:
     return t in NUMERIC
 
@@ -169,6 +200,8 @@ def equality_problem(a: Type, b: Type) -> str | None:
         return _mismatch(a, b)
     if isinstance(common, RecordType):
         return "whole documents cannot be compared; compare their fields"
+    if isinstance(common, CollectionType):
+        return "the copies of a per-person form cannot be compared; compare their fields"
     return None
 
 

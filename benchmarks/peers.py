@@ -1,0 +1,193 @@
+"""What bench_runtime.py compares procflow with: SpiffWorkflow 3.2 and the disk's commit bound.
+
+- `spiff_drivers`: the approval process of ``../shared/anchors/approval.bpmn`` run with
+  the canonical SpiffWorkflow driver of ``spiffworkflow-baseline.md`` (one user action at
+  a time, then ``do_engine_steps``), in three deployments: the workflow kept in memory;
+  kept in memory with its JSON written to SQLite after every task; and a stateless one
+  that reads the JSON from SQLite, runs one task and writes it back for every command.
+  SQLite runs as procflow's durable store does: WAL, ``synchronous=FULL``.
+- `spiff_parse_seconds`: SpiffWorkflow parsing a chain of N user tasks (as the anchor's
+  chain case), beside procflow's validate-and-compile of the same chain.
+- `commit_rate`: one-row commits per second of SQLite in WAL with ``synchronous=FULL``,
+  on the disk procflow's durable store writes to: the bound of one durable client, which
+  waits for its commit to be on disk before the next.
+
+Each driver returns the completions (user tasks run) of one instance, like
+``bench_runtime.procflow_instance``. Not part of procflow.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# ../shared/anchors beside the checkout (a worktree may sit one folder deeper)
+ANCHORS = next(
+    (p / "shared" / "anchors" for p in Path(__file__).resolve().parents if (p / "shared").is_dir()),
+    Path("shared/anchors"),
+)
+BPMN = ANCHORS / "approval.bpmn"
+
+
+def durable_sqlite(path: Path) -> sqlite3.Connection:
+    """A connection as the durable SQLiteStore's bound: WAL, a sync at every commit."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def commit_rate(path: Path, seconds: float = 1.0) -> float:
+    """One-row ``UPDATE`` commits per second (WAL, ``synchronous=FULL``) over ``seconds``."""
+    conn = durable_sqlite(path)
+    conn.execute("CREATE TABLE IF NOT EXISTS bound (id INTEGER PRIMARY KEY, n INTEGER)")
+    conn.execute("INSERT OR REPLACE INTO bound VALUES (1, 0)")
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE bound SET n = n + 1 WHERE id = 1")
+        conn.execute("COMMIT")
+        done += 1
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return done / elapsed
+
+
+def spiff_drivers(folder: Path) -> dict[str, Callable[[], int]] | None:
+    """``memory``, ``json per task`` and ``reload per command`` drivers (None: not installed).
+
+    The durable ones keep their SQLite file in ``folder``.
+    """
+    try:
+        from SpiffWorkflow.bpmn.parser import BpmnParser  # type: ignore[import-untyped]
+        from SpiffWorkflow.bpmn.serializer.workflow import (  # type: ignore[import-untyped]
+            BpmnWorkflowSerializer,
+        )
+        from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # type: ignore[import-untyped]
+        from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    parser = BpmnParser()
+    parser.add_bpmn_file(str(BPMN))
+    spec = parser.get_spec("approval")
+    serializer = BpmnWorkflowSerializer()
+    conn = durable_sqlite(folder / "spiff.db")
+    conn.execute("CREATE TABLE IF NOT EXISTS workflows (id INTEGER PRIMARY KEY, state TEXT)")
+    ids = itertools.count()
+
+    def act(wf: Any, rejected: bool) -> bool:
+        """One user action, as the anchor's driver takes it; whether review rejected."""
+        task = wf.get_next_task(state=TaskState.READY, manual=True)
+        if task.task_spec.name == "draft":
+            task.set_data(plan_kind="special")
+        elif task.task_spec.name == "review":
+            task.set_data(decision="approve" if rejected else "reject")
+            rejected = True
+        task.run()
+        wf.do_engine_steps()
+        return rejected
+
+    def write(key: int, wf: Any, *, new: bool = False) -> None:
+        text = serializer.serialize_json(wf)
+        conn.execute("BEGIN IMMEDIATE")
+        if new:
+            conn.execute("INSERT INTO workflows VALUES (?, ?)", (key, text))
+        else:
+            conn.execute("UPDATE workflows SET state = ? WHERE id = ?", (text, key))
+        conn.execute("COMMIT")
+
+    def kept(written: bool) -> Callable[[], int]:
+        """The workflow kept in memory; its JSON ``written`` to SQLite after every task."""
+
+        def run() -> int:
+            key, wf = next(ids), BpmnWorkflow(spec)
+            wf.do_engine_steps()
+            if written:
+                write(key, wf, new=True)
+            done, rejected = 0, False
+            while not wf.is_completed():
+                rejected = act(wf, rejected)
+                if written:
+                    write(key, wf)
+                done += 1
+            return done
+
+        return run
+
+    def reload_per_command() -> int:
+        key, wf = next(ids), BpmnWorkflow(spec)
+        wf.do_engine_steps()
+        write(key, wf, new=True)
+        done, rejected = 0, False
+        while True:  # each turn is one request: read, act, write back
+            (text,) = conn.execute("SELECT state FROM workflows WHERE id = ?", (key,)).fetchone()
+            wf = serializer.deserialize_json(text)
+            rejected = act(wf, rejected)
+            write(key, wf)
+            done += 1
+            if wf.is_completed():
+                return done
+
+    return {
+        "memory": kept(written=False),
+        "json per task": kept(written=True),
+        "reload per command": reload_per_command,
+    }
+
+
+def chain_bpmn(n: int) -> str:
+    """A BPMN process of ``n`` user tasks in a row (as the anchor's chain case)."""
+    flows, nodes = [], ['<bpmn:startEvent id="start"/>']
+    for i in range(1, n + 1):
+        nodes.append(f'<bpmn:userTask id="t{i}" name="step {i}"/>')
+    nodes.append('<bpmn:endEvent id="end"/>')
+    ids = ["start", *(f"t{i}" for i in range(1, n + 1)), "end"]
+    for i, (a, b) in enumerate(itertools.pairwise(ids)):
+        flows.append(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'id="chain_definitions" targetNamespace="http://example.org/anchor-bench">'
+        '<bpmn:process id="chain" isExecutable="true">'
+        + "".join(nodes + flows)
+        + "</bpmn:process></bpmn:definitions>"
+    )
+
+
+def spiff_parse_seconds(n: int) -> float | None:
+    """Seconds for SpiffWorkflow to parse a chain of ``n`` user tasks and build its spec
+    (None: not installed). Its parser recurses once per task: it runs in a thread with a
+    large stack and a raised recursion limit, as the anchor did for 10,000."""
+    try:
+        from SpiffWorkflow.bpmn.parser import BpmnParser
+    except ImportError:
+        return None
+    text = chain_bpmn(n).encode()
+    spent: list[float] = []
+
+    def parse() -> None:
+        from lxml import etree  # type: ignore[import-untyped]  # SpiffWorkflow's own parser
+
+        started = time.perf_counter()
+        parser = BpmnParser()
+        parser.add_bpmn_xml(etree.fromstring(text), filename="chain.bpmn")
+        parser.get_spec("chain")
+        spent.append(time.perf_counter() - started)
+
+    limit, size = sys.getrecursionlimit(), threading.stack_size()
+    sys.setrecursionlimit(max(limit, 20 * n))
+    threading.stack_size(512 * 2**20)
+    try:
+        thread = threading.Thread(target=parse)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(size)
+        sys.setrecursionlimit(limit)
+    return spent[0] if spent else None
