@@ -347,3 +347,71 @@ def test_a_stored_definition_says_which_forms_are_per_person_ones() -> None:
         "plan": {k: v for k, v in definition["documents"]["plan"].items() if k != "copies"},
     }
     assert set(procflow.flow.load.load_definition(definition).flow.collections) == {"report"}
+
+
+GUARDED = """
+procflow: 1
+id: GUARDED
+title: 簡報之後，其他大客戶經理各自編制計劃
+actors: {ka_manager: 大客戶經理, ka_head: 大客戶部經理}
+documents:
+  plan:
+    title: 銷售計劃表
+    fields: {total: money}
+  summary:
+    title: 匯總
+    fields: {total: money}
+steps:
+  - {id: brief, actor: ka_manager}
+  - id: draft
+    actor: ka_manager
+    for_each: member
+    not_by: brief
+    WAIT
+    fills: plan
+  - id: consolidate
+    actor: ka_head
+    reads: plan
+    fills: summary
+    requires:
+      - that: summary.total == sum(plan, p, p.total)
+        message: 匯總須等於各人之和
+"""
+
+
+def test_a_member_four_eyes_leaves_out_gets_no_task_and_no_copy() -> None:
+    eng = engine(GUARDED.replace("WAIT", ""), directory=MEMBERS)
+    inst = eng.start("GUARDED", by=WU)
+    inst = eng.complete(only(inst.tasks).id, by=WU)  # wu briefed: wu may not draft
+    task = only(inst.tasks)
+    assert (task.candidates, task.item, task.copies) == (("zheng",), "zheng", ("plan",))
+    assert eng.tasks(user=WU) == []
+    opened = [e.data for e in eng.history(inst.id) if e.type == "task_opened"][-1]
+    assert opened["left_out"] == ["wu"]
+    inst = draft(eng, ZHENG, "200")
+    assert [(c.of, c.by, c.values) for c in inst.documents["plan"]] == [
+        ("zheng", "zheng", {"total": Decimal("200.00")})
+    ]
+    task = only(inst.tasks, "consolidate")
+    with pytest.raises(InvalidSubmission):  # the sum is over zheng's copy only
+        eng.complete(task.id, by=ZHOU, data={"summary": {"total": "300"}})
+    inst = eng.complete(task.id, by=ZHOU, data={"summary": {"total": "200"}})
+    assert inst.status == "completed"
+    assert_replays(eng, inst.id)
+
+
+def test_a_for_each_that_does_not_wait_still_keeps_a_copy_per_member() -> None:
+    eng = engine(GUARDED.replace("WAIT", "wait: false"), directory=MEMBERS)
+    inst = eng.start("GUARDED", by=User("qian", {"ka_manager"}))
+    inst = eng.complete(only(inst.tasks).id, by=User("qian", {"ka_manager"}))
+    assert steps(inst.tasks) == ["consolidate", "draft", "draft"]  # the flow went on
+    draft(eng, WU, "100")
+    inst = draft(eng, ZHENG, "200")
+    assert sorted((c.of, c.values["total"]) for c in inst.documents["plan"]) == [
+        ("wu", Decimal("100.00")),
+        ("zheng", Decimal("200.00")),
+    ]
+    assert [e.type for e in eng.history(inst.id)][-1] == "thread_ended"
+    inst = eng.complete(only(inst.tasks).id, by=ZHOU, data={"summary": {"total": "300"}})
+    assert inst.status == "completed"
+    assert_replays(eng, inst.id)

@@ -31,10 +31,14 @@ from procflow.language.model import Loop
 
 
 def _remembered(ctx: Context) -> frozenset[str]:
-    """Steps whose doers a later rule names (four-eyes, a deadline counted from them)."""
+    """Steps whose doers a later rule names (four-eyes, same_as, a deadline counted from
+    them)."""
     names: set[str] = set()
     for p in ctx.layout.placed:
         names.update(getattr(p.step, "not_by", ()))
+        familiar = getattr(p.step, "same_as", None)
+        if familiar is not None:
+            names.add(familiar)
         deadline = getattr(p.step, "deadline", None)
         if deadline is not None and deadline.from_ not in ("open", "start"):
             names.add(deadline.from_)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from procflow.errors import ExecutionError
-from procflow.flow.ir import Collection, Condition, Limit, Node, Per
+from procflow.flow.ir import STARTER, Collection, Condition, Limit, Node, Per
 from procflow.flow.layout import Layout, Placed
 from procflow.language import expr
 from procflow.language.diagnostics import Diagnostic, did_you_mean
@@ -250,10 +250,15 @@ class Context:
 
     # -- names ----------------------------------------------------------------------------
 
+    def use_starter(self) -> None:
+        """The process names `STARTER` as an actor: give it a title for diagrams."""
+        if STARTER not in self.actors:
+            self.actors = {**self.actors, STARTER: Actor(title="發起人")}
+
     def actor(self, name: str, path: Path_) -> Iterator[Diagnostic]:
-        """PF302 unless ``name`` is an actor; marks it used."""
+        """PF302 unless ``name`` is an actor (or `STARTER`); marks it used."""
         self.used_actors.add(name)
-        if name not in self.actors:
+        if name not in self.actors and name != STARTER:
             hint = (
                 did_you_mean(name, self.actors)
                 or "add it under 'actors:' or to the organisation file"

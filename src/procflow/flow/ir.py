@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 START = "@start"
 END = "@end"
 DEFAULT_RESULT = "completed"
+STARTER = "starter"
+"""The person who started the instance: ``actor: starter``, ``assignee: starter``,
+``not_by: starter`` (an actor no file declares)."""
 
 WORDS: Mapping[Language, Mapping[str, str]] = {
     "zh": {
@@ -53,6 +56,7 @@ WORDS: Mapping[Language, Mapping[str, str]] = {
         "result": "結果：{result}",
         "join": "匯合（{how}）",
         "any": "任一",
+        "first": "首個",
         "all": "全部",
     },
     "en": {
@@ -64,6 +68,7 @@ WORDS: Mapping[Language, Mapping[str, str]] = {
         "result": "result: {result}",
         "join": "Join ({how})",
         "any": "first done",
+        "first": "first done, the others go on",
         "all": "all done",
     },
 }
@@ -401,15 +406,22 @@ class JoinNode(Node):
     """The parallel step's id."""
     any: bool = False
     """``join: any``: go on at the first branch done, and withdraw the others."""
+    first: bool = False
+    """``join: first``: go on at the first branch done; the others run to their end."""
 
     def arrive(self, run: Run, token: int, came_from: str) -> Move | None:
         branch = run.node(came_from).in_branch[self.fork]
-        run.emit("joined", {"step": self.fork, "token": token, "branch": branch})
         live, done = run.join_state(self.fork)
-        if not self.any and not set(live) <= set(done):
+        fired = self.first and len(done) > 0
+        run.emit("joined", {"step": self.fork, "token": token, "branch": branch})
+        if fired:  # join: first, a later branch: it ends here
+            return None
+        if not (self.any or self.first) and not set(live) <= {*done, branch}:
             return None
         merged = run.next_number()
         data: dict[str, Any] = {"step": self.fork, "token": merged}
+        if self.first and len(live) > 1:
+            data["first"] = True  # the join stays until the other branches end
         if self.any:
             losing = run.tokens_inside(self.fork)
             for number in run.tasks_of_tokens(losing):
@@ -424,7 +436,8 @@ class JoinNode(Node):
 
     def draw(self, canvas: Canvas) -> None:
         words = WORDS[canvas.language]
-        canvas.box(self, "join", words["join"].format(how=words["any" if self.any else "all"]))
+        how = words["any" if self.any else "first" if self.first else "all"]
+        canvas.box(self, "join", words["join"].format(how=how))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -437,13 +450,20 @@ class HumanNode(Node):
             are named).
         fills_written: The same as written: no fields for a whole form.
         reads: Documents shown for reference.
-        not_by: Four-eyes: whoever did these earlier steps may not act here.
+        not_by: Four-eyes: whoever did these earlier steps (or started the instance,
+            `STARTER`) may not act here.
         rules: The ``requires`` rules, checked when a task is completed.
         deadline: The deadline, or None.
         tables: The ``apply:`` decision tables, run when a task is completed.
         outcomes: Outcome -> the node it leads to.
         remember: Record who did this step and when: a later four-eyes rule or
             deadline names it.
+        starter: The one user who does it is whoever started the instance
+            (``actor: starter`` or ``assignee: starter``).
+        same_as: Retain familiar: the one user who does it is whoever last did this
+            earlier step (``actor: {same_as: draft}``).
+        cancels: Steps whose open tasks are withdrawn when this step is done.
+        withdraw_by: Roles whose holders may withdraw its open tasks.
         copies: The per-person forms this step fills, each with whether every
             submission is a new copy (``copies: each``) rather than this task's own
             copy (one per member or item, replaced when it is done again).
@@ -461,21 +481,37 @@ class HumanNode(Node):
     tables: tuple[TablePlan, ...] = ()
     outcomes: Mapping[str, str] = field(default_factory=dict)
     remember: bool = False
+    starter: bool = False
+    same_as: str | None = None
+    cancels: tuple[str, ...] = ()
+    withdraw_by: tuple[str, ...] = ()
     copies: Mapping[str, bool] = field(default_factory=dict)
 
     outcome_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
     """What a person may choose here (empty: just complete it)."""
     fills_view: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     """``fills``, read-only (what `procflow.Task.fills` shows)."""
+    guarded: bool = field(init=False, repr=False, compare=False)
+    """Some people may be kept off its tasks (four-eyes, one signature per person): who
+    may take a task is worked out when it opens (`procflow.runtime.interpreter`)."""
 
     def __post_init__(self) -> None:
         Node.__post_init__(self)
         object.__setattr__(self, "outcome_names", tuple(self.outcomes))
         object.__setattr__(self, "fills_view", MappingProxyType(dict(self.fills)))
+        guarded = bool(self.not_by) or self.kind == "sign" or self.starter or bool(self.same_as)
+        object.__setattr__(self, "guarded", guarded)
 
     def completed(self, run: Run, token: int, outcome: str | None) -> Move | None:
         """A task of this step was completed (its event is folded in): where the token goes."""
         raise NotImplementedError
+
+    def withdrawn(self, run: Run, token: int) -> Move | None:
+        """A task of this step was withdrawn (`Engine.withdraw`, or a step that ``cancels``
+        it): the step goes on along ``next`` once the token has no open task left."""
+        if run.open_count(token):
+            return None
+        return (token, self.id, self.after or "")
 
     def fills_surely(self, documents: Mapping[str, DocumentDef]) -> frozenset[str]:
         """The documents this step surely fills when it is done: it asks for a required

@@ -40,9 +40,12 @@ def check_catalog(
     """Every hand-off and call names a process of the catalog (or one ``known`` beside
     it), carries documents it has, and no process calls itself. A process in
     ``unchecked`` (id -> why it could not be looked up) is not an error: it is
-    reported as not checked (PF324, a warning)."""
+    reported as not checked (PF324, a warning). A process may call itself (through
+    others too) when a call on the way has a ``when:`` condition that bounds the
+    depth; without one, PF322."""
     out: list[Diagnostic] = []
     calls: dict[str, dict[str, Path_]] = {}  # caller -> called -> where (the last call)
+    bounded: set[tuple[str, str]] = set()  # (caller, called) with a call that has 'when:'
     for pid, node in _links(catalog):
         doc = docs[pid]
         other, key, path = node.target, node.kind, node.where.path
@@ -79,6 +82,8 @@ def check_catalog(
                 )
         if isinstance(node, CallNode):
             calls.setdefault(pid, {})[other] = path
+            if node.skip is not None:
+                bounded.add((pid, other))
             for ours, theirs in node.returns:
                 if theirs not in theirs_docs:
                     out.append(
@@ -90,6 +95,9 @@ def check_catalog(
                         )
                     )
     for cycle in cycles(calls):
+        pairs = [(a, cycle[(i + 1) % len(cycle)]) for i, a in enumerate(cycle)]
+        if any(pair in bounded for pair in pairs):
+            continue  # recursion: a call's 'when:' bounds the depth (the engine limits it too)
         first = cycle[0]
         path = calls[first][cycle[1 % len(cycle)]]
         chain = " → ".join([*cycle, first])
@@ -97,8 +105,9 @@ def check_catalog(
             docs[first].diag(
                 (*path, "call"),
                 "PF322",
-                f"the process calls itself: {chain}",
-                "a call must finish; use a hand-off to start the next round",
+                f"the process calls itself with nothing to stop it: {chain}",
+                "give the call a 'when:' condition that ends the recursion, or use a "
+                "hand-off to start the next round",
             )
         )
     return out

@@ -114,13 +114,43 @@ class Run(Protocol):
         item: Any = NO_ITEM,
         enter: bool,
         each: bool = False,
+        left_out: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
         """Open a task of ``node``, a human step (its deadline's timers set from its plan).
 
         ``enter`` marks the first task of the token's arrival: its count of
         completions there starts again. ``each`` (with ``enter``): the token's tasks
-        are a for-each step's, whose completers need not be remembered.
+        are a for-each step's, whose completers need not be remembered. ``left_out``:
+        the members a four-eyes rule kept from getting a task (for the record).
+        ``people`` (with ``enter``): the members of a role who sign, as resolved now,
+        kept with the token (`signers`).
+
+        When nobody eligible can take the task (everyone it is for is excluded by
+        four-eyes, or it is for the starter of an instance the system started), it
+        follows the step's escalation, or raises `ExecutionError`.
         """
+
+    def starter(self) -> str | None:
+        """Who started the instance (None: the system, on schedule)."""
+
+    def signers(self, token: int) -> Sequence[str]:
+        """The members recorded as signing at the token's sign-off (``people``)."""
+
+    def signed_by(self, token: int) -> Sequence[str]:
+        """Who has signed at the token's sign-off."""
+
+    def familiar(self, step: str) -> str | None:
+        """Who last did ``step`` (a remembered step), or None when nobody has."""
+
+    def excluded(self, node: Any, token: int) -> set[str]:
+        """The people ``node``'s rules keep off the tasks of ``token``: whoever did a
+        ``not_by`` step (or started the instance), and in a sign-off whoever signed."""
+
+    def recheck(self, token: int, node: Any, needed: int) -> None:
+        """After a signature: when the open signer tasks that someone can still take are
+        too few for ``needed`` signatures, those nobody can take follow the step's
+        escalation, or `ExecutionError` is raised."""
 
     def open_tasks(self, token: int) -> list[int]:
         """The numbers of the open tasks of ``token`` (a walk over the instance's tasks)."""

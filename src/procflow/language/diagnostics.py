@@ -189,11 +189,13 @@ CODES: dict[str, str] = {
     "PF315": "two processes share an id",
     "PF316": "the organisation file cannot be used",
     "PF317": "a conditional branch without 'otherwise'",
-    "PF318": "a four-eyes rule names a step that does not run before this one",
+    "PF318": "a four-eyes (not_by) or same-person (same_as) rule names a step that does not "
+    "run before this one",
     "PF319": "a for-each over something that is not a list field or a role",
     "PF320": "documents carried to another process do not match, or may be missing",
     "PF321": "a step kind used where it is not allowed",
-    "PF322": "a process calls itself, directly or through others",
+    "PF322": "a process calls itself, directly or through others, with no call's 'when:' "
+    "to bound the depth",
     "PF323": "a default value that does not fit its field",
     "PF324": "a call or hand-off that could not be checked: the file was validated alone "
     "and the process is not beside it (warning)",
@@ -201,6 +203,8 @@ CODES: dict[str, str] = {
     "PF325": "a per-person form used where one form is needed (carried, returned, filled "
     "by a decision table, gone through by for_each)",
     "PF326": "a loop limit on a way that does not lead back, or on a way written twice",
+    "PF327": "a four-eyes rule or a sign-off that can leave nobody to act, by the members "
+    "the organisation gives its roles (warning)",
     # PF4xx: expressions and deadlines
     "PF401": "an expression does not parse",
     "PF402": "an expression names something that is not defined",

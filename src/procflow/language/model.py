@@ -70,12 +70,16 @@ _as_notes = as_notes
 
 
 class Actor(ShortForm):
-    """A role (執行對象). ``members`` is only a hint for diagrams and examples."""
+    """A role (執行對象), and who holds it when the organisation file says so."""
 
     title: Text
     notes: list[Text] = []
     external: bool = False
     """True for people outside the company (the customer, the printer)."""
+    members: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = []
+    """The user ids holding the role, when the organisation fixes them (one GM): `validate`
+    warns (PF327) where a four-eyes rule or a sign-off could then leave nobody to act. The
+    engine's directory decides who holds a role at run time."""
 
     @model_validator(mode="before")
     @classmethod
@@ -323,14 +327,28 @@ class Apply(Model):
     """Table output name -> ``document.field`` to store it in."""
 
 
-class SignRule(Model):
-    """Who signs a sign-off, and how many must."""
+class Members(Model):
+    """The members of one role, each signing for themselves: ``{members: board}``
+    (resolved through the engine's directory when the sign-off opens)."""
 
-    all_of: list[Ident] | None = None
-    any_of: list[Ident] | None = None
-    n_of: list[Ident] | None = None
+    members: Ident
+    order: Literal["set", "any"] = "set"
+    """For ``in_turn``: ``set``, in the directory's order; ``any``, one at a time, whoever
+    comes first."""
+
+
+Signers = list[Ident] | Members
+
+
+class SignRule(Model):
+    """Who signs a sign-off, and how many must: roles (one task each), or the members of
+    one role (one task per person)."""
+
+    all_of: Signers | None = None
+    any_of: Signers | None = None
+    n_of: Signers | None = None
     n: int | None = Field(None, ge=1)
-    in_turn: list[Ident] | None = None
+    in_turn: Signers | None = None
 
     @model_validator(mode="after")
     def _one_rule(self) -> SignRule:
@@ -341,6 +359,8 @@ class SignRule(Model):
             raise ValueError("n_of needs 'n:', how many must sign")
         if self.n is not None and self.n_of is None:
             raise ValueError("'n:' only applies to n_of")
+        if self.members is not None and self.members.order == "any" and self.in_turn is None:
+            raise ValueError("'order: any' only applies to in_turn")
         signers = self.signers
         if not signers:
             raise ValueError("name at least one signer")
@@ -356,17 +376,25 @@ class SignRule(Model):
         raise AssertionError("validated to have one rule")
 
     @property
+    def members(self) -> Members | None:
+        """The role whose members sign, when the rule names ``{members: role}``."""
+        given = self.all_of or self.any_of or self.n_of or self.in_turn
+        return given if isinstance(given, Members) else None
+
+    @property
     def signers(self) -> list[str]:
-        return list(self.all_of or self.any_of or self.n_of or self.in_turn or [])
+        """The signer roles (the one role, for ``{members: role}``)."""
+        given = self.all_of or self.any_of or self.n_of or self.in_turn or []
+        return [given.members] if isinstance(given, Members) else list(given)
 
     @property
     def needed(self) -> int:
-        """How many signatures complete the sign-off."""
+        """How many signatures complete the sign-off (0: every member, known at run time)."""
         if self.rule == "any_of":
             return 1
         if self.rule == "n_of":
             return self.n or 1
-        return len(self.signers)
+        return 0 if self.members is not None else len(self.signers)
 
 
 class Loop(Model):
@@ -478,13 +506,17 @@ class HumanStep(StepBase):
     """Four-eyes: whoever did these earlier steps may not act here."""
     requires: list[Require] = []
     apply: list[Apply] = []
+    cancels: list[Ident] = []
+    """Steps whose open tasks are withdrawn when this step is done (WCP-19)."""
+    withdraw_by: list[Ident] = []
+    """Roles whose holders may withdraw this step's open tasks (`Engine.withdraw`)."""
 
     _fills = field_validator("fills", mode="before", json_schema_input_type=FillsInput)(
         lambda cls, v: _fills(v)
     )
-    _reads = field_validator("reads", "not_by", mode="before", json_schema_input_type=StrOrList)(
-        lambda cls, v: _as_list(v)
-    )
+    _reads = field_validator(
+        "reads", "not_by", "cancels", "withdraw_by", mode="before", json_schema_input_type=StrOrList
+    )(lambda cls, v: _as_list(v))
 
 
 class TaskStep(HumanStep):
@@ -502,22 +534,39 @@ class TaskStep(HumanStep):
     """``member``: one task per holder of the role; ``document.field``: one task per list item
     (a list of ``user`` items: one task for each listed person, whatever their roles)."""
     assignee: ExprText | None = None
-    """An expression giving the user id to do it (e.g. the engineer chosen earlier)."""
+    """An expression giving the user id to do it (e.g. the engineer chosen earlier), or
+    ``starter``: whoever started the instance."""
+    same_as: Ident | None = None
+    """Retain familiar (``actor: {same_as: draft}``): done by whoever last did that step."""
+    wait: bool = True
+    """For ``for_each``: False goes on at once; the tasks finish on their own."""
 
-    _actor = field_validator("actor", mode="before", json_schema_input_type=StrOrList)(
-        lambda cls, v: _as_list(v)
-    )
+    @model_validator(mode="before")
+    @classmethod
+    def _same_as(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("actor"), dict):
+            actor = value["actor"]
+            if set(actor) == {"same_as"}:
+                return {**value, "actor": [], "same_as": actor["same_as"]}
+        return value
+
+    _actor = field_validator(
+        "actor", mode="before", json_schema_input_type=StrOrList | dict[str, str]
+    )(lambda cls, v: _as_list(v))
 
     @property
     def kind(self) -> str:
         return "task"
 
-    @field_validator("actor")
-    @classmethod
-    def _some(cls, v: list[str]) -> list[str]:
-        if not v:
-            raise ValueError("name the role that does this step")
-        return v
+    @model_validator(mode="after")
+    def _some(self) -> TaskStep:
+        if not self.actor and self.same_as is None:
+            raise ValueError("name the role that does this step ('actor:')")
+        if self.actor and self.same_as is not None:
+            raise ValueError("write 'actor: {same_as: step}' or roles, not both")
+        if not self.wait and self.for_each is None:
+            raise ValueError("'wait: false' only applies to for_each")
+        return self
 
 
 class SignStep(HumanStep):
@@ -557,7 +606,9 @@ class ParallelStep(StepBase):
     """Branches that run at the same time, joined when all (or any) are done."""
 
     parallel: list[ParallelBranch] = Field(min_length=2)
-    join: Literal["all", "any"] = "all"
+    join: Literal["all", "any", "first"] = "all"
+    """``all``: wait for every branch; ``any``: go on at the first, withdraw the others;
+    ``first``: go on at the first, the others run to their end."""
 
     @property
     def kind(self) -> str:

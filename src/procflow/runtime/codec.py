@@ -9,12 +9,13 @@ data of any form a store may hold back to a `Snapshot`).
   ({"step>target": count}).
 - Form 2 (procflow 0.2): ``{"v": 2, ...}`` with the snapshot's own field
   names: ``process``, ``definition_hash``, ``status``, ``result``,
-  ``started_at``, ``started_by``, ``parent`` ({id, step, mode, token}),
-  ``documents``, ``tokens`` ({number: {at, completions, done_by, child, each}}, the
-  last two only when set),
+  ``started_at``, ``started_by``, ``parent`` ({id, step, mode, token, depth}),
+  ``documents``, ``tokens`` ({number: {at, completions, done_by, child, each, people}},
+  the last three only when set),
   ``tasks`` ({number: {step, token, roles, candidates, assignee, due,
   timers, item, opened, late}}, the last six only when set), ``joins``
-  ({step: {live, done}}), ``done`` ({step: {by, at}}), ``handoffs``,
+  ({step: {live, done, fired}}, fired only when set), ``done`` ({step: {by,
+  at, last}}, last only when it is not the last of by), ``handoffs``,
   ``counter``.
 - Form 1 (procflow 0.1, no ``v``): the snapshot as the fold's dict, with
   short keys (``hash``, ``started``, ``by``, ``docs``, ``n``, ``cand``,
@@ -67,6 +68,8 @@ def _token(t: Token) -> dict[str, Any]:
         out["child"] = t.child
     if t.each:
         out["each"] = True
+    if t.people:
+        out["people"] = list(t.people)
     return out
 
 
@@ -179,8 +182,8 @@ def _document(
         "documents": s.documents,
         "tokens": tokens,
         "tasks": tasks,
-        "joins": {k: {"live": list(j.live), "done": list(j.done)} for k, j in s.joins.items()},
-        "done": {k: {"by": list(d.by), "at": d.at} for k, d in s.done.items()},
+        "joins": {k: _join(j) for k, j in s.joins.items()},
+        "done": {k: _done(d) for k, d in s.done.items()},
         "handoffs": list(s.handoffs),
         "counter": s.counter,
         "copies": copies,
@@ -192,6 +195,22 @@ def _parent(p: Parent) -> dict[str, Any]:
     out: dict[str, Any] = {"id": p.id, "step": p.step, "mode": p.mode}
     if p.token is not None:
         out["token"] = p.token
+    if p.depth:
+        out["depth"] = p.depth
+    return out
+
+
+def _join(j: JoinState) -> dict[str, Any]:
+    out: dict[str, Any] = {"live": list(j.live), "done": list(j.done)}
+    if j.fired:
+        out["fired"] = True
+    return out
+
+
+def _done(d: StepDone) -> dict[str, Any]:
+    out: dict[str, Any] = {"by": list(d.by), "at": d.at}
+    if d.last is not None:
+        out["last"] = d.last
     return out
 
 
@@ -248,6 +267,10 @@ def _decode_1(d: Mapping[str, Any]) -> Snapshot:
     return _decode(d, _FORM_1)
 
 
+def _parent_of(p: Mapping[str, Any]) -> Parent:
+    return Parent(p["id"], p["step"], p["mode"], p.get("token"), p.get("depth", 0))
+
+
 def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
     p = d["parent"]
     tasks = Map(
@@ -274,6 +297,7 @@ def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
             tuple(t[k["done_by"]]),
             t.get("child"),
             each=bool(t.get("each", False)),
+            people=tuple(t.get("people", ())),
         )
         for n, t in d["tokens"].items()
     }
@@ -284,12 +308,15 @@ def _decode(d: Mapping[str, Any], k: Mapping[str, str]) -> Snapshot:
         d["result"],
         d[k["started"]],
         d[k["by"]],
-        None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token")),
+        None if p is None else _parent_of(p),
         {name: dict(v) for name, v in d[k["docs"]].items()},
         open_counts(tokens, tasks.values()),
         tasks,
-        {name: JoinState(tuple(j["live"]), tuple(j["done"])) for name, j in d["joins"].items()},
-        {name: StepDone(tuple(x["by"]), x["at"]) for name, x in d["done"].items()},
+        {
+            name: JoinState(tuple(j["live"]), tuple(j["done"]), bool(j.get("fired", False)))
+            for name, j in d["joins"].items()
+        },
+        {name: StepDone(tuple(x["by"]), x["at"], x.get("last")) for name, x in d["done"].items()},
         tuple(d["handoffs"]),
         d[k["n"]],
         timer_counts(tasks.values()),

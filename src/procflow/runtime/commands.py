@@ -1,4 +1,4 @@
-"""The engine's commands: start, complete, claim, delegate and cancel.
+"""The engine's commands: start, complete, claim, delegate, withdraw and cancel.
 
 Owns `Commands`, the part of `Engine` that changes instances. A command
 loads the instance snapshot (never replaying history), checks everything it
@@ -29,7 +29,9 @@ from procflow.runtime.guards import (
     as_user,
     as_user_id,
     check_actor,
+    check_assignees,
     check_rules,
+    check_withdrawer,
     resolve_outcome,
 )
 from procflow.runtime.people import User
@@ -87,6 +89,10 @@ class Commands:
         encoded, problems = encode_submission(data, program.codecs, None)
         for doc in program.collections.intersection(encoded):
             problems[doc] = "is a per-person form: its copies are filled by its steps"
+        if program.assigned and not problems:
+            check_assignees(
+                program, program.defaults, encoded, problems, state=None, starter=user.id
+            )
         if problems:
             raise InvalidSubmission(problems)
         cmd = core.command(user.id)
@@ -119,6 +125,10 @@ class Commands:
         problems.update(more)
         if not problems and chosen != "skip" and (node.fills or node.rules):
             check_rules(run, node, encoded, problems, rules=chosen != "reject", task=task)
+        if run.program.assigned and encoded and not problems:
+            draft = run.draft
+            check_assignees(run.program, draft.documents, encoded, problems, state=draft,
+                            starter=draft.started_by, now=cmd.now)  # fmt: skip
         if problems:
             raise InvalidSubmission(problems)
         run.complete(number, task, chosen, encoded or None)
@@ -154,9 +164,33 @@ class Commands:
         run, number, task, node = core.task_run(cmd, task_id)
         check_actor(run.draft, task, node, user)
         check_actor(run.draft, task._replace(assignee=target, candidates=()), node, User(target))
+        if node.kind == "sign":  # one signature per person: never two of its tasks for one
+            for other in run.open_tasks(task.token):
+                held = run.draft.tasks[other]
+                if other != number and (held.assignee == target or target in held.candidates):
+                    raise NotAllowed(
+                        f"{target} already has a task of the sign-off '{node.id}', "
+                        "and signs it once"
+                    )
         run.emit("task_delegated", {"task": number, "to": target})
         core.store_command(cmd, command_id, run, {**what, "instance": run.id})
         return build_task(run.id, run.program, number, run.state.tasks[number])
+
+    def withdraw(
+        self, task_id: str, *, by: User, reason: str, command_id: str | None = None
+    ) -> Instance:
+        user = as_user(by)
+        reason = as_text(reason, name="reason")
+        what = {"command": "withdraw", "by": user.id, "task": task_id}
+        if command_id is not None and (done := self._replayed(command_id, what)) is not None:
+            return done
+        core = self.core
+        cmd = core.command(user.id)
+        run, number, task, node = core.task_run(cmd, task_id)
+        check_withdrawer(node, user, core.administrators)
+        run.withdraw_task(number, task, {"why": "withdrawn", "reason": reason})
+        cmd.settle()
+        return core.store_command(cmd, command_id, run, {**what, "instance": run.id})
 
     def cancel(
         self, instance_id: str, *, by: User, reason: str, command_id: str | None = None

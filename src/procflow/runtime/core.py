@@ -62,11 +62,19 @@ class Core:
         hooks: Hooks | None,
         new_id: Callable[[], str],
         cache_size: int,
+        max_depth: int = 32,
+        administrators: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
+        self.max_depth = max_depth
+        """How many calls deep an instance may run (a process that calls itself)."""
+        self.administrators = administrators
+        """Holders of these roles may withdraw any open task (`Engine.withdraw`)."""
         self.clock = clock
         self.calendar = calendar
-        self.directory = directory
+        self._directory = directory
+        self.knows_holders = directory is not None
+        """Whether a directory says who holds a role (kept with `directory`)."""
         self.hooks = hooks
         self.track_notices = hooks is not None
         self.make_id = new_id
@@ -82,6 +90,15 @@ class Core:
         """Instance id -> (version, its snapshot as stored): the recent ones."""
         self.lock = threading.Lock()
         self._last_now: tuple[datetime, str] | None = None
+
+    @property
+    def directory(self) -> Directory | None:
+        return self._directory
+
+    @directory.setter
+    def directory(self, directory: Directory | None) -> None:
+        self._directory = directory
+        self.knows_holders = directory is not None
 
     def use_catalog(self, catalog: Mapping[str, Process]) -> None:
         """Start new instances from these definitions; running ones keep theirs."""
@@ -200,6 +217,12 @@ class Core:
             users.update(dict.fromkeys(self.directory.members(role)))
         return list(users)
 
+    def holders(self, roles: Sequence[str]) -> list[str] | None:
+        """The users the directory says hold any of ``roles``; None without a directory."""
+        if self.directory is None:
+            return None
+        return self.members(roles, why="")
+
     # -- commands -------------------------------------------------------------------------
 
     def command(self, by: str | None, now: datetime | None = None) -> Command:
@@ -223,7 +246,7 @@ class Core:
             raise TaskNotOpen(f"there is no task {task_id!r}") from None
         task = run.draft.tasks.get(number)
         if task is None:
-            expired = run.expired.get(number)
+            expired = None if run.expired is None else run.expired.get(number)
             if expired is not None:
                 raise TaskNotOpen(
                     f"the task {task_id!r} expired at {expired}: its deadline closed it "

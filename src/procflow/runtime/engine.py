@@ -87,8 +87,10 @@ class Engine:
         hooks: Callbacks run after each command (`Hooks`).
         new_id: Makes instance ids (random 16-hex-digit ids by default).
         cache_size: How many instance snapshots to keep in memory.
-        administrators: Roles whose holders may reassign any task (`reassign`) and
-            see every instance.
+        max_depth: How many calls deep an instance may run: a process that calls
+            itself (recursion) fails with `ExecutionError` beyond it.
+        administrators: Roles whose holders may reassign or withdraw any task
+            (`reassign`, `withdraw`) and see every instance.
         blobs: Where the bytes of attachments go; a `FileBlobStore` of the folder
             ``procflow-attachments`` in the working directory by default (made
             when the first file is attached).
@@ -120,6 +122,7 @@ class Engine:
         hooks: Hooks | None = None,
         new_id: Callable[[], str] | None = None,
         cache_size: int = 1_000,
+        max_depth: int = 32,
         administrators: Collection[str] = (),
         blobs: BlobStore | None = None,
         max_attachment: int = MAX_ATTACHMENT,
@@ -129,6 +132,8 @@ class Engine:
                 f"the first argument is the processes, not {type(catalog).__name__}: "
                 "pass procflow.load_dir('processes') (a store goes in store=)"
             )
+        if isinstance(administrators, str):
+            raise InvalidArgument("administrators= takes a collection of role ids, not text")
         self.core = Core(
             catalog,
             store=store if store is not None else MemoryStore(),
@@ -138,13 +143,13 @@ class Engine:
             hooks=hooks,
             new_id=new_id or (lambda: secrets.token_hex(8)),
             cache_size=cache_size,
+            max_depth=max_depth,
+            administrators=frozenset(administrators),
         )
         self.commands = Commands(self.core)
         self.queries = Queries(self.core)
         self.scheduler = Scheduler(self.core)
         self.scheduler.saw_catalog(catalog)
-        if isinstance(administrators, str):
-            raise InvalidArgument("administrators= takes a collection of role ids, not text")
         self.supervision = Supervision(
             self.core,
             administrators=administrators,
@@ -288,6 +293,30 @@ class Engine:
             _task_id(task_id),
             by=as_user(by),
             to=as_user_id(to, name="to"),
+            command_id=_optional_text(command_id, "command_id"),
+        )
+
+    def withdraw(
+        self, task_id: str, *, by: User, reason: str, command_id: str | None = None
+    ) -> Instance:
+        """Withdraw one open task (WCP-19, cancel task): it closes, recorded with ``by`` and
+        ``reason``, and its step goes on as if it were done once it has no open task left
+        (to the step after it: ``next``, never a decision's other outcomes).
+
+        Args:
+            task_id: The task (`Task.id`).
+            by: An administrator (holding a role of the engine's ``administrators``), or
+                a holder of a role the step names in ``withdraw_by:``.
+            reason: Why, for the history.
+
+        Raises:
+            TaskNotOpen: The task is not open.
+            NotAllowed: ``by`` may not withdraw it.
+        """
+        return self.commands.withdraw(
+            _task_id(task_id),
+            by=as_user(by),
+            reason=as_text(reason, name="reason"),
             command_id=_optional_text(command_id, "command_id"),
         )
 

@@ -11,13 +11,15 @@ Imports `people`, `state`, `values`, `errors` and the flow's `HumanNode`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from procflow.errors import ExecutionError, InvalidArgument, NotAllowed, TaskNotOpen
-from procflow.flow.ir import HumanNode
+from procflow.flow.ir import STARTER, HumanNode
 from procflow.runtime.people import User, check_user_id
+from procflow.runtime.program import Program
 from procflow.runtime.state import Draft, OpenTask, Snapshot
-from procflow.runtime.values import missing_required, shown, text_problem
+from procflow.runtime.values import Values, missing_required, shown, text_problem
 
 if TYPE_CHECKING:
     from procflow.runtime.interpreter import Run
@@ -29,7 +31,9 @@ __all__ = [
     "barred",
     "can_exist",
     "check_actor",
+    "check_assignees",
     "check_rules",
+    "check_withdrawer",
     "resolve_outcome",
     "split_task_id",
 ]
@@ -99,7 +103,21 @@ def check_actor(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: 
         else:
             whom = f"it needs the role {' or '.join(task.roles)}"
         raise NotAllowed(f"{uid} may not act on '{node.id}': {whom}")
+    if node.same_as is not None:
+        done = state.done.get(node.same_as)
+        familiar = None if done is None else done.who
+        if uid != familiar:
+            raise NotAllowed(
+                f"{uid} may not act on '{node.id}': it is done by whoever did "
+                f"'{node.same_as}' ({familiar or 'nobody yet'})"
+            )
     for step in node.not_by:
+        if step == STARTER:
+            if uid == state.started_by:
+                raise NotAllowed(
+                    f"{uid} started the instance, so may not do '{node.id}' (four-eyes rule)"
+                )
+            continue
         done = state.done.get(step)
         if done is not None and uid in done.by:
             raise NotAllowed(f"{uid} did '{step}', so may not do '{node.id}' (four-eyes rule)")
@@ -116,12 +134,83 @@ def barred(state: Snapshot | Draft, task: OpenTask, node: HumanNode) -> tuple[st
     """
     users: dict[str, None] = {}
     for step in node.not_by:
+        if step == STARTER:
+            if state.started_by:
+                users[state.started_by] = None
+            continue
         done = state.done.get(step)
         if done is not None:
             users.update(dict.fromkeys(done.by))
     if node.kind == "sign":
         users.update(dict.fromkeys(state.tokens[task.token].done_by))
     return tuple(users)
+
+
+def check_withdrawer(node: HumanNode, user: User, administrators: frozenset[str]) -> None:
+    """`NotAllowed` unless ``user`` may withdraw a task of ``node``: they hold a role of its
+    ``withdraw_by:``, or one of the engine's ``administrators`` roles."""
+    if user.roles.isdisjoint(administrators) and user.roles.isdisjoint(node.withdraw_by):
+        who = [*node.withdraw_by, *sorted(administrators)]
+        needs = f"the role {' or '.join(who)}" if who else "a step that says withdraw_by:"
+        raise NotAllowed(f"{user.id} may not withdraw the task of '{node.id}': it needs {needs}")
+
+
+def _named(expression: Any, values: Values, now: Any) -> list[str]:
+    """The people an assignee or for-each expression names now ([] when it cannot say)."""
+    try:
+        value = expression.evaluate(values, now=now)
+    except ExecutionError:
+        return []
+    found = value if isinstance(value, list | tuple) else [value]
+    return [u for u in found if isinstance(u, str) and u]
+
+
+def check_assignees(
+    program: Program,
+    docs: Mapping[str, Mapping[str, Any]],
+    data: Mapping[str, Mapping[str, Any]],
+    problems: dict[str, str],
+    *,
+    state: Snapshot | Draft | None,
+    starter: str | None,
+    now: Any = None,
+) -> None:
+    """Refuse a submission that names, as the person to do a later step (its
+    ``assignee:``, or a for-each list of users), someone that step's four-eyes rule
+    keeps off it: whoever did a ``not_by`` step or is named by the data to do it, or
+    the starter for ``not_by: starter``. The problem names the field."""
+    if not data:
+        return
+    merged = {**docs, **{d: {**docs.get(d, {}), **v} for d, v in data.items()}}
+    copies = state.copies if state is not None else {}
+    values = Values(merged, program.codecs, copies, program.collections)
+    done = state.done if state is not None else {}
+    for node, expression in program.assigned:
+        given = sorted(n for n in expression.names if n.partition(".")[2] in data.get(
+            n.partition(".")[0], {}))  # fmt: skip
+        if not given:
+            continue  # this submission does not name them
+        why: dict[str, str] = {}
+        for step in node.not_by:
+            if step == STARTER:
+                if starter is not None:
+                    why.setdefault(starter, "started the instance")
+                continue
+            earlier = done.get(step)
+            for user in earlier.by if earlier is not None else ():
+                why.setdefault(user, f"did '{step}'")
+            other = program.nodes.get(step)
+            named = getattr(other, "assignee", None)
+            if named is not None:
+                for user in _named(named, values, now):
+                    why.setdefault(user, f"is named to do '{step}'")
+        for user in _named(expression, values, now):
+            if user in why:
+                problems[given[0]] = (
+                    f"names {user}, who {why[user]} and so may not do '{node.id}' "
+                    "(four-eyes rule): name someone else"
+                )
+                break
 
 
 def resolve_outcome(node: HumanNode, outcome: str | None, problems: dict[str, str]) -> str | None:

@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from procflow.errors import EvaluationError, ExecutionError
-from procflow.flow.ir import DeadlinePlan, HumanNode, Limit, LinkNode, Node
+from procflow.flow.ir import STARTER, DeadlinePlan, HumanNode, Limit, LinkNode, Node
 from procflow.flow.ports import NO_ITEM, ConditionLike
 from procflow.flow.tables import run_tables
 from procflow.language import deadlines
@@ -49,12 +49,15 @@ class Host(Protocol):
 
     calendar: Calendar
     track_notices: bool
+    max_depth: int
+    knows_holders: bool
 
     def load(self, instance_id: str) -> tuple[int, Snapshot]: ...
     def program(self, definition_hash: str) -> Program: ...
     def program_of(self, process_id: str) -> Program: ...
     def new_id(self) -> str: ...
     def members(self, roles: Sequence[str], *, why: str) -> list[str]: ...
+    def holders(self, roles: Sequence[str]) -> list[str] | None: ...
 
 
 class Command:
@@ -144,7 +147,7 @@ class Run:
         self.inline = False
         """True while a parent starts this instance by a call and handles its finish itself."""
         self._n: int = state.counter if state is not None else 0
-        self.expired: dict[int, str] = {}
+        self.expired: dict[int, str] | None = None
         """Task number -> the moment its deadline expired it, in this command."""
 
     @property
@@ -269,7 +272,18 @@ class Run:
         item: Any = NO_ITEM,
         enter: bool,
         each: bool = False,
+        left_out: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
+        nobody = None
+        if node.guarded and (
+            assignee is not None
+            or candidates
+            or node.starter
+            or node.same_as is not None
+            or self.cmd.host.knows_holders
+        ):  # else a role task whose holders are not known here: nothing to check
+            nobody = self._nobody(node, token, roles, candidates, assignee, entering=enter)
         number = self.next_number()
         data: dict[str, Any] = {"task": number, "step": node.id, "token": token, "roles": roles}
         if candidates:
@@ -284,9 +298,143 @@ class Run:
             data["enter"] = True
             if each:
                 data["each"] = True
+            if people:
+                data["people"] = list(people)
+        if left_out:
+            data["left_out"] = list(left_out)
         self.emit("task_opened", data)
+        if nobody is not None:
+            self._no_one(number, node, token, nobody)
         if self.cmd.host.track_notices:
             self.cmd.notices.append(("opened", self, number))
+
+    # -- allocation: four-eyes when a task opens, not only when someone acts ---------------
+
+    def starter(self) -> str | None:
+        return self.draft.started_by
+
+    def signers(self, token: int) -> Sequence[str]:
+        return self.draft.tokens[token].people
+
+    def signed_by(self, token: int) -> Sequence[str]:
+        return self.draft.tokens[token].done_by
+
+    def familiar(self, step: str) -> str | None:
+        done = self.draft.done.get(step)
+        return None if done is None else done.who
+
+    def excluded(self, node: HumanNode, token: int, *, entering: bool = False) -> set[str]:
+        draft = self.draft
+        out: set[str] = set()
+        for step in node.not_by:
+            if step == STARTER:
+                if draft.started_by is not None:
+                    out.add(draft.started_by)
+                continue
+            done = draft.done.get(step)
+            if done is not None:
+                out.update(done.by)
+        if node.kind == "sign" and not entering:  # entering: who did the step before
+            current = draft.tokens.get(token)
+            if current is not None:
+                out.update(current.done_by)
+        return out
+
+    def _why_not(self, user: str, node: HumanNode, token: int) -> str:
+        """Why a four-eyes rule keeps ``user`` off ``node``."""
+        draft = self.draft
+        for step in node.not_by:
+            if step == STARTER and user == draft.started_by:
+                return f"{user} started the instance"
+            done = draft.done.get(step)
+            if done is not None and user in done.by:
+                return f"{user} did '{step}'"
+        return f"{user} has signed"
+
+    def _nobody(
+        self,
+        node: HumanNode,
+        token: int,
+        roles: Sequence[str],
+        candidates: Sequence[str],
+        assignee: str | None,
+        *,
+        entering: bool = False,
+    ) -> str | None:
+        """Why nobody eligible can take a task of ``node`` opened so; None when someone can.
+
+        A task for named people (its candidates, its assignee) is checked against
+        the exclusions; a role task only when the engine's directory names the
+        role's holders (otherwise who holds it is not known here: the check when
+        someone acts still applies).
+        """
+        if assignee is None and node.starter:
+            return "the system started the instance, so there is no starter to give it to"
+        if assignee is None and node.same_as is not None:
+            return f"nobody has done '{node.same_as}', whose doer must do it (same_as)"
+        if (
+            assignee is None
+            and not candidates
+            and (not self.cmd.host.knows_holders or (not node.not_by and node.kind != "sign"))
+        ):
+            return None  # a role task: who holds the role is not known here, or no rule
+        excluded = self.excluded(node, token, entering=entering)
+        if not excluded:
+            return None
+        people: Sequence[str]
+        if assignee is not None:
+            people = [assignee]
+        elif candidates:
+            people = candidates
+        else:
+            people = self.cmd.host.holders(roles) or []
+            if not people:
+                return None  # no directory, or it names nobody: not known here
+        if any(p not in excluded for p in people):
+            return None
+        whom = "; ".join(self._why_not(p, node, token) for p in people)
+        if assignee is not None or candidates:
+            return f"it is for {', '.join(people)} only, and {whom}"
+        return f"{' or '.join(roles)} is held by {', '.join(people)} only, and {whom}"
+
+    def _no_one(self, number: int, node: HumanNode, token: int, why: str) -> None:
+        """A task nobody eligible can take: it follows the step's escalation (moved to the
+        escalation role at once), or the command fails and changes nothing."""
+        plan = node.deadline
+        escalate = plan.escalate if plan is not None else None
+        if escalate is not None:
+            excluded = self.excluded(node, token)
+            holders = self.cmd.host.holders([escalate.to]) or []
+            if not holders or any(h not in excluded for h in holders):
+                data = {"task": number, "timer": "esc", "to": escalate.to, "mode": "move",
+                        "why": f"nobody eligible: {why}"}  # fmt: skip
+                self.emit("escalated", data, system=True)
+                return
+            why += f"; its escalation role {escalate.to} is held by {', '.join(holders)} only"
+        raise ExecutionError(
+            f"nobody may do '{node.id}' of {self.program.process_id}: {why} (four-eyes). "
+            "Nothing was changed: give the step an escalation (deadline: escalate:), "
+            "or more holders of its role"
+        )
+
+    def recheck(self, token: int, node: HumanNode, needed: int) -> None:
+        if not self.cmd.host.knows_holders:
+            # who holds a role is not known; a task for named people can only die when
+            # its person has signed, and delegation never gives one person two of them
+            return
+        signed = self.draft.tokens[token].completions
+        dead: list[tuple[int, str]] = []
+        live = 0
+        for number in self.open_tasks(token):
+            task = self.draft.tasks[number]
+            why = self._nobody(node, token, task.roles, task.candidates, task.assignee)
+            if why is None:
+                live += 1
+            else:
+                dead.append((number, why))
+        if dead and signed + live < needed:
+            for number, why in dead:
+                self._no_one(number, node, token, why)
 
     def open_tasks(self, token: int) -> list[int]:
         if not self.draft.tokens[token].open:
@@ -331,8 +479,27 @@ class Run:
             self.apply_tables(node, made)
         move = node.completed(self, task.token, outcome)
         if move is not None:
+            if node.cancels:
+                self.cancel_steps(node)
             token, came_from, target = move
             self.enter(token, target, came_from)
+
+    def withdraw_task(self, number: int, task: OpenTask, data: dict[str, Any]) -> None:
+        """Withdraw one open task (``data``: why, and what the history keeps of it); its
+        step goes on as it says (`HumanNode.withdrawn`)."""
+        self.emit("task_withdrawn", {"task": number, **data})
+        node: HumanNode = self.program.nodes[task.step]  # type: ignore[assignment]  # human
+        move = node.withdrawn(self, task.token)
+        if move is not None:
+            token, came_from, target = move
+            self.enter(token, target, came_from)
+
+    def cancel_steps(self, node: HumanNode) -> None:
+        """``node`` is done: withdraw the open tasks of the steps it ``cancels`` (WCP-19)."""
+        wanted = set(node.cancels)
+        for number, task in sorted(self.draft.task_map().items()):
+            if task.step in wanted and number in self.draft.tasks:
+                self.withdraw_task(number, task, {"why": "cancelled", "step": node.id})
 
     def own_copy(self, node: HumanNode, task: OpenTask, doc: str) -> dict[str, Any]:
         """The copy of the per-person form ``doc`` that ``task`` fills, as it is before the
@@ -431,6 +598,8 @@ class Run:
             task = self.draft.tasks.get(number)  # an earlier one may have closed it
             if task is not None and (name, at) in task.timers:
                 if name == "exp":
+                    if self.expired is None:
+                        self.expired = {}
                     self.expired[number] = at
                 self.fire(number, task, name)
 
@@ -526,7 +695,16 @@ class Run:
     def call(self, token: int, node: Node) -> None:
         assert isinstance(node, LinkNode)  # noqa: S101 - calls are link nodes
         program = self.cmd.host.program_of(node.target)
-        parent = {"id": self.id, "step": node.id, "mode": "call", "token": token}
+        above = self.draft.parent
+        depth = 1 + (above.depth if above is not None and above.mode == "call" else 0)
+        limit = self.cmd.host.max_depth
+        if depth > limit:
+            raise ExecutionError(
+                f"the call '{node.id}' of {self.program.process_id} would run {node.target} "
+                f"{depth} calls deep, beyond the engine's limit of {limit} "
+                "(Engine(max_depth=...)): does the condition that bounds the recursion hold?"
+            )
+        parent = {"id": self.id, "step": node.id, "mode": "call", "token": token, "depth": depth}
         child = Run(self.cmd, self.cmd.host.new_id(), program, None, 0)
         child.inline = True
         self.cmd.runs[child.id] = child
@@ -561,6 +739,10 @@ class Run:
         self.emit("handed_off", {"step": node.id, "process": node.target, "child": child.id})
 
     def finish(self, result: str) -> None:
+        # tasks still open (a join: first's other branches, a for-each that did not wait)
+        # end with the instance, each recorded
+        for number in sorted(self.draft.task_map()):
+            self.emit("task_withdrawn", {"task": number, "why": "finished"})
         self.emit("finished", {"result": result})
         self.notice("finished")
         parent = self.draft.parent

@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from procflow.flow.catalog import Process
-from procflow.flow.ir import START, Flow, HumanNode, Node
+from procflow.flow.context import environment
+from procflow.flow.ir import START, STARTER, Flow, HumanNode, Node
+from procflow.language.expr import Expression, compile_expression
 from procflow.language.model import NUMERIC
 from procflow.language.schedules import Recurrence, read_schedule
 from procflow.runtime.values import DocCodecs, codecs_for, default_docs
@@ -48,9 +50,9 @@ class Program:
     """
 
     __slots__ = (
-        "bar_sources", "codecs", "collections", "copy_defaults", "defaults", "definition",
-        "definition_hash", "first", "flow", "four_eyes", "limits", "nodes", "process",
-        "process_id", "recurrence", "search", "starters",
+        "assigned", "bar_sources", "codecs", "collections", "copy_defaults", "defaults",
+        "definition", "definition_hash", "first", "flow", "four_eyes", "limits", "nodes",
+        "process", "process_id", "recurrence", "search", "starters",
     )  # fmt: skip
 
     def __init__(self, process: Process) -> None:
@@ -83,6 +85,7 @@ class Program:
             (f"{doc}.{field}", doc, field, self.codecs[doc][field].field.type in NUMERIC)
             for doc, field in flow.search
         )
+        self.assigned = self._assigned()
 
     @property
     def definition_text(self) -> str:
@@ -100,14 +103,32 @@ class Program:
         queue = deque([START])
         while queue:
             node = self.nodes[queue.popleft()]
-            if node.human:
-                roles.update(getattr(node, "roles", ()))
+            if node.human:  # the starter is whoever starts it: no role needed
+                roles.update(r for r in getattr(node, "roles", ()) if r != STARTER)
                 continue
             for edge in self.flow.outgoing(node.id):
                 if edge.target not in seen:
                     seen.add(edge.target)
                     queue.append(edge.target)
         return frozenset(roles) or None
+
+    def _assigned(self) -> tuple[tuple[HumanNode, Expression], ...]:
+        """The steps that data names the people of (``assignee:``, a for-each over a list
+        of users) and that a four-eyes rule guards, with the expression naming them: a
+        submission that names someone the rule excludes is refused (`guards`)."""
+        out: list[tuple[HumanNode, Expression]] = []
+        for node in self.flow.human_steps():
+            if not node.not_by:
+                continue
+            named = getattr(node, "assignee", None)
+            each = getattr(node, "for_each", None)
+            if named is None and each is not None and each.users:
+                named = compile_expression(
+                    f"{each.document}.{each.field}", environment(self.flow.documents), expect=None
+                )[0]
+            if named is not None:
+                out.append((node, named))
+        return tuple(out)
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]

@@ -28,6 +28,9 @@ from procflow.store import Changes, Commit, TaskRow, TimerRow
 __all__ = ["commit_of", "tell_hooks"]
 
 
+Rows = tuple[tuple[TaskRow, ...], tuple[TimerRow, ...]]
+
+
 def _row(iid: str, number: int, t: OpenTask, run: Run, snapshot: Snapshot) -> TaskRow:
     """The row of an open task: with the users four-eyes bars from it (`guards.barred`)."""
     four_eyes = run.program.four_eyes
@@ -37,15 +40,16 @@ def _row(iid: str, number: int, t: OpenTask, run: Run, snapshot: Snapshot) -> Ta
                    t.opened, bars)  # fmt: skip
 
 
-def _rows(iid: str, run: Run, snapshot: Snapshot) -> tuple[list[TaskRow], list[TimerRow]]:
-    """The open-task and timer rows of an instance's open tasks."""
+def _rows(iid: str, run: Run, snapshot: Snapshot) -> Rows:
+    """The open-task and timer rows of an instance's open tasks, in the order they opened."""
     rows: list[TaskRow] = []
     timers: list[TimerRow] = []
-    for number, t in sorted(snapshot.tasks.items()):  # in the order they opened
+    tasks = snapshot.tasks
+    for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():
         rows.append(_row(iid, number, t, run, snapshot))
         if t.timers:
             timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
-    return rows, timers
+    return tuple(rows), tuple(timers)
 
 
 def _changes(iid: str, touched: set[int], old: Mapping[int, OpenTask], run: Run,
@@ -96,20 +100,21 @@ def commit_of(run: Run, state: Stored) -> Commit:
     changes = None
     tasks: Sequence[TaskRow]
     timers: Sequence[TimerRow]
+    # touched is None for a new or small instance (`state.SMALL`), whose complete sets cost
+    # no more than the command that made them
     if touched is None or base is None or run.version == 0:
-        rows, timer_rows = _rows(iid, run, snapshot)
-        tasks, timers = tuple(rows), tuple(timer_rows)
+        tasks, timers = _rows(iid, run, snapshot)
     else:
         changes = _changes(iid, touched, base.tasks, run, snapshot)
-        made: list[tuple[list[TaskRow], list[TimerRow]]] = []
+        made: list[Rows] = []
 
-        def full() -> tuple[list[TaskRow], list[TimerRow]]:
+        def full() -> Rows:
             if not made:
                 made.append(_rows(iid, run, snapshot))
             return made[0]
 
-        tasks = Later(lambda: tuple(full()[0]))
-        timers = Later(lambda: tuple(full()[1]))
+        tasks = Later(lambda: full()[0])
+        timers = Later(lambda: full()[1])
     parent = snapshot.parent
     program = run.program
     search = stored(program, snapshot.documents) if program.search else ()

@@ -21,24 +21,30 @@ its own. Control flow is decided by the interpreter, never here.
 
 Events (``type``: payload; every event also has ``at`` and ``by``):
 
-- ``started``: process, hash, token, docs, parent ({id, step, mode, token})
-  when a call or hand-off started it, schedule ({by, period, at}) when the
-  system started it on its ``schedule:`` (``by`` is then None).
+- ``started``: process, hash, token, docs, parent ({id, step, mode, token,
+  depth: how many calls deep, 0 when absent}) when a call or hand-off started
+  it, schedule ({by, period, at}) when the system started it on its
+  ``schedule:`` (``by`` is then None).
 - ``task_opened``: task (a number; the public id is ``<instance>.<task>``),
   step, token, roles, and when they apply: candidates (the only users who may
   act), assignee, due, timers ({name: UTC moment}), item (the for-each item),
   enter (the token arrives at the step: its count of completions restarts),
   each (with enter: a for-each step's tasks, whose completers the token does
-  not keep in ``done_by``; histories without it keep every completer).
+  not keep in ``done_by``; histories without it keep every completer),
+  people (with enter: the members of a role who sign a sign-off, as resolved
+  then, kept with the token), left_out (for the record: members a four-eyes
+  rule kept from getting a for-each task).
   Histories written by procflow 0.1 say ``cand`` and ``asg``; both are read.
 - ``task_completed``: task, outcome, data (stored form), timer (when a
   deadline expired it; ``by`` is then None), keep (remember who did the step:
-  a later four-eyes rule or deadline names it); and when the step fills
-  per-person forms: copies ({document: the copy's values, stored form}), of
-  (the member or item the copy is for; absent for a step without for-each),
-  each (the documents where every submission is a new copy; otherwise the
-  copy of the same step and ``of`` is replaced).
-- ``task_withdrawn``: task, why (``signed``, ``rejected``, ``join``).
+  a later four-eyes rule, deadline or ``same_as`` names it; who did it last is
+  kept too); and when the step fills per-person forms: copies ({document: the
+  copy's values, stored form}), of (the member or item the copy is for; absent
+  for a step without for-each), each (the documents where every submission is
+  a new copy; otherwise the copy of the same step and ``of`` is replaced).
+- ``task_withdrawn``: task, why (``signed``, ``rejected``, ``join``;
+  ``withdrawn`` with reason, by `Engine.withdraw`; ``cancelled`` with step, by
+  a step that ``cancels`` it; ``finished``, open when the instance finished).
 - ``task_claimed``: task (``by`` becomes the assignee); ``task_delegated``: task, to.
 - ``task_reassigned``: task, to, from (the assignee before, or None): an
   administrator gave the task to ``to`` (folded as a delegation).
@@ -46,14 +52,19 @@ Events (``type``: payload; every event also has ``at`` and ``by``):
   (bytes), type (media type), sha256. For the record only: the snapshot does
   not change, and the bytes of an attachment are in the blob store, not here.
 - ``reminded`` / ``overdue``: task, timer; ``escalated``: task, timer, to,
-  mode (``offer`` or ``move``), candidates (members offered the task).
+  mode (``offer`` or ``move``), candidates (members offered the task), why
+  (for the record: ``nobody eligible: ...`` when four-eyes left nobody to
+  take the task as it opened).
 - ``step_skipped``: step, when (the condition) or why; ``branched``: step, to,
   arm (the condition, or ``otherwise``); ``notified``: step, roles, message,
   users (the people ``notify_users`` named, when the step has it).
 - ``forked``: step, token, branches ([[branch, token], ...]), skipped
   (branches whose ``when`` did not hold); ``joined``: step, token, branch;
   ``merged``: step, token, discard (tokens of a join-any's losing branches),
-  drop (joins inside them).
+  drop (joins inside them), first (a ``join: first``: the join stays, marked
+  fired, until its other branches have ended there).
+- ``thread_ended``: step, token (the tasks of a for-each that did not wait
+  are all done: their token ends).
 - ``called``: step, token, child; ``child_finished``: child, token, result,
   docs (the returned documents); ``handed_off``: step, process, child.
 - ``decided``: step, table, docs (fields set by a decision table).
@@ -122,6 +133,8 @@ class Token(NamedTuple):
         open: How many open tasks it has (derived from the tasks, not stored).
         each: Its tasks are a for-each step's, one per member or item: their count
             is all that matters, so who completed them is not kept in ``done_by``.
+        people: The members of a role who sign a sign-off, as the directory gave
+            them when it opened (in order).
     """
 
     at: str
@@ -130,6 +143,7 @@ class Token(NamedTuple):
     child: str | None = None
     open: int = 0
     each: bool = False
+    people: tuple[str, ...] = ()
 
 
 class OpenTask(NamedTuple):
@@ -161,26 +175,37 @@ class OpenTask(NamedTuple):
 
 
 class JoinState(NamedTuple):
-    """A parallel step waiting at its join: the branches that run and those that arrived."""
+    """A parallel step waiting at its join: the branches that run and those that arrived;
+    ``fired`` when a ``join: first`` went on already (it waits for the others to end)."""
 
     live: tuple[int, ...]
     done: tuple[int, ...] = ()
+    fired: bool = False
 
 
 class StepDone(NamedTuple):
-    """Who did a remembered step (a four-eyes rule or a deadline names it), and when last."""
+    """Who did a remembered step (a four-eyes rule, a deadline or ``same_as`` names it), when
+    last, and who last (None: the last of ``by``)."""
 
     by: tuple[str, ...]
     at: str
+    last: str | None = None
+
+    @property
+    def who(self) -> str | None:
+        """Who did it last."""
+        return self.last if self.last is not None else (self.by[-1] if self.by else None)
 
 
 class Parent(NamedTuple):
-    """The instance that started this one: by a ``call`` (which waits) or a ``handoff``."""
+    """The instance that started this one: by a ``call`` (which waits) or a ``handoff``;
+    ``depth``: how many calls deep this instance runs (a process may call itself)."""
 
     id: str
     step: str
     mode: str
     token: int | None = None
+    depth: int = 0
 
 
 class Copy(NamedTuple):
@@ -246,6 +271,10 @@ class Snapshot(NamedTuple):
 
 NO_TASKS: Map[int, OpenTask] = Map()
 
+SMALL = 16
+"""Up to this many open tasks before a command, its commit gives the instance's complete
+sets of task and timer rows; beyond, what changed (`Draft.touched`, `records.commit_of`)."""
+
 _EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, NO_TASKS, {}, {}, (), 0, {}, {}, {})
 
 
@@ -298,8 +327,8 @@ class Draft:
     counter: int
     timers_at: dict[str, int]
     touched: set[int] | None
-    """The tasks this draft changed (opened, closed or altered), or None when every
-    task may have (a new instance, or one that ended)."""
+    """The tasks this draft changed (opened, closed or altered), or None when they are not
+    counted: a new instance, or one that had at most `SMALL` open tasks."""
     copies: dict[str, tuple[Copy, ...]]
     loops: dict[str, int]
 
@@ -311,7 +340,9 @@ class Draft:
             self.done, self.handoffs, self.counter, self.timers_at, self.copies, self.loops,
         ) = base if base is not None else _EMPTY  # type: ignore[assignment]  # fmt: skip
         self._owned = 0
-        self.touched = set() if base is not None else None
+        # a small instance's commit gives its complete sets (`records.commit_of`): only a
+        # large one's tells what changed, so only it keeps count of the tasks touched
+        self.touched = set() if base is not None and len(base.tasks) > SMALL else None
 
     def own_tasks(self) -> Any:
         """The tasks, to change (a `MapMutation`)."""
@@ -354,15 +385,14 @@ class Draft:
                 counts.pop(at, None)
 
     def close_task(self, number: int) -> OpenTask:
-        """Take an open task out (completed or withdrawn): its timers and its token's count."""
-        task: OpenTask = self.own_tasks().pop(number)
-        self.touch(number)
+        """Take an open task out (completed or withdrawn), with its timers; the caller
+        counts it out of its token (`Token.open`)."""
+        task: OpenTask = (self.tasks if self._owned & 1 else self.own_tasks()).pop(number)
+        touched = self.touched
+        if touched is not None:
+            touched.add(number)
         if task.timers:
             self.drop_timers(task.timers)
-        tokens = self.own_tokens()
-        token = tokens.get(task.token)
-        if token is not None:
-            tokens[task.token] = token._replace(open=token.open - 1)
         return task
 
     def own_tokens(self) -> dict[int, Token]:
@@ -437,7 +467,9 @@ class Draft:
 
     def freeze(self) -> Snapshot:
         """The snapshot as of now (the draft may go on changing; the snapshot will not)."""
-        tasks = self.task_map()
+        tasks = self.tasks
+        if self._owned & 1:  # task_map, inline: this is the hot path
+            tasks = self.tasks = tasks.finish()
         self._owned = 0  # the mappings now belong to the snapshot: copy before changing again
         return Snapshot(
             self.process, self.definition_hash, self.status, self.result, self.started_at,
@@ -460,7 +492,11 @@ def _started(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
         None,
     )
     d.started_at, d.started_by = at, by
-    d.parent = None if p is None else Parent(p["id"], p["step"], p["mode"], p.get("token"))
+    d.parent = (
+        None
+        if p is None
+        else Parent(p["id"], p["step"], p["mode"], p.get("token"), p.get("depth", 0))
+    )
     d.documents = {k: dict(v) for k, v in data.get("docs", {}).items()}
     d.tokens, d.tasks, d.joins, d.done = {token: Token("@start")}, NO_TASKS, {}, {}
     d.handoffs, d.counter, d.timers_at, d.copies, d.loops = (), token, {}, {}, {}
@@ -480,7 +516,9 @@ def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> Non
     timers = get("timers")
     pending = tuple(timers.items()) if timers else ()
     token = data["token"]
-    d.own_tasks()[number] = OpenTask(
+    if not d._owned & 1:  # own_tasks, inline: this is the hot path
+        d.own_tasks()
+    d.tasks[number] = OpenTask(
         data["step"],
         token,
         tuple(data["roles"]),
@@ -491,17 +529,24 @@ def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> Non
         get("item"),
         at,
     )
-    d.touch(number)
+    touched = d.touched
+    if touched is not None:
+        touched.add(number)
     if pending:
         d.add_timers(pending)
-    tokens = d.own_tokens()
+    tokens = d.tokens if d._owned & 2 else d.own_tokens()
     old = tokens.get(token)
     if get("enter"):
-        tokens[token] = Token(data["step"], open=1 if old is None else old.open + 1,
-                              each=bool(get("each")))  # fmt: skip
+        people = get("people")
+        tokens[token] = Token(  # positional: this is the hot path
+            data["step"], 0, (), None, 1 if old is None else old.open + 1, bool(get("each")),
+            tuple(people) if people else (),
+        )  # fmt: skip
     elif old is not None:
-        tokens[token] = old._replace(open=old.open + 1)
-    d.count(number)
+        where, completions, done_by, child, left, each, people = old
+        tokens[token] = Token(where, completions, done_by, child, left + 1, each, people)
+    if number > d.counter:  # noqa: PLR1730 - a call to max() costs more on the hot path
+        d.counter = number
 
 
 def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
@@ -510,20 +555,28 @@ def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
         d.merge_docs(data["data"])
     if data.get("copies"):
         d.add_copies(data, task.step, at, by)
-    tokens = d.own_tokens()
-    where, completions, done_by, child, left, each = tokens[task.token]
+    tokens = d.tokens if d._owned & 2 else d.own_tokens()
+    where, completions, done_by, child, left, each, people = tokens[task.token]
     if by is not None and not each:
         done_by = (*done_by, by)
-    tokens[task.token] = Token(where, completions + 1, done_by, child, left, each)
+    tokens[task.token] = Token(where, completions + 1, done_by, child, left - 1, each, people)
     if data.get("keep"):
         done = d.own_done()
         old = done.get(task.step)
         users = old.by if old is not None else ()
-        done[task.step] = StepDone(users if by is None or by in users else (*users, by), at)
+        last = by if by is not None else (old.who if old is not None else None)
+        users = users if by is None or by in users else (*users, by)
+        # kept only when it is not the last of `by` (a doer of an earlier round again)
+        done[task.step] = StepDone(users, at, None if users and last == users[-1] else last)
 
 
 def _task_withdrawn(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
-    d.close_task(data["task"])
+    task = d.close_task(data["task"])
+    tokens = d.own_tokens()
+    token = tokens.get(task.token)
+    if token is not None:
+        where, completions, done_by, child, left, each, people = token
+        tokens[task.token] = Token(where, completions, done_by, child, left - 1, each, people)
 
 
 def _changed(d: Draft, number: int) -> tuple[Any, OpenTask]:
@@ -599,12 +652,19 @@ def _joined(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     d.own_tokens().pop(data["token"])
     joins = d.own_joins()
     join = joins[data["step"]]
-    joins[data["step"]] = join._replace(done=(*join.done, data["branch"]))
+    done = (*join.done, data["branch"])
+    if join.fired and set(join.live) <= set(done):
+        joins.pop(data["step"])  # a join: first whose last branch has ended
+    else:
+        joins[data["step"]] = join._replace(done=done)
 
 
 def _merged(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     joins = d.own_joins()
-    joins.pop(data["step"])
+    if data.get("first"):  # join: first: the others run on; the join waits for them
+        joins[data["step"]] = joins[data["step"]]._replace(fired=True)
+    else:
+        joins.pop(data["step"])
     for inner in data.get("drop", ()):
         joins.pop(inner, None)
     tokens = d.own_tokens()
@@ -612,6 +672,10 @@ def _merged(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
         tokens.pop(token, None)
     tokens[data["token"]] = Token(data["step"])
     d.count(data["token"])
+
+
+def _thread_ended(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
+    d.own_tokens().pop(data["token"], None)
 
 
 def _called(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
@@ -671,6 +735,7 @@ _HANDLERS: dict[str, Handler] = {
     "forked": _forked,
     "joined": _joined,
     "merged": _merged,
+    "thread_ended": _thread_ended,
     "called": _called,
     "child_finished": _child_finished,
     "handed_off": _handed_off,

@@ -247,9 +247,11 @@ class Instance:
     @property
     def tasks(self) -> tuple[Task, ...]:
         if self._tasks is None:
+            tasks = self._state.tasks
             self._tasks = tuple(
                 build_task(self.id, self._program, number, task)
-                for number, task in sorted(self._state.tasks.items())
+                # in the order they opened: by number (the map's own order is not)
+                for number, task in (sorted(tasks.items()) if len(tasks) > 1 else tasks.items())
             )
         return self._tasks
 

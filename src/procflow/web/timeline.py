@@ -60,7 +60,12 @@ _Line = tuple[str, str, str, list[tuple[str, str]], str]
 """(kind, what, outcome, changes, text) of one history line."""
 
 _WARNINGS = {"overdue": "逾期", "reminded": "提醒", "escalated": "升級"}
-_PHASES = {"forked": "並行開始", "joined": "一個分支完成", "merged": "並行匯合"}
+_PHASES = {
+    "forked": "並行開始",
+    "joined": "一個分支完成",
+    "merged": "並行匯合",
+    "thread_ended": "各自辦理全部完成",
+}
 
 
 class _Lines:
@@ -111,7 +116,10 @@ class _Lines:
         return "done", what, d.get("outcome") or "", _changes(self.program, d.get("data")), ""
 
     def task_withdrawn(self, d: Any) -> _Line:
-        return "system", f"「{self.task_title(d)}」撤回（{d.get('why', '')}）", "", [], ""
+        why = d.get("why", "")
+        if why == "cancelled":  # a step that cancels it (WCP-19)
+            why = f"「{self.title(d.get('step'))}」取消"
+        return "system", f"「{self.task_title(d)}」撤回（{why}）", "", [], str(d.get("reason", ""))
 
     def task_claimed(self, d: Any) -> _Line:
         return "info", f"認領「{self.task_title(d)}」", "", [], ""

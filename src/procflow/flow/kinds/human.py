@@ -13,11 +13,11 @@ Imports `context`, `layout`, `ir`, `tables` and the language layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from procflow.flow.context import DATES, Context
-from procflow.flow.ir import DeadlinePlan, Escalation, Expiry, Flow, HumanNode, Rule
+from procflow.flow.ir import STARTER, DeadlinePlan, Escalation, Expiry, Flow, HumanNode, Rule
 from procflow.flow.layout import Placed
 from procflow.flow.tables import plan_tables
 from procflow.language import deadlines
@@ -53,6 +53,8 @@ def human_fields(ctx: Context, placed: Placed, step: HumanStep) -> dict[str, Any
         "deadline": _deadline(ctx, placed, step),
         "tables": tables,
         "remember": placed.id in ctx.remembered,
+        "cancels": tuple(step.cancels),
+        "withdraw_by": tuple(step.withdraw_by),
         "copies": copies,
     }
 
@@ -121,12 +123,88 @@ def check_human(
     for i, doc in enumerate(step.reads):
         yield from ctx.document(doc, (*path, "reads", i))
     yield from _four_eyes(ctx, flow, placed, node)
+    yield from _nobody_left(ctx, flow, placed, node)
+    yield from _cancels(ctx, flow, placed, node)
+    for i, role in enumerate(node.withdraw_by):
+        yield from ctx.actor(role, (*placed.path, "withdraw_by", i))
     yield from _deadline_names(ctx, placed, node, step)
 
 
-def _four_eyes(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Iterator[Diagnostic]:
+def held_by(ctx: Context, roles: Iterable[str]) -> set[str] | None:
+    """The people holding any of ``roles`` by the organisation's ``members:``; None when
+    a role does not say (then nothing is known)."""
+    out: set[str] = set()
+    for role in roles:
+        actor = ctx.actors.get(role)
+        if actor is None or not actor.members:
+            return None
+        out.update(actor.members)
+    return out
+
+
+def _doers(ctx: Context, flow: Flow, node: Any) -> set[str] | None:
+    """Who may do a human step, by the members of its roles (None when not known: data
+    names the person, or a role does not list its members)."""
+    if not isinstance(node, HumanNode) or node.starter or getattr(node, "assignee", None):
+        return None
+    each = getattr(node, "for_each", None)
+    if each is not None and not each.members:
+        return None
+    return held_by(ctx, node.roles)
+
+
+def _nobody_left(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Iterator[Diagnostic]:
+    """PF327: by the members the organisation gives, the only people who may do this
+    step may have done a step its four-eyes rule names."""
+    mine = _doers(ctx, flow, node)
+    if not mine:
+        return
     for i, other in enumerate(node.not_by):
-        where = (*placed.path, "not_by", i)
+        found = flow.nodes.get(other)
+        if other == STARTER:
+            theirs = held_by(ctx, ctx.process.starts_by) if ctx.process.starts_by else None
+        else:
+            theirs = _doers(ctx, flow, found) if found is not None else None
+        for person in sorted(theirs or ()):
+            if mine <= {person}:
+                did = "starts the instance" if other == STARTER else f"does '{other}'"
+                yield ctx.diag(
+                    (*placed.path, "not_by", i),
+                    "PF327",
+                    f"if {person} {did}, nobody may do '{node.id}': "
+                    f"{' or '.join(node.roles)} is held by {person} only",
+                    "add a holder of the role in the organisation file, or give the step "
+                    "an escalation (deadline: escalate:)",
+                    warning=True,
+                )
+                break
+
+
+def _cancels(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Iterator[Diagnostic]:
+    """``cancels`` names other tasks or sign-offs (PF301, PF321)."""
+    for i, other in enumerate(node.cancels):
+        where = (*placed.path, "cancels", i)
+        found = flow.nodes.get(other)
+        if other not in ctx.layout.by_id:
+            hint = did_you_mean(other, ctx.layout.by_id) or "name a task or sign-off"
+            yield ctx.diag(where, "PF301", f"the step '{other}' is not defined", hint)
+        elif found is None or not found.human or other == node.id:
+            yield ctx.diag(
+                where,
+                "PF321",
+                f"'{other}' is not another task or sign-off: only their tasks can be withdrawn",
+                "name a task or sign-off of this process",
+            )
+
+
+def _four_eyes(ctx: Context, flow: Flow, placed: Placed, node: HumanNode) -> Iterator[Diagnostic]:
+    rules = [("not_by", i, other) for i, other in enumerate(node.not_by)]
+    if node.same_as is not None:
+        rules.append(("actor", -1, node.same_as))
+    for key, i, other in rules:
+        if other == STARTER:
+            continue  # the person who started the instance
+        where = (*placed.path, key, i) if i >= 0 else (*placed.path, key)
         found = flow.nodes.get(other) if other in ctx.layout.by_id else None
         if other not in ctx.layout.by_id:
             hint = did_you_mean(other, ctx.layout.by_id)

@@ -2,7 +2,7 @@
 
 Owns `ParallelNode` and the ``parallel`` `StepKind`: its branches (each with
 its first step and an optional ``when``) and its join (`procflow.flow.ir.JoinNode`,
-``join: all`` or ``any``); how it runs (one token per branch whose ``when``
+``join: all``, ``any`` or ``first``); how it runs (one token per branch whose ``when``
 holds, ``forked`` listing the skipped ones; with none, it merges at once);
 and how it is drawn (a bar that says how the branches join).
 
@@ -23,10 +23,16 @@ from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.model import ParallelStep
 
 WORDS: dict[Language, dict[str, str]] = {
-    "zh": {"title": "並行", "any": "任一完成即匯合", "all": "全部完成後匯合"},
+    "zh": {
+        "title": "並行",
+        "any": "任一完成即匯合",
+        "first": "首個完成即繼續，其餘照常完成",
+        "all": "全部完成後匯合",
+    },
     "en": {
         "title": "In parallel",
         "any": "goes on when one is done",
+        "first": "goes on at the first done, the others run to their end",
         "all": "goes on when all are done",
     },
 }
@@ -52,6 +58,8 @@ class ParallelNode(Node):
     join: str = ""
     any: bool = False
     """``join: any``: the first branch to finish goes on; the others are withdrawn."""
+    first: bool = False
+    """``join: first``: the first branch to finish goes on; the others run to their end."""
 
     def out_edges(self) -> Iterator[Edge]:
         if self.skip is not None and self.skip_to is not None:
@@ -94,9 +102,8 @@ class ParallelNode(Node):
 
     def draw(self, canvas: Canvas) -> None:
         words = WORDS[canvas.language]
-        canvas.box(
-            self, "fork", self.label or words["title"], [words["any" if self.any else "all"]]
-        )
+        rule = words["any" if self.any else "first" if self.first else "all"]
+        canvas.box(self, "fork", self.label or words["title"], [rule])
 
 
 def build(ctx: Context, placed: Placed, base: Base) -> ParallelNode:
@@ -114,6 +121,7 @@ def build(ctx: Context, placed: Placed, base: Base) -> ParallelNode:
         branches=tuple(branches),
         join=join_id(placed.id),
         any=step.join == "any",
+        first=step.join == "first",
     )
 
 
@@ -127,6 +135,7 @@ def join_of(ctx: Context, placed: Placed, node: ParallelNode) -> JoinNode:
         after=ctx.layout.after(placed),
         fork=node.id,
         any=node.any,
+        first=node.first,
     )
 
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import ClassVar, cast
 
 from procflow.flow.context import USERS, Context
-from procflow.flow.ir import Edge, EdgeKind, Flow, HumanNode
+from procflow.flow.ir import STARTER, Edge, EdgeKind, Flow, HumanNode
 from procflow.flow.kinds.human import check_human, human_fields
 from procflow.flow.kinds.protocol import Base, StepKind
 from procflow.flow.layout import Placed
 from procflow.flow.ports import Canvas, Language, Move, Run
 from procflow.language.diagnostics import Diagnostic
 from procflow.language.expr import Expression
-from procflow.language.model import DocumentDef, TaskStep
+from procflow.language.model import DocumentDef, SignStep, TaskStep
 
 WORDS: dict[Language, dict[str, str]] = {
     "zh": {
@@ -35,6 +35,10 @@ WORDS: dict[Language, dict[str, str]] = {
         "optional": "（如需要）",
         "assignee": "指派：{who}",
         "not_by": "不得由「{step}」的辦理人審批",
+        "not_starter": "不得由發起人審批",
+        "no_wait": "不等待完成，流程繼續",
+        "same_as": "由「{step}」的辦理人辦理",
+        "starter": "由發起人辦理",
         "requires": "須：{rule}",
         "table": "決策表：{table}",
         "also": "或由{who}辦理",
@@ -47,6 +51,10 @@ WORDS: dict[Language, dict[str, str]] = {
         "optional": "(if needed)",
         "assignee": "assigned to {who}",
         "not_by": "not by whoever did “{step}”",
+        "not_starter": "not by whoever started it",
+        "no_wait": "the flow goes on without waiting",
+        "same_as": "done by whoever did “{step}”",
+        "starter": "done by whoever started it",
         "requires": "must: {rule}",
         "table": "decision table {table}",
         "also": "or done by {who}",
@@ -80,6 +88,8 @@ class TaskNode(HumanNode):
         optional: "If needed": the actor may answer ``skip`` (not needed).
         for_each: One task per member or per list item, or None.
         assignee: An expression giving the one user who does it, or None.
+        wait: For a for-each: False goes on at once, on a thread of its own for the
+            tasks, which finish on their own (WCP-12).
     """
 
     kind: ClassVar[str] = "task"
@@ -89,6 +99,7 @@ class TaskNode(HumanNode):
     optional: bool = False
     for_each: ForEach | None = None
     assignee: Expression | None = None
+    wait: bool = True
 
     def out_edges(self) -> Iterator[Edge]:
         if self.skip is not None and self.skip_to is not None:
@@ -108,20 +119,13 @@ class TaskNode(HumanNode):
     def arrive(self, run: Run, token: int, came_from: str) -> Move | None:
         fe = self.for_each
         if fe is None:
-            assignee = None
-            if self.assignee is not None:
-                value = run.evaluate(self.assignee)
-                assignee = str(value) if value else None
-            run.open_task(token, self, self.roles, assignee=assignee, enter=True)
+            run.open_task(token, self, self.roles, assignee=self._assignee(run), enter=True)
             return None
+        main = token
+        if not self.wait:  # the tasks run on a thread of their own; the flow goes on
+            token = run.next_number()
         if fe.members:
-            users = run.members(self.roles, why=f"the step '{self.id}'")
-            for i, user in enumerate(users):  # the member is the task's item: whose copy
-                run.open_task(
-                    token, self, self.roles, candidates=[user], item=user, enter=i == 0, each=True
-                )
-            if users:
-                return None
+            opened = self._open_members(run, token)
             why = f"no one holds {', '.join(self.roles)}"
         else:
             items = run.stored(fe.document, fe.field) or []
@@ -132,17 +136,61 @@ class TaskNode(HumanNode):
                 run.open_task(
                     token, self, self.roles, candidates=people, item=item, enter=i == 0, each=True
                 )
-            if items:
-                return None
+            opened = bool(items)
             why = f"{fe.text} has no items"
+        if opened:
+            return self._on(main, token)
         run.emit("step_skipped", {"step": self.id, "why": why})
-        return (token, self.id, self.after or "")
+        return (main, self.id, self.after or "")
+
+    def _assignee(self, run: Run) -> str | None:
+        """Who a single task goes to by name (None: whoever holds the role, or nobody)."""
+        if self.starter:
+            return run.starter()  # None, started by the system: nobody (open_task)
+        if self.same_as is not None:
+            return run.familiar(self.same_as)  # None: nobody (open_task)
+        if self.assignee is not None:
+            value = run.evaluate(self.assignee)
+            return str(value) if value else None
+        return None
+
+    def _open_members(self, run: Run, token: int) -> bool:
+        """A task per member of the role, but not for those four-eyes excludes; whether
+        there was anyone (when all are excluded, one task for them all says so)."""
+        users = run.members(self.roles, why=f"the step '{self.id}'")
+        kept = users
+        if self.guarded and users:  # four-eyes: the people it excludes get no task
+            excluded = run.excluded(self, token)
+            kept = [u for u in users if u not in excluded]
+            if not kept:  # nobody eligible: one task for them all, which says so
+                run.open_task(token, self, self.roles, candidates=users, enter=True)
+                return True
+        for i, user in enumerate(kept):  # the member is the task's item: whose copy
+            run.open_task(
+                token, self, self.roles, candidates=[user], item=user, enter=i == 0, each=True,
+                left_out=[u for u in users if u not in kept] if i == 0 else (),
+            )  # fmt: skip
+        return bool(users)
+
+    def _on(self, main: int, token: int) -> Move | None:
+        """Where the flow goes once the for-each's tasks are open: it waits for them, or
+        (``wait: false``) goes on at once while they run on their own ``token``."""
+        return None if main == token else (main, self.id, self.after or "")
 
     def completed(self, run: Run, token: int, outcome: str | None) -> Move | None:
         if self.for_each is not None and run.open_count(token):
             return None  # the other members' or items' tasks are still open
+        if not self.wait:  # the last task of a for-each that did not wait: its thread ends
+            run.emit("thread_ended", {"step": self.id, "token": token})
+            return None
         target = self.outcomes[outcome] if outcome is not None else self.after
         return (token, self.id, target or "")
+
+    def withdrawn(self, run: Run, token: int) -> Move | None:
+        if not self.wait and not run.open_count(token):
+            run.emit("thread_ended", {"step": self.id, "token": token})
+            return None
+        return HumanNode.withdrawn(self, run, token)
 
     @property
     def display_kind(self) -> str:
@@ -168,11 +216,22 @@ class TaskNode(HumanNode):
             lines.append(words["each"].format(who=canvas.actor(self.roles[0])))
         elif self.for_each is not None:
             lines.append(words["items"].format(what=canvas.value(self.for_each.text)))
+        if not self.wait:
+            lines.append(words["no_wait"])
+        if self.same_as is not None:
+            lines.append(words["same_as"].format(step=canvas.step_title(self.same_as)))
         if self.optional:
             lines.append(words["optional"])
-        if self.assignee is not None:
+        if self.starter:
+            lines.append(words["starter"])
+        elif self.assignee is not None:
             lines.append(words["assignee"].format(who=canvas.value(self.assignee.text)))
-        lines.extend(words["not_by"].format(step=canvas.step_title(s)) for s in self.not_by)
+        lines.extend(
+            words["not_starter"]
+            if s == STARTER
+            else words["not_by"].format(step=canvas.step_title(s))
+            for s in self.not_by
+        )
         lines.extend(words["requires"].format(rule=r.message) for r in self.rules)
         lines.extend(words["table"].format(table=t.table) for t in self.tables)
         canvas.box(self, "decision" if self.decisions else "task", self.title, lines)
@@ -209,22 +268,44 @@ def _for_each(ctx: Context, step: TaskStep) -> ForEach | None:
     return ForEach(members=False, document=doc, field=name, users=users)
 
 
+def _roles_of(ctx: Context, step_id: str, depth: int = 0) -> tuple[str, ...]:
+    """The roles of the step ``same_as`` names (for diagrams and escalation)."""
+    found = ctx.layout.by_id.get(step_id)
+    earlier = found.step if found is not None else None
+    if isinstance(earlier, TaskStep):
+        if earlier.same_as is not None and depth < len(ctx.layout.by_id):
+            return _roles_of(ctx, earlier.same_as, depth + 1)
+        return tuple(earlier.actor)
+    if isinstance(earlier, SignStep):
+        return tuple(earlier.sign.signers)
+    return ()
+
+
 def build(ctx: Context, placed: Placed, base: Base) -> TaskNode:
     step = cast(TaskStep, placed.step)  # the registry gives each kind its own steps
     outcomes, back = _outcomes(ctx, placed, step)
     assignee = None
-    if step.assignee is not None:
+    starter = STARTER in step.actor
+    if step.assignee is not None and step.assignee.strip() == STARTER:
+        starter = True
+    elif step.assignee is not None:
         assignee = ctx.expression((*placed.path, "assignee"), step.assignee, expect=USERS[0])
+    if starter:
+        ctx.use_starter()
+    roles = tuple(step.actor) if step.same_as is None else _roles_of(ctx, step.same_as)
     return TaskNode(
         **base,
         **human_fields(ctx, placed, step),
-        roles=tuple(step.actor),
+        roles=roles,
+        same_as=step.same_as,
         outcomes=outcomes,
         back=frozenset(back),
         decisions=tuple(step.decide or ()),
         optional=step.optional,
         for_each=_for_each(ctx, step),
         assignee=assignee,
+        starter=starter,
+        wait=step.wait,
     )
 
 
