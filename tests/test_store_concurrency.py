@@ -77,6 +77,7 @@ def _claimer(url: str, barrier: Any, out: Any) -> None:
     out.put(taken)
 
 
+@pytest.mark.slow  # several OS processes
 def test_processes_claiming_at_once_never_share_a_timer(shared_backend: Backend) -> None:
     with shared_backend.open() as store:
         for k in range(40):
@@ -170,6 +171,7 @@ def _race_worker(url: str, rounds: int, barrier: Any, results: Any) -> None:
     results.put((os.getpid(), outcomes))
 
 
+@pytest.mark.slow  # several OS processes
 def test_racing_processes_exactly_one_wins(shared_backend: Backend) -> None:
     rounds, racers = 20, 3
     with shared_backend.open() as store:
@@ -202,6 +204,7 @@ def _same_command_worker(url: str, barrier: Any, results: Any) -> None:
     results.put((os.getpid(), first))
 
 
+@pytest.mark.slow  # several OS processes
 def test_one_command_id_from_several_processes_is_stored_once(shared_backend: Backend) -> None:
     """`command_id` idempotency holds across processes: one stores, the others get its result."""
     shared_backend.open().close()
@@ -259,6 +262,7 @@ while True:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+@pytest.mark.slow  # several OS processes
 def test_killed_writer_loses_no_acknowledged_command(shared_backend: Backend) -> None:
     shared_backend.open().close()
     acked: list[str] = []

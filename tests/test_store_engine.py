@@ -129,6 +129,7 @@ def _race_worker(url: str, yaml_text: str, task_ids: list[str], barrier: Any, ou
     out.put((os.getpid(), results))
 
 
+@pytest.mark.slow  # several OS processes
 def test_racing_processes_exactly_one_wins(shared_backend: Backend) -> None:
     task_ids = _at_review(shared_backend, ROUNDS)
     text = dedent(SEQUENCE).replace("{org}", dedent(ORG))
@@ -169,6 +170,7 @@ while True:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+@pytest.mark.slow  # several OS processes
 def test_killed_engine_loses_no_acknowledged_command(
     shared_backend: Backend, tmp_path: Path
 ) -> None:
@@ -212,6 +214,7 @@ def _ticker(url: str, yaml_text: str, barrier: Any, out: Any) -> None:
     out.put([(e.instance_id, e.seq, e.type) for e in fired])
 
 
+@pytest.mark.slow  # several OS processes
 def test_workers_ticking_at_once_fire_each_timer_once(shared_backend: Backend) -> None:
     text = dedent(DEADLINE.replace("MODE", "offer")).replace("{org}", dedent(ORG))
     clock = ManualClock(datetime(2026, 3, 2, 9))

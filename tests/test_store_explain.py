@@ -19,6 +19,8 @@ from tests.conftest import Backend
 from tests.test_store_contract import commit
 from tests.test_store_query import row
 
+pytestmark = pytest.mark.slow  # each test loads thousands of instances first
+
 TABLES = ("tasks", "task_keys", "instances", "instance_search")
 ROLES = [f"role{n}" for n in range(12)]
 NOW = "2024-03-05T01:00:00+00:00"

@@ -25,6 +25,8 @@ from procflow.store.postgres import PostgresStore
 from tests.pg_cluster import Cluster, Server
 from tests.test_store_sqlite import commit
 
+pytestmark = pytest.mark.slow  # restarts and kills a real server
+
 
 @pytest.fixture
 def url(pg_server: Server) -> str:
