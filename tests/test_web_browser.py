@@ -288,7 +288,9 @@ def countersign_to_the_end(people: People, li: Any, wang: Any, chen: Any, url: s
     li.goto(url)
     assert li.locator("h1 .status").inner_text() == "已完成"
     timeline = li.locator("ol.timeline").inner_text()
-    assert "revise" in timeline and "請補充調研對象" in timeline and "王芳" in timeline
+    # the outcome in the process's words, as its diagram says it; never the raw id
+    assert "退回修改" in timeline and "revise" not in timeline
+    assert "請補充調研對象" in timeline and "王芳" in timeline
     assert "86,000.50 元" in timeline  # the data each step changed
     people.shot(li, "instance-completed")
 

@@ -32,6 +32,7 @@ from procflow.errors import (
 )
 from procflow.flow.ir import HumanNode
 from procflow.render.progress import render_progress
+from procflow.render.words import Words, language_of
 from procflow.runtime.forms import field_schema
 from procflow.runtime.people import User
 from procflow.runtime.program import Program
@@ -256,9 +257,12 @@ def _task_view(
     task = engine.task(task_id)
     form = form or TaskForm(engine.form(task_id))
     mine = any(t.id == task.id for t in engine.tasks(user=user, instance_id=task.instance_id))
+    process = engine.catalog.get(task.process_id)  # None: a process no longer deployed
+    said = Words("zh") if process is None else Words(language_of(process.title), process.labels)
     context = {
         "task": task,
         "form": form,
+        "outcome_words": {o: said.outcome(o) for o in form.outcomes},
         "mine": mine,
         "instance": engine.instance(task.instance_id),
         "command_id": secrets.token_hex(12),

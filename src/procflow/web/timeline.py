@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from procflow.render.words import Words, language_of
 from procflow.runtime.forms import field_schema
 from procflow.runtime.views import Instance
 from procflow.store import Event
@@ -75,6 +76,9 @@ class _Lines:
         self.program = program
         self.site = site
         self.steps: dict[int, str] = {}
+        process = program.process
+        self.words = Words(language_of(process.title), process.labels)
+        """Outcomes in the reader's words (``revise`` is 退回修改), as the diagram says them."""
 
     def title(self, step: Any) -> str:
         node = self.program.flow.nodes.get(step) if isinstance(step, str) else None
@@ -113,7 +117,9 @@ class _Lines:
     def task_completed(self, d: Any) -> _Line:
         step = self.task_title(d)
         what = f"完成「{step}」" if d.get("timer") is None else f"「{step}」到期自動完成"
-        return "done", what, d.get("outcome") or "", _changes(self.program, d.get("data")), ""
+        outcome = d.get("outcome")
+        said = self.words.outcome(outcome) if isinstance(outcome, str) and outcome else ""
+        return "done", what, said, _changes(self.program, d.get("data")), ""
 
     def task_withdrawn(self, d: Any) -> _Line:
         why = d.get("why", "")
