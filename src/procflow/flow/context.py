@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from procflow.errors import ExecutionError
 from procflow.flow.ir import STARTER, Collection, Condition, Limit, Node, Per
@@ -96,8 +96,10 @@ def find_collections(
     keeps its shared forms)."""
     per: dict[str, Per] = {n: "submission" for n, d in documents.items() if d.copies == "each"}
     for p in layout.placed:
-        step = p.step
-        if isinstance(step, TaskStep) and step.for_each is not None:
+        if p.step.kind != "task":
+            continue
+        step = cast(TaskStep, p.step)  # the kind says so
+        if step.for_each is not None:
             kind: Per = "item"
             if step.for_each == "member":
                 kind = "member"

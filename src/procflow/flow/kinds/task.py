@@ -271,13 +271,14 @@ def _for_each(ctx: Context, step: TaskStep) -> ForEach | None:
 def _roles_of(ctx: Context, step_id: str, depth: int = 0) -> tuple[str, ...]:
     """The roles of the step ``same_as`` names (for diagrams and escalation)."""
     found = ctx.layout.by_id.get(step_id)
-    earlier = found.step if found is not None else None
-    if isinstance(earlier, TaskStep):
-        if earlier.same_as is not None and depth < len(ctx.layout.by_id):
-            return _roles_of(ctx, earlier.same_as, depth + 1)
-        return tuple(earlier.actor)
-    if isinstance(earlier, SignStep):
-        return tuple(earlier.sign.signers)
+    kind = found.step.kind if found is not None else None
+    if found is not None and kind == "task":
+        task = cast(TaskStep, found.step)
+        if task.same_as is not None and depth < len(ctx.layout.by_id):
+            return _roles_of(ctx, task.same_as, depth + 1)
+        return tuple(task.actor)
+    if found is not None and kind == "sign":
+        return tuple(cast(SignStep, found.step).sign.signers)
     return ()
 
 
