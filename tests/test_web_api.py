@@ -353,3 +353,39 @@ def test_inbox_pages_filters_and_counts() -> None:
     assert inbox(engine, li, InboxQuery(process_id="SC-002")).total == 0
     assert inbox(engine, li, InboxQuery(due="overdue")).total == 0
     assert inbox(engine, li, InboxQuery(step_id="draft", after="junk")).total == 5
+
+
+EACH = """
+procflow: 1
+id: WEB-EACH
+title: 每人一份
+actors: {lead: 主管, member: 成員}
+documents:
+  plan: {title: 計劃表, fields: {total: {type: money, title: 金額}}}
+steps:
+  - {id: ask, title: 發起, actor: lead}
+  - {id: draft, title: 各自填寫, actor: member, for_each: member, fills: plan}
+  - {id: read, title: 匯總, actor: lead, reads: plan}
+"""
+
+
+def test_an_instance_page_shows_each_copy_of_a_per_person_form() -> None:
+    staff = Staff.from_data(
+        {"people": {"boss": {"name": "老闆", "roles": ["lead"]},
+                    "ann": {"name": "安妮", "roles": ["member"]},
+                    "bo": {"name": "阿波", "roles": ["member"]}}}
+    )  # fmt: skip
+    engine = Engine(
+        {"WEB-EACH": procflow.loads(EACH)},
+        clock=ManualClock(datetime(2026, 3, 2, 9, 0)),
+        directory=staff.directory(),
+    )
+    boss, ann, bo = (staff.user(u) for u in ("boss", "ann", "bo"))
+    inst = engine.start("WEB-EACH", by=boss)
+    engine.complete(engine.tasks(user=boss)[0].id, by=boss)
+    engine.complete(engine.tasks(user=ann)[0].id, by=ann, data={"plan": {"total": "100"}})
+    engine.complete(engine.tasks(user=bo)[0].id, by=bo, data={"plan": {"total": "250.50"}})
+    with TestClient(create_app(engine, staff, sign_in=HeaderSignIn(USER))) as client:
+        html = client.get(f"/instances/{inst.id}", headers=as_("boss")).text
+    assert "計劃表（安妮的一份" in html and "計劃表（阿波的一份" in html
+    assert "100 元" in html and "250.50 元" in html

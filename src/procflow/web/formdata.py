@@ -49,7 +49,7 @@ def show(value: Any, schema: Mapping[str, Any] | None = None) -> str:
     kind = _kind(schema or {})
     if isinstance(value, bool):
         return "是" if value else "否"
-    if kind in ("money", "number", "percent") and isinstance(value, str | int):
+    if kind in ("money", "number", "percent") and isinstance(value, str | int | Decimal):
         try:
             d = Decimal(str(value))
         except InvalidOperation:

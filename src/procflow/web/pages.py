@@ -13,7 +13,7 @@ Imports the runtime, `render.progress`, and the web modules below it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -326,22 +326,34 @@ async def complete(request: Request, task_id: str) -> Response:
 
 
 def _documents(
-    inst: Instance, program: Program
+    inst: Instance, program: Program, name: Callable[[str | None], str]
 ) -> list[tuple[str, list[tuple[str, Any, dict[str, Any]]]]]:
+    """Each filled form with its filled fields; a per-person form once per copy, titled
+    with whose copy it is, who filled it and when (``name`` gives a person's name)."""
     flow = program.flow
     out = []
-    for doc, values in inst.snapshot.documents.items():
-        d = flow.documents.get(doc)
-        if d is None or not values:
+    for doc, d in flow.documents.items():
+        if doc in flow.collections:
+            for c in inst.copies(doc):
+                whose = name(c.of) if isinstance(c.of, str) else str(c.of or "")
+                title = (
+                    f"{d.title}（{whose or name(c.by)}的一份，{name(c.by)} {c.at:%Y-%m-%d %H:%M}）"
+                )
+                out.append((title, _rows(d, c.values)))
             continue
-        rows = [
-            (f.title or name, values.get(name), field_schema(f))
-            for name, f in d.fields.items()
-            if values.get(name) is not None
-        ]
+        values = inst.snapshot.documents.get(doc)
+        rows = _rows(d, values) if values else []
         if rows:
             out.append((d.title, rows))
     return out
+
+
+def _rows(d: Any, values: Mapping[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
+    return [
+        (f.title or field, values.get(field), field_schema(f))
+        for field, f in d.fields.items()
+        if values.get(field) is not None
+    ]
 
 
 def _diagram(inst: Instance, program: Program, events: list[Any]) -> tuple[Markup | None, str]:
@@ -381,7 +393,7 @@ async def instance_page(request: Request, instance_id: str) -> Response:
         "instance.html",
         user=user,
         inst=inst,
-        documents=_documents(inst, program),
+        documents=_documents(inst, program, site.name),
         events=timeline(inst, events, site),
         svg=svg,
         diagram_problem=diagram_problem,
