@@ -1,6 +1,6 @@
 """The JSON form of a snapshot, versioned: what stores keep, and every form they may hold.
 
-Owns `encode` (a `state.Snapshot` as JSON data, form 2) and `decode` (JSON
+Owns `encode` (a `state.Snapshot` as JSON data, form 3, `FORM`) and `decode` (JSON
 data of any form a store may hold back to a `Snapshot`).
 
 - Form 3 (procflow 0.2, per-person forms and loop limits): form 2 and
@@ -215,7 +215,7 @@ def _done(d: StepDone) -> dict[str, Any]:
 
 
 def encode(s: Snapshot) -> dict[str, Any]:
-    """A snapshot as JSON data (form 2)."""
+    """A snapshot as JSON data (form 3: `FORM`)."""
     return _document(
         s,
         {str(n): _task(t) for n, t in s.tasks.items()},
