@@ -225,7 +225,7 @@ def process_page(
     ``language`` (by default the language of the process's title)."""
     flow = process.flow
     actors, documents = flow.actors, flow.documents
-    w = words.Words(language or words.language_of(process.title), process.labels, actors, documents)
+    w = words.Words.of(process, language)
     say = w.say
     meta = [say("owner", owner=process.owner)] if process.owner else []
     if process.source is not None:

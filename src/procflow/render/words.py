@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from procflow.flow.catalog import Process
 from procflow.flow.ir import Collection, DeadlinePlan, Edge
 from procflow.flow.ports import Language
 from procflow.language.deadlines import (
@@ -335,6 +336,14 @@ class Words:
     labels: Mapping[str, str] = field(default_factory=dict)
     actors: Mapping[str, Actor] = field(default_factory=dict)
     documents: Mapping[str, DocumentDef] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, process: Process, language: Language | None = None) -> Words:
+        """The words of ``process``: in ``language``, by default the one its title is
+        written in, with its ``labels:``, actors and documents."""
+        flow = process.flow
+        chosen = language or language_of(process.title)
+        return cls(chosen, process.labels, flow.actors, flow.documents)
 
     def say(self, key: str, **values: object) -> str:
         """The fixed text ``key`` in this language, with ``values`` filled in."""

@@ -26,7 +26,7 @@ from procflow.errors import NotAllowed, ProcessNotFound
 from procflow.runtime.export import EventJSON, InstanceJSON, TaskJSON, to_json
 from procflow.runtime.people import User
 from procflow.web.inbox import InboxQuery, inbox
-from procflow.web.sitewide import Site
+from procflow.web.sitewide import site_of
 
 __all__ = ["ERRORS", "router"]
 
@@ -106,14 +106,9 @@ class ProcessJSON(BaseModel):
     may_start: bool = Field(description="Whether the caller may start it.")
 
 
-def _site(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
-
-
 def caller(request: Request) -> User:
     """The user of an API call (`Unauthenticated` when none is named)."""
-    site = _site(request)
+    site = site_of(request)
     uid = site.sign_in.api_user(request)
     if uid is None:
         raise Unauthenticated
@@ -123,7 +118,7 @@ def caller(request: Request) -> User:
 @router.get("/processes", response_model=list[ProcessJSON], summary="The processes")
 async def processes(request: Request) -> list[ProcessJSON]:
     user = caller(request)
-    engine = _site(request).engine
+    engine = site_of(request).engine
     out = []
     for pid, process in sorted(engine.catalog.items()):
         starters = engine.core.program_of(pid).starters
@@ -151,7 +146,7 @@ async def start(
     request: Request, process_id: str, body: StartBody, idempotency_key: Key = None
 ) -> Any:
     user = caller(request)
-    engine = _site(request).engine
+    engine = site_of(request).engine
     if process_id not in engine.catalog:
         raise ProcessNotFound(f"no process {process_id!r}")
     inst = engine.start(process_id, by=user, data=body.data, command_id=idempotency_key)
@@ -170,14 +165,14 @@ async def tasks(  # noqa: PLR0917 - FastAPI reads query parameters from the sign
 ) -> Any:
     user = caller(request)
     query = InboxQuery(process_id, step_id, due, sort, limit, after)  # type: ignore[arg-type]
-    found = inbox(_site(request).engine, user, query)
+    found = inbox(site_of(request).engine, user, query)
     return {"items": to_json(found.tasks), "total": found.total, "next": found.next}
 
 
 @router.get("/tasks/{task_id}", response_model=TaskJSON, summary="One open task")
 async def task(request: Request, task_id: str) -> Any:
     caller(request)
-    return to_json(_site(request).engine.task(task_id))
+    return to_json(site_of(request).engine.task(task_id))
 
 
 @router.get(
@@ -187,7 +182,7 @@ async def task(request: Request, task_id: str) -> Any:
 )
 async def form(request: Request, task_id: str) -> Any:
     caller(request)
-    return _site(request).engine.form(task_id)
+    return site_of(request).engine.form(task_id)
 
 
 @router.post("/tasks/{task_id}/complete", response_model=InstanceJSON, summary="Complete a task")
@@ -195,7 +190,7 @@ async def complete(
     request: Request, task_id: str, body: CompleteBody, idempotency_key: Key = None
 ) -> Any:
     user = caller(request)
-    inst = _site(request).engine.complete(
+    inst = site_of(request).engine.complete(
         task_id, by=user, outcome=body.outcome, data=body.data, command_id=idempotency_key
     )
     return to_json(inst)
@@ -204,7 +199,7 @@ async def complete(
 @router.post("/tasks/{task_id}/claim", response_model=TaskJSON, summary="Claim a role task")
 async def claim(request: Request, task_id: str, idempotency_key: Key = None) -> Any:
     user = caller(request)
-    return to_json(_site(request).engine.claim(task_id, by=user, command_id=idempotency_key))
+    return to_json(site_of(request).engine.claim(task_id, by=user, command_id=idempotency_key))
 
 
 @router.post("/tasks/{task_id}/delegate", response_model=TaskJSON, summary="Hand a task on")
@@ -212,14 +207,14 @@ async def delegate(
     request: Request, task_id: str, body: DelegateBody, idempotency_key: Key = None
 ) -> Any:
     user = caller(request)
-    engine = _site(request).engine
+    engine = site_of(request).engine
     return to_json(engine.delegate(task_id, by=user, to=body.to, command_id=idempotency_key))
 
 
 @router.get("/instances/{instance_id}", response_model=InstanceJSON, summary="An instance")
 async def instance(request: Request, instance_id: str) -> Any:
     user = caller(request)
-    engine = _site(request).engine
+    engine = site_of(request).engine
     inst = engine.instance(instance_id)
     if not engine.supervision.may_see(
         inst.snapshot, engine.core.program(inst.definition_hash), user
@@ -235,7 +230,7 @@ async def instance(request: Request, instance_id: str) -> Any:
 )
 async def history(request: Request, instance_id: str) -> Any:
     await instance(request, instance_id)  # the same check: found, and theirs to see
-    return to_json(_site(request).engine.history(instance_id))
+    return to_json(site_of(request).engine.history(instance_id))
 
 
 @router.post(
@@ -245,6 +240,6 @@ async def cancel(
     request: Request, instance_id: str, body: CancelBody, idempotency_key: Key = None
 ) -> Any:
     user = caller(request)
-    engine = _site(request).engine
+    engine = site_of(request).engine
     inst = engine.cancel(instance_id, by=user, reason=body.reason, command_id=idempotency_key)
     return to_json(inst)

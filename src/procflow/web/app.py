@@ -45,7 +45,7 @@ from procflow.runtime.values import MAX_SUBMISSION
 from procflow.web import api, pages
 from procflow.web.auth import SignIn
 from procflow.web.problems import PROBLEM_TYPE, Problem, from_validation, problem, problem_response
-from procflow.web.sitewide import Site
+from procflow.web.sitewide import Site, site_of
 from procflow.web.staff import Staff
 
 __all__ = ["MAX_BODY", "create_app"]
@@ -204,7 +204,7 @@ def _add_errors(app: FastAPI) -> None:
         body = problem(exc, prefix="data." if _is_api(request) else "")
         if _is_api(request):
             return problem_response(body)
-        site: Site = request.app.state.site
+        site = site_of(request)
         html = site.render("error.html", request=request, user=None, csrf="", messages=[],
                            message=str(exc))  # fmt: skip
         return HTMLResponse(html, status_code=body.status)

@@ -32,7 +32,7 @@ from procflow.errors import (
 )
 from procflow.flow.ir import HumanNode
 from procflow.render.progress import render_progress
-from procflow.render.words import Words, language_of
+from procflow.render.words import Words
 from procflow.runtime.forms import field_schema
 from procflow.runtime.people import User
 from procflow.runtime.program import Program
@@ -41,7 +41,7 @@ from procflow.runtime.views import Instance
 from procflow.web.auth import check_csrf, csrf_token
 from procflow.web.formdata import TaskForm
 from procflow.web.inbox import SORTS, InboxQuery, inbox
-from procflow.web.sitewide import Site
+from procflow.web.sitewide import Site, site_of
 from procflow.web.timeline import timeline
 
 __all__ = ["router"]
@@ -53,11 +53,6 @@ PAGE_SIZE = 20
 
 class SignInFirst(Exception):
     """The page needs a signed-in user."""
-
-
-def site_of(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
 
 
 def current_user(request: Request) -> User:
@@ -258,7 +253,7 @@ def _task_view(
     form = form or TaskForm(engine.form(task_id))
     mine = any(t.id == task.id for t in engine.tasks(user=user, instance_id=task.instance_id))
     process = engine.catalog.get(task.process_id)  # None: a process no longer deployed
-    said = Words("zh") if process is None else Words(language_of(process.title), process.labels)
+    said = Words("zh") if process is None else Words.of(process)
     context = {
         "task": task,
         "form": form,

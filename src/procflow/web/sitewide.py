@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
 
 from procflow.runtime.clock import ManualClock
 from procflow.runtime.engine import Engine
@@ -27,7 +28,7 @@ from procflow.web.auth import SignIn
 from procflow.web.formdata import show
 from procflow.web.staff import Staff
 
-__all__ = ["Site", "templates"]
+__all__ = ["Site", "site_of", "templates"]
 
 
 def _when(value: datetime | str | None) -> str:
@@ -86,3 +87,9 @@ class Site:
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
+
+
+def site_of(request: Request) -> Site:
+    """The `Site` the app serving ``request`` was made with (`web.app.create_app`)."""
+    site: Site = request.app.state.site
+    return site

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from procflow.render.words import Words, language_of
+from procflow.render.words import Words
 from procflow.runtime.forms import field_schema
 from procflow.runtime.views import Instance
 from procflow.store import Event
@@ -76,8 +76,7 @@ class _Lines:
         self.program = program
         self.site = site
         self.steps: dict[int, str] = {}
-        process = program.process
-        self.words = Words(language_of(process.title), process.labels)
+        self.words = Words.of(program.process)
         """Outcomes in the reader's words (``revise`` is 退回修改), as the diagram says them."""
 
     def title(self, step: Any) -> str:
