@@ -417,6 +417,7 @@ def test_wrap_keeps_every_character() -> None:
         ("請參閱「表單」", 8, ["請參閱", "「表單」"]),
         ("考核制度 第五篇 市場部目標", 20, ["考核制度 第五篇", "市場部目標"]),  # at a space
         ("第二篇 市場部工作職責", 16, ["第二篇 市場部工", "作職責"]),  # not in the first half
+        ("a、、、、、、a", 10, ["a", "、、、、、", "、a"]),  # a run wider than a line: no lone 、
     ],
 )
 def test_wrap_never_starts_a_line_with_a_closing_mark_and_breaks_at_spaces(
@@ -433,10 +434,16 @@ def test_wrap_keeps_closing_marks_with_their_text(
     lines = wrapping(text, columns)
     assert all(render.wrapping.width(line) <= columns for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    marks = render.wrapping.NO_START
     for before, line in itertools.pairwise(lines):
-        if len(before.replace(" ", "")) > 4 and line[:1] in render.wrapping.NO_START:
-            # only a run of marks wider than a line may be parted from its text
-            assert set(line[:3]) <= render.wrapping.NO_START, lines
+        if line[:1] in marks and before[-1:] not in (" ", ""):
+            # only a unit wider than a line may be parted: the character a run of closing
+            # marks follows, with every mark of the run on both sides of the break
+            head = before.rstrip("".join(marks))  # the word or character the run follows
+            base = re.search(r"(?:[!-~]+|.)?$", head)
+            assert base is not None
+            unit = before[base.start() :] + line[: len(line) - len(line.lstrip("".join(marks)))]
+            assert render.wrapping.width(unit) > columns, lines
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,10 @@ def _carry(line: list[str], piece: str, columns: int) -> list[str]:
     if piece in NO_START:  # （第1次退回 / ） would start a line with the bracket
         while len(line) > 1 and line[-1] != " " and (not moved or moved[0] in NO_START):
             moved.insert(0, line.pop())
+        if moved[:1] and moved[0] in NO_START and all(c in NO_START for c in line):
+            # inside a run of marks wider than a line: break as it comes
+            line.extend(moved)
+            return []
     while len(line) > 1 and line[-1] in NO_END:
         moved.insert(0, line.pop())
     if width("".join([*moved, piece])) > columns:  # nothing to gain: break as it comes
