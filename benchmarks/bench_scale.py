@@ -250,19 +250,21 @@ def _completer(url: str, users: list[str], seconds: float, queue: Any) -> None:
 
 def durable_rate(url: str, workers: int, seconds: float, offset: int) -> float:
     """Completions/s of ``workers`` processes, each on its own people."""
+    people = [f"u{offset + k}" for k in range(workers * 20)]
+    return _rate(_completer, url, [people[w::workers] for w in range(workers)], seconds)
+
+
+def _rate(target: Any, url: str, shares: list[Any], seconds: float) -> float:
+    """Completions/s of one spawned process per share, each running ``target``."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    people = [f"u{offset + k}" for k in range(workers * 20)]
-    procs = [
-        ctx.Process(target=_completer, args=(url, people[w::workers], seconds, queue))
-        for w in range(workers)
-    ]
+    procs = [ctx.Process(target=target, args=(url, share, seconds, queue)) for share in shares]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    return sum(d for d, _ in results) / max(t for _, t in results)
+    return float(sum(d for d, _ in results) / max(t for _, t in results))
 
 
 def spiff_measure(url: str, loaded: int, size: int, samples: int, scans: int) -> dict[str, Any]:
@@ -280,7 +282,8 @@ def spiff_measure(url: str, loaded: int, size: int, samples: int, scans: int) ->
             lambda: table.inbox("product_marketing_manager", limit=None), scans
         )
     out["manager_page"] = _time(lambda: table.inbox("product_marketing_manager"), samples)
-    keys = iter(range(loaded + 2 * PEOPLE, size, 2))  # at draft, not the person's (u2)
+    middle = loaded + (size - loaded) // 4 * 2  # the second half of the new rows, at draft
+    keys = iter(range(middle, size, 2))
     out["complete"] = _time(lambda: table.complete(next(keys)), min(samples, (size - loaded) // 4))
     table.close()
     return out
@@ -301,21 +304,11 @@ def _spiff_completer(url: str, keys: list[int], seconds: float, queue: Any) -> N
     table.close()
 
 
-def spiff_rate(url: str, workers: int, seconds: float, first: int, size: int) -> float:
-    """The peer's durable completions/s with ``workers`` processes, each on its own rows."""
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    keys = list(range(first, size, 2))  # workflows at draft, never measured before
-    procs = [
-        ctx.Process(target=_spiff_completer, args=(url, keys[w::workers], seconds, queue))
-        for w in range(workers)
-    ]
-    for p in procs:
-        p.start()
-    results = [queue.get() for _ in procs]
-    for p in procs:
-        p.join()
-    return sum(d for d, _ in results) / max(t for _, t in results)
+def spiff_rate(url: str, workers: int, seconds: float, first: int, stop: int) -> float:
+    """The peer's durable completions/s with ``workers`` processes, each on its own rows
+    (even ids from ``first`` to ``stop``: workflows at draft)."""
+    keys = list(range(first, stop, 2))
+    return _rate(_spiff_completer, url, [keys[w::workers] for w in range(workers)], seconds)
 
 
 def report_spiff(name: str, size: int, r: dict[str, Any]) -> None:
@@ -416,13 +409,16 @@ def run_store(name: str, url: str, sizes: list[int], args: Any, *, peer: bool) -
         return
     size, offset = sizes[-1], 400  # people of their own: u400.. (measurements: u2, u10..)
     peer = peer and size <= args.spiff_max
-    first = 2 * PEOPLE + 1_000  # the peer's rows after those its measurements completed
+    # the peer's rows at draft in the first half of the largest size's new rows: those its
+    # measurements (the second half) never completed
+    first = sizes[-2] if len(sizes) > 1 else 0
+    stop = first + (size - first) // 4 * 2
     for w in (1, 2, 4, 8):
         rate = durable_rate(url, w, args.seconds, offset=offset)
         offset += 20 * w
         print(f"{name} N={size:,}: {w} worker(s): {rate:,.0f} durable completions/s", end="")
         if peer:
-            theirs = spiff_rate(url, w, args.seconds, first, size)
+            theirs = spiff_rate(url, w, args.seconds, first, stop)
             first += 2 * int(theirs * args.seconds) + 2  # each row at draft once
             print(f"; SpiffWorkflow {theirs:,.0f}/s", end="")
         print(flush=True)
