@@ -117,8 +117,15 @@ def test_the_diagram_shows_each_limit_and_the_way_past_it() -> None:
     assert labels[("review", "draft")] == "退回修改（至多3次）"  # the outcome in Chinese
     assert labels[("review", "review@refused")] == "退回修改超過3次"
     assert labels[("countersign@signed", "pay")] == "駁回超過1次"
-    assert labels[("note", "visit")] == "（至多1次）（退回）"
+    assert labels[("countersign@signed", "review")] == "駁回（退回，至多1次）"
+    assert labels[("note", "visit")] == "退回，至多1次"  # one label, not two brackets in a row
     assert labels[("note", "pay")] == "超過1次"
+    english = build_diagram(process(SENT_BACK), language="en")
+    said = {(e.src, e.dst): e.label for e in english.edges if e.label}
+    assert said[("review", "draft")] == "revise (sent back, at most 3 times)"
+    assert said[("countersign@signed", "review")] == "reject (sent back, at most 1 time)"
+    assert said[("note", "visit")] == "sent back, at most 1 time"
+    assert said[("countersign@signed", "pay")] == "reject more than 1 time"
     assert any(n.id == "review@refused" and n.shape == "end" for n in diagram.nodes)
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 import procflow
-from procflow import Engine, ManualClock, MemoryStore
+from procflow import Engine, ManualClock, MemoryStore, User
 from procflow.cli.main import main
 from procflow.cli.serving import is_loopback
 from procflow.runtime import MemoryBlobStore
@@ -389,3 +389,62 @@ def test_an_instance_page_shows_each_copy_of_a_per_person_form() -> None:
         html = client.get(f"/instances/{inst.id}", headers=as_("boss")).text
     assert "計劃表（安妮的一份" in html and "計劃表（阿波的一份" in html
     assert "100 元" in html and "250.50 元" in html
+
+
+LOOP = """
+procflow: 1
+id: WEB-LOOP
+title: {title}
+actors: {{clerk: 文員, boss: 主管}}
+documents: {{req: {{title: 申請, fields: {{text: text}}}}}}
+steps:
+  - {{id: draft, title: {draft}, actor: clerk, fills: req}}
+  - id: review
+    actor: boss
+    decide:
+      approve: next
+      revise: {{to: draft, at_most: 3, end: refused}}
+  - {{id: pay, title: {pay}, actor: boss}}
+"""
+
+
+def _looped(title: str, draft: str, pay: str, rounds: int) -> tuple[TestClient, Engine, Any]:
+    """An app over a process whose review sends the draft back ``rounds`` times."""
+    staff = Staff.from_data({"people": {"li": ["clerk"], "wang": ["boss"]}})
+    source = LOOP.format(title=title, draft=draft, pay=pay)
+    engine = Engine({"WEB-LOOP": procflow.loads(source)}, directory=staff.directory())
+    li, wang = staff.user("li"), staff.user("wang")
+    inst = engine.start("WEB-LOOP", by=li)
+    for _ in range(rounds):
+        inst = engine.complete(inst.tasks[0].id, by=li, data={"req": {"text": "稿"}})
+        inst = engine.complete(inst.tasks[0].id, by=wang, outcome="revise")
+    client = TestClient(create_app(engine, staff, sign_in=HeaderSignIn(USER)))
+    return client, engine, inst
+
+
+def test_instance_and_task_pages_count_a_bounded_loop_in_the_process_words() -> None:
+    client, engine, inst = _looped("退回最多三次", "起草", "付款", rounds=2)
+    with client:
+        page = client.get(f"/instances/{inst.id}", headers=as_("li")).text
+        task = client.get(f"/tasks/{inst.tasks[0].id}", headers=as_("li")).text
+        inst = engine.complete(
+            inst.tasks[0].id, by=User("li", {"clerk"}), data={"req": {"text": "x"}}
+        )
+        inst = engine.complete(inst.tasks[0].id, by=User("wang", {"boss"}), outcome="approve")
+        outside = client.get(f"/tasks/{inst.tasks[0].id}", headers=as_("wang")).text
+    said = '<ul class="loops"><li>退回修改：已退回2次，至多3次</li></ul>'
+    assert inst.tasks[0].step_id == "pay"
+    assert said in page and said in task  # the draft is inside the loop, ...
+    assert "次數限制" not in outside  # ... paying is not
+    assert page.count("退回修改：已退回1次，至多3次") == 1  # the history line of the 1st
+    assert ">looped<" not in page
+
+
+def test_a_loop_count_in_english_and_past_its_limit() -> None:
+    client, _, inst = _looped("Sent back at most three times", "write", "pay", rounds=4)
+    with client:
+        page = client.get(f"/instances/{inst.id}", headers=as_("li")).text
+    assert inst.result == "refused"
+    assert '<ul class="loops"><li>revise: sent back 3 of at most 3 times</li>' in page
+    assert "revise more than 3 times" in page  # the loop_exhausted line
+    assert "loop_exhausted" not in page

@@ -274,29 +274,21 @@ class _Builder:
 
     # -- edges ---------------------------------------------------------------------------
 
-    def _sent_back(self, label: str) -> str:
-        """``駁回（退回）``; an outcome that already says so stays as it is (``退回修改``)."""
-        back = self.words.say("sent_back")
-        if not label:
-            return back
-        return label if back.split()[-1] in label.lower() else self.words.say("back", label=label)
-
     def _flow_edges(self) -> None:
         merged: dict[tuple[str, str, EdgeStyle], list[str]] = {}
         for n in self.order:
             for e in self.flow.outgoing(n):
-                label = self.words.edge(e)
                 style: EdgeStyle
                 if e.kind == "skip":
                     src, style = f"{n}@when", "bypass"
                     label = self.words.skip(e)
                 elif e.kind == "optional":
                     src, style = self.exit[n], "bypass"
+                    label = self.words.edge(e)
                 else:
                     src = self.exit[n]
                     style = "back" if self.pos[e.target] <= self.pos[n] else "flow"
-                    if style == "back":
-                        label = self._sent_back(label)
+                    label = self.words.edge(e, back=style == "back")
                 labels = merged.setdefault((src, self.entry[e.target], style), [])
                 if label and label not in labels:
                     labels.append(label)

@@ -52,7 +52,8 @@ TEXT: Mapping[Language, Mapping[str, str]] = {
         "source": "來源：{where}",
         "lines": "{lines}行",
         "skip": "不符合「{rule}」則跳過",
-        "back": "{label}（退回）",
+        "noted": "{label}（{notes}）",
+        "notes_sep": "，",
         "sent_back": "退回",
         "only_when": "僅當 {rule}",
         "external": "（外部）",
@@ -77,8 +78,14 @@ TEXT: Mapping[Language, Mapping[str, str]] = {
         "per_member": "每人一份",
         "per_item": "每項一份",
         "per_submission": "每次一份",
-        "at_most": "{label}（至多{n}次）",
+        "at_most": "至多{n}次",
         "exceeded": "{label}超過{n}次",
+        "times": "次",
+        "time": "次",
+        "loop_back": "{label}：已退回{count}次，至多{n}次",
+        "loop_way": "{label}：已走{count}次，至多{n}次",
+        "back_to": "退回「{step}」",
+        "way_to": "轉到「{step}」",
         "doc": "《{doc}》",
         "field": "《{doc}》{field}",
         "and": "、",
@@ -162,7 +169,8 @@ TEXT: Mapping[Language, Mapping[str, str]] = {
         "source": "Source: {where}",
         "lines": "lines {lines}",
         "skip": "skipped unless {rule}",
-        "back": "{label} (sent back)",
+        "noted": "{label} ({notes})",
+        "notes_sep": ", ",
         "sent_back": "sent back",
         "only_when": "only when {rule}",
         "external": "(external)",
@@ -187,8 +195,14 @@ TEXT: Mapping[Language, Mapping[str, str]] = {
         "per_member": "one per person",
         "per_item": "one per item",
         "per_submission": "one per submission",
-        "at_most": "{label} (at most {n} times)",
-        "exceeded": "{label} more than {n} times",
+        "at_most": "at most {n} {times}",
+        "exceeded": "{label} more than {n} {times}",
+        "times": "times",
+        "time": "time",
+        "loop_back": "{label}: sent back {count} of at most {n} {times}",
+        "loop_way": "{label}: taken {count} of at most {n} {times}",
+        "back_to": "back to “{step}”",
+        "way_to": "on to “{step}”",
         "doc": "“{doc}”",
         "field": "{field} of “{doc}”",
         "and": ", ",
@@ -386,16 +400,46 @@ class Words:
     def actor(self, key: str) -> str:
         return actor_title(self.actors, key)
 
-    def edge(self, edge: Edge, *, between: str = "\n") -> str:
+    def edge(self, edge: Edge, *, between: str = "\n", back: bool = False) -> str:
         """What a way on says: an outcome in the reader's words, a branch arm's title
         (else its condition), a parallel branch's title and when it runs (``between``
-        them), nothing for the plain way on; a limited way says how often it may be
-        taken (``退回修改（至多3次）``), the way past it when (``退回修改超過3次``)."""
+        them), nothing for the plain way on. A way ``back`` says it sends back, unless its
+        label already does (``駁回（退回）``, ``退回修改``); a limited way says how often
+        it may be taken, in the same brackets (``駁回（退回，至多3次）``, ``revise (sent
+        back, at most 3 times)``); the way past the limit says when (``退回修改超過3次``)."""
         label = self._edge(edge, between)
-        if edge.limit is None:
+        limit = edge.limit
+        if limit is not None and edge.kind == "exceeded":
+            return self.say(
+                "exceeded", label=label, n=limit.at_most, times=self.times(limit.at_most)
+            )
+        notes = []
+        if back and not self.says_back(label):
+            notes.append(self.say("sent_back"))
+        if limit is not None:
+            notes.append(self.say("at_most", n=limit.at_most, times=self.times(limit.at_most)))
+        if not notes:
             return label
-        key = "exceeded" if edge.kind == "exceeded" else "at_most"
-        return self.say(key, label=label, n=edge.limit.at_most)
+        joined = self.say("notes_sep").join(notes)
+        return self.say("noted", label=label, notes=joined) if label else joined
+
+    def says_back(self, label: str) -> bool:
+        """Whether ``label`` already says the way sends back (``退回修改``, ``send back``)."""
+        return self.say("sent_back").split()[-1] in label.lower()
+
+    def times(self, n: int) -> str:
+        """``times`` (``time`` for one), ``次`` in Chinese."""
+        return self.say("time" if n == 1 else "times")
+
+    def loop_count(self, edge: Edge, count: int, *, back: bool, target: str) -> str:
+        """How often a limited way was taken in an instance, of how many times it may be:
+        ``退回修改：已退回2次，至多3次``, ``revise: sent back 2 of at most 3 times``. A way
+        with no label is named by where it goes (``target``, a step title)."""
+        limit = edge.limit
+        at_most = limit.at_most if limit is not None else 0
+        label = self._edge(edge, " ") or self.say("back_to" if back else "way_to", step=target)
+        key = "loop_back" if back else "loop_way"
+        return self.say(key, label=label, count=count, n=at_most, times=self.times(at_most))
 
     def _edge(self, edge: Edge, between: str) -> str:
         if edge.kind == "exceeded":

@@ -41,6 +41,7 @@ from procflow.runtime.views import Instance
 from procflow.web.auth import check_csrf, csrf_token
 from procflow.web.formdata import TaskForm
 from procflow.web.inbox import SORTS, InboxQuery, inbox
+from procflow.web.loops import Loops
 from procflow.web.sitewide import Site, site_of
 from procflow.web.timeline import timeline
 
@@ -254,12 +255,15 @@ def _task_view(
     mine = any(t.id == task.id for t in engine.tasks(user=user, instance_id=task.instance_id))
     process = engine.catalog.get(task.process_id)  # None: a process no longer deployed
     said = Words("zh") if process is None else Words.of(process)
+    instance = engine.instance(task.instance_id)
+    loops = Loops(engine.core.program(instance.definition_hash))
     context = {
         "task": task,
         "form": form,
         "outcome_words": {o: said.outcome(o) for o in form.outcomes},
         "mine": mine,
-        "instance": engine.instance(task.instance_id),
+        "instance": instance,
+        "loops": loops.counts(instance.loops, task.step_id),
         "command_id": secrets.token_hex(12),
         "admin": engine.supervision.is_admin(user),
         "people": sorted(site.staff.people.values(), key=lambda p: p.id),
@@ -389,6 +393,7 @@ async def instance_page(request: Request, instance_id: str) -> Response:
         user=user,
         inst=inst,
         documents=_documents(inst, program, site.name),
+        loops=Loops(program).counts(inst.loops),
         events=timeline(inst, events, site),
         svg=svg,
         diagram_problem=diagram_problem,

@@ -19,6 +19,7 @@ from procflow.runtime.forms import field_schema
 from procflow.runtime.views import Instance
 from procflow.store import Event
 from procflow.web.formdata import show
+from procflow.web.loops import Loops
 
 if TYPE_CHECKING:
     from procflow.runtime.program import Program
@@ -78,6 +79,7 @@ class _Lines:
         self.steps: dict[int, str] = {}
         self.words = Words.of(program.process)
         """Outcomes in the reader's words (``revise`` is 退回修改), as the diagram says them."""
+        self.loops = Loops(program)
 
     def title(self, step: Any) -> str:
         node = self.program.flow.nodes.get(step) if isinstance(step, str) else None
@@ -154,6 +156,14 @@ class _Lines:
         what = f"決策表 {d.get('table')} 填寫"
         return "system", what, "", _changes(self.program, d.get("docs")), ""
 
+    def looped(self, d: Any) -> _Line:
+        said = self.loops.looped(d["step"], d["to"], d["count"])
+        return "system", f"「{self.title(d['step'])}」{said}", "", [], ""
+
+    def loop_exhausted(self, d: Any) -> _Line:
+        said = self.loops.exhausted(d["step"], d["to"])
+        return "warning", f"「{self.title(d['step'])}」{said}", "", [], ""
+
     def finished(self, d: Any) -> _Line:
         return "done", f"流程結束：{d.get('result')}", "", [], ""
 
@@ -183,6 +193,8 @@ _HANDLERS: dict[str, Callable[[_Lines, Any], _Line]] = {
         "child_finished",
         "handed_off",
         "decided",
+        "looped",
+        "loop_exhausted",
         "finished",
         "cancelled",
         "commented",
