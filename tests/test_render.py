@@ -418,6 +418,13 @@ def test_wrap_keeps_every_character() -> None:
         ("考核制度 第五篇 市場部目標", 20, ["考核制度 第五篇", "市場部目標"]),  # at a space
         ("第二篇 市場部工作職責", 16, ["第二篇 市場部工", "作職責"]),  # not in the first half
         ("a、、、、、、a", 10, ["a", "、、、、、", "、a"]),  # a run wider than a line: no lone 、
+        # a document's title is not parted when it fits on a line
+        (
+            "攜帶：《項目可行性分析報告》、《調研計劃》",
+            24,
+            ["攜帶：", "《項目可行性分析報告》、", "《調研計劃》"],
+        ),
+        ("填寫《月度營銷計劃》", 16, ["填寫", "《月度營銷計劃》"]),
     ],
 )
 def test_wrap_never_starts_a_line_with_a_closing_mark_and_breaks_at_spaces(
@@ -459,6 +466,19 @@ def test_wrap_keeps_closing_marks_with_their_text(
 )
 def test_balanced_lines_leave_no_word_alone(text: str, columns: int, lines: list[str]) -> None:
     assert balanced(text, columns) == lines
+
+
+@given(st.text(alphabet="文字（）「」《》、。ab \n", max_size=80), st.integers(6, 40))
+@pytest.mark.parametrize("wrapping", [wrap, balanced])
+def test_a_title_that_fits_a_line_is_never_parted(
+    wrapping: Callable[[str, int], list[str]], text: str, columns: int
+) -> None:
+    lines = wrapping(text, columns)
+    marks = "".join(render.wrapping.NO_START)
+    for found in re.finditer(rf"《[^《》\s]+》[{re.escape(marks)}]*", text):
+        if render.wrapping.width(found[0]) <= columns:  # with the marks that follow it
+            title = found[0][: found[0].index("》") + 1]
+            assert any(title in line for line in lines), (title, lines)
 
 
 @given(st.text(alphabet="文字（）「」《》、。ab \n", max_size=80), st.integers(6, 40))

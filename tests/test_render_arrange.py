@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 import procflow
 from procflow import render
 from procflow.render.arrange import Box, Layout, lay_out
+from procflow.render.arrange import Path as Path_
 from procflow.render.diagram import Diagram
 from tests.strategies import processes
 from tests.test_language_properties import load_text, to_yaml
@@ -53,6 +54,7 @@ def problems(diagram: Diagram) -> list[str]:
     out += _overlaps(layout)
     out += _line_problems(layout)
     out += _seem_to_join(diagram, layout)
+    out += _side_by_side(layout)
     return out
 
 
@@ -158,6 +160,62 @@ def _seem_to_join(diagram: Diagram, layout: Layout) -> list[str]:
             ):
                 out.append(f"{path.edge.src}->{path.edge.dst} seems to lead into {node}")
     return out
+
+
+def _stretches(path: Path_) -> list[tuple[str, str, float, bool, float]]:
+    """The first stretch across a gap out of a shape and the last one into a shape from
+    above, each unlabelled: (from|into, shape, x where it meets the shape, going right,
+    y of the stretch)."""
+    pts = path.points
+    if path.edge.style != "flow" or len(pts) < 4:
+        return []
+    labelled_first = path.label_at is not None
+    out = []
+    (x0, _), (x1, y1), (x2, _) = pts[:3]
+    if not labelled_first and abs(x0 - x1) <= EPS and abs(x1 - x2) > EPS:
+        out.append(("from", path.edge.src, x0, x2 > x1, y1))
+    (xa, _), (xb, yb), (xc, yc) = pts[-3:]
+    last_is_first = len(pts) == 4
+    if (
+        abs(xb - xc) <= EPS
+        and yc > yb
+        and abs(xa - xb) > EPS
+        and not (labelled_first and last_is_first)
+    ):
+        out.append(("into", path.edge.dst, xc, xb > xa, yb))
+    return out
+
+
+def _side_by_side(layout: Layout) -> list[str]:
+    """Solid lines that leave one shape the same way, or come into one shape from the same side,
+    side by side on stretches of their own instead of on one shared stretch: they read
+    as a double line into one arrowhead (two 駁回 into MD-02's end, two signers into
+    SC-006's join bar)."""
+    seen: dict[tuple[str, str, float, bool], float] = {}
+    rows = list(layout.nodes.values())
+    out = []
+    for path in layout.paths:
+        for end, shape, x, right, y in _stretches(path):
+            key = (end, shape, round(x, 1), right)
+            other = seen.setdefault(key, y)
+            low, high = sorted((other, y))
+            # in one gap (no row of shapes between them: else one joins the other's line
+            # where it comes down)
+            if high - low > EPS and not any(low < box.y < high for box in rows):
+                out.append(f"two lines side by side {end} {shape}")
+    return out
+
+
+def test_lines_into_one_shape_share_their_last_stretch() -> None:
+    catalog = procflow.load_dir(ROOT / "processes")
+    md02 = lay_out(render.build_diagram(catalog["MD-02"]))
+    into = [p.points[-3:] for p in md02.paths if p.edge.dst == "not_initiated"]
+    assert len(into) == 2 and into[0] == into[1]  # 婉拒 and 拒絕 join before the end
+    sc006 = lay_out(render.build_diagram(catalog["SC-006"]))
+    left = [p for p in sc006.paths if p.edge.src in ("review@sign.3", "review@sign.4")]
+    assert len({p.points[-2][1] for p in left}) == 1  # the two signers on the left join
+    out = [p for p in sc006.paths if p.edge.dst in ("review@sign.3", "review@sign.4")]
+    assert len({p.points[1][1] for p in out}) == 1  # and part from the bar as one line
 
 
 def test_every_diagram_is_laid_out_cleanly() -> None:

@@ -234,3 +234,13 @@ def test_the_map_names_each_group_at_its_left() -> None:
         title = next(group.iter(f"{SVG}text"))
         assert box is not None and title.get("text-anchor") == "start", title.text
         assert float(title.get("x") or 0) - box[0] < 16, title.text
+
+
+def test_svg_and_png_from_one_layout_are_the_drawings_of_each_alone() -> None:
+    diagram = render.build_diagram(leave())
+    both = render.render_images(diagram, ["svg", "png"])
+    assert list(both) == ["svg", "png"]
+    assert both["svg"] == render.render_image(diagram, "svg")
+    assert both["png"] == render.render_image(diagram, "png")
+    assert both["png"].startswith(b"\x89PNG") and b"<svg" in both["svg"]
+    assert render.render_images(diagram, ["png"]) == {"png": both["png"]}

@@ -448,3 +448,20 @@ def test_a_loop_count_in_english_and_past_its_limit() -> None:
     assert '<ul class="loops"><li>revise: sent back 3 of at most 3 times</li>' in page
     assert "revise more than 3 times" in page  # the loop_exhausted line
     assert "loop_exhausted" not in page
+
+
+def test_an_instance_page_says_the_result_in_the_process_words() -> None:
+    client, _, inst = _looped("退回最多三次", "起草", "付款", rounds=4)
+    with client:
+        page = client.get(f"/instances/{inst.id}", headers=as_("li")).text
+    assert inst.result == "refused"
+    assert "<dt>結果</dt><dd>已拒絕</dd>" in page and "流程結束：已拒絕" in page
+    assert "退回修改超過3次" in page  # the loop_exhausted line, in Chinese
+
+
+def test_a_process_page_names_each_step_kind_in_the_process_words() -> None:
+    with TestClient(create_app(make_engine(), STAFF, sign_in=HeaderSignIn(USER))) as client:
+        page = client.get("/processes/SC-001", headers=as_("li")).text
+    steps = page.split('<ol class="steps">', 1)[1].split("</ol>", 1)[0]
+    assert '<span class="small">審批</span>' in steps and '<span class="small">會簽</span>' in steps
+    assert "decision" not in steps and "handoff" not in steps

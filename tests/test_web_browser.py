@@ -65,6 +65,27 @@ steps:
     actor: clerk
     reads: memo
 """
+EACH = """procflow: 1
+id: WEB-2
+title: 每人計劃（最多退回兩次）
+actors: {market_manager: 市場經理, pmm: 產品市場部經理}
+documents:
+  plan:
+    title: 個人計劃
+    fields:
+      kind: {type: choice, title: 計劃類別, of: [annual, monthly]}
+      total: {type: money, title: 金額}
+steps:
+  - {id: ask, title: 發起計劃, actor: pmm}
+  - {id: draft, title: 各自填寫計劃, actor: market_manager, for_each: member, fills: plan}
+  - id: review
+    title: 審核計劃
+    actor: pmm
+    reads: plan
+    decide:
+      approve: next
+      revise: {to: draft, at_most: 2, end: refused}
+"""
 PROPOSAL = {
     "plan_type": "annual",
     "content": "2026年度軌道信號產品市場調研",
@@ -87,6 +108,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = home / "processes"
     shutil.copytree(ROOT / "processes", folder)
     (folder / "WEB-1.yaml").write_text(HOSTILE, encoding="utf-8")
+    (folder / "WEB-2.yaml").write_text(EACH, encoding="utf-8")
     (home / "people.yaml").write_text(PEOPLE, encoding="utf-8")
     port = _free_port()
     argv = [
@@ -332,6 +354,35 @@ def test_overdue_after_the_clock_moves(people: People) -> None:
     assert row.count() == 1 and "逾期" in row.inner_text()
     assert ding.locator(".tabs .count.warn").inner_text() == "1"
     people.shot(ding, "inbox-overdue")
+
+
+def test_per_person_copies_and_a_loop_count_on_the_pages(people: People) -> None:
+    wang, li, xu = people.page("wang"), people.page("li"), people.page("xu")
+    wang.goto(people.url + "/processes/WEB-2")
+    wang.click("form.start button")
+    wang.wait_for_url("**/tasks/**")
+    wang.click("button.outcome")
+    wang.wait_for_url("**/instances/**")
+    url = wang.url
+    for round_, (who, total) in enumerate([(li, "1200"), (xu, "800.50")] * 2):
+        open_task(who, "各自填寫計劃")
+        if round_ == 2:  # sent back once: the task page counts the loop it is inside
+            assert "退回修改：已退回1次，至多2次" in who.locator("ul.loops").inner_text()
+            assert who.locator("dl.facts dd").last.inner_text() == "李明"  # whose: a name
+            people.shot(who, "task-in-a-loop")
+        who.select_option("#f-data-plan-kind", "monthly")
+        who.fill("#f-data-plan-total", total)
+        who.click("button.outcome")
+        who.wait_for_url("**/instances/**")
+        if round_ == 1:
+            open_task(wang, "審核計劃")
+            choose(wang, "revise")
+    wang.goto(url)
+    assert "退回修改：已退回1次，至多2次" in wang.locator("ul.loops").inner_text()
+    documents = wang.locator("section[aria-labelledby='docs-h']").inner_text()
+    assert "個人計劃（李明的一份" in documents and "個人計劃（許兼的一份" in documents
+    assert "1,200 元" in documents and "800.50 元" in documents
+    people.shot(wang, "instance-copies-and-loops")
 
 
 def test_titles_and_values_stay_text(people: People) -> None:

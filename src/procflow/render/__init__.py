@@ -16,7 +16,13 @@ atomically). Imports flow that way; nothing here imports `runtime` or `cli`.
 from __future__ import annotations
 
 from procflow.render.diagram import Diagram, Edge, Lane, Node, build_diagram
-from procflow.render.dot import INSTALL_HINT, dot_source, graphviz_available, render_image
+from procflow.render.dot import (
+    INSTALL_HINT,
+    dot_source,
+    graphviz_available,
+    render_image,
+    render_images,
+)
 from procflow.render.mermaid import mermaid_source
 from procflow.render.output import FORMATS, parse_formats, write_diagrams
 from procflow.render.site import RESULTS_FILE, load_results
@@ -38,5 +44,6 @@ __all__ = [
     "mermaid_source",
     "parse_formats",
     "render_image",
+    "render_images",
     "write_diagrams",
 ]

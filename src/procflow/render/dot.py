@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import graphviz
@@ -291,6 +292,25 @@ def render_image(diagram: Diagram, fmt: ImageFormat, *, link: Linker | None = No
             it), fails, or takes longer than `TIMEOUT` seconds.
     """
     return run_graphviz(dot_source(diagram, link=link), fmt)
+
+
+def render_images(
+    diagram: Diagram, formats: Sequence[ImageFormat], *, link: Linker | None = None
+) -> dict[ImageFormat, bytes]:
+    """Draw a swimlane diagram in several formats (SVG and PNG) from one layout and one
+    DOT text: Graphviz draws each format in a run of its own, the runs side by side.
+    The drawings are those of `render_image`, byte for byte.
+
+    Raises:
+        RenderError: as `render_image` does.
+    """
+    source = dot_source(diagram, link=link)
+    if len(formats) < 2:
+        return {fmt: run_graphviz(source, fmt) for fmt in formats}
+    # each run waits on its own dot process: threads are enough to run them side by side
+    with ThreadPoolExecutor(max_workers=len(formats)) as pool:
+        drawn = list(pool.map(lambda fmt: run_graphviz(source, fmt), formats))
+    return dict(zip(formats, drawn, strict=True))
 
 
 def graphviz_available() -> bool:

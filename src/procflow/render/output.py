@@ -24,10 +24,11 @@ from procflow.flow.ports import Language
 from procflow.render.diagram import Diagram, build_diagram
 from procflow.render.dot import (
     INSTALL_HINT,
+    ImageFormat,
     Linker,
     dot_source,
     graphviz_available,
-    render_image,
+    render_images,
 )
 from procflow.render.mermaid import markdown, mermaid_source
 from procflow.render.site import write_catalog
@@ -123,13 +124,15 @@ def _images(
     written: list[Path],
     link: Linker,
 ) -> dict[str, str]:
-    """Draw SVG (also for the catalog) and PNG, a few Graphviz runs at a time."""
+    """Draw SVG (also for the catalog) and PNG, a few Graphviz runs at a time; a process
+    drawn in both is laid out once."""
+
+    formats: list[ImageFormat] = ["svg"] if {"svg", "html"} & set(wanted) else []
+    formats += ["png"] if "png" in wanted else []
 
     def one(pid: str) -> tuple[str, bytes | None, bytes | None]:
-        d = diagrams[pid]
-        svg = render_image(d, "svg", link=link) if {"svg", "html"} & set(wanted) else None
-        png = render_image(d, "png", link=link) if "png" in wanted else None
-        return pid, svg, png
+        drawn = render_images(diagrams[pid], formats, link=link)  # one layout for both
+        return pid, drawn.get("svg"), drawn.get("png")
 
     svgs: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:

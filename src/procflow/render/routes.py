@@ -140,19 +140,51 @@ def _aside(g: Grid, p: Plan) -> Plan:
 
 def channel_tracks(plans: Sequence[Plan], lanes: int) -> list[int]:
     """Give every line along a channel a track where it would meet another; return how
-    many tracks each lane's channel has."""
+    many tracks each lane's channel has. Solid lines along one channel into the same
+    shape share a track: they join into one line before it (two 駁回 into one end),
+    instead of running side by side into one arrowhead. Dashed ones do not: two dashes
+    out of step on one line would read as a solid line."""
+    groups: dict[tuple[int, str, str] | int, list[Plan]] = {}
+    for p in plans:
+        if p.kind == "channel":
+            key = (p.lane, p.dst, p.enter) if p.edge.style == "flow" else id(p)
+            groups.setdefault(key, []).append(p)
     counts = [0] * lanes
     ends: list[list[float]] = [[] for _ in range(lanes)]
-    for p in sorted((p for p in plans if p.kind == "channel"), key=lambda p: p.span):
-        taken = ends[p.lane]
-        free = [t for t, end in enumerate(taken) if end < p.span[0]]
-        p.track = free[0] if free else len(taken)
-        if p.track == len(taken):
-            taken.append(p.span[1])
+    spans = [(min(p.span[0] for p in ps), max(p.span[1] for p in ps), ps) for ps in groups.values()]
+    for low, high, ps in sorted(spans, key=lambda s: s[:2]):
+        lane = ps[0].lane
+        taken = ends[lane]
+        free = [t for t, end in enumerate(taken) if end < low]
+        track = free[0] if free else len(taken)
+        if track == len(taken):
+            taken.append(high)
         else:
-            taken[p.track] = p.span[1]
-        counts[p.lane] = len(taken)
+            taken[track] = high
+        for p in ps:
+            p.track = track
+        counts[lane] = len(taken)
     return counts
+
+
+def _shared(run: Run) -> list[tuple[str, str, float, bool]]:
+    """The stretches of line ``run`` may share with others: the first stretch of a line
+    out of its shape, with lines from that shape that go the same way; the last one into
+    its shape from above, with lines into that shape from the same side (two signers into
+    the join bar, two 駁回 into one end). Shared, they read as one line that parts or
+    joins, not as lines side by side into one arrowhead. Runs with a label, and dashed
+    lines, share nothing."""
+    p = run.plan
+    if p.kind not in ("gap", "channel") or run.label_x is not None or not run.line:
+        return []
+    if p.edge.style != "flow":  # dashes out of step on one line would read as solid
+        return []
+    out = []
+    if run is p.runs[0]:
+        out.append(("from", p.src, run.start, run.start < run.end))
+    if run is p.runs[-1] and p.enter == "top":
+        out.append(("into", p.dst, run.end, run.start < run.end))
+    return out
 
 
 @dataclass
@@ -271,14 +303,25 @@ def stack(items: list[Run]) -> tuple[list[float], float]:
     below every run across it, beside the part of their line that goes on down."""
     ends: list[float] = []
     lines = sum(1 for run in items if run.line)
+    shared: dict[tuple[str, str, float, bool], int] = {}  # a stretch lines share: its track
     for run in sorted(items, key=lambda r: (not r.line, r.interval)):
         lo, hi = run.interval
-        first = 0 if run.line else lines and max((r.track + 1 for r in items if r.line), default=0)
-        free = [t for t, end in enumerate(ends) if end + SPACE <= lo and t >= first]
-        run.track = free[0] if free else max(len(ends), first)
-        while len(ends) <= run.track:
-            ends.append(-math.inf)
-        ends[run.track] = hi
+        keys = _shared(run)
+        found = [shared[k] for k in keys if k in shared]
+        if found:
+            run.track = found[0]
+            ends[run.track] = max(ends[run.track], hi)
+        else:
+            first = (
+                0 if run.line else lines and max((r.track + 1 for r in items if r.line), default=0)
+            )
+            free = [t for t, end in enumerate(ends) if end + SPACE <= lo and t >= first]
+            run.track = free[0] if free else max(len(ends), first)
+            while len(ends) <= run.track:
+                ends.append(-math.inf)
+            ends[run.track] = hi
+        for k in keys:
+            shared.setdefault(k, run.track)
     heights = [0.0] * len(ends)
     for run in items:
         heights[run.track] = max(heights[run.track], run.height)

@@ -1,11 +1,11 @@
 """Breaking labels into lines: by display width, never before a closing bracket.
 
-Owns `wrap` (a CJK character is two columns wide; Latin words stay whole; a
-closing bracket or mark never begins a line and an opening one never ends
-one, as Chinese typesetting wants), `balanced` (the same lines, as even as
-they can be, so that no word is left alone on the last one), `width` and
-`clean` (no control characters, which XML and DOT refuse). Imports nothing
-from procflow.
+Owns `wrap` (a CJK character is two columns wide; Latin words and 《titles》
+that fit on a line stay whole; a closing bracket or mark never begins a line
+and an opening one never ends one, as Chinese typesetting wants), `balanced`
+(the same lines, as even as they can be, so that no word is left alone on the
+last one), `width` and `clean` (no control characters, which XML and DOT
+refuse). Imports nothing from procflow.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import re
 import unicodedata
 
 _TOKEN = re.compile(r"\s+|[\x21-\x7e]+|.", re.DOTALL)
+_TITLE = re.compile(r"《[^《》\s]+》")
+"""A title in its brackets (《項目可行性分析報告》): kept on one line when it fits."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -39,9 +41,23 @@ NO_END = frozenset("（「『《〈【〔［｛〖〘〚“‘([{")
 
 def _pieces(paragraph: str, columns: int) -> list[str]:
     """The unbreakable pieces of a line: a space, a run of printable ASCII (cut at
-    ``columns``), or one other character."""
+    ``columns``), a title in 《》 that fits on a line (a document's name is not parted:
+    《項目可行性分析報告》, not 《項目可行性分析報 / 告》), or one other character."""
     out: list[str] = []
-    for token in _TOKEN.findall(paragraph):
+    at = 0
+    for title in _TITLE.finditer(paragraph):
+        rest = paragraph[title.end() :]
+        marks = rest[: len(rest) - len(rest.lstrip("".join(NO_START)))]
+        if width(title[0] + marks) <= columns:  # with the marks that must follow it
+            out += _plain(paragraph[at : title.start()], columns)
+            out.append(title[0])
+            at = title.end()
+    return out + _plain(paragraph[at:], columns)
+
+
+def _plain(text: str, columns: int) -> list[str]:
+    out: list[str] = []
+    for token in _TOKEN.findall(text):
         if token.isspace():
             out.append(" ")
         else:  # only printable ASCII tokens are longer than one character: one column each
@@ -78,8 +94,8 @@ def _carry(line: list[str], piece: str, columns: int) -> list[str]:
 def wrap(text: str, columns: int = 24) -> list[str]:
     """Break ``text`` into lines of at most ``columns`` display columns.
 
-    Latin words stay whole unless longer than a line; CJK text breaks between
-    any two characters, except that a closing bracket or mark (`NO_START`)
+    Latin words stay whole unless longer than a line, and so does a title in 《》;
+    CJK text breaks between any two characters, except that a closing bracket or mark (`NO_START`)
     never begins a line and an opening one (`NO_END`) never ends one: the
     characters next to it move to the next line with it. A line breaks at its
     last space instead when that space is in its second half. Explicit newlines

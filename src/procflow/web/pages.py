@@ -393,6 +393,7 @@ async def instance_page(request: Request, instance_id: str) -> Response:
         user=user,
         inst=inst,
         documents=_documents(inst, program, site.name),
+        result=Words.of(program.process).outcome(inst.result or ""),
         loops=Loops(program).counts(inst.loops),
         events=timeline(inst, events, site),
         svg=svg,
@@ -512,6 +513,7 @@ async def process_page(request: Request, process_id: str) -> Response:
         may_start=starters is None or not user.roles.isdisjoint(starters),
         starters=sorted(starters or ()),
         steps=steps,
+        words=Words.of(process),
         human=HumanNode,
         results=await run_in_threadpool(_results_of, site, process_id),
     )

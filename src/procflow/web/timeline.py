@@ -146,7 +146,7 @@ class _Lines:
         return "system", f"調用子流程（{d.get('child')}）", "", [], ""
 
     def child_finished(self, d: Any) -> _Line:
-        what = f"子流程 {d.get('child')} 結束：{d.get('result')}"
+        what = f"子流程 {d.get('child')} 結束：{self.words.outcome(str(d.get('result')))}"
         return "system", what, "", _changes(self.program, d.get("docs")), ""
 
     def handed_off(self, d: Any) -> _Line:
@@ -165,7 +165,7 @@ class _Lines:
         return "warning", f"「{self.title(d['step'])}」{said}", "", [], ""
 
     def finished(self, d: Any) -> _Line:
-        return "done", f"流程結束：{d.get('result')}", "", [], ""
+        return "done", f"流程結束：{self.words.outcome(str(d.get('result')))}", "", [], ""
 
     def cancelled(self, d: Any) -> _Line:
         return "warning", "流程已取消", "", [], str(d.get("reason", ""))
