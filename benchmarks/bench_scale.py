@@ -12,6 +12,15 @@ Prints (no assertions), for SQLite and PostgreSQL side by side (issue 12, item 7
 (a) with ``--workers``: durable completions/s with 1, 2, 4 and 8 worker
     processes, each completing its own people's tasks.
 
+Beside each store, the peer: SpiffWorkflow 3.2 with its JSON serializer, one row
+per workflow in the same database, as its users deploy it (`peers.SpiffTable`;
+``pip install -r benchmarks/requirements.txt``, else it is left out). Its inbox
+has no index to ask: a page deserialises workflows until it has 50 ready tasks of
+the lane (the person's: every workflow, since few are theirs), a count all of
+them. Its ``complete`` reads one row ``FOR UPDATE``, runs the task and writes the
+JSON back in one transaction; (a) runs it from 1, 2, 4 and 8 processes. The peer
+is loaded up to ``--spiff-max`` workflows (default 100k: about 20 KB each).
+
 Every measured call goes through the public `Engine` API. The instances are
 loaded in bulk: a few real instances are started by the engine in a
 `MemoryStore`, their commits are recorded, and copies (other instance ids,
@@ -241,19 +250,75 @@ def _completer(url: str, users: list[str], seconds: float, queue: Any) -> None:
 
 def durable_rate(url: str, workers: int, seconds: float, offset: int) -> float:
     """Completions/s of ``workers`` processes, each on its own people."""
+    people = [f"u{offset + k}" for k in range(workers * 20)]
+    return _rate(_completer, url, [people[w::workers] for w in range(workers)], seconds)
+
+
+def _rate(target: Any, url: str, shares: list[Any], seconds: float) -> float:
+    """Completions/s of one spawned process per share, each running ``target``."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    people = [f"u{offset + k}" for k in range(workers * 20)]
-    procs = [
-        ctx.Process(target=_completer, args=(url, people[w::workers], seconds, queue))
-        for w in range(workers)
-    ]
+    procs = [ctx.Process(target=target, args=(url, share, seconds, queue)) for share in shares]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    return sum(d for d, _ in results) / max(t for _, t in results)
+    return float(sum(d for d, _ in results) / max(t for _, t in results))
+
+
+def spiff_measure(url: str, loaded: int, size: int, samples: int, scans: int) -> dict[str, Any]:
+    """The peer at ``size`` workflows (loaded in bulk from ``loaded``): SpiffWorkflow's
+    JSON in the same database (`peers.SpiffTable`); ``scans`` full-scan samples (0: none)."""
+    from peers import SpiffTable
+
+    table = SpiffTable(url)
+    began = time.perf_counter()
+    table.fill(loaded, size)
+    out: dict[str, Any] = {"loaded_s": time.perf_counter() - began}
+    if scans:
+        out["person_page"] = _time(lambda: table.inbox("market_manager", owner="u2"), scans)
+        out["manager_count"] = _time(
+            lambda: table.inbox("product_marketing_manager", limit=None), scans
+        )
+    out["manager_page"] = _time(lambda: table.inbox("product_marketing_manager"), samples)
+    middle = loaded + (size - loaded) // 4 * 2  # the second half of the new rows, at draft
+    keys = iter(range(middle, size, 2))
+    out["complete"] = _time(lambda: table.complete(next(keys)), min(samples, (size - loaded) // 4))
+    table.close()
+    return out
+
+
+def _spiff_completer(url: str, keys: list[int], seconds: float, queue: Any) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from peers import SpiffTable
+
+    table = SpiffTable(url)
+    done, began = 0, time.perf_counter()
+    for key in keys:
+        if time.perf_counter() - began >= seconds:
+            break
+        table.complete(key)
+        done += 1
+    queue.put((done, time.perf_counter() - began))
+    table.close()
+
+
+def spiff_rate(url: str, workers: int, seconds: float, first: int, stop: int) -> float:
+    """The peer's durable completions/s with ``workers`` processes, each on its own rows
+    (even ids from ``first`` to ``stop``: workflows at draft)."""
+    keys = list(range(first, stop, 2))
+    return _rate(_spiff_completer, url, [keys[w::workers] for w in range(workers)], seconds)
+
+
+def report_spiff(name: str, size: int, r: dict[str, Any]) -> None:
+    print(f"  SpiffWorkflow JSON in {name} ({r['loaded_s']:.0f} s to load):", end="")
+    if "person_page" in r:
+        print(f" person inbox (full scan) {_pair(r['person_page'])},", end="")
+        print(f" manager count (full scan) {_pair(r['manager_count'])},", end="")
+    else:
+        print(" full scans not run (--spiff-scans 0),", end="")
+    print(f" manager page {_pair(r['manager_page'])}, complete {_pair(r['complete'])}", flush=True)
 
 
 def _postgres() -> tuple[str, Any]:
@@ -284,6 +349,12 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="DSN", help="a server to use (a fresh database)")
     parser.add_argument("--workers", action="store_true", help="also (a): 1, 2, 4, 8 processes")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--no-peer", action="store_true", help="leave SpiffWorkflow out")
+    parser.add_argument(
+        "--spiff-max", type=int, default=100_000,
+        help="largest size the peer is loaded to (about 20 KB a workflow)",
+    )  # fmt: skip
+    parser.add_argument("--spiff-scans", type=int, default=3, help="full-scan samples")
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -300,28 +371,57 @@ def main() -> None:
         if dsn is None:
             dsn, cluster = _postgres()
         urls["postgres"] = dsn
+    peer = not args.no_peer and _spiff_installed()
+    if not peer:
+        print("SpiffWorkflow left out (--no-peer, or: pip install -r benchmarks/requirements.txt)")
     try:
         for name, url in urls.items():
-            loaded = 0
-            for size in sizes:
-                took = fill(url, loaded, size, max(sizes))
-                print(f"{name}: loaded {size - loaded:,} instances in {took:.0f} s", flush=True)
-                loaded = size
-                child = subprocess.run(  # noqa: S603 - ourselves, with our arguments
-                    [sys.executable, __file__, "--measure", url, "--samples", str(args.samples)],
-                    capture_output=True, text=True, check=True,
-                )  # fmt: skip
-                report(name, size, json.loads(child.stdout.splitlines()[-1]))
-                if args.workers and size == sizes[-1]:
-                    offset = 400  # people of their own: u400.. (the measurements use u2, u10..)
-                    for w in (1, 2, 4, 8):
-                        rate = durable_rate(url, w, args.seconds, offset=offset)
-                        offset += 20 * w
-                        print(f"{name} N={size:,}: {w} worker(s): {rate:,.0f} durable"
-                              " completions/s", flush=True)  # fmt: skip
+            run_store(name, url, sizes, args, peer=peer)
     finally:
         if cluster is not None:
             cluster.stop()
+
+
+def _spiff_installed() -> bool:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from peers import spiff_installed
+
+    return spiff_installed()
+
+
+def run_store(name: str, url: str, sizes: list[int], args: Any, *, peer: bool) -> None:
+    """Every size on one store, procflow then the peer beside it; (a) at the largest."""
+    loaded = 0
+    for size in sizes:
+        took = fill(url, loaded, size, max(sizes))
+        print(f"{name}: loaded {size - loaded:,} instances in {took:.0f} s", flush=True)
+        child = subprocess.run(  # noqa: S603 - ourselves, with our arguments
+            [sys.executable, __file__, "--measure", url, "--samples", str(args.samples)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        report(name, size, json.loads(child.stdout.splitlines()[-1]))
+        if peer and size <= args.spiff_max:
+            report_spiff(
+                name, size, spiff_measure(url, loaded, size, args.samples, args.spiff_scans)
+            )
+        loaded = size
+    if not args.workers:
+        return
+    size, offset = sizes[-1], 400  # people of their own: u400.. (measurements: u2, u10..)
+    peer = peer and size <= args.spiff_max
+    # the peer's rows at draft in the first half of the largest size's new rows: those its
+    # measurements (the second half) never completed
+    first = sizes[-2] if len(sizes) > 1 else 0
+    stop = first + (size - first) // 4 * 2
+    for w in (1, 2, 4, 8):
+        rate = durable_rate(url, w, args.seconds, offset=offset)
+        offset += 20 * w
+        print(f"{name} N={size:,}: {w} worker(s): {rate:,.0f} durable completions/s", end="")
+        if peer:
+            theirs = spiff_rate(url, w, args.seconds, first, stop)
+            first += 2 * int(theirs * args.seconds) + 2  # each row at draft once
+            print(f"; SpiffWorkflow {theirs:,.0f}/s", end="")
+        print(flush=True)
 
 
 def report(name: str, size: int, r: dict[str, Any]) -> None:

@@ -204,3 +204,128 @@ def spiff_parse_seconds(n: int) -> float | None:
         threading.stack_size(size)
         sys.setrecursionlimit(limit)
     return spent[0] if spent else None
+
+
+SPIFF_OWNER = "owner-template"
+
+
+class SpiffTable:
+    """SpiffWorkflow's approval workflows stored as its users store them: one row of
+    serialised JSON per workflow, in SQLite (WAL, ``synchronous=FULL``) or PostgreSQL.
+
+    What bench_scale.py sets beside procflow's stores: a command reads one row (``FOR
+    UPDATE`` on PostgreSQL), deserialises it, runs the ready user task and writes it back
+    in one transaction; an inbox has no index to ask, so it deserialises stored workflows
+    until it has found a page of ready tasks in the lane (and for the owner) asked for,
+    and a count deserialises them all. Half the workflows wait at ``draft`` (lane
+    ``market_manager``, the person's inbox: data ``owner``), half at ``review`` (lane
+    ``product_marketing_manager``, the manager's).
+    """
+
+    def __init__(self, url: str) -> None:
+        from SpiffWorkflow.bpmn.parser import BpmnParser
+        from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+        from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+        from SpiffWorkflow.util.task import TaskState
+
+        parser = BpmnParser()
+        parser.add_bpmn_file(str(BPMN))
+        self.spec, self.workflow = parser.get_spec("approval"), BpmnWorkflow
+        self.serializer, self.ready = BpmnWorkflowSerializer(), TaskState.READY
+        self.conn: Any
+        if url.startswith("sqlite:///"):
+            self.conn, self.mark = durable_sqlite(Path(url[len("sqlite:///") :] + ".spiff")), "?"
+            self.begin, self.read = (
+                "BEGIN IMMEDIATE",
+                "SELECT state FROM spiff_workflows WHERE id = ?",
+            )
+        else:
+            import psycopg
+
+            self.conn, self.mark = psycopg.connect(url, autocommit=True), "%s"
+            self.begin = "BEGIN"
+            self.read = "SELECT state FROM spiff_workflows WHERE id = ? FOR UPDATE"
+        self.sql("CREATE TABLE IF NOT EXISTS spiff_workflows (id BIGINT PRIMARY KEY, state TEXT)")
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.conn.execute(query.replace("?", self.mark), params)
+
+    def templates(self) -> dict[str, str]:
+        """The JSON of a workflow waiting at ``draft`` and of one waiting at ``review``."""
+        wf = self.workflow(self.spec)
+        wf.do_engine_steps()
+        wf.data["owner"] = SPIFF_OWNER
+        at_draft = self.serializer.serialize_json(wf)
+        task = wf.get_next_task(state=self.ready, manual=True)
+        task.set_data(plan_kind="special")
+        task.run()
+        wf.do_engine_steps()
+        return {"draft": at_draft, "review": self.serializer.serialize_json(wf)}
+
+    def fill(self, start: int, stop: int) -> None:
+        """Rows ``start`` .. ``stop`` - 1: even ids at ``draft`` owned by ``u{id % 1000}``,
+        odd ids at ``review``; one transaction per 1,000 rows."""
+        shapes = self.templates()
+        for first in range(start, stop, 1000):
+            rows = [
+                (
+                    n,
+                    shapes["review"]
+                    if n % 2
+                    else shapes["draft"].replace(SPIFF_OWNER, f"u{n % 1000}"),
+                )
+                for n in range(first, min(stop, first + 1000))
+            ]
+            self.sql(self.begin)
+            cur = self.conn.cursor()
+            cur.executemany(
+                "INSERT INTO spiff_workflows VALUES (?, ?)".replace("?", self.mark), rows
+            )
+            self.sql("COMMIT")
+
+    def inbox(self, lane: str, owner: str | None = None, limit: int | None = 50) -> int:
+        """Ready user tasks in ``lane`` (for ``owner``), up to ``limit`` (None: all)."""
+        found, after = 0, -1
+        while True:
+            rows = self.sql(
+                "SELECT id, state FROM spiff_workflows WHERE id > ? ORDER BY id LIMIT 500", (after,)
+            ).fetchall()
+            if not rows:
+                return found
+            after = rows[-1][0]
+            for _, text in rows:
+                wf = self.serializer.deserialize_json(text)
+                if owner is not None and wf.data.get("owner") != owner:
+                    continue
+                for task in wf.get_tasks(state=self.ready, manual=True):
+                    if task.task_spec.lane == lane:
+                        found += 1
+                if limit is not None and found >= limit:
+                    return found
+
+    def complete(self, key: int) -> None:
+        """One command: the ready task of workflow ``key``, in one durable transaction."""
+        self.sql(self.begin)
+        (text,) = self.sql(self.read, (key,)).fetchone()
+        wf = self.serializer.deserialize_json(text)
+        task = wf.get_next_task(state=self.ready, manual=True)
+        task.set_data(plan_kind="special", decision="approve")
+        task.run()
+        wf.do_engine_steps()
+        self.sql(
+            "UPDATE spiff_workflows SET state = ? WHERE id = ?",
+            (self.serializer.serialize_json(wf), key),
+        )
+        self.sql("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def spiff_installed() -> bool:
+    """Whether SpiffWorkflow (benchmarks/requirements.txt) can be imported."""
+    try:
+        import SpiffWorkflow  # noqa: F401
+    except ImportError:
+        return False
+    return True

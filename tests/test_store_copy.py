@@ -112,7 +112,7 @@ def test_the_check_finds_a_difference(tmp_path: Path) -> None:
         import sqlite3
 
         conn = sqlite3.connect(b_path)
-        conn.execute("UPDATE instances SET state = '{}' WHERE instance_id = ?", (victim,))
+        conn.execute("UPDATE snapshots SET state = '{}' WHERE instance_id = ?", (victim,))
         conn.commit()
         conn.close()
         with pytest.raises(StoreError, match=rf"instance '{victim}' differs .*: snapshot"):

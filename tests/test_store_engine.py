@@ -259,7 +259,7 @@ def test_a_damaged_instance_leaves_the_other_inboxes_answering(
     with shared_backend.open() as store:
         eng = engine(SEQUENCE, store=store)
         bad, good = (eng.start("SEQ", by=LI) for _ in range(2))
-    shared_backend.sql("UPDATE instances SET state = ? WHERE instance_id = ?", ("{junk", bad.id))
+    shared_backend.sql("UPDATE snapshots SET state = ? WHERE instance_id = ?", ("{junk", bad.id))
     with shared_backend.open() as store, caplog.at_level(logging.ERROR, "procflow"):
         eng = engine(SEQUENCE, store=store)
         assert [t.instance_id for t in eng.tasks(user=LI)] == [good.id]

@@ -14,14 +14,14 @@ from procflow.store import finding
 from procflow.store.base import InstanceQuery, TaskQuery
 from procflow.store.finding import Statement
 from procflow.store.query import plan
-from procflow.store.relational import RelationalStore
+from procflow.store.relational import _LOAD, _STATES, RelationalStore
 from tests.conftest import Backend
 from tests.test_store_contract import commit
 from tests.test_store_query import row
 
 pytestmark = pytest.mark.slow  # each test loads thousands of instances first
 
-TABLES = ("tasks", "task_keys", "instances", "instance_search")
+TABLES = ("tasks", "task_keys", "instances", "instance_search", "events", "snapshots")
 ROLES = [f"role{n}" for n in range(12)]
 NOW = "2024-03-05T01:00:00+00:00"
 
@@ -153,7 +153,8 @@ def _full_scans(backend: Backend, lines: list[str]) -> list[str]:
 
 _COPIES = {  # table -> its columns, the ids among them made unique in each copy
     "instances": ("instance_id, process_id, definition_hash, status, version, started_at,"
-                  " parent_id, state, started_by, search", ("instance_id",)),
+                  " parent_id, started_by, search", ("instance_id",)),
+    "snapshots": ("instance_id, state_version, state", ("instance_id",)),
     "tasks": ("task_id, instance_id, pos, step_id, roles, assignee, candidates, due, opened,"
               " barred", ("task_id", "instance_id")),
     "task_keys": ("key, due, task_id, opened, process_id, step_id", ("task_id",)),
@@ -216,13 +217,18 @@ def test_every_instance_query_reads_an_index(filled: Backend) -> None:
 def test_the_reads_of_one_task_instance_and_page_use_keys(filled: Backend) -> None:
     params: Any
     shapes = [
-        ("SELECT version, state FROM instances WHERE instance_id = ?", ("i5",)),
+        (_LOAD, ("i5",)),
         (
-            "SELECT instance_id, version, state FROM instances WHERE instance_id IN (?, ?, ?)",
+            f"SELECT i.instance_id, i.version, s.state FROM {_STATES}"  # noqa: S608
+            " WHERE i.instance_id IN (?, ?, ?)",
             ("i1", "i2", "i3"),
         ),
         ("SELECT task_id FROM tasks WHERE task_id = ?", ("i5.1",)),
-    ]
+        # a cold load's tail of events, and one instance's tasks in order (schema 6)
+        ("SELECT seq, data FROM events WHERE instance_id = ? AND seq > ? AND seq <= ?"
+         " ORDER BY seq", ("i5", 1, 3)),
+        ("SELECT task_id FROM tasks WHERE instance_id = ? ORDER BY pos", ("i5",)),
+    ]  # fmt: skip
     for written, params in shapes:
         sql = written.replace("?", "%s") if filled.name == "postgres" else written
         lines = _plan(filled, Statement(sql, params))  # type: ignore[arg-type]

@@ -132,8 +132,8 @@ def _two_instances(backend: Backend) -> None:
 @pytest.mark.parametrize(
     ("damage", "value", "call"),
     [
-        ("UPDATE instances SET state = ? WHERE instance_id = 'bad'", "{junk", "load"),
-        ("UPDATE instances SET state = ? WHERE instance_id = 'bad'", "[1, 2]", "load"),
+        ("UPDATE snapshots SET state = ? WHERE instance_id = 'bad'", "{junk", "load"),
+        ("UPDATE snapshots SET state = ? WHERE instance_id = 'bad'", "[1, 2]", "load"),
         ("UPDATE events SET data = ? WHERE instance_id = 'bad'", "not json", "events"),
         ("UPDATE events SET data = ? WHERE instance_id = 'bad'", '"text"', "events"),
         ("UPDATE commands SET result = ? WHERE command_id = 'c-bad'", "{", "command_result"),

@@ -1,7 +1,8 @@
 """The JSON form of a snapshot, versioned: what stores keep, and every form they may hold.
 
 Owns `encode` (a `state.Snapshot` as JSON data, form 3, `FORM`) and `decode` (JSON
-data of any form a store may hold back to a `Snapshot`).
+data of any form a store may hold back to a `Snapshot`, and a store's `Checkpoint`: a
+snapshot and the events after it, folded with `state.replay`).
 
 - Form 3 (procflow 0.2, per-person forms and loop limits): form 2 and
   ``copies`` ({document: [[step, of, by, at, values], ...]}, each copy as a
@@ -30,7 +31,7 @@ text (`Stored`): a store that keeps objects never encodes at all.
 `Token.open` and `Snapshot.timers_at` are not written: `decode` counts them
 from the tasks.
 
-Imports `state` only (and `immutables`, the tasks' persistent map).
+Imports `state` and `store` (`Checkpoint`), and `immutables` (the tasks' persistent map).
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ from procflow.runtime.state import (
     StepDone,
     Token,
     open_counts,
+    replay,
     timer_counts,
 )
+from procflow.store import Checkpoint
 
 FORM = 3
 """The form `encode` writes."""
@@ -225,7 +228,8 @@ def encode(s: Snapshot) -> dict[str, Any]:
 
 
 def decode(data: Any) -> Snapshot:
-    """A snapshot from the JSON data a store holds, of any form.
+    """A snapshot from the JSON data a store holds, of any form, or from a `Checkpoint`
+    (`Store.load`: a stored snapshot and the events after it, folded here).
 
     Raises:
         SnapshotError: The data is not a snapshot (damaged, or from a newer procflow).
@@ -234,6 +238,14 @@ def decode(data: Any) -> Snapshot:
         return data.snapshot  # a store that keeps objects (MemoryStore) gives them back
     if isinstance(data, Snapshot):
         return data
+    if type(data) is Checkpoint:
+        start = decode(data.state)
+        try:
+            return replay(data.events, start)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise SnapshotError(
+                f"an event after the stored snapshot does not fold: {exc!r}"
+            ) from exc
     if not isinstance(data, Mapping):
         raise SnapshotError(f"a snapshot is a JSON object, not {type(data).__name__}")
     form = data.get("v", 1)

@@ -757,9 +757,10 @@ def apply(state: Snapshot, event: EventLike) -> Snapshot:
     return draft.freeze()
 
 
-def replay(events: Iterable[EventLike]) -> Snapshot:
-    """The snapshot that ``events``, from the first, build."""
-    draft = Draft()
+def replay(events: Iterable[EventLike], start: Snapshot | None = None) -> Snapshot:
+    """The snapshot that ``events`` build, from the first, or from ``start`` (the
+    snapshot of the version before the first of them: a store's `Checkpoint`)."""
+    draft = Draft(start)
     for event in events:
         draft.apply(event)
     return draft.freeze()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from procflow.errors import DefinitionNotFound
 from procflow.store.base import (
     Changes,
+    Checkpoint,
     Commit,
     Event,
     InstanceRow,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Changes",
+    "Checkpoint",
     "Commit",
     "DefinitionNotFound",
     "Event",

@@ -22,23 +22,34 @@ import json.encoder as json_encoder
 import json.scanner as json_scanner
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, NamedTuple, Self, cast
 
 from procflow.compiled import mypyc_attr
 from procflow.errors import DamagedRecord, InstanceNotFound, StoreError
 from procflow.store.query import InstanceQuery, TaskQuery
-from procflow.store.rows import Changes, Commit, Event, InstanceRow, NewEvent, TaskRow, TimerRow
+from procflow.store.rows import (
+    Changes,
+    Checkpoint,
+    Commit,
+    Event,
+    InstanceRow,
+    NewEvent,
+    TaskRow,
+    TimerRow,
+)
 
 __all__ = [  # the records and queries are re-exported: stores import them from here
     "Changes",
+    "Checkpoint",
     "Commit",
     "Event",
     "InstanceQuery",
     "InstanceRow",
     "NewEvent",
     "Store",
+    "Tail",
     "TaskQuery",
     "TaskRow",
     "TimerRow",
@@ -50,8 +61,10 @@ __all__ = [  # the records and queries are re-exported: stores import them from 
     "decode_result",
     "dumps",
     "loads",
+    "new_task_ids",
     "role_set",
     "skip_damaged",
+    "snapshot_of",
     "state_json",
     "visible",
 ]
@@ -101,8 +114,10 @@ class Store(ABC):
 
     @abstractmethod
     def load(self, instance_id: str) -> tuple[int, Any]:
-        """The version and latest state snapshot, without replaying events: JSON data,
-        or the very object committed (a store that keeps objects).
+        """The version and the latest state: its snapshot (JSON data, or the very object
+        committed, in a store that keeps objects), or a `Checkpoint`: the snapshot of an
+        earlier version and the events since, which the caller folds (a store that writes
+        the snapshot only now and then, `Tail`). The store never replays events itself.
 
         Raises:
             InstanceNotFound: No instance has this id.
@@ -125,7 +140,8 @@ class Store(ABC):
         """
 
     def load_many(self, instance_ids: Iterable[str]) -> dict[str, tuple[int, Any]]:
-        """`load` for many instances at once (a page's), in one read where a store can.
+        """`load` for many instances at once (a page's), in one read where a store can
+        (each value a snapshot or a `Checkpoint`, as `load` gives it).
 
         Instances that do not exist are left out, and so are those whose state
         does not read back (`DamagedRecord`, logged), so that one bad row does
@@ -358,6 +374,71 @@ def state_json(state: Any) -> Any:
     return to_json() if to_json is not None else state
 
 
+SNAPSHOT_SHARE = 0.5
+"""A store that writes snapshots now and then (`Tail`) writes the next one once the
+events stored since the last one hold more than this share of its size."""
+EVENT_ROW = 64
+"""What a stored event costs beyond its data, in characters, for `Tail` (type, time, user)."""
+
+
+class Tail(NamedTuple):
+    """The stored snapshot of an instance and the events stored after it: what a SQL store
+    knows, to write the snapshot only now and then.
+
+    Every command stores its events (they hold everything: the engine folds them
+    into a snapshot), but encoding and writing the whole snapshot costs what the
+    instance holds (ten thousand open tasks are hundreds of kilobytes). So it is
+    written once the events since the last one add up to `SNAPSHOT_SHARE` of its
+    size: a command costs, on average, a bounded multiple of what it adds, and
+    loading an instance cold reads the snapshot and a tail of events at most
+    about half its size (`Checkpoint`). A tail never spans a store being opened
+    or another writer: a store that does not know the instance's tail (`at`
+    unknown) writes the snapshot.
+
+    Attributes:
+        at: The version of the stored snapshot.
+        size: Its length, in characters.
+        behind: Characters of the events stored after it (`EVENT_ROW` each, and their data).
+    """
+
+    at: int
+    size: int
+    behind: int
+
+    def grown(self, added: int) -> Tail | None:
+        """This tail with ``added`` more characters of events; None when the snapshot is due."""
+        behind = self.behind + added
+        if behind > self.size * SNAPSHOT_SHARE:
+            return None
+        return Tail(self.at, self.size, behind)
+
+
+def snapshot_of(
+    c: Commit, events: Sequence[tuple[Any, ...]], tail: Tail | None, encode: Callable[[Any], str]
+) -> tuple[str | None, Tail]:
+    """The snapshot text a SQL store writes with ``c`` (None: not due yet), and the
+    instance's tail once ``c`` is written.
+
+    Args:
+        events: ``c``'s events as the store writes them: (instance, seq, type, at, by, data
+            text) rows.
+        tail: The tail the store knows the instance to be at, at ``c``'s expected version;
+            None when it does not know (then the snapshot is written).
+        encode: Turns JSON data into the store's text.
+    """
+    state = c.state
+    if type(state) is Checkpoint:  # a copy: the snapshot of an earlier version
+        text = encode(state_json(state.state))
+        after = sum(EVENT_ROW + len(e[5]) for e in events if e[1] > state.version)
+        return text, Tail(state.version, len(text), after)
+    if tail is not None:
+        tail = tail.grown(sum(EVENT_ROW + len(e[5]) for e in events))
+        if tail is not None:
+            return None, tail
+    text = encode(state_json(state))
+    return text, Tail(c.expected_version + len(c.events), len(text), 0)
+
+
 def decode(
     text: Any, *, what: str, instance_id: str | None, shape: type | tuple[type, ...] = dict
 ) -> Any:
@@ -438,6 +519,15 @@ def check_commits(commits: Sequence[Commit]) -> None:
             if tm.timer_id in timer_ids:
                 raise ValueError(f"timer {tm.timer_id!r} appears twice in {c.instance_id!r}")
             timer_ids.add(tm.timer_id)
+
+
+def new_task_ids(c: Commit) -> list[str]:
+    """The ids of the tasks ``c`` writes, to check that no other instance holds them:
+    those it opens or changes when it says so (`Commit.changes`), else all its tasks."""
+    changes = c.changes
+    if changes is not None and c.expected_version > 0:
+        return [t.task_id for t in changes.tasks]
+    return [t.task_id for t in c.tasks]
 
 
 def role_set(roles: Iterable[str] | None) -> frozenset[str]:

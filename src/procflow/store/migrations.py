@@ -3,20 +3,22 @@
 Owns the table layout, ``PRAGMA user_version`` (the schema version) and
 ``PRAGMA application_id`` (marks a file as a procflow store).
 
-Layout (schema 5):
+Layout (schema 6):
 
 - ``instances``: one row per instance: summary columns (``started_by`` since
-  schema 5), ``version``, the latest ``state`` snapshot (JSON), so loading
-  never replays events, ``task_ids``, the ids of its open tasks in order (a
-  JSON array), and ``search``, its searchable values as last written (a JSON
-  array of pairs). Indexed by start, by status, by process (and process and
-  status), and by who started it, each then by ``started_at`` and id.
+  schema 5), ``version``, and ``search``, its searchable values as last
+  written (a JSON array of pairs). Indexed by start, by status, by process
+  (and process and status), and by who started it, each then by
+  ``started_at`` and id.
+- ``snapshots`` (schema 6; before, ``instances.state``): one row per instance,
+  a ``state`` snapshot (JSON) of version ``state_version``; the events after
+  it make the latest state (`base.Tail`, `Checkpoint`).
 - ``events``: ``(instance_id, seq)`` primary key; ``data`` is JSON.
-- ``tasks``: the open tasks, ``WITHOUT ROWID`` on ``task_id`` and no other
-  index; ``roles``, ``candidates`` and ``barred`` are JSON arrays, ``pos``
-  keeps the engine's order within an instance (increasing, not necessarily
-  contiguous), ``opened`` its opening moment. One instance's tasks are found
-  through its ``task_ids``.
+- ``tasks``: the open tasks, ``WITHOUT ROWID`` on ``task_id``, indexed by
+  ``(instance_id, pos)`` (again since schema 6); ``roles``, ``candidates``
+  and ``barred`` are JSON arrays, ``pos`` keeps the engine's order within an
+  instance (increasing, not necessarily contiguous), ``opened`` its opening
+  moment.
 - ``task_keys``: every open task filed under its keys (`store.query`):
   ``WITHOUT ROWID`` on ``(key, due, task_id)``, and indexed by ``(key,
   opened, task_id)``: the inbox queries walk these (schema 5).
@@ -34,7 +36,8 @@ log, so the layout keeps them few. Schema 1 kept ``tasks`` in four B-trees (a
 rowid table, the task id key, indexes on ``(instance_id, pos)`` and on
 ``assignee``), schema 2 in two (``WITHOUT ROWID`` and the first index);
 schema 3 moved that index's job into the instance row, which every commit
-writes anyway.
+wrote anyway; schema 6 brought the index back, as a list of every open task
+in the instance row made a command cost what the instance holds.
 
 Must not import anything from procflow but `errors`, `store.base` and `store.query`.
 """
@@ -235,9 +238,41 @@ def _migrate_5(conn: sqlite3.Connection) -> None:
     conn.executemany("INSERT INTO task_keys VALUES (?, ?, ?, ?, ?, ?)", keys)
 
 
+_SCHEMA_6 = (
+    """CREATE TABLE snapshots (
+        instance_id   TEXT PRIMARY KEY REFERENCES instances,
+        state_version INTEGER NOT NULL,
+        state         TEXT NOT NULL
+    )""",
+    # every stored snapshot was the latest
+    "INSERT INTO snapshots SELECT instance_id, version, state FROM instances",
+    "ALTER TABLE instances DROP COLUMN state",
+    "ALTER TABLE instances DROP COLUMN task_ids",
+    "CREATE INDEX tasks_by_instance ON tasks (instance_id, pos)",
+)
+
+
+def _migrate_6(conn: sqlite3.Connection) -> None:
+    """The snapshot is written now and then, in a table of its own (``snapshots``);
+    ``tasks`` is indexed by instance again, and ``task_ids`` goes.
+
+    With ten thousand open tasks, writing the whole snapshot and the list of
+    task ids at every command made a command cost what the instance holds
+    (SQLite writes a whole row when one column changes, so the snapshot
+    cannot stay in the row every command updates). Now a command writes its
+    events, the tasks it changed (one entry of the index each), and the
+    snapshot only when the events since the last one add up to half its
+    size (`base.Tail`).
+    """
+    for statement in _SCHEMA_6:
+        conn.execute(statement)
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2, _migrate_3, _migrate_4, _migrate_5)
+MIGRATIONS: tuple[Migration, ...] = (
+    _migrate_1, _migrate_2, _migrate_3, _migrate_4, _migrate_5, _migrate_6,
+)  # fmt: skip
 """Migration ``n`` (1-based) takes a file from schema version ``n - 1`` to ``n``.
 
 Append only; never edit a migration that has shipped.

@@ -7,14 +7,16 @@ openers (many workers starting at once) queue on a transaction-level advisory
 lock, so a migration runs once. DDL in PostgreSQL is transactional: a
 migration that fails leaves nothing behind.
 
-Layout (schema 2), every id and time column ``COLLATE "C"`` so that ordering
+Layout (schema 3), every id and time column ``COLLATE "C"`` so that ordering
 is code-point order, as in SQLite and in Python:
 
 - ``instances``: one row per instance: summary columns (``started_by`` since
-  schema 2), ``version``, the latest ``state`` snapshot, so loading never
-  replays events, and ``search``, its searchable values as last written
-  (JSON text). Indexed by ``started_at``, by status, by process (and process
-  and status) and by who started it, each then by ``started_at`` and id.
+  schema 2), ``version``, and ``search``, its searchable values as last
+  written (JSON text). Indexed by ``started_at``, by status, by process (and
+  process and status) and by who started it, each then by ``started_at`` and id.
+- ``snapshots`` (schema 3; before, ``instances.state``): one row per instance,
+  a ``state`` snapshot of version ``state_version``; the events after it make
+  the latest state (`base.Tail`, `Checkpoint`).
 - ``events``: ``(instance_id, seq)`` primary key.
 - ``tasks``: the open tasks by ``task_id``, indexed by ``(instance_id, pos)``;
   ``roles``, ``candidates`` and ``barred`` are ``text[]``, ``opened`` the
@@ -54,7 +56,7 @@ from procflow.store.base import TaskRow, check_schema
 from procflow.store.query import KeyRow, key_rows
 
 TABLES = (
-    "instances", "events", "tasks", "timers", "commands", "definitions", "task_keys",
+    "instances", "snapshots", "events", "tasks", "timers", "commands", "definitions", "task_keys",
     "instance_search", "procflow_meta",
 )  # fmt: skip
 """The tables of a store, besides ``procflow_schema``."""
@@ -182,9 +184,32 @@ def _migrate_2(conn: Any) -> None:
         )
 
 
+_SCHEMA_3 = (
+    """CREATE TABLE snapshots (
+        instance_id   text COLLATE "C" PRIMARY KEY REFERENCES instances,
+        state_version integer NOT NULL,
+        state         text NOT NULL
+    )""",
+    # every stored snapshot was the latest
+    "INSERT INTO snapshots SELECT instance_id, version, state FROM instances",
+    "ALTER TABLE instances DROP COLUMN state",
+)
+
+
+def _migrate_3(conn: Any) -> None:
+    """The snapshot is written now and then, in a table of its own (``snapshots``).
+
+    As SQLite's schema 6 (`base.Tail`): a command writes its events and the
+    tasks it changed, and the snapshot only when the events since the last
+    one add up to half its size.
+    """
+    for statement in _SCHEMA_3:
+        conn.execute(statement)
+
+
 Migration = Callable[[Any], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2)
+MIGRATIONS: tuple[Migration, ...] = (_migrate_1, _migrate_2, _migrate_3)
 """Migration ``n`` (1-based) takes a database from schema version ``n - 1`` to ``n``.
 
 Each takes a psycopg connection inside the upgrade's transaction. Append only;

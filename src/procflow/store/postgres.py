@@ -60,11 +60,13 @@ from procflow.errors import (
 from procflow.store import pg_schema, pg_writes
 from procflow.store.base import (
     Commit,
+    Tail,
     TaskRow,
     TimerRow,
     check_commits,
     command_clash,
     decode_result,
+    new_task_ids,
     role_set,
 )
 from procflow.store.finding import Dialect, Statement
@@ -73,6 +75,8 @@ from procflow.store.relational import TASK, RelationalStore
 
 T = TypeVar("T")
 
+_KNOWN_MAX = 4096
+"""How many instances' tails a store remembers (`base.Tail`)."""
 _RETRIES = 5
 """Tries of a transaction that meets serialization failures or deadlocks."""
 
@@ -148,6 +152,8 @@ class PostgresStore(RelationalStore):
         self.where = describe(conninfo)
         self.retried = 0
         self._closed = False
+        self._tails: dict[str, tuple[int, Tail]] = {}
+        """Instance id -> (version, `Tail`) as this store last wrote it (the recent ones)."""
         self._lock = threading.Lock()
         try:
             # one connection first, outside the pool: a clear error when it fails
@@ -307,7 +313,11 @@ class PostgresStore(RelationalStore):
         result: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         check_commits(commits)
-        encoded = sorted((pg_writes.encode(c) for c in commits), key=lambda e: e.commit.instance_id)
+        tails = self._tails
+        encoded = sorted(
+            (pg_writes.encode(c, self._tail(c)) for c in commits),
+            key=lambda e: e.commit.instance_id,
+        )
         result_json = None
         if command_id is not None or result is not None:
             result_json = as_json(result, what="command result")
@@ -337,14 +347,32 @@ class PostgresStore(RelationalStore):
             self._transact("commit", work, command_id=command_id)
         except pg_writes.TaskTaken as taken:
             raise self._taken(taken.commit) from None
-        return first[0] if first else None
+        if first:
+            return first[0]
+        with self._lock:
+            for e in encoded:
+                c = e.commit
+                iid = c.instance_id
+                tails.pop(iid, None)
+                tails[iid] = (c.expected_version + len(c.events), e.tail)
+            while len(tails) > _KNOWN_MAX:
+                del tails[next(iter(tails))]
+        return None
+
+    def _tail(self, c: Commit) -> Tail | None:
+        """The tail this store wrote for ``c``'s instance, if the instance is still at its
+        version; None: the snapshot is written (`base.Tail`)."""
+        known = self._tails.get(c.instance_id)
+        if known is None or known[0] != c.expected_version:
+            return None
+        return known[1]
 
     def _taken(self, c: Commit) -> StoreError:
         rows = self._read(
             "commit",
             "SELECT task_id, instance_id FROM tasks WHERE task_id = ANY(%s::text[])"
             " AND instance_id <> %s ORDER BY task_id LIMIT 1",
-            ([t.task_id for t in c.tasks], c.instance_id),
+            (new_task_ids(c), c.instance_id),
         )
         if not rows:  # taken by a transaction that has since rolled back
             return StoreError(

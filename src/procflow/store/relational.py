@@ -21,6 +21,7 @@ from procflow.compiled import mypyc_attr
 from procflow.errors import DamagedRecord, DefinitionNotFound, InstanceNotFound
 from procflow.store import finding
 from procflow.store.base import (
+    Checkpoint,
     Event,
     InstanceQuery,
     InstanceRow,
@@ -43,6 +44,15 @@ INSTANCE = (
     " started_by FROM instances"
 )
 TASK = f"SELECT {finding.TASK_COLUMNS}"
+_STATES = "instances AS i JOIN snapshots AS s ON s.instance_id = i.instance_id"
+_LOAD = f"SELECT i.version, s.state, s.state_version FROM {_STATES} WHERE i.instance_id = ?"  # noqa: S608
+_EVENTS = (
+    "SELECT seq, type, at, by, data FROM events WHERE instance_id = ? AND seq > ? ORDER BY seq"
+)
+_EVENTS_UPTO = (
+    "SELECT seq, type, at, by, data FROM events WHERE instance_id = ? AND seq > ? AND seq <= ?"
+    " ORDER BY seq"
+)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -143,31 +153,45 @@ class RelationalStore(Store):
         )
         return decode_result(command_id, rows[0][0]) if rows else None
 
-    def load(self, instance_id: str) -> tuple[int, dict[str, Any]]:
-        rows = self._rows(
-            "load", "SELECT version, state FROM instances WHERE instance_id = ?", (instance_id,)
-        )
+    def load(self, instance_id: str) -> tuple[int, Any]:
+        rows = self._rows("load", _LOAD, (instance_id,))
         if not rows:
             raise InstanceNotFound(f"no instance {instance_id!r}")
-        state: dict[str, Any] = decode(
-            rows[0][1], what=f"the state of instance {instance_id!r}", instance_id=instance_id
-        )
-        return rows[0][0], state
+        return self._loaded(instance_id, *rows[0])
 
-    def events(self, instance_id: str, *, after: int = 0) -> list[Event]:
-        rows = self._rows(
-            "events",
-            "SELECT seq, type, at, by, data FROM events WHERE instance_id = ? AND seq > ?"
-            " ORDER BY seq",
-            (instance_id, after),
+    def _loaded(self, instance_id: str, version: int, text: str, at: int) -> tuple[int, Any]:
+        """The state of a row: its snapshot, or a `Checkpoint` with the events after it."""
+        state: dict[str, Any] = decode(
+            text, what=f"the state of instance {instance_id!r}", instance_id=instance_id
         )
-        if not rows:
-            self.instance(instance_id)  # raises InstanceNotFound when absent
+        if at == version:
+            return version, state
+        tail = self._events(instance_id, at, version)
+        if len(tail) != version - at:
+            raise DamagedRecord(
+                f"instance {instance_id!r} is at version {version} but has {len(tail)} of the"
+                f" {version - at} events after its snapshot (version {at}): it is damaged;"
+                " restore it from a backup",
+                instance_id=instance_id,
+            )
+        return version, Checkpoint(state, at, tuple(tail))
+
+    def _events(self, instance_id: str, after: int, upto: int | None = None) -> list[Event]:
+        if upto is None:
+            rows = self._rows("events", _EVENTS, (instance_id, after))
+        else:  # a version read before: its events are written and never change
+            rows = self._rows("load", _EVENTS_UPTO, (instance_id, after, upto))
         return [
             Event(instance_id, s, t, a, b, decode(
                 d, what=f"event {s} of instance {instance_id!r}", instance_id=instance_id))
             for s, t, a, b, d in rows
         ]  # fmt: skip
+
+    def events(self, instance_id: str, *, after: int = 0) -> list[Event]:
+        found = self._events(instance_id, after)
+        if not found:
+            self.instance(instance_id)  # raises InstanceNotFound when absent
+        return found
 
     def instance(self, instance_id: str) -> InstanceRow:
         rows = self._rows("instance", f"{INSTANCE} WHERE instance_id = ?", (instance_id,))
@@ -182,12 +206,12 @@ class RelationalStore(Store):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             sql = (
-                f"SELECT instance_id, version, state FROM instances WHERE instance_id IN ({marks})"  # noqa: S608
+                "SELECT i.instance_id, i.version, s.state, s.state_version"  # noqa: S608
+                f" FROM {_STATES} WHERE i.instance_id IN ({marks})"
             )
-            for iid, version, text in self._rows("load_many", sql, chunk):
+            for iid, version, text, at in self._rows("load_many", sql, chunk):
                 try:
-                    found[iid] = (version, decode(text, what=f"the state of instance {iid!r}",
-                                                  instance_id=iid))  # fmt: skip
+                    found[iid] = self._loaded(iid, version, text, at)
                 except DamagedRecord as exc:
                     skip_damaged(exc)
         return found

@@ -1,6 +1,7 @@
 """The records a store keeps and is handed: events, instances, tasks, timers, commits.
 
-Owns `Event`, `NewEvent`, `TaskRow`, `TimerRow`, `InstanceRow`, `Changes` and `Commit`.
+Owns `Event`, `NewEvent`, `TaskRow`, `TimerRow`, `InstanceRow`, `Changes`, `Commit` and
+`Checkpoint`.
 They are named tuples: immutable, compared by value, and several times
 cheaper to make than frozen dataclasses (the engine makes a few per command).
 Fields added after the first release have defaults, so rows made by older
@@ -89,6 +90,27 @@ class InstanceRow(NamedTuple):
     started_by: str | None = None
 
 
+class Checkpoint(NamedTuple):
+    """An instance's state as a snapshot of an earlier version and the events since.
+
+    A store that writes a snapshot only now and then (`Store.load`) gives this
+    back when events follow the snapshot it holds; whoever reads it folds
+    ``events`` into ``state`` (the engine does: the store never interprets
+    either). A `Commit` may carry one as its ``state`` (copying a store): the
+    store keeps ``state`` as the snapshot of ``version``.
+
+    Attributes:
+        state: The snapshot as of ``version``: JSON data.
+        version: The version ``state`` is of.
+        events: The events after ``version``, in order (`Store.commit` reads only
+            ``state`` and ``version``: the commit's own events hold them).
+    """
+
+    state: Any
+    version: int
+    events: tuple[Event, ...] = ()
+
+
 class Changes(NamedTuple):
     """What one commit changes in an instance's open tasks and pending timers, against
     the version it expects (`Commit.changes`).
@@ -114,10 +136,13 @@ class Commit(NamedTuple):
         expected_version: The version the engine read; 0 when the instance is new.
         events: The new events, at least one.
         state: The snapshot of the state after ``events``: JSON data, or an object
-            whose ``to_json()`` gives it (`state_json` reads both). A store may
-            keep this very object (`MemoryStore` does) and give it back from
-            `Store.load`, as it may keep the events' payloads: do not change
-            them once committed.
+            whose ``to_json()`` gives it (`state_json` reads both), made only when
+            a store asks for it: a store may write it only now and then, and keep
+            the events in between (`Store.load`). A store may also keep this very
+            object (`MemoryStore` does) and give it back from `Store.load`, as it
+            may keep the events' payloads: do not change them once committed. A
+            `Checkpoint` (no events of its own) says that the snapshot is of an
+            earlier version, and the commit's events after it make the rest.
         tasks: The complete set of open tasks after the commit (replaces the old set).
             A sequence that may be built only when first read (the engine's is):
             a store that applies `changes` need not read it, and should not, for an

@@ -18,7 +18,8 @@ layout and its migrations live in `store.migrations`, what a commit writes in
 - A commit is planned before the transaction begins (`writes.plan`: values
   encoded, statements chosen) and writes what changed, not everything: the
   store remembers what it last wrote for each recent instance
-  (`writes.Known`).
+  (`writes.Known`). The snapshot is written only now and then (`base.Tail`):
+  `load` gives the last one and the events after it (`Checkpoint`).
 - Connections come from a small pool: each call borrows one, so threads
   sharing a store never share a connection at the same time, and readers do
   not wait for writers (WAL).
@@ -78,10 +79,9 @@ _VISIBLE = """(NOT :filter
             SELECT 1 FROM json_each(t.roles) AS r JOIN json_each(:roles) AS h
             ON r.value = h.value)))))"""
 _OPEN_TASKS = f"{TASK} FROM tasks AS t WHERE {_VISIBLE} ORDER BY t.instance_id, t.pos"
-# One instance's tasks: its row lists their ids, in order.
+# One instance's tasks, in order: through the index on (instance_id, pos).
 _INSTANCE_TASKS = (
-    f"{TASK} FROM instances AS i, json_each(i.task_ids) AS j, tasks AS t"
-    f" WHERE i.instance_id = :instance_id AND t.task_id = j.value AND {_VISIBLE} ORDER BY j.key"
+    f"{TASK} FROM tasks AS t WHERE t.instance_id = :instance_id AND {_VISIBLE} ORDER BY t.pos"
 )
 _KNOWN_MAX = 4096
 """How many instances' last written rows a store remembers (`writes.Known`)."""

@@ -5,13 +5,23 @@ turned into statements and parameters, every value encoded) and `apply` (runs
 a plan inside the caller's transaction). Planning does all the Python work a
 commit needs, so the write lock is held only while SQLite works.
 
-A plan writes what changed, not everything. When the store knows what it last
-wrote for the instance and the instance is still at that version, the plan
-updates only the changed columns of ``instances`` and deletes, inserts or
-updates only the tasks and timers that differ: every page a transaction
-touches is written to the WAL, so fewer rows and B-trees make a cheaper
-commit. Without that knowledge (another writer came between, the store was
-just opened) it clears the instance's tasks and timers and writes them anew.
+A plan writes what changed, not everything, so that a command costs what it
+changes, not what the instance holds. When the store knows what it last
+wrote for the instance and the instance is still at that version:
+
+- the events are inserted, and the snapshot is written only when it is due
+  (`store.base.Tail`), into ``snapshots``: its ``state`` is of version
+  ``state_version``, and the events after it make the rest (`Checkpoint`);
+- only the changed columns of ``instances`` are updated;
+- the tasks and timers are written from what the commit says changed
+  (`Commit.changes`: tasks opened, changed and closed), checked against
+  the rows last written, never by going over every open task; a commit
+  without changes (a small instance) is compared with those rows.
+
+Every page a transaction touches is written to the WAL, so fewer rows and
+B-trees make a cheaper commit. Without that knowledge (another writer came
+between, the store was just opened) the plan clears the instance's tasks
+and timers and writes them anew, and writes the snapshot.
 
 The projections for queries follow the tasks: each task's rows in
 ``task_keys`` (`store.query.task_keys`) are inserted and deleted with it (a
@@ -27,9 +37,24 @@ import json
 import sqlite3
 from typing import Any, NamedTuple
 
+from immutables import Map
+
 from procflow.errors import Conflict, StoreError
-from procflow.store.base import Commit, TaskRow, conflict_message, dumps, state_json
+from procflow.store.base import (
+    Changes,
+    Commit,
+    Tail,
+    TaskRow,
+    conflict_message,
+    dumps,
+    new_task_ids,
+    snapshot_of,
+)
 from procflow.store.query import KeyRow, key_rows
+
+Tasks = Map[str, tuple[int, TaskRow]]
+"""Task id -> (pos, row): persistent, so that a plan changes a few entries of a large
+instance's map without copying it, and the map before stays as it was."""
 
 
 class Known(NamedTuple):
@@ -37,19 +62,22 @@ class Known(NamedTuple):
 
     It is the truth for ``version`` only: each version of an instance is
     written once, by one commit, so when the row is still at ``version`` (the
-    update's ``WHERE version = ?`` says so, under the write lock), its tasks
-    and timers are these.
+    update's ``WHERE version = ?`` says so, under the write lock), its tasks,
+    timers and snapshot are these.
     """
 
     version: int
     summary: tuple[Any, ...]
     """process_id, definition_hash, status, started_at, parent_id, started_by."""
-    tasks: dict[str, tuple[int, TaskRow]]
-    """Task id -> (pos, row), in ``pos`` order."""
-    timers: dict[str, str]
+    tasks: Tasks
+    timers: Map[str, str]
     """Timer id -> fire_at."""
-    search: tuple[tuple[str, str], ...] = ()
+    search: tuple[tuple[str, str], ...]
     """The searchable values (`Commit.search`)."""
+    tail: Tail
+    """The stored snapshot and the events after it."""
+    last: int
+    """The highest ``pos`` given to a task of the instance (-1: none)."""
 
 
 Writes = list[tuple[str, list[tuple[Any, ...]]]]
@@ -79,8 +107,13 @@ class Plan(NamedTuple):
 _SUMMARY = ("process_id", "definition_hash", "status", "started_at", "parent_id", "started_by")
 _INSERT_INSTANCE = (
     "INSERT INTO instances (process_id, definition_hash, status, started_at, parent_id,"
-    " started_by, version, state, task_ids, search, instance_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " started_by, version, search, instance_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# written now and then, after the instance row (`base.Tail`)
+_PUT_SNAPSHOT = (
+    "INSERT INTO snapshots (instance_id, state_version, state) VALUES (?, ?, ?)"
+    " ON CONFLICT (instance_id) DO UPDATE SET state_version = excluded.state_version,"
+    " state = excluded.state"
 )
 _INSERT_EVENTS = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_TASK = (
@@ -107,8 +140,8 @@ _DELETE_SEARCH = (
 # what a fresh plan clears: the old tasks (for their keys) and searchable values
 _OLD_TASKS = (
     "SELECT t.task_id, t.step_id, t.roles, t.assignee, t.candidates, t.due, t.opened, t.barred,"
-    " i.process_id FROM instances AS i, json_each(i.task_ids) AS j, tasks AS t"
-    " WHERE i.instance_id = ? AND t.task_id = j.value"
+    " i.process_id FROM instances AS i JOIN tasks AS t ON t.instance_id = i.instance_id"
+    " WHERE i.instance_id = ?"
 )
 _OLD_SEARCH = "SELECT search, started_at FROM instances WHERE instance_id = ?"
 _DELETE_TASK = "DELETE FROM tasks WHERE task_id = ?"
@@ -116,11 +149,7 @@ _INSERT_TIMER = "INSERT INTO timers (instance_id, timer_id, fire_at) VALUES (?, 
 # replacing a row drops its claim (`SQLiteStore.claim_due_timers`): the timer moved
 _REPLACE_TIMER = "INSERT OR REPLACE INTO timers (instance_id, timer_id, fire_at) VALUES (?, ?, ?)"
 _DELETE_TIMER = "DELETE FROM timers WHERE instance_id = ? AND timer_id = ?"
-# the old task ids are in the row the UPDATE is about to replace: clear them first
-_CLEAR_TASKS = (
-    "DELETE FROM tasks WHERE task_id IN (SELECT value FROM json_each("
-    "(SELECT task_ids FROM instances WHERE instance_id = ?)))"
-)
+_CLEAR_TASKS = "DELETE FROM tasks WHERE instance_id = ?"
 _CLEAR_TIMERS = "DELETE FROM timers WHERE instance_id = ?"
 _TAKEN = (
     "SELECT task_id, instance_id FROM tasks WHERE instance_id != ?"
@@ -130,17 +159,16 @@ _VERSION = "SELECT version FROM instances WHERE instance_id = ?"
 
 
 # Only the columns that change, so that the other columns' indexes are left alone;
-# keyed by (summary columns set, whether task_ids is set, whether search is set).
-_UPDATES: dict[tuple[tuple[str, ...], bool, bool], str] = {}
+# keyed by (summary columns set, whether search is set).
+_UPDATES: dict[tuple[tuple[str, ...], bool], str] = {}
 
 
-def _update(changed: tuple[str, ...], task_ids: bool, search: bool) -> str:
-    sql = _UPDATES.get((changed, task_ids, search))
+def _update(changed: tuple[str, ...], search: bool) -> str:
+    sql = _UPDATES.get((changed, search))
     if sql is None:
-        columns = [*changed, "version", "state"]
-        columns += ["task_ids"] * task_ids + ["search"] * search
+        columns = [*changed, "version"] + ["search"] * search
         sets = ", ".join(f"{c} = ?" for c in columns)
-        sql = _UPDATES[changed, task_ids, search] = (
+        sql = _UPDATES[changed, search] = (
             f"UPDATE instances SET {sets} WHERE instance_id = ? AND version = ?"  # noqa: S608
         )
     return sql
@@ -207,7 +235,6 @@ def plan(c: Commit, known: Known | None) -> Plan:
     iid = c.instance_id
     expected = c.expected_version
     version = expected + len(c.events)
-    state = dumps(state_json(c.state), what=f"state of {iid!r}")
     events = [
         (iid, seq, e.type, e.at, e.by, dumps(e.data, what=f"{e.type!r} event data"))
         for seq, e in enumerate(c.events, expected + 1)
@@ -215,18 +242,29 @@ def plan(c: Commit, known: Known | None) -> Plan:
     summary = (c.process_id, c.definition_hash, c.status, c.started_at, c.parent_id, c.started_by)
     if known is not None and known.version != expected:
         known = None  # another writer came between: rewrite everything
-    writes: Writes = []
-    old_tasks = None if known is None else known.tasks
+    state, tail = snapshot_of(
+        c,
+        events,
+        None if known is None else known.tail,
+        lambda v: dumps(v, what=f"state of {iid!r}"),
+    )
+    writes: Writes = [] if state is None else [(_PUT_SNAPSHOT, [(iid, tail.at, state)])]
     keys = _Keys(c.process_id)
-    tasks = _plan_tasks(writes, keys, iid, new=tuple(c.tasks), old=old_tasks, known=known)
+    changes = c.changes
+    made = None
+    if known is not None and changes is not None and known.summary[0] == c.process_id:
+        made = _plan_changes(writes, keys, iid, changes, known)
+    if made is None:  # (`_plan_changes` adds nothing when it gives up)
+        keys = _Keys(c.process_id)
+        tasks, last = _plan_tasks(writes, keys, iid, new=tuple(c.tasks), known=known)
+        timers = _plan_timers(writes, c, None if known is None else known.timers)
+    else:
+        tasks, last, timers = made
     keys.write(writes)
-    timers = _plan_timers(writes, c, None if known is None else known.timers)
     search = _plan_search(writes, c, None if known is None else known.search)
-    ids_changed = old_tasks is None or list(tasks) != list(old_tasks)
-    task_ids = dumps(list(tasks), what="task ids") if ids_changed else None
     instance: tuple[str, tuple[Any, ...]]  # one shape for both branches
     if expected == 0:
-        instance = (_INSERT_INSTANCE, (*summary, version, state, task_ids, search or "[]", iid))
+        instance = (_INSERT_INSTANCE, (*summary, version, search or "[]", iid))
     else:
         changed: tuple[str, ...]
         params: tuple[Any, ...]
@@ -236,41 +274,35 @@ def plan(c: Commit, known: Known | None) -> Plan:
             changed, params = ("status",), (c.status,)
         else:
             changed, params = _SUMMARY, summary
-        tail: tuple[Any, ...] = (version, state)
-        tail += (task_ids,) * (task_ids is not None) + (search,) * (search is not None)
-        sql = _update(changed, task_ids is not None, search is not None)
-        instance = (sql, (*params, *tail, iid, expected))
+        tail_params = (version,) if search is None else (version, search)
+        instance = (_update(changed, search is not None), (*params, *tail_params, iid, expected))
     return Plan(c, instance, events, known is None and expected > 0, writes,
-                Known(version, summary, tasks, timers, c.search))  # fmt: skip
+                Known(version, summary, tasks, timers, c.search, tail, last))  # fmt: skip
 
 
 def _plan_tasks(
-    writes: Writes,
-    keys: _Keys,
-    iid: str,
-    *,
-    new: tuple[TaskRow, ...],
-    old: dict[str, tuple[int, TaskRow]] | None,
-    known: Known | None,
-) -> dict[str, tuple[int, TaskRow]]:
-    """Add the statements that make the stored open tasks ``new``; return them by id.
+    writes: Writes, keys: _Keys, iid: str, *, new: tuple[TaskRow, ...], known: Known | None
+) -> tuple[Tasks, int]:
+    """Add the statements that make the stored open tasks ``new``; return them by id, and
+    the highest position given.
 
-    With the rows last written (``old``), only what differs is written: tasks
-    that left are deleted, new ones inserted after the others, changed ones
-    updated, and so are their key rows (into ``keys``). Without them, or when
-    the order changed, the set is rewritten (`apply` clears the old one first
-    when it was not known).
+    With the rows last written (``known``), only what differs is written:
+    tasks that left are deleted, new ones inserted after the others, changed
+    ones updated, and so are their key rows (into ``keys``). Without them, or
+    when the order changed, the set is rewritten (`apply` clears the old one
+    first when it was not known). For commits without `Commit.changes`:
+    compares every task.
     """
-    old_process = keys.process_id if known is None else known.summary[0]
-    if old is not None:
+    if known is not None:
+        old = dict(sorted(known.tasks.items(), key=lambda item: item[1][0]))
+        old_process = known.summary[0]
         kept = [t.task_id for t in new if t.task_id in old]
         n = len(kept)
         kept_set = set(kept)
         # incremental when the tasks kept come first, in their stored order
         if all(t.task_id in old for t in new[:n]) and kept == [k for k in old if k in kept_set]:
-            return _plan_kept_tasks(
-                writes, keys, iid, new=new, old=old, kept_set=kept_set, old_process=old_process
-            )
+            return _plan_kept_tasks(writes, keys, iid, new=new, old=old, kept_set=kept_set,
+                                    old_process=old_process, last=known.last)  # fmt: skip
         writes.append((_DELETE_TASK, [(k,) for k in old]))
         for _, row in old.values():
             keys.remove(row, old_process)
@@ -278,7 +310,7 @@ def _plan_tasks(
         writes.append((_INSERT_TASK, [_task_params(iid, p, t) for p, t in enumerate(new)]))
         for t in new:
             keys.add(t)
-    return {t.task_id: (p, t) for p, t in enumerate(new)}
+    return Map({t.task_id: (p, t) for p, t in enumerate(new)}), len(new) - 1
 
 
 def _plan_kept_tasks(
@@ -290,7 +322,8 @@ def _plan_kept_tasks(
     old: dict[str, tuple[int, TaskRow]],
     kept_set: set[str],
     old_process: str,
-) -> dict[str, tuple[int, TaskRow]]:
+    last: int,
+) -> tuple[Tasks, int]:
     """`_plan_tasks` when the tasks kept come first in ``new``, in their stored order:
     delete those that left, update the changed, insert the new ones after the others."""
     n = len(kept_set)
@@ -310,16 +343,80 @@ def _plan_kept_tasks(
         out[t.task_id] = (pos, t)
     if changed:
         writes.append((_UPDATE_TASK, changed))
-    pos = max((p for p, _ in old.values()), default=-1)
     added = []
     for t in new[n:]:
-        pos += 1
-        out[t.task_id] = (pos, t)
-        added.append(_task_params(iid, pos, t))
+        last += 1
+        out[t.task_id] = (last, t)
+        added.append(_task_params(iid, last, t))
         keys.add(t)
     if added:
         writes.append((_INSERT_TASK, added))
-    return out
+    return Map(out), last
+
+
+def _plan_changes(
+    writes: Writes, keys: _Keys, iid: str, changes: Changes, known: Known
+) -> tuple[Tasks, int, Map[str, str]] | None:
+    """Add the statements that apply ``changes`` to the tasks and timers last written
+    (``known``), reading only the tasks they name; return the tasks, the highest position
+    and the timers. None, adding no statement, when they do not fit those rows (then
+    the caller compares the complete sets instead)."""
+    tasks = known.tasks.mutate()
+    process_id = known.summary[0]
+    last = known.last
+    gone = []
+    for task_id in changes.dropped_tasks:
+        found = tasks.get(task_id)
+        if found is None:
+            return None
+        del tasks[task_id]
+        gone.append((task_id,))
+        keys.remove(found[1], process_id)
+    changed = []
+    added = []
+    for t in changes.tasks:
+        found = tasks.get(t.task_id)
+        if found is None:
+            last += 1
+            tasks[t.task_id] = (last, t)
+            added.append(_task_params(iid, last, t))
+            keys.add(t)
+        elif found[1] != t:
+            tasks[t.task_id] = (found[0], t)
+            changed.append((*_task_params(iid, found[0], t)[3:], t.task_id))
+            keys.remove(found[1], process_id)
+            keys.add(t)
+    if gone:
+        writes.append((_DELETE_TASK, gone))
+    if changed:
+        writes.append((_UPDATE_TASK, changed))
+    if added:
+        writes.append((_INSERT_TASK, added))
+    return tasks.finish(), last, _plan_timer_changes(writes, iid, changes, known.timers)
+
+
+def _plan_timer_changes(
+    writes: Writes, iid: str, changes: Changes, old: Map[str, str]
+) -> Map[str, str]:
+    """Add the statements that apply ``changes`` to the timers last written (``old``)."""
+    if not changes.timers and not changes.dropped_timers:
+        return old
+    timers = old.mutate()
+    gone = []
+    for timer_id in changes.dropped_timers:
+        if timer_id in timers:
+            del timers[timer_id]
+            gone.append((iid, timer_id))
+    moved = []
+    for t in changes.timers:
+        if timers.get(t.timer_id) != t.fire_at:
+            timers[t.timer_id] = t.fire_at
+            moved.append((iid, t.timer_id, t.fire_at))
+    if gone:
+        writes.append((_DELETE_TIMER, gone))
+    if moved:
+        writes.append((_REPLACE_TIMER, moved))
+    return timers.finish()
 
 
 def _plan_search(writes: Writes, c: Commit, old: tuple[tuple[str, str], ...] | None) -> str | None:
@@ -338,21 +435,21 @@ def _plan_search(writes: Writes, c: Commit, old: tuple[tuple[str, str], ...] | N
     return dumps([list(pair) for pair in new], what="searchable values")
 
 
-def _plan_timers(writes: Writes, c: Commit, old: dict[str, str] | None) -> dict[str, str]:
+def _plan_timers(writes: Writes, c: Commit, old: Map[str, str] | None) -> Map[str, str]:
     """Add the statements that make the stored timers ``c.timers`` (only what differs)."""
     iid = c.instance_id
     new = {t.timer_id: t.fire_at for t in c.timers}
     if old is None:
         if new:
             writes.append((_INSERT_TIMER, [(iid, k, v) for k, v in new.items()]))
-    elif old != new:
+    elif len(old) != len(new) or any(old.get(k) != v for k, v in new.items()):
         gone = [(iid, k) for k in old if k not in new]
         if gone:
             writes.append((_DELETE_TIMER, gone))
         changed = [(iid, k, v) for k, v in new.items() if old.get(k) != v]
         if changed:
             writes.append((_REPLACE_TIMER, changed))
-    return new
+    return Map(new)
 
 
 def check(conn: sqlite3.Connection, c: Commit) -> None:
@@ -364,7 +461,7 @@ def check(conn: sqlite3.Connection, c: Commit) -> None:
     version: int = 0 if found is None else found[0]
     if version != c.expected_version:
         raise Conflict(conflict_message(c.instance_id, version, c.expected_version))
-    if c.tasks:
+    if new_task_ids(c):
         taken = _taken(conn, c)
         if taken is not None:
             raise taken
@@ -435,7 +532,7 @@ def _conflict(conn: sqlite3.Connection, c: Commit) -> Conflict:
 
 
 def _taken(conn: sqlite3.Connection, c: Commit) -> StoreError | None:
-    ids = dumps([t.task_id for t in c.tasks], what="task ids")
+    ids = dumps(new_task_ids(c), what="task ids")
     taken = conn.execute(_TAKEN, (c.instance_id, ids)).fetchone()
     if taken is None:
         return None
