@@ -126,3 +126,32 @@ def test_a_reference_to_a_file_of_another_name_says_it_is_not_checked(tmp_path: 
     _, problems = check_paths([tmp_path / "one.yaml"])
     assert [d.code for d in problems] == ["PF324"]
     assert "SC-002.yml has problems" in problems[0].message
+
+
+CHOICE = """procflow: 1
+id: CH
+title: 選項
+actors: {{clerk: 文員}}
+documents:
+  req:
+    title: 申請
+    fields:
+      kind: {{type: {type}, of: [annual, monthly], titles: {{annual: 年度, {other}: 月度}}}}
+steps:
+  - {{id: fill, actor: clerk, fills: req}}
+"""
+
+
+def test_a_choice_names_its_values_titles() -> None:
+    process = procflow.loads(CHOICE.format(type="choice", other="monthly"))
+    field = process.flow.documents["req"].fields["kind"]
+    assert field.titles == {"annual": "年度", "monthly": "月度"}
+    with pytest.raises(procflow.DefinitionError) as info:
+        procflow.loads(CHOICE.format(type="choice", other="yearly"), name="ch.yaml")
+    [problem] = info.value.diagnostics
+    assert "'titles:' names yearly, which 'of:' does not allow" in problem.message
+    assert problem.line == 9  # the field that says it
+    with pytest.raises(procflow.DefinitionError, match="'titles:' only applies to choice"):
+        procflow.loads(
+            CHOICE.format(type="text", other="monthly").replace("of: [annual, monthly], ", "")
+        )

@@ -625,6 +625,12 @@ def test_a_page_shows_a_version_only_when_one_is_set() -> None:
     assert "版本" not in unset and "Version" not in unset
 
 
+def test_a_catalog_page_lists_a_choice_with_its_titles() -> None:
+    catalog = procflow.load_dir(HERE.parent / "processes")
+    page = html_mod.process_page(catalog["MD-04"], svg="<svg/>", known=catalog, results=None)
+    assert "可選：簽批 (signed)、附意見簽批 (signed_with_instructions)、簽否 (not_signed)" in page
+
+
 def test_a_page_speaks_its_process_language() -> None:
     zh = html_mod.process_page(leave(), svg="<svg/>", known={}, results=None)
     en = html_mod.process_page(leave(), svg="<svg/>", known={}, results=None, language="en")

@@ -465,3 +465,25 @@ def test_a_process_page_names_each_step_kind_in_the_process_words() -> None:
     steps = page.split('<ol class="steps">', 1)[1].split("</ol>", 1)[0]
     assert '<span class="small">審批</span>' in steps and '<span class="small">會簽</span>' in steps
     assert "decision" not in steps and "handoff" not in steps
+
+
+def test_a_choice_is_shown_by_its_title_and_kept_raw_in_the_api(api: TestClient) -> None:
+    inst = start(api)
+    [task] = inst["tasks"]
+    form = api.get(f"/api/tasks/{task['id']}/form", headers=as_("li")).json()
+    plan_type = form["properties"]["data"]["properties"]["proposal"]["properties"]["plan_type"]
+    assert plan_type["enum"][0] == "annual" and plan_type["x-procflow-titles"]["annual"] == "年度"
+    drafting = api.get(f"/tasks/{task['id']}", headers=as_("li")).text
+    assert '<option value="annual" >年度</option>' in drafting  # the title, the value posted
+    done = api.post(
+        f"/api/tasks/{task['id']}/complete", json={"data": {"proposal": GOOD}}, headers=as_("li")
+    ).json()
+    assert done["documents"]["proposal"]["plan_type"] == "annual"  # the JSON keeps the value
+    page = api.get(f"/instances/{inst['id']}", headers=as_("li")).text
+    documents = page.split('id="docs-h"', 1)[1].split("</section>", 1)[0]
+    history = page.split('id="history-h"', 1)[1].split("</section>", 1)[0]
+    for shown in (documents, history):
+        assert "<dd>年度</dd>" in shown and "annual" not in shown
+    review = api.get(f"/tasks/{done['tasks'][0]['id']}", headers=as_("wang")).text
+    context = review.split('<section class="context"', 1)[1].split("</section>", 1)[0]
+    assert "<dd>年度</dd>" in context and "annual" not in context

@@ -73,7 +73,7 @@ documents:
   plan:
     title: 個人計劃
     fields:
-      kind: {type: choice, title: 計劃類別, of: [annual, monthly]}
+      kind: {type: choice, title: 計劃類別, of: [annual, monthly], titles: {monthly: 月度計劃}}
       total: {type: money, title: 金額}
 steps:
   - {id: ask, title: 發起計劃, actor: pmm}
@@ -382,6 +382,7 @@ def test_per_person_copies_and_a_loop_count_on_the_pages(people: People) -> None
     documents = wang.locator("section[aria-labelledby='docs-h']").inner_text()
     assert "個人計劃（李明的一份" in documents and "個人計劃（許兼的一份" in documents
     assert "1,200 元" in documents and "800.50 元" in documents
+    assert documents.count("月度計劃") == 2 and "monthly" not in documents  # choice titles
     people.shot(wang, "instance-copies-and-loops")
 
 

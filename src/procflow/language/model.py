@@ -124,6 +124,9 @@ class FieldDef(ShortForm):
         None
     )
     """Allowed values of a ``choice``; item type of a ``list``."""
+    titles: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], Text] = {}
+    """What a reader sees for some values of a ``choice`` (``{annual: 年度}``); a value
+    without a title is shown as it is stored."""
     min: Decimal | None = None
     max: Decimal | None = None
     decimals: Annotated[int, Field(ge=0, le=20)] | None = None
@@ -172,10 +175,7 @@ class FieldDef(ShortForm):
     @model_validator(mode="after")
     def _shape(self) -> FieldDef:
         if self.type == "choice":
-            if not isinstance(self.of, list) or len(self.of) < 2:
-                raise ValueError("a choice field needs 'of:' with at least two allowed values")
-            if len(set(self.of)) != len(self.of):
-                raise ValueError("the allowed values in 'of:' must be different from each other")
+            self._choices()
         elif self.type == "list":
             if self.of is None and self.fields is None:
                 raise ValueError(
@@ -187,12 +187,26 @@ class FieldDef(ShortForm):
                 raise ValueError("a list of lists or of choices is not supported; use 'fields:'")
         elif self.of is not None:
             raise ValueError(f"'of:' only applies to choice and list fields, not to {self.type}")
+        if self.titles and self.type != "choice":
+            raise ValueError("'titles:' only applies to choice fields")
         if self.fields is not None and self.type != "list":
             raise ValueError("'fields:' only applies to list fields")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("'min' is greater than 'max'")
         self._bounds()
         return self
+
+    def _choices(self) -> None:
+        if not isinstance(self.of, list) or len(self.of) < 2:
+            raise ValueError("a choice field needs 'of:' with at least two allowed values")
+        if len(set(self.of)) != len(self.of):
+            raise ValueError("the allowed values in 'of:' must be different from each other")
+        unknown = [v for v in self.titles if v not in self.of]
+        if unknown:
+            raise ValueError(
+                f"'titles:' names {', '.join(unknown)}, which 'of:' does not allow "
+                f"(allowed: {', '.join(self.of)})"
+            )
 
     def _bounds(self) -> None:
         """The options that bound a value fit the field's type, and so does its default."""

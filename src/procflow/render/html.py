@@ -100,7 +100,8 @@ def _field(name: str, f: FieldDef, w: words.Words) -> list[str]:
     say = w.say
     detail = []
     if isinstance(f.of, list):
-        detail.append(say("choices", values=say("and").join(f.of)))
+        named = [f"{f.titles[v]} ({v})" if v in f.titles else v for v in f.of]
+        detail.append(say("choices", values=say("and").join(named)))
     elif f.of is not None:
         detail.append(say("items", type=say(f.of)))
     if f.fields:

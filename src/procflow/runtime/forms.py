@@ -70,7 +70,14 @@ def _plain_schema(f: FieldDef) -> dict[str, Any]:
     if kind == "datetime":
         return {"type": "string", "format": "date-time", "x-procflow-type": "datetime"}
     if kind == "choice":
-        return {"type": "string", "enum": list(f.of or []), "x-procflow-type": "choice"}
+        out: dict[str, Any] = {
+            "type": "string",
+            "enum": list(f.of or []),
+            "x-procflow-type": "choice",
+        }
+        if f.titles:
+            out["x-procflow-titles"] = dict(f.titles)
+        return out
     if kind == "yesno":
         return {"type": "boolean", "x-procflow-type": "yesno"}
     if kind == "user":

@@ -47,6 +47,9 @@ def show(value: Any, schema: Mapping[str, Any] | None = None) -> str:
     if value is None or value == "":
         return "—"
     kind = _kind(schema or {})
+    titles = (schema or {}).get("x-procflow-titles")
+    if kind == "choice" and isinstance(titles, Mapping) and isinstance(value, str):
+        return str(titles.get(value, value))
     if isinstance(value, bool):
         return "是" if value else "否"
     if kind in ("money", "number", "percent") and isinstance(value, str | int | Decimal):
@@ -79,6 +82,8 @@ class Input:
     schema: Mapping[str, Any]
     value: str = ""
     choices: list[str] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)
+    """A choice's titles by value (``x-procflow-titles``): what each option reads."""
     error: str = ""
     hint: str = ""
     columns: list[Input] = field(default_factory=list)
@@ -145,6 +150,10 @@ def _input(doc: str, name: str, schema: Mapping[str, Any], required: bool) -> In
     default = schema.get("default")
     if kind == "choice":
         out.choices = [str(c) for c in schema.get("enum", [])]
+        titles = schema.get("x-procflow-titles")
+        out.titles = (
+            {str(k): str(v) for k, v in titles.items()} if isinstance(titles, Mapping) else {}
+        )
     if kind == "items" and isinstance(items, Mapping):
         needed = set(items.get("required", []))
         out.columns = [
