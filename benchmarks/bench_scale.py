@@ -326,17 +326,9 @@ def _postgres() -> tuple[str, Any]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.pg_cluster import Cluster
 
-    class Durable(Cluster):
-        def _pg_ctl(self, action: str, *extra: str) -> None:
-            options = (
-                f"-c port={self.port} -c listen_addresses=127.0.0.1"
-                f" -c unix_socket_directories={self.folder} -c fsync=on"
-                " -c synchronous_commit=on -c max_connections=100 -c shared_buffers=256MB"
-            )
-            self._run("pg_ctl", action, "-D", str(self.data), "-l", str(self.log), "-w",
-                      "-t", "120", "-o", options, *extra)  # fmt: skip
-
-    cluster = Durable()
+    cluster = Cluster(
+        "-c fsync=on -c synchronous_commit=on -c max_connections=100 -c shared_buffers=256MB"
+    )
     cluster.start()
     return cluster.dsn(), cluster
 

@@ -79,7 +79,11 @@ def _free_port() -> int:
 class Cluster:
     """One throwaway cluster. `start` runs initdb and the server; `stop` removes it all."""
 
-    def __init__(self) -> None:
+    TESTING = "-c fsync=off -c full_page_writes=off -c max_connections=200"
+    """Server settings for tests: nothing needs to survive a power loss."""
+
+    def __init__(self, settings: str = TESTING) -> None:
+        self.settings = settings
         self.bin = binaries()
         self.user = _server_user()
         self.folder = Path(tempfile.mkdtemp(prefix="procflow-pg-"))
@@ -124,8 +128,7 @@ class Cluster:
     def _pg_ctl(self, action: str, *extra: str) -> None:
         options = (
             f"-c port={self.port} -c listen_addresses=127.0.0.1"
-            f" -c unix_socket_directories={self.folder} -c fsync=off"
-            " -c full_page_writes=off -c max_connections=200"
+            f" -c unix_socket_directories={self.folder} {self.settings}"
         )
         self._run("pg_ctl", action, "-D", str(self.data), "-l", str(self.log), "-w",
                   "-t", "120", "-o", options, *extra)  # fmt: skip
