@@ -219,9 +219,10 @@ def child(python: str, kind: str, instances: int, path: Path) -> dict[str, float
     return figures
 
 
-def processes_rate(python: str, count: int, instances: int, path: Path) -> float:
+def processes_rate(python: str, count: int, instances: int, path: Path) -> tuple[float, float]:
     """Completions per second of ``count`` processes, each with its own Engine and
-    durable SQLiteStore on one file, started together, ``instances`` between them."""
+    durable SQLiteStore on one file, started together, ``instances`` between them;
+    and their mean CPU time per completion."""
     SQLiteStore(path).close()  # the schema first, so the clients do not race to make it
     procs = [
         subprocess.Popen(  # noqa: S603 - this very script, under a chosen interpreter
@@ -242,11 +243,19 @@ def processes_rate(python: str, count: int, instances: int, path: Path) -> float
     if any(p.returncode for p in procs):
         raise RuntimeError("a client process failed")
     began, ended = min(r["start"] for r in results), max(r["end"] for r in results)
-    return sum(r["done"] for r in results) / (ended - began)
+    done = sum(r["done"] for r in results)
+    return done / (ended - began), sum(r["cpu"] * r["done"] for r in results) / done
 
 
 def worker(kind: str, instances: int, path: Path) -> None:
-    """In a child process (pure or compiled build): one measurement, printed as JSON."""
+    """In a child process (pure or compiled build): one measurement, printed as JSON.
+
+    Besides the rate: ``cpu``, the CPU time (user and system, the fsyncs' own work
+    included) per completion; ``cores``, that CPU time over the wall time
+    (threads); ``frames``, the WAL pages a durable command writes (``pages``).
+    """
+    from peers import wal_frames
+
     process = procflow.loads(APPROVAL)
     if kind == "memory":
         engine = new_engine(MemoryStore(), process)
@@ -254,19 +263,28 @@ def worker(kind: str, instances: int, path: Path) -> None:
         store = SQLiteStore(path)  # durable: acknowledged after its WAL frames are synced
         engine = new_engine(store, process, cache_size=0 if kind == "reload" else 1_000)
     procflow_instance(engine)  # warm: the program compiled, the store's statements prepared
+    if kind == "pages":  # 10 instances: 100 commits, fewer than the 256 between checkpoints
+        frames = wal_frames(path, lambda: sum(procflow_instance(engine) + 1 for _ in range(10)))
+        print(json.dumps({"frames": frames}))
+        return
+    cpu, began = time.process_time(), time.perf_counter()
     if kind == "threads":
         with FsyncCount() as count:
             value = threaded_rate(engine, THREADS, instances)
-        print(json.dumps({"rate": value, "fsyncs": count.count / (instances * 10)}))
+        cores = (time.process_time() - cpu) / (time.perf_counter() - began)
+        print(json.dumps({"rate": value, "fsyncs": count.count / (instances * 10), "cores": cores}))
         return
     if kind == "client":
         print("ready", flush=True)
         sys.stdin.readline()
-        start = time.time()
+        start, cpu = time.time(), time.process_time()
         done = sum(procflow_instance(engine) for _ in range(instances))
-        print(json.dumps({"start": start, "end": time.time(), "done": done}))
+        cpu = (time.process_time() - cpu) / done
+        print(json.dumps({"start": start, "end": time.time(), "done": done, "cpu": cpu}))
         return
-    print(json.dumps({"rate": rate(lambda: procflow_instance(engine), instances)}))
+    done = sum(procflow_instance(engine) for _ in range(instances))
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    print(json.dumps({"rate": done / elapsed, "cpu": cpu / done}))
 
 
 THREADS = 8
@@ -279,7 +297,7 @@ PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 def approval(args: argparse.Namespace) -> None:
     """The table of issue 16: every row, medians of interleaved rounds, in one run."""
     from bench_language import compile_seconds, import_wall, linear, validate_wall
-    from peers import commit_rate, spiff_drivers, spiff_parse_seconds
+    from peers import commit_rate, commit_rate_processes, spiff_drivers, spiff_parse_seconds
 
     rounds = args.rounds
     n_mem, n_sql, n_spiff = (200, 40, 10) if args.quick else (1_000, 200, 40)
@@ -298,7 +316,6 @@ def approval(args: argparse.Namespace) -> None:
     if "compiled" not in builds:
         print("   no compiled build: run scripts/check-compiled, or give --compiled PYTHON")
     runs: dict[str, list[float]] = {}
-    fsyncs: dict[str, list[float]] = {}
 
     def add(key: str, value: float) -> None:
         runs.setdefault(key, []).append(value)
@@ -306,20 +323,16 @@ def approval(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         spiff = spiff_drivers(folder)
+        frames = child(sys.executable, "pages", 0, folder / "pages.db")["frames"]
+        runs["frames"] = [frames]
         for r in range(rounds):  # interleaved, so that every figure sees the same machine
             if spiff is not None:
                 add("spiff memory", rate(spiff["memory"], n_mem // 4))
             add("bound", commit_rate(folder / f"bound-{r}.db"))
+            add("bound pages", commit_rate(folder / f"pages-{r}.db", pages=round(frames)))
+            add("bound processes", commit_rate_processes(folder / f"bp-{r}.db", THREADS))
             for build, python in builds.items():
-                add(f"{build} memory", child(python, "memory", n_mem, folder)["rate"])
-                for kind in ("durable", "reload"):
-                    db = folder / f"{build}-{kind}-{r}.db"
-                    add(f"{build} {kind}", child(python, kind, n_sql, db)["rate"])
-                figures = child(python, "threads", n_sql, folder / f"{build}-threads-{r}.db")
-                add(f"{build} threads", figures["rate"])
-                fsyncs.setdefault(build, []).append(figures["fsyncs"])
-                db = folder / f"{build}-processes-{r}.db"
-                add(f"{build} processes", processes_rate(python, THREADS, n_sql, db))
+                measure_build(build, python, folder / f"{build}-{r}", (n_mem, n_sql), add)
             if spiff is not None:
                 add("spiff json per task", rate(spiff["json per task"], n_spiff))
                 add("spiff reload", rate(spiff["reload per command"], n_spiff))
@@ -334,12 +347,31 @@ def approval(args: argparse.Namespace) -> None:
                 if parsed is not None:
                     add(f"spiff parse {n}", parsed)
     med = {key: statistics.median(values) for key, values in runs.items()}
-    table(med, builds, {b: statistics.median(v) for b, v in fsyncs.items()})
+    table(med, builds)
 
 
-def table(med: dict[str, float], builds: dict[str, str], fsyncs: dict[str, float]) -> None:
+def measure_build(
+    build: str, python: str, prefix: Path, sizes: tuple[int, int], add: Callable[[str, float], None]
+) -> None:
+    """One round of a build's figures, each in a fresh process (``add(key, value)``);
+    ``sizes``: instances in memory, and in SQLite."""
+    n_mem, n_sql = sizes
+    add(f"{build} memory", child(python, "memory", n_mem, prefix)["rate"])
+    for kind in ("durable", "reload"):
+        figures = child(python, kind, n_sql, Path(f"{prefix}-{kind}.db"))
+        add(f"{build} {kind}", figures["rate"])
+        add(f"{build} {kind} cpu", figures["cpu"])
+    figures = child(python, "threads", n_sql, Path(f"{prefix}-threads.db"))
+    for key in ("rate", "fsyncs", "cores"):
+        add(f"{build} threads {key}", figures[key])
+    together, cpu = processes_rate(python, THREADS, n_sql, Path(f"{prefix}-processes.db"))
+    add(f"{build} processes", together)
+    add(f"{build} processes cpu", cpu)
+
+
+def table(med: dict[str, float], builds: dict[str, str]) -> None:
     """Print the figures as docs/runtime.md shows them (Markdown)."""
-    spiff, bound = med.get("spiff memory"), med["bound"]
+    spiff, bound, pages = med.get("spiff memory"), med["bound"], med["bound pages"]
 
     def cell(key: str, per: float | None = None, unit: str = "×", fmt: str = ".1f") -> str:
         if key not in med:
@@ -365,13 +397,45 @@ def table(med: dict[str, float], builds: dict[str, str], fsyncs: dict[str, float
         *both("durable", bound, " of the bound", ".2f"),
         f"one-row WAL commit at `synchronous=FULL`: {1e6 / bound:,.0f} µs, ≤ {bound:,.0f}/s",
     )
-    for kind, label in (("threads", "threads, one Engine and store"), ("processes", "processes")):
-        cells = [
-            cell(f"{b} {kind}", med.get(f"{b} durable"), "× 1 client") if b in builds else "—"
-            for b in ("pure", "compiled")
-        ]
-        note = ", ".join(f"{b}: {f:.2f} fsyncs/command" for b, f in fsyncs.items())
-        row(f"durable, {THREADS} {label}", *cells, note if kind == "threads" else "")
+    row(
+        f"the same, against a commit of as many pages ({med['frames']:.1f} WAL frames a command)",
+        *both("durable", pages, " of it", ".2f"),
+        f"a commit of {round(med['frames'])} pages at `synchronous=FULL`: "
+        f"{1e6 / pages:,.0f} µs, ≤ {pages:,.0f}/s",
+    )
+
+    def per_build(text: Callable[[str], str]) -> tuple[str, str]:
+        pure, compiled = (text(b) if b in builds else "—" for b in ("pure", "compiled"))
+        return pure, compiled
+
+    row(
+        "CPU time of one durable command (user + system, its fsync's own work too)",
+        *per_build(lambda b: f"{med[f'{b} durable cpu'] * 1e6:,.0f} µs"),
+        "the rest of a command's wall time is waiting for the disk",
+    )
+    note = ", ".join(
+        f"{b}: {med[f'{b} threads fsyncs']:.2f} fsyncs/command,"
+        f" {med[f'{b} threads cores']:.2f} cores busy"
+        for b in builds
+    )
+    row(
+        f"durable, {THREADS} threads, one Engine and store",
+        *per_build(lambda b: cell(f"{b} threads rate", med[f"{b} durable"], "× 1 client")),
+        note,
+    )
+    cells = per_build(
+        lambda b: (
+            f"{cell(f'{b} processes', med[f'{b} durable'], '× 1 client')},"
+            f" {med[f'{b} processes cpu'] * 1e6:,.0f} µs CPU a command"
+        )
+    )
+    bp = med["bound processes"]
+    row(
+        f"durable, {THREADS} processes",
+        *cells,
+        f"SQLite alone, one-row commits from {THREADS} processes: {bp:,.0f}/s"
+        f" ({bp / bound:.1f}× one); {os.cpu_count()} cores",
+    )
     spiff_reload = med.get("spiff reload")
     row(
         "durable, reloading the state on every command (a stateless web request)",

@@ -10,7 +10,9 @@
   chain case), beside procflow's validate-and-compile of the same chain.
 - `commit_rate`: one-row commits per second of SQLite in WAL with ``synchronous=FULL``,
   on the disk procflow's durable store writes to: the bound of one durable client, which
-  waits for its commit to be on disk before the next.
+  waits for its commit to be on disk before the next. With ``pages``, commits that write
+  as many pages as a procflow command does (`wal_frames` counts them); and
+  `commit_rate_processes`, the same one-row commits from several processes at once.
 
 Each driver returns the completions (user tasks run) of one instance, like
 ``bench_runtime.procflow_instance``. Not part of procflow.
@@ -35,28 +37,91 @@ ANCHORS = next(
 BPMN = ANCHORS / "approval.bpmn"
 
 
-def durable_sqlite(path: Path) -> sqlite3.Connection:
+def durable_sqlite(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
     """A connection as the durable SQLiteStore's bound: WAL, a sync at every commit."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     return conn
 
 
-def commit_rate(path: Path, seconds: float = 1.0) -> float:
-    """One-row ``UPDATE`` commits per second (WAL, ``synchronous=FULL``) over ``seconds``."""
-    conn = durable_sqlite(path)
-    conn.execute("CREATE TABLE IF NOT EXISTS bound (id INTEGER PRIMARY KEY, n INTEGER)")
-    conn.execute("INSERT OR REPLACE INTO bound VALUES (1, 0)")
+def commit_rate(path: Path, seconds: float = 1.0, *, pages: int = 1, row: int = 0) -> float:
+    """Commits per second (WAL, ``synchronous=FULL``) over ``seconds``, each one ``UPDATE``
+    of ``pages`` rows that fill a page each: ``pages`` WAL frames per commit.
+
+    ``row`` is the first row's id, for processes sharing a file (each its own rows).
+    """
+    conn = durable_sqlite(path, timeout=60)  # the processes' clients wait their turn
+    conn.execute("CREATE TABLE IF NOT EXISTS bound (id INTEGER PRIMARY KEY, n INTEGER, pad BLOB)")
+    rows = range(row, row + pages)
+    # 3,000 bytes of padding: one row to a 4 KiB page, so a commit writes `pages` leaves
+    conn.executemany(
+        "INSERT OR REPLACE INTO bound VALUES (?, 0, zeroblob(3000))", [(r,) for r in rows]
+    )
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE bound SET n = n + 1 WHERE id = 1")
+        conn.execute("UPDATE bound SET n = n + 1 WHERE id BETWEEN ? AND ?", (rows[0], rows[-1]))
         conn.execute("COMMIT")
         done += 1
     elapsed = time.perf_counter() - start
     conn.close()
     return done / elapsed
+
+
+def wal_frames(path: Path, run: Callable[[], int]) -> float:
+    """WAL frames (pages) per commit that ``run`` makes on the database at ``path``.
+
+    ``run`` returns how many commits it made, and must not checkpoint on its
+    way (a durable SQLiteStore checkpoints every 256 of its commits).
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # the WAL starts over
+        commits = run()
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        conn.close()
+    return float(frames) / commits
+
+
+def _commit_client(path: str, row: int, begin: float, end: float, out: Any) -> None:
+    conn = durable_sqlite(Path(path), timeout=60)
+    done = 0
+    while time.time() < begin:  # every client starts together
+        time.sleep(0.0005)
+    while time.time() < end:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE bound SET n = n + 1 WHERE id = ?", (row,))
+        conn.execute("COMMIT")
+        done += 1
+    conn.close()
+    out.put(done)
+
+
+def commit_rate_processes(path: Path, count: int, seconds: float = 1.0) -> float:
+    """One-row commits per second of ``count`` processes together on one file (WAL, FULL),
+    each its own row: how SQLite itself scales on this disk, a commit syncing under the
+    write lock."""
+    import multiprocessing
+
+    for k in range(count):  # the table and every client's row first
+        commit_rate(path, 0.0, row=k * 1_000)
+    spawn = multiprocessing.get_context("spawn")
+    out = spawn.Queue()
+    begin = time.time() + 3.0  # once every client has started
+    clients = [
+        spawn.Process(
+            target=_commit_client, args=(str(path), k * 1_000, begin, begin + seconds, out)
+        )
+        for k in range(count)
+    ]
+    for c in clients:
+        c.start()
+    total = sum(out.get(timeout=60) for _ in clients)
+    for c in clients:
+        c.join()
+    return float(total) / seconds
 
 
 class _Spiff:
