@@ -140,6 +140,39 @@ def test_later_steps_read_every_copy_and_a_redraft_replaces_its_own() -> None:
     assert_replays(eng, inst.id)
 
 
+def _defaults(form: dict[str, Any], doc: str) -> dict[str, Any]:
+    fields = form["properties"]["data"]["properties"][doc]["properties"]
+    return {name: f.get("default") for name, f in fields.items()}
+
+
+def test_a_redraft_opens_with_the_members_own_copy() -> None:
+    eng, inst = drafted()
+    inst = eng.complete(only(inst.tasks).id, by=ZHOU, data={"summary": {"total": "300"}})
+    inst = eng.complete(only(inst.tasks).id, by=WANG, outcome="reject")
+    by_member = {t.item: t for t in inst.tasks}
+    # each member's form shows what they drafted, not the other's, and not empty
+    assert _defaults(eng.form(by_member["wu"].id), "plan") == {"total": "100", "note": "無"}
+    assert _defaults(eng.form(by_member["zheng"].id), "plan") == {"total": "200", "note": "無"}
+    # submitting only a change keeps the rest of the copy, as the form showed it
+    inst = eng.complete(by_member["wu"].id, by=WU, data={"plan": {"note": "加推新品"}})
+    wu = next(c for c in inst.documents["plan"] if c.of == "wu")
+    assert wu.values == {"total": Decimal("100.00"), "note": "加推新品"}
+
+
+def test_a_first_draft_and_a_new_submission_open_with_the_defaults() -> None:
+    eng = engine(PLANS, directory=MEMBERS)
+    inst = eng.start("PLANS", by=WU)
+    assert _defaults(eng.form(inst.tasks[0].id), "plan") == {"total": None, "note": "無"}
+    draft(eng, WU, "100")
+    inst = draft(eng, ZHENG, "200")
+    inst = eng.complete(only(inst.tasks).id, by=ZHOU, data={"summary": {"total": "300"}})
+    inst = eng.complete(only(inst.tasks).id, by=WANG, outcome="approve")
+    inst = eng.complete(only(inst.tasks).id, by=ZHOU, data={"report": {"text": "一"}},
+                        outcome="again")  # fmt: skip
+    # `copies: each`: every submission is a new copy, so the form opens empty again
+    assert _defaults(eng.form(only(inst.tasks).id), "report") == {"text": None}
+
+
 def test_a_form_kept_per_submission_gets_a_new_copy_each_time() -> None:
     eng, inst = drafted()
     inst = eng.complete(only(inst.tasks).id, by=ZHOU, data={"summary": {"total": "300"}})

@@ -365,11 +365,12 @@ documents:
 steps:
   - {id: ask, title: 發起, actor: lead}
   - {id: draft, title: 各自填寫, actor: member, for_each: member, fills: plan}
-  - {id: read, title: 匯總, actor: lead, reads: plan}
+  - {id: read, title: 匯總, actor: lead, reads: plan, decide: {approve: next, revise: draft}}
 """
 
 
-def test_an_instance_page_shows_each_copy_of_a_per_person_form() -> None:
+def _each_drafted() -> tuple[Engine, Staff, str]:
+    """WEB-EACH with both members' copies drafted (安妮 100, 阿波 250.50): its instance."""
     staff = Staff.from_data(
         {"people": {"boss": {"name": "老闆", "roles": ["lead"]},
                     "ann": {"name": "安妮", "roles": ["member"]},
@@ -385,10 +386,32 @@ def test_an_instance_page_shows_each_copy_of_a_per_person_form() -> None:
     engine.complete(engine.tasks(user=boss)[0].id, by=boss)
     engine.complete(engine.tasks(user=ann)[0].id, by=ann, data={"plan": {"total": "100"}})
     engine.complete(engine.tasks(user=bo)[0].id, by=bo, data={"plan": {"total": "250.50"}})
+    return engine, staff, inst.id
+
+
+def test_an_instance_page_shows_each_copy_of_a_per_person_form() -> None:
+    engine, staff, inst_id = _each_drafted()
     with TestClient(create_app(engine, staff, sign_in=HeaderSignIn(USER))) as client:
-        html = client.get(f"/instances/{inst.id}", headers=as_("boss")).text
+        html = client.get(f"/instances/{inst_id}", headers=as_("boss")).text
     assert "計劃表（安妮的一份" in html and "計劃表（阿波的一份" in html
     assert "100 元" in html and "250.50 元" in html
+
+
+def test_a_task_page_shows_the_copies_it_reads_and_a_redraft_its_own() -> None:
+    engine, staff, _ = _each_drafted()
+    boss, ann = staff.user("boss"), staff.user("ann")
+    read = engine.tasks(user=boss)[0]
+    with TestClient(create_app(engine, staff, sign_in=HeaderSignIn(USER))) as client:
+        html = client.get(f"/tasks/{read.id}", headers=as_("boss")).text
+        shown = html[html.index('class="context"') :]
+        assert "計劃表（安妮的一份，安妮 2026-03-02 09:00）" in shown
+        assert "計劃表（阿波的一份，阿波 2026-03-02 09:00）" in shown
+        assert "100 元" in shown and "250.50 元" in shown
+        engine.complete(read.id, by=boss, outcome="revise")
+        redraft = engine.tasks(user=ann)[0]
+        html = client.get(f"/tasks/{redraft.id}", headers=as_("ann")).text
+    field = html[html.index('id="f-data-plan-total"') - 200 :][:400]
+    assert 'value="100"' in field  # ann's own copy, not bo's, not empty
 
 
 LOOP = """

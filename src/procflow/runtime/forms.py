@@ -11,7 +11,13 @@ merged), with the instance's current values:
   fields' types, titles, choices, bounds and the fields it requires; each
   field's ``default`` is the value it has now (else the field's default);
 - ``properties.context``: the documents the step ``reads``, ``readOnly``,
-  with their values as ``default``: shown, never submitted.
+  with their values as ``default``: shown, never submitted. A per-person
+  form read is an ``array`` of such objects: its ``default`` holds every
+  copy's values, first filled first, and ``x-procflow-copies`` says whose
+  each one is (``of``: the member or item, ``by``, ``at``, ``step``).
+
+A per-person form the step fills shows the task's own copy (a redraft's),
+else the defaults.
 
 JSON has no exact decimals, so money, numbers and percents are strings in the
 plain form the engine reads (``"12000.50"``), or integers; their kind, places
@@ -25,12 +31,13 @@ Imports `values` and the flow's nodes and the language's documents only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from procflow.flow.ir import HumanNode
 from procflow.language.model import NUMERIC, DocumentDef, FieldDef
+from procflow.runtime.state import Copy
 from procflow.runtime.values import BAD, USER_ID_LENGTH, codec_for
 
 __all__ = ["SCHEMA_DIALECT", "field_schema", "form_schema"]
@@ -148,6 +155,30 @@ def _document(
     return out
 
 
+def _copies(name: str, doc: DocumentDef, kept: Sequence[Copy]) -> dict[str, Any]:
+    """A per-person form read: every copy, with whose it is."""
+    out: dict[str, Any] = {
+        "type": "array",
+        "title": doc.title,
+        "items": _document(name, doc, None, list(doc.fields)),
+        "default": [dict(c.values) for c in kept],
+        "x-procflow-copies": [{"of": c.of, "by": c.by, "at": c.at, "step": c.step} for c in kept],
+    }
+    return out
+
+
+def _shown(
+    name: str,
+    doc: DocumentDef,
+    values: Mapping[str, Mapping[str, Any]],
+    copies: Mapping[str, Sequence[Copy]],
+) -> dict[str, Any]:
+    """A document a step reads: its values, or all its copies (a per-person form)."""
+    if name in copies:
+        return _copies(name, doc, copies[name])
+    return _document(name, doc, values.get(name), list(doc.fields))
+
+
 def form_schema(
     node: HumanNode,
     documents: Mapping[str, DocumentDef],
@@ -155,16 +186,21 @@ def form_schema(
     *,
     task_id: str,
     process_id: str,
+    copies: Mapping[str, Sequence[Copy]] | None = None,
 ) -> dict[str, Any]:
     """The JSON Schema of completing a task of ``node`` (see the module docstring).
 
     Args:
         node: The step.
         documents: The process's documents (its flow's: organisation ones included).
-        values: The instance's documents now, stored form.
+        values: The instance's documents now, stored form; for the per-person forms
+            it fills, the task's own copy.
         task_id: The task, for ``$id`` and ``x-procflow-task``.
         process_id: Its process.
+        copies: The per-person forms of the process (all of them, filled or not),
+            with the copies kept so far.
     """
+    copies = copies or {}
     fills = {
         name: _document(name, documents[name], values.get(name), list(fields))
         for name, fields in node.fills.items()
@@ -188,7 +224,13 @@ def form_schema(
         required.append("data")
     context = {
         name: {
-            **_document(name, documents[name], values.get(name), list(documents[name].fields)),
+            **(
+                _copies(name, documents[name], copies[name])
+                if name in copies
+                else _document(
+                    name, documents[name], values.get(name), list(documents[name].fields)
+                )
+            ),
             "readOnly": True,
         }
         for name in node.reads

@@ -37,7 +37,7 @@ from procflow.language.expr import Expression
 from procflow.language.workcalendar import Calendar, next_working_day, postpone
 from procflow.runtime.clock import iso, parse_iso, stamp
 from procflow.runtime.program import Program
-from procflow.runtime.state import Draft, OpenTask, Snapshot
+from procflow.runtime.state import Draft, OpenTask, Snapshot, own_copy
 from procflow.runtime.values import Values
 from procflow.store import NewEvent
 
@@ -505,9 +505,9 @@ class Run:
         """The copy of the per-person form ``doc`` that ``task`` fills, as it is before the
         task's submission: the task's earlier copy (a redraft), else the form's defaults."""
         if not node.copies[doc]:  # one copy per member or item: this task's own
-            for c in self.draft.copies.get(doc, ()):
-                if c.step == node.id and c.of == task.item:
-                    return dict(c.values)
+            earlier = own_copy(self.draft.copies, doc, node.id, task.item)
+            if earlier is not None:
+                return dict(earlier)
         return dict(self.program.copy_defaults.get(doc, {}))
 
     def copies_of(

@@ -105,6 +105,7 @@ __all__ = [
     "StepDone",
     "Token",
     "apply",
+    "own_copy",
     "replay",
 ]
 
@@ -276,6 +277,17 @@ SMALL = 16
 sets of task and timer rows; beyond, what changed (`Draft.touched`, `records.commit_of`)."""
 
 _EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, NO_TASKS, {}, {}, (), 0, {}, {}, {})
+
+
+def own_copy(
+    copies: Mapping[str, tuple[Copy, ...]], doc: str, step: str, item: Any
+) -> Mapping[str, Any] | None:
+    """The values of the copy of ``doc`` that a task of ``step`` about ``item`` filled
+    (a form with one copy per member or item, which a redraft replaces), or None."""
+    for c in copies.get(doc, ()):
+        if c.step == step and c.of == item:
+            return c.values
+    return None
 
 
 def timer_counts(tasks: Iterable[OpenTask]) -> dict[str, int]:

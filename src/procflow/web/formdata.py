@@ -6,8 +6,10 @@ dates, choices, yes/no, users, lists of text, tables of line items), reads a
 posted form back into ``{document: {field: value}}`` (text as typed: the
 engine parses numbers and dates, and says what is wrong), keeps what was
 typed so a refused form comes back filled in, and places each problem of
-an `InvalidSubmission` beside its field. Also `show`, how a stored value
-reads on a page (money with thousands separators, yes/no as 是/否).
+an `InvalidSubmission` beside its field. What the step reads is shown
+beside the form, a per-person form once per copy, titled with whose copy
+it is. Also `show`, how a stored value reads on a page (money with
+thousands separators, yes/no as 是/否).
 
 Input names are ``data.<document>.<field>``; a line item's cell is
 ``data.<document>.<field>.<row>.<column>``.
@@ -18,8 +20,9 @@ Imports nothing from procflow but the `Task` type.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -174,10 +177,28 @@ def _input(doc: str, name: str, schema: Mapping[str, Any], required: bool) -> In
     return out
 
 
+def _shown(
+    fields: Mapping[str, Any], values: Mapping[str, Any] | None = None
+) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """Each field's title, value as shown, and schema: the value from ``values`` (one
+    copy of a per-person form), else the field's ``default`` (a document read)."""
+    return [
+        (
+            str(sub.get("title") or field_name),
+            show(sub.get("default") if values is None else values.get(field_name), sub),
+            sub,
+        )
+        for field_name, sub in fields.items()
+    ]
+
+
 class TaskForm:
     """The form of one task (see the module docstring)."""
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
+    def __init__(
+        self, schema: Mapping[str, Any], name: Callable[[str | None], str] | None = None
+    ) -> None:
+        """``name`` gives a person's name from their user id (the ids themselves by default)."""
         props = schema.get("properties", {})
         self.outcomes: list[str] = list(props.get("outcome", {}).get("enum", []))
         self.fieldsets: list[Fieldset] = []
@@ -189,14 +210,27 @@ class TaskForm:
             ]
             self.fieldsets.append(Fieldset(doc, str(doc_schema.get("title") or doc), inputs))
         self.context: list[tuple[str, list[tuple[str, str, Mapping[str, Any]]]]] = []
-        for _doc, doc_schema in props.get("context", {}).get("properties", {}).items():
-            shown = [
-                (str(sub.get("title") or name), show(sub.get("default"), sub), sub)
-                for name, sub in doc_schema.get("properties", {}).items()
-            ]
-            self.context.append((str(doc_schema.get("title") or _doc), shown))
+        """What the step reads: (title, [(field title, value shown, field schema)])."""
+        for doc, doc_schema in props.get("context", {}).get("properties", {}).items():
+            title = str(doc_schema.get("title") or doc)
+            if doc_schema.get("type") == "array":  # a per-person form: each copy
+                self._copies(title, doc_schema, name or (lambda user: user or ""))
+            else:
+                self.context.append((title, _shown(doc_schema.get("properties", {}))))
         self.errors: list[str] = []
         """Problems that belong to no input (``outcome``, a ``requires`` rule)."""
+
+    def _copies(
+        self, title: str, doc_schema: Mapping[str, Any], name: Callable[[str | None], str]
+    ) -> None:
+        fields = doc_schema.get("items", {}).get("properties", {})
+        whose = doc_schema.get("x-procflow-copies", [])
+        for values, about in zip(doc_schema.get("default", []), whose, strict=False):
+            of, by = about.get("of"), about.get("by")
+            person = name(of) if isinstance(of, str) else str(of or "")
+            at = datetime.fromisoformat(about["at"]).strftime("%Y-%m-%d %H:%M")
+            heading = f"{title}（{person or name(by)}的一份，{name(by)} {at}）"
+            self.context.append((heading, _shown(fields, values)))
 
     def inputs(self) -> list[Input]:
         return [i for fs in self.fieldsets for i in fs.inputs]

@@ -251,7 +251,7 @@ def _task_view(
     site = site_of(request)
     engine = site.engine
     task = engine.task(task_id)
-    form = form or TaskForm(engine.form(task_id))
+    form = form or TaskForm(engine.form(task_id), site.name)
     mine = any(t.id == task.id for t in engine.tasks(user=user, instance_id=task.instance_id))
     process = engine.catalog.get(task.process_id)  # None: a process no longer deployed
     said = Words("zh") if process is None else Words.of(process)
@@ -289,7 +289,7 @@ async def complete(request: Request, task_id: str) -> Response:
     engine = site.engine
     form_data = await posted(request)
     try:
-        form = TaskForm(engine.form(task_id))
+        form = TaskForm(engine.form(task_id), site.name)
     except TaskNotOpen as exc:
         flash(request, _refusal(exc), "error")
         return back("/inbox")
