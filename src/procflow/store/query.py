@@ -166,16 +166,23 @@ def step_key(process_id: str, step_id: str) -> str:
     return f"s:{process_id}{SEP}{step_id}"
 
 
-def task_keys(row: TaskRow, process_id: str) -> list[str]:
-    """The keys a task is filed under (see the module docstring), each once."""
-    keys = [step_key(process_id, row.step_id)]
+def _keys(row: TaskRow, process_id: str) -> list[str]:
+    """The keys a task is filed under, a key maybe more than once (a role listed twice)."""
+    keys = [f"s:{process_id}{SEP}{row.step_id}"]
     kind = "q:" if not row.candidates and row.assignee is None else "r:"
-    keys += [kind + r for r in dict.fromkeys(row.roles)]
-    keys += ["c:" + u for u in dict.fromkeys(row.candidates)]
+    keys += [kind + r for r in row.roles]
+    if row.candidates:
+        keys += ["c:" + u for u in row.candidates]
     if row.assignee is not None:
         keys.append("a:" + row.assignee)
-    keys += ["b:" + u for u in dict.fromkeys(row.barred)]
-    return list(dict.fromkeys(keys))
+    if row.barred:
+        keys += ["b:" + u for u in row.barred]
+    return keys
+
+
+def task_keys(row: TaskRow, process_id: str) -> list[str]:
+    """The keys a task is filed under (see the module docstring), each once."""
+    return list(dict.fromkeys(_keys(row, process_id)))
 
 
 KeyRow = tuple[str, str, str, str, str, str]
@@ -184,8 +191,10 @@ KeyRow = tuple[str, str, str, str, str, str]
 
 def key_rows(t: TaskRow, process_id: str) -> set[KeyRow]:
     """The ``task_keys`` rows of an open task of a ``process_id`` instance."""
-    due, opened = due_key(t.due), opened_key(t.opened)
-    return {(k, due, t.task_id, opened, process_id, t.step_id) for k in task_keys(t, process_id)}
+    due = NO_DUE if t.due is None else _moment_key(t.due)
+    opened = _moment_key(t.opened) if t.opened else ""
+    task_id, step_id = t.task_id, t.step_id
+    return {(k, due, task_id, opened, process_id, step_id) for k in _keys(t, process_id)}
 
 
 def sort_key(row: TaskRow, order: str) -> str:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Set
 from typing import Any, NamedTuple
 
 from immutables import Map
@@ -52,9 +53,12 @@ from procflow.store.base import (
 )
 from procflow.store.query import KeyRow, key_rows
 
-Tasks = Map[str, tuple[int, TaskRow]]
-"""Task id -> (pos, row): persistent, so that a plan changes a few entries of a large
-instance's map without copying it, and the map before stays as it was."""
+Stored = tuple[int, TaskRow, Set[KeyRow]]
+"""A task as last written: its pos, its row and its ``task_keys`` rows."""
+
+Tasks = Map[str, Stored]
+"""Task id -> (pos, row, key rows): persistent, so that a plan changes a few entries of a
+large instance's map without copying it, and the map before stays as it was."""
 
 
 class Known(NamedTuple):
@@ -207,11 +211,15 @@ class _Keys:
         self.gone: set[KeyRow] = set()
         self.new: set[KeyRow] = set()
 
-    def remove(self, t: TaskRow, process_id: str) -> None:
-        self.gone |= key_rows(t, process_id)
+    def remove(self, rows: Set[KeyRow]) -> None:
+        """Delete a task's key rows as last written (`Stored`)."""
+        self.gone |= rows
 
-    def add(self, t: TaskRow) -> None:
-        self.new |= key_rows(t, self.process_id)
+    def add(self, t: TaskRow) -> Set[KeyRow]:
+        """Insert a task's key rows; return them, to be kept with the task."""
+        rows = key_rows(t, self.process_id)
+        self.new |= rows
+        return rows
 
     def write(self, writes: Writes) -> None:
         """Deletes first: a changed task may keep a key row's primary key."""
@@ -295,22 +303,19 @@ def _plan_tasks(
     """
     if known is not None:
         old = dict(sorted(known.tasks.items(), key=lambda item: item[1][0]))
-        old_process = known.summary[0]
         kept = [t.task_id for t in new if t.task_id in old]
         n = len(kept)
         kept_set = set(kept)
         # incremental when the tasks kept come first, in their stored order
         if all(t.task_id in old for t in new[:n]) and kept == [k for k in old if k in kept_set]:
             return _plan_kept_tasks(writes, keys, iid, new=new, old=old, kept_set=kept_set,
-                                    old_process=old_process, last=known.last)  # fmt: skip
+                                    last=known.last)  # fmt: skip
         writes.append((_DELETE_TASK, [(k,) for k in old]))
-        for _, row in old.values():
-            keys.remove(row, old_process)
+        for _, _, rows in old.values():
+            keys.remove(rows)
     if new:
         writes.append((_INSERT_TASK, [_task_params(iid, p, t) for p, t in enumerate(new)]))
-        for t in new:
-            keys.add(t)
-    return Map({t.task_id: (p, t) for p, t in enumerate(new)}), len(new) - 1
+    return Map({t.task_id: (p, t, keys.add(t)) for p, t in enumerate(new)}), len(new) - 1
 
 
 def _plan_kept_tasks(
@@ -319,9 +324,8 @@ def _plan_kept_tasks(
     iid: str,
     *,
     new: tuple[TaskRow, ...],
-    old: dict[str, tuple[int, TaskRow]],
+    old: dict[str, Stored],
     kept_set: set[str],
-    old_process: str,
     last: int,
 ) -> tuple[Tasks, int]:
     """`_plan_tasks` when the tasks kept come first in ``new``, in their stored order:
@@ -329,26 +333,26 @@ def _plan_kept_tasks(
     n = len(kept_set)
     if n < len(old):
         writes.append((_DELETE_TASK, [(k,) for k in old if k not in kept_set]))
-        for k, (_, row) in old.items():
+        for k, (_, _, rows) in old.items():
             if k not in kept_set:
-                keys.remove(row, old_process)
-    out: dict[str, tuple[int, TaskRow]] = {}
+                keys.remove(rows)
+    out: dict[str, Stored] = {}
     changed = []
     for t in new[:n]:
-        pos, before = old[t.task_id]
-        if before != t:
+        found = old[t.task_id]
+        if found[1] != t:
+            pos = found[0]
             changed.append((*_task_params(iid, pos, t)[3:], t.task_id))
-            keys.remove(before, old_process)
-            keys.add(t)
-        out[t.task_id] = (pos, t)
+            keys.remove(found[2])
+            found = (pos, t, keys.add(t))
+        out[t.task_id] = found
     if changed:
         writes.append((_UPDATE_TASK, changed))
     added = []
     for t in new[n:]:
         last += 1
-        out[t.task_id] = (last, t)
+        out[t.task_id] = (last, t, keys.add(t))
         added.append(_task_params(iid, last, t))
-        keys.add(t)
     if added:
         writes.append((_INSERT_TASK, added))
     return Map(out), last
@@ -362,7 +366,6 @@ def _plan_changes(
     and the timers. None, adding no statement, when they do not fit those rows (then
     the caller compares the complete sets instead)."""
     tasks = known.tasks.mutate()
-    process_id = known.summary[0]
     last = known.last
     gone = []
     for task_id in changes.dropped_tasks:
@@ -371,21 +374,19 @@ def _plan_changes(
             return None
         del tasks[task_id]
         gone.append((task_id,))
-        keys.remove(found[1], process_id)
+        keys.remove(found[2])
     changed = []
     added = []
     for t in changes.tasks:
         found = tasks.get(t.task_id)
         if found is None:
             last += 1
-            tasks[t.task_id] = (last, t)
+            tasks[t.task_id] = (last, t, keys.add(t))
             added.append(_task_params(iid, last, t))
-            keys.add(t)
         elif found[1] != t:
-            tasks[t.task_id] = (found[0], t)
+            keys.remove(found[2])
+            tasks[t.task_id] = (found[0], t, keys.add(t))
             changed.append((*_task_params(iid, found[0], t)[3:], t.task_id))
-            keys.remove(found[1], process_id)
-            keys.add(t)
     if gone:
         writes.append((_DELETE_TASK, gone))
     if changed:
