@@ -290,15 +290,16 @@ class SQLiteStore(RelationalStore):
         try:
             try:
                 with self._writing:  # see `_transaction`
-                    conn.execute("BEGIN IMMEDIATE")
+                    cur = conn.cursor()  # one for every statement of the commit
+                    cur.execute("BEGIN IMMEDIATE")
                     try:
-                        repeated, first = self._apply(conn, plans, command_id, result_json)
+                        repeated, first = self._apply(cur, plans, command_id, result_json)
                     except BaseException:
                         # SQLite may already have rolled back (disk full, I/O error).
                         if conn.in_transaction:
-                            conn.execute("ROLLBACK")
+                            cur.execute("ROLLBACK")
                         raise
-                    conn.execute("ROLLBACK" if repeated else "COMMIT")
+                    cur.execute("ROLLBACK" if repeated else "COMMIT")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: commit: {exc}", retry_safe=True) from exc
             try:
@@ -334,14 +335,14 @@ class SQLiteStore(RelationalStore):
 
     @staticmethod
     def _apply(
-        conn: sqlite3.Connection,
+        cur: sqlite3.Cursor,
         plans: list[writes.Plan],
         command_id: str | None,
         result_json: str | None,
     ) -> tuple[bool, dict[str, Any] | None]:
         """Write the plans inside the transaction; (True, first result) for a repeated command."""
         if command_id is not None:
-            done = conn.execute(
+            done = cur.execute(
                 "SELECT result FROM commands WHERE command_id = ?", (command_id,)
             ).fetchone()
             if done is not None:
@@ -352,11 +353,11 @@ class SQLiteStore(RelationalStore):
             # (one commit needs no pre-check: its own writes find any problem,
             # and the rollback undoes them).
             for p in plans:
-                writes.check(conn, p.commit)
+                writes.check(cur, p.commit)
         for p in plans:
-            writes.apply(conn, p)
+            writes.apply(cur, p)
         if command_id is not None:
-            conn.execute("INSERT INTO commands VALUES (?, ?)", (command_id, result_json))
+            cur.execute("INSERT INTO commands VALUES (?, ?)", (command_id, result_json))
         return False, None
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:

@@ -453,23 +453,24 @@ def _plan_timers(writes: Writes, c: Commit, old: Map[str, str] | None) -> Map[st
     return Map(new)
 
 
-def check(conn: sqlite3.Connection, c: Commit) -> None:
+def check(cur: sqlite3.Cursor, c: Commit) -> None:
     """Raise what applying ``c`` would raise (version, task ids), changing nothing.
 
     For commands of several commits, which check everything before changing anything.
     """
-    found = conn.execute(_VERSION, (c.instance_id,)).fetchone()
+    found = cur.execute(_VERSION, (c.instance_id,)).fetchone()
     version: int = 0 if found is None else found[0]
     if version != c.expected_version:
         raise Conflict(conflict_message(c.instance_id, version, c.expected_version))
     if new_task_ids(c):
-        taken = _taken(conn, c)
+        taken = _taken(cur, c)
         if taken is not None:
             raise taken
 
 
-def apply(conn: sqlite3.Connection, p: Plan) -> None:
-    """Run ``p`` inside the caller's write transaction.
+def apply(cur: sqlite3.Cursor, p: Plan) -> None:
+    """Run ``p`` inside the caller's write transaction, on its cursor (one for all the
+    statements of a commit: a cursor made for each costs more than some statements).
 
     Raises:
         Conflict: The instance is not at the expected version.
@@ -481,32 +482,32 @@ def apply(conn: sqlite3.Connection, p: Plan) -> None:
     sql, params = p.instance
     if c.expected_version == 0:
         try:
-            conn.execute(sql, params)
+            cur.execute(sql, params)
         except sqlite3.IntegrityError:
-            if conn.execute(_VERSION, (iid,)).fetchone() is None:
+            if cur.execute(_VERSION, (iid,)).fetchone() is None:
                 raise  # not a second start: some other constraint
-            raise _conflict(conn, c) from None
+            raise _conflict(cur, c) from None
     else:
         if p.fresh:
-            _clear(conn, iid)
-        if conn.execute(sql, params).rowcount != 1:
-            raise _conflict(conn, c)
-    conn.executemany(_INSERT_EVENTS, p.events)
+            _clear(cur, iid)
+        if cur.execute(sql, params).rowcount != 1:
+            raise _conflict(cur, c)
+    cur.executemany(_INSERT_EVENTS, p.events)
     for sql, rows in p.writes:
         try:
-            conn.executemany(sql, rows)
+            cur.executemany(sql, rows)
         except sqlite3.IntegrityError:
-            taken = _taken(conn, c) if sql == _INSERT_TASK else None
+            taken = _taken(cur, c) if sql == _INSERT_TASK else None
             if taken is None:
                 raise  # not a task id of another instance: some other constraint
             raise taken from None
 
 
-def _clear(conn: sqlite3.Connection, iid: str) -> None:
+def _clear(cur: sqlite3.Cursor, iid: str) -> None:
     """Delete what is stored for an instance's tasks, timers and searchable values (the
     rows a fresh plan writes anew), reading the old rows for their keys."""
     gone = []
-    for row in conn.execute(_OLD_TASKS, (iid,)).fetchall():
+    for row in cur.execute(_OLD_TASKS, (iid,)).fetchall():
         task_id, step_id, roles, assignee, candidates, due, opened, barred, process_id = row
         try:
             lists = [tuple(json.loads(text)) for text in (roles, candidates, barred)]
@@ -514,27 +515,27 @@ def _clear(conn: sqlite3.Connection, iid: str) -> None:
         except (ValueError, TypeError):
             continue  # damaged: its key rows cannot be known (queries skip them: no task row)
         gone += [r[:3] for r in key_rows(t, process_id)]
-    conn.executemany(_DELETE_KEY, gone)
-    conn.execute(_CLEAR_TASKS, (iid,))
-    conn.execute(_CLEAR_TIMERS, (iid,))
-    found = conn.execute(_OLD_SEARCH, (iid,)).fetchone()
+    cur.executemany(_DELETE_KEY, gone)
+    cur.execute(_CLEAR_TASKS, (iid,))
+    cur.execute(_CLEAR_TIMERS, (iid,))
+    found = cur.execute(_OLD_SEARCH, (iid,)).fetchone()
     if found is not None:
         try:
             pairs = json.loads(found[0])
         except ValueError:
             pairs = []
-        conn.executemany(_DELETE_SEARCH, [(*pair, found[1], iid) for pair in pairs])
+        cur.executemany(_DELETE_SEARCH, [(*pair, found[1], iid) for pair in pairs])
 
 
-def _conflict(conn: sqlite3.Connection, c: Commit) -> Conflict:
-    found = conn.execute(_VERSION, (c.instance_id,)).fetchone()
+def _conflict(cur: sqlite3.Cursor, c: Commit) -> Conflict:
+    found = cur.execute(_VERSION, (c.instance_id,)).fetchone()
     version = 0 if found is None else found[0]
     return Conflict(conflict_message(c.instance_id, version, c.expected_version))
 
 
-def _taken(conn: sqlite3.Connection, c: Commit) -> StoreError | None:
+def _taken(cur: sqlite3.Cursor, c: Commit) -> StoreError | None:
     ids = dumps(new_task_ids(c), what="task ids")
-    taken = conn.execute(_TAKEN, (c.instance_id, ids)).fetchone()
+    taken = cur.execute(_TAKEN, (c.instance_id, ids)).fetchone()
     if taken is None:
         return None
     return StoreError(f"task id {taken[0]!r} already belongs to {taken[1]!r}")
