@@ -12,6 +12,7 @@ import pytest
 from procflow.errors import StoreError
 from procflow.store import Commit, NewEvent, SQLiteStore, TaskRow, TimerRow
 from procflow.store import migrations as schema_module
+from procflow.store.query import key_rows
 
 AT = "2024-03-01T09:00:00"
 
@@ -192,3 +193,47 @@ def test_other_sqlite_database_is_refused(tmp_path: Path) -> None:
 def test_missing_directory_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no-such-dir"):
         SQLiteStore(tmp_path / "no-such-dir" / "s.db")
+
+
+# -- what a commit writes (`store.writes`) ---------------------------------------------
+
+
+def _keys_written(path: Path) -> set[tuple[str, ...]]:
+    return set(raw(path, "SELECT key, due, task_id, opened, process_id, step_id FROM task_keys"))
+
+
+def _keys_of(tasks: tuple[TaskRow, ...]) -> set[tuple[str, ...]]:
+    return {r for t in tasks for r in key_rows(t, "SC-001")}
+
+
+def test_task_keys_follow_changed_kept_and_closed_tasks(tmp_path: Path) -> None:
+    """The key rows a store keeps with what it wrote are the ones it deletes later: a
+    changed task loses exactly its old rows, an unchanged one keeps them untouched,
+    and a store that did not write the rows (reopened) reads them back instead."""
+    path = tmp_path / "s.db"
+    a = TaskRow("i1.1", "i1", "s", ("pmm", "pmm"), None, (), None, AT)  # a role twice
+    b = TaskRow("i1.2", "i1", "t", ("qa",), None, ("bob",), "2024-03-09T09:00:00+08:00", AT)
+    steps: list[tuple[TaskRow, ...]] = [
+        (a, b),
+        (a, b._replace(barred=("carol",))),  # b changed, a kept as it was
+        (a, b._replace(barred=("carol",))),  # nothing changed: no key row written
+        (b._replace(barred=("carol",), assignee="dan"),),  # a closed, b claimed
+    ]
+    with SQLiteStore(path) as store:
+        for n, tasks in enumerate(steps[:3]):
+            store.commit([commit("i1", n)._replace(tasks=tasks, timers=())])
+            assert _keys_written(path) == _keys_of(tasks)
+    with SQLiteStore(path) as store:  # does not know what was written: reads it back
+        store.commit([commit("i1", 3)._replace(tasks=steps[3], timers=())])
+        assert _keys_written(path) == _keys_of(steps[3])
+        store.commit([commit("i1", 4)._replace(tasks=(a,), timers=())])
+        assert _keys_written(path) == _keys_of((a,))
+        assert [t.task_id for t in store.open_tasks(user="eve", roles=["pmm"])] == ["i1.1"]
+
+
+def test_a_payload_that_is_not_json_is_named(tmp_path: Path) -> None:
+    bad = NewEvent("noted", AT, None, {"x": object()})
+    with SQLiteStore(tmp_path / "s.db", durable=False) as store:
+        with pytest.raises(TypeError, match="'noted' event data is not JSON"):
+            store.commit([commit("i1")._replace(events=(*commit("i1").events, bad))])
+        assert store.instances() == []

@@ -223,6 +223,10 @@ class _Keys:
 
     def write(self, writes: Writes) -> None:
         """Deletes first: a changed task may keep a key row's primary key."""
+        if not self.gone:
+            if self.new:
+                writes.append((_INSERT_KEY, sorted(self.new)))
+            return
         gone, new = self.gone - self.new, self.new - self.gone
         if gone:
             writes.append((_DELETE_KEY, [r[:3] for r in sorted(gone)]))
@@ -243,10 +247,7 @@ def plan(c: Commit, known: Known | None) -> Plan:
     iid = c.instance_id
     expected = c.expected_version
     version = expected + len(c.events)
-    events = [
-        (iid, seq, e.type, e.at, e.by, dumps(e.data, what=f"{e.type!r} event data"))
-        for seq, e in enumerate(c.events, expected + 1)
-    ]
+    events = _event_rows(iid, expected, c)
     summary = (c.process_id, c.definition_hash, c.status, c.started_at, c.parent_id, c.started_by)
     if known is not None and known.version != expected:
         known = None  # another writer came between: rewrite everything
@@ -288,6 +289,21 @@ def plan(c: Commit, known: Known | None) -> Plan:
                 Known(version, summary, tasks, timers, c.search, tail, last))  # fmt: skip
 
 
+def _event_rows(iid: str, expected: int, c: Commit) -> list[tuple[Any, ...]]:
+    """The rows of ``c``'s events, their data encoded (the event named only on an error)."""
+    try:
+        return [(iid, seq, e.type, e.at, e.by, dumps(e.data, what="event data"))
+                for seq, e in enumerate(c.events, expected + 1)]  # fmt: skip
+    except TypeError:
+        for e in c.events:
+            dumps(e.data, what=f"{e.type!r} event data")  # raises, naming the event
+        raise
+
+
+def _by_pos(item: tuple[str, Stored]) -> int:
+    return item[1][0]
+
+
 def _plan_tasks(
     writes: Writes, keys: _Keys, iid: str, *, new: tuple[TaskRow, ...], known: Known | None
 ) -> tuple[Tasks, int]:
@@ -302,7 +318,8 @@ def _plan_tasks(
     compares every task.
     """
     if known is not None:
-        old = dict(sorted(known.tasks.items(), key=lambda item: item[1][0]))
+        old = dict(sorted(known.tasks.items(), key=_by_pos) if len(known.tasks) > 1
+                   else known.tasks.items())  # fmt: skip
         kept = [t.task_id for t in new if t.task_id in old]
         n = len(kept)
         kept_set = set(kept)
@@ -439,7 +456,10 @@ def _plan_search(writes: Writes, c: Commit, old: tuple[tuple[str, str], ...] | N
 def _plan_timers(writes: Writes, c: Commit, old: Map[str, str] | None) -> Map[str, str]:
     """Add the statements that make the stored timers ``c.timers`` (only what differs)."""
     iid = c.instance_id
-    new = {t.timer_id: t.fire_at for t in c.timers}
+    timers = c.timers
+    if not timers and old is not None and not old:
+        return old  # none before, none now
+    new = {t.timer_id: t.fire_at for t in timers}
     if old is None:
         if new:
             writes.append((_INSERT_TIMER, [(iid, k, v) for k, v in new.items()]))
