@@ -242,6 +242,12 @@ def csrf_of(client: TestClient, path: str = "/signin") -> str:
     return html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
 
 
+def test_the_sign_in_page_names_roles_not_ids(pages: TestClient) -> None:
+    html = pages.get("/signin").text
+    assert "市場經理" in html  # li's role, as the processes name it
+    assert "流程管理員" in html and "process_admin" not in html  # boss: no process names it
+
+
 def test_session_cookie_and_csrf(pages: TestClient) -> None:
     token = csrf_of(pages)
     cookie = pages.get("/signin").headers.get("set-cookie", "") or pages.cookies.jar

@@ -369,6 +369,8 @@ def test_per_person_copies_and_a_loop_count_on_the_pages(people: People) -> None
         if round_ == 2:  # sent back once: the task page counts the loop it is inside
             assert "退回修改：已退回1次，至多2次" in who.locator("ul.loops").inner_text()
             assert who.locator("dl.facts dd").last.inner_text() == "李明"  # whose: a name
+            # the redraft opens with li's own copy from the first round
+            assert who.input_value("#f-data-plan-total") == "1200"
             people.shot(who, "task-in-a-loop")
         who.select_option("#f-data-plan-kind", "monthly")
         who.fill("#f-data-plan-total", total)
@@ -376,6 +378,10 @@ def test_per_person_copies_and_a_loop_count_on_the_pages(people: People) -> None
         who.wait_for_url("**/instances/**")
         if round_ == 1:
             open_task(wang, "審核計劃")
+            read = " ".join(wang.locator("section.context").all_inner_texts())
+            assert "個人計劃（李明的一份" in read and "個人計劃（許兼的一份" in read
+            assert "1,200 元" in read and "800.50 元" in read
+            people.shot(wang, "task-reading-copies")
             choose(wang, "revise")
     wang.goto(url)
     assert "退回修改：已退回1次，至多2次" in wang.locator("ul.loops").inner_text()

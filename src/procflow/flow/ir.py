@@ -145,14 +145,6 @@ class Limit:
         """How the instance's state counts it: ``review>draft``."""
         return f"{self.source}>{self.target}"
 
-    def label(self, label: str) -> str:
-        """The way's label on a diagram: ``revise（至多3次）``."""
-        return f"{label}（至多{self.at_most}次）"
-
-    def exceeded(self, label: str) -> str:
-        """The label of the way past the limit: ``revise超過3次``."""
-        return f"{label}超過{self.at_most}次"
-
 
 @dataclass(frozen=True, slots=True)
 class Edge:

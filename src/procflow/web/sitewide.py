@@ -28,7 +28,10 @@ from procflow.web.auth import SignIn
 from procflow.web.formdata import show
 from procflow.web.staff import Staff
 
-__all__ = ["Site", "site_of", "templates"]
+__all__ = ["ADMINISTRATOR", "Site", "site_of", "templates"]
+
+ADMINISTRATOR = "流程管理員"
+"""How the pages name an administrators role that no process names as an actor."""
 
 
 def _when(value: datetime | str | None) -> str:
@@ -69,6 +72,8 @@ class Site:
         for process in self.engine.catalog.values():
             for role, actor in process.flow.actors.items():
                 self.roles.setdefault(role, actor.title)
+        for role in self.staff.administrators:  # a role no process names: say what it may do
+            self.roles.setdefault(role, ADMINISTRATOR)
         self.env.globals["site"] = self
 
     def role(self, role: str) -> str:
