@@ -168,7 +168,7 @@ def step_key(process_id: str, step_id: str) -> str:
 
 def _keys(row: TaskRow, process_id: str) -> list[str]:
     """The keys a task is filed under, a key maybe more than once (a role listed twice)."""
-    keys = [f"s:{process_id}{SEP}{row.step_id}"]
+    keys = [step_key(process_id, row.step_id)]
     kind = "q:" if not row.candidates and row.assignee is None else "r:"
     keys += [kind + r for r in row.roles]
     if row.candidates:
@@ -191,9 +191,7 @@ KeyRow = tuple[str, str, str, str, str, str]
 
 def key_rows(t: TaskRow, process_id: str) -> set[KeyRow]:
     """The ``task_keys`` rows of an open task of a ``process_id`` instance."""
-    due = NO_DUE if t.due is None else _moment_key(t.due)
-    opened = _moment_key(t.opened) if t.opened else ""
-    task_id, step_id = t.task_id, t.step_id
+    due, opened, task_id, step_id = due_key(t.due), opened_key(t.opened), t.task_id, t.step_id
     return {(k, due, task_id, opened, process_id, step_id) for k in _keys(t, process_id)}
 
 

@@ -223,10 +223,6 @@ class _Keys:
 
     def write(self, writes: Writes) -> None:
         """Deletes first: a changed task may keep a key row's primary key."""
-        if not self.gone:
-            if self.new:
-                writes.append((_INSERT_KEY, sorted(self.new)))
-            return
         gone, new = self.gone - self.new, self.new - self.gone
         if gone:
             writes.append((_DELETE_KEY, [r[:3] for r in sorted(gone)]))
