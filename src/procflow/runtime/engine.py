@@ -27,7 +27,6 @@ from typing import Any
 from procflow.compiled import mypyc_attr
 from procflow.errors import InstanceNotFound, InvalidArgument, ProcessNotFound, TaskNotOpen
 from procflow.flow.catalog import Process
-from procflow.flow.ir import HumanNode
 from procflow.language.workcalendar import Calendar, WorkingCalendar
 from procflow.runtime import listing
 from procflow.runtime.blobs import BlobStore
@@ -41,7 +40,6 @@ from procflow.runtime.paging import InstancePage, TaskPage
 from procflow.runtime.people import Directory, User
 from procflow.runtime.queries import Queries
 from procflow.runtime.scheduler import Scheduler
-from procflow.runtime.state import own_copy
 from procflow.runtime.supervision import MAX_ATTACHMENT, Attachment, Supervision
 from procflow.runtime.views import Instance, Task
 from procflow.store import Event, MemoryStore, Store
@@ -525,24 +523,15 @@ class Engine:
         task = self.queries.task(_task_id(task_id))
         _, state = self.core.load(task.instance_id)
         program = self.core.program(state.definition_hash)
-        node: HumanNode = program.nodes[task.step_id]  # type: ignore[assignment]  # human
-        values: Mapping[str, Mapping[str, Any]] = state.documents
         opened = state.tasks.get(split_task_id(task.id)[1])
-        if node.copies and opened is not None:
-            # a per-person form opens with this task's own copy (a redraft), as
-            # the submission is merged onto it; a new copy opens with the defaults
-            values = dict(values)
-            for doc, each in node.copies.items():
-                earlier = None if each else own_copy(state.copies, doc, node.id, opened.item)
-                if earlier is not None:
-                    values[doc] = earlier
         return form_schema(
-            node,
+            program.nodes[task.step_id],  # type: ignore[arg-type]  # an open task's: human
             program.flow.documents,
-            values,
+            state.documents,
             task_id=task.id,
             process_id=task.process_id,
             copies={doc: state.copies.get(doc, ()) for doc in program.flow.collections},
+            item=None if opened is None else opened.item,
         )
 
     def tasks(

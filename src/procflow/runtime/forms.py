@@ -37,7 +37,7 @@ from typing import Any
 
 from procflow.flow.ir import HumanNode
 from procflow.language.model import NUMERIC, DocumentDef, FieldDef
-from procflow.runtime.state import Copy
+from procflow.runtime.state import Copy, own_copy
 from procflow.runtime.values import BAD, USER_ID_LENGTH, codec_for
 
 __all__ = ["SCHEMA_DIALECT", "field_schema", "form_schema"]
@@ -167,6 +167,23 @@ def _copies(name: str, doc: DocumentDef, kept: Sequence[Copy]) -> dict[str, Any]
     return out
 
 
+def _filled(
+    node: HumanNode,
+    name: str,
+    values: Mapping[str, Mapping[str, Any]],
+    copies: Mapping[str, Sequence[Copy]],
+    item: Any,
+) -> Mapping[str, Any] | None:
+    """The values a document the step fills has now: for a per-person form, the task's
+    own copy (a redraft's: what the submission is merged onto), or None (the defaults)
+    for a first one and for a form that keeps every submission (``copies: each``)."""
+    if name not in node.copies:
+        return values.get(name)
+    if node.copies[name]:
+        return None
+    return own_copy(copies, name, node.id, item)
+
+
 def _shown(
     name: str,
     doc: DocumentDef,
@@ -187,25 +204,27 @@ def form_schema(
     task_id: str,
     process_id: str,
     copies: Mapping[str, Sequence[Copy]] | None = None,
+    item: Any = None,
 ) -> dict[str, Any]:
     """The JSON Schema of completing a task of ``node`` (see the module docstring).
 
     Args:
         node: The step.
         documents: The process's documents (its flow's: organisation ones included).
-        values: The instance's documents now, stored form; for the per-person forms
-            it fills, the task's own copy.
+        values: The instance's documents now, stored form.
         task_id: The task, for ``$id`` and ``x-procflow-task``.
         process_id: Its process.
         copies: The per-person forms of the process (all of them, filled or not),
             with the copies kept so far.
+        item: The task's for-each member or item (stored form), whose copy it fills.
     """
     copies = copies or {}
     fills = {
-        name: _document(name, documents[name], values.get(name), list(fields))
+        name: _document(name, documents[name], _filled(node, name, values, copies, item),
+                        list(fields))
         for name, fields in node.fills.items()
         if name in documents
-    }
+    }  # fmt: skip
     props: dict[str, Any] = {}
     required: list[str] = []
     outcomes = list(node.outcome_names)
@@ -223,16 +242,7 @@ def form_schema(
     if fills and any(s["required"] for s in fills.values()) and "skip" not in outcomes:
         required.append("data")
     context = {
-        name: {
-            **(
-                _copies(name, documents[name], copies[name])
-                if name in copies
-                else _document(
-                    name, documents[name], values.get(name), list(documents[name].fields)
-                )
-            ),
-            "readOnly": True,
-        }
+        name: {**_shown(name, documents[name], values, copies), "readOnly": True}
         for name in node.reads
         if name in documents
     }

@@ -87,7 +87,7 @@ Imports nothing from procflow (`immutables` for the persistent map).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
@@ -280,7 +280,7 @@ _EMPTY = Snapshot("", "", "", None, "", None, None, {}, {}, NO_TASKS, {}, {}, ()
 
 
 def own_copy(
-    copies: Mapping[str, tuple[Copy, ...]], doc: str, step: str, item: Any
+    copies: Mapping[str, Sequence[Copy]], doc: str, step: str, item: Any
 ) -> Mapping[str, Any] | None:
     """The values of the copy of ``doc`` that a task of ``step`` about ``item`` filled
     (a form with one copy per member or item, which a redraft replaces), or None."""
