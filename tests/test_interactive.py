@@ -38,3 +38,22 @@ def test_clock_advances_and_persists(tmp_path: Path) -> None:
     moved = out.split("✓ now ")[1][:16]
     again = run(db, "q\n")
     assert f"── {moved} ──" in again
+
+
+def test_end_of_input_stops_cleanly_and_keeps_the_state(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    args = ["run", str(PROCESS), "--db", str(db)]
+    cut = CliRunner().invoke(main, args, input="s\n1\nannual\n")  # input ends mid-form
+    assert cut.exit_code == 1
+    assert "Aborted!" not in cut.output
+    assert f"every step completed is kept in {db}" in cut.output
+    assert "制定計劃 (draft)" in run(db, "q\n")  # the instance started before is there
+
+
+def test_a_damaged_state_file_is_one_line_not_an_internal_error(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    db.write_text("not a database")
+    result = CliRunner().invoke(main, ["run", str(PROCESS), "--db", str(db)], input="q\n")
+    assert result.exit_code == 1
+    assert "file is not a database" in result.output
+    assert "internal error" not in result.output

@@ -415,11 +415,18 @@ def run_command(
             with failures("--store"):
                 home = sqlite_path(store_url)
         store = opened(store_url, param="--store")
-    session = Session(catalog, process.id, home, members=groups, store=store)
     try:
-        session.loop()
-    finally:
-        session.close()
+        with failures("--store"):
+            session = Session(catalog, process.id, home, members=groups, store=store)
+            try:
+                session.loop()
+            finally:
+                session.close()
+    except click.exceptions.Abort:  # Ctrl-C or the end of the input at a prompt
+        kept = home if store_url is None or store_url.startswith("sqlite:") else "the store"
+        click.echo(f"\nprocflow: stopped; every step completed is kept in {kept}:"
+                   " run the same command again to go on", err=True)  # fmt: skip
+        raise click.exceptions.Exit(1) from None
 
 
 @main.command("test")
