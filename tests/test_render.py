@@ -462,6 +462,7 @@ def test_wrap_keeps_closing_marks_with_their_text(
         ("調研結果分析、確認", 16, ["調研結果分析、", "確認"]),  # after a pause, if it can
         ("aaaaaaaaaaaa bb", 14, ["aaaaaaaaaaaa", "bb"]),  # a word is never cut to balance
         ("第一行\n短", 4, ["第一", "行", "短"]),  # each paragraph on its own
+        ("a《、「》、", 10, ["a", "《、「》、"]),  # a title is not parted to balance
     ],
 )
 def test_balanced_lines_leave_no_word_alone(text: str, columns: int, lines: list[str]) -> None:

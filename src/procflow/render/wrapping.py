@@ -137,12 +137,16 @@ def balanced(text: str, columns: int = 24) -> list[str]:
         word = max(width(piece) for piece in _pieces(paragraph, columns))  # kept whole
         narrowest = max(2, word, -(-width(paragraph) // len(greedy)))
         tried = (wrap(paragraph, narrow) for narrow in range(narrowest, columns))
-        # a narrower width may part a run of marks that `wrap` keeps whole at ``columns``
-        # (a、、、、、 / 《a): such a candidate is not taken
+        # a narrower width may part a run of marks (a、、、、、 / 《a) or a 《title》 with
+        # the marks after it (a《、 / 「》、) that `wrap` keeps whole at ``columns``: such a
+        # candidate is not taken
+        whole = [t for t in _TITLE.findall(paragraph) if any(t in line for line in greedy)]
         fits = [
             found
             for found in tried
-            if len(found) <= len(greedy) and not any(line[:1] in NO_START for line in found[1:])
+            if len(found) <= len(greedy)
+            and not any(line[:1] in NO_START for line in found[1:])
+            and all(any(t in line for line in found) for t in whole)
         ]
         best = max([*fits, greedy], key=_clean_breaks)  # on a tie, the narrowest
         out.extend(best)
