@@ -407,6 +407,7 @@ def test_cli_json() -> None:
         (("scroe=1", "score=1"), "the table has no input 'scroe' (did you mean 'score'?)"),
         (("score",), "'score' is not input=value"),
         (("score=-5",), "is -5, below the lowest allowed 0"),
+        (("score=1e999999999",), "is '1e999999999', not a number written with digits"),
     ],
 )
 def test_cli_bad_inputs_are_located_diagnostics(args: tuple[str, ...], expected: str) -> None:
@@ -431,3 +432,12 @@ def test_cli_unknown_table_and_bad_file(tmp_path: Path) -> None:
 def test_cli_with_a_process_file(hr: procflow.Process) -> None:
     code, out = run("decide", hr.flow.file, "BONUS", "grade=A")
     assert (code, "  bonus = 500" in out) == (0, True)
+
+
+def test_a_number_far_beyond_any_written_one_is_explained_with_an_exponent() -> None:
+    grade = procflow.load_dir(ROOT / "processes").tables["MBO-GRADE"]
+    for huge, shown in ((Decimal("1e999999999"), "1E+999999999"), (Decimal("1e99999"), "1E+99999")):
+        why = decide(grade, {"score": huge}).explain()  # was decimal.Overflow; 100,000 zeros
+        assert f"rule 1: score {shown} >= 90" in why
+    exact = decide(grade, {"score": Decimal("123456789012345678901234567890123")}).explain()
+    assert "score 123456789012345678901234567890123 >= 90" in exact  # no digit rounded away

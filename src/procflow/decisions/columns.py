@@ -14,9 +14,10 @@ Imports `procflow.language.expr` (types, decimal context), `diagnostics`, `inter
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Final
 
 from procflow.decisions.intervals import NEG_INF, POS_INF, Interval
@@ -52,13 +53,22 @@ def expr_type(kind: str, choices: tuple[str, ...] = ()) -> expr.Type:
     return _SCALARS[kind]
 
 
+_SHOWN_DIGITS = 40
+"""A number with more digits before or after its point than this is shown with an exponent."""
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+"""A number as written on paper (``85``, ``-1500.50``): no exponent, no ``inf`` or ``nan``."""
+
+
 def show_number(value: Decimal) -> str:
-    """A number as people write it: ``40`` for ``40.0``, ``1.5`` for ``1.50``, never ``4E+1``."""
+    """A number as people write it: ``40`` for ``40.0``, ``1.5`` for ``1.50``, never ``4E+1``
+    (but ``1E+99999``, not a page of zeros, for a number far beyond any written one)."""
     if not value:
         return "0"
     if not value.is_finite():
         return "-inf" if value < 0 else "inf"
-    return format(value.normalize(), "f")
+    if not -_SHOWN_DIGITS < value.adjusted() < _SHOWN_DIGITS:
+        return format(value, "E")  # normalize() would overflow the context, "f" fill pages
+    return format(value.normalize(Context(prec=max(28, len(value.as_tuple().digits)))), "f")
 
 
 def show_value(kind: str, value: Any) -> str:
@@ -198,11 +208,11 @@ class InputColumn:
         raw = text.strip()
         if self.kind in NUMERIC_KINDS:
             number_text = raw[:-1] if self.kind == "percent" and raw.endswith("%") else raw
-            try:
-                number = Decimal(number_text)
-            except InvalidOperation:
-                raise ValueError(f"is '{text}', not a number") from None
-            return self.check(number)
+            if len(number_text) > 100 or not _PLAIN_NUMBER.fullmatch(number_text):
+                raise ValueError(
+                    f"is '{text[:40]}', not a number written with digits, like 85 or 1500.50"
+                )
+            return self.check(Decimal(number_text))
         if self.kind == "date":
             day = parse_date(raw)
             if day is None:
