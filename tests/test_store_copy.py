@@ -157,7 +157,8 @@ def test_info_on_postgres(pg_server: Server) -> None:
         (("store", "info", "mysql://x"), 2, "unknown kind of store 'mysql'"),
         (("store", "info", "memory:"), 2, "nothing to read"),
         (("store", "info", "sqlite:///no/such/file.db"), 1, "no such file"),
-        (("store", "copy", "sqlite:///x.db", "nope"), 2, "Invalid value for TARGET"),
+        (("store", "copy", "memory:", "nope"), 2, "Invalid value for TARGET"),
+        (("store", "copy", "sqlite:///x.db", "sqlite:///y.db"), 1, "x.db: no such file"),
         (("store", "migrate", "postgresql://nobody@127.0.0.1:9/x"), 1, "cannot read"),
     ],
 )
@@ -169,6 +170,7 @@ def test_bad_store_arguments_are_one_line(
     assert result.exit_code == code, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+    assert not (tmp_path / "x.db").exists()  # a source that is not there is not made
 
 
 def test_run_keeps_its_state_in_the_store_given(pg_server: Server, tmp_path: Path) -> None:

@@ -107,10 +107,14 @@ def copy(source: str, target: str, batch: int) -> None:
     """Copy every instance, event, definition and command result from SOURCE into the
     empty store TARGET (say SQLite into PostgreSQL), then check the copy."""
     from procflow.store.transfer import copy_store  # noqa: PLC0415 - see `opened`
+    from procflow.store.urls import schema_status  # noqa: PLC0415 - see `opened`
 
     def progress(done: int, total: int) -> None:
         click.echo(f"procflow: {done}/{total} instances copied", err=True)
 
+    if source != "memory:":  # a source is read, never made: a mistyped file is no empty store
+        with failures("SOURCE"):
+            schema_status(source)
     with (
         opened(source, param="SOURCE", upgrade=False) as src,
         opened(target, param="TARGET") as dst,
