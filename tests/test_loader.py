@@ -155,3 +155,18 @@ def test_a_choice_names_its_values_titles() -> None:
         procflow.loads(
             CHOICE.format(type="text", other="monthly").replace("of: [annual, monthly], ", "")
         )
+
+
+@pytest.mark.parametrize(
+    ("call", "value", "message"),
+    [
+        (procflow.load, 5, r"load\(\) takes a path \(text or a pathlib.Path\), not int"),
+        (procflow.load_dir, None, r"load_dir\(\) takes a path .*, not NoneType"),
+        (procflow.loads, b"procflow: 1", r"loads\(\) takes YAML text, not bytes: decode"),
+    ],
+)
+def test_loading_something_that_is_not_a_path_or_text_is_named(
+    call: object, value: object, message: str
+) -> None:
+    with pytest.raises(procflow.InvalidArgument, match=message):  # was TypeError, AttributeError
+        call(value)  # type: ignore[operator]

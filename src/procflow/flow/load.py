@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from procflow.errors import DefinitionError
+from procflow.errors import DefinitionError, InvalidArgument
 from procflow.flow.build import build_flow
 from procflow.flow.catalog import Catalog, Process
 from procflow.flow.checks import check_flow
@@ -225,20 +225,40 @@ def _validate_model(doc: source.Document, model: type[Any]) -> tuple[Any, list[D
         return None, list(diagnostics_from(exc, doc, model))
 
 
+def _path_argument(path: object, call: str) -> Path:
+    """``path`` as a `Path`, or `InvalidArgument` naming ``call`` (not a TypeError deep inside)."""
+    if isinstance(path, str | os.PathLike) and isinstance(os.fspath(path), str):
+        return Path(path)
+    raise InvalidArgument(
+        f"{call}() takes a path (text or a pathlib.Path), not {type(path).__name__}"
+    )
+
+
 def load(path: str | Path) -> Process:
     """Load, validate and compile one process file.
 
     Raises:
         DefinitionError: with every problem found, when there is any error.
+        InvalidArgument: ``path`` is not a path.
     """
-    process, problems = Loader().process(path)
+    process, problems = Loader().process(_path_argument(path, "load"))
     if process is None:
         raise DefinitionError(problems)
     return process
 
 
 def loads(text: str, *, name: str = "<string>", _stored: bool = False) -> Process:
-    """Like `load`, from YAML text (an organisation path is relative to the current folder)."""
+    """Like `load`, from YAML text (an organisation path is relative to the current folder).
+
+    Raises:
+        DefinitionError: with every problem found, when there is any error.
+        InvalidArgument: ``text`` is not text (bytes: decode them as UTF-8 first).
+    """
+    if not isinstance(text, str):
+        raise InvalidArgument(
+            f"loads() takes YAML text, not {type(text).__name__}"
+            + (": decode the bytes first (data.decode('utf-8'))" if isinstance(text, bytes) else "")
+        )
     process, problems = Loader().process(Path(name), text=text, stored=_stored)
     if process is None:
         raise DefinitionError(problems)
@@ -537,8 +557,9 @@ def load_dir(path: str | Path) -> Catalog:
 
     Raises:
         DefinitionError: with every problem found, when there is any error.
+        InvalidArgument: ``path`` is not a path.
     """
-    catalog, problems = check_paths([path])
+    catalog, problems = check_paths([_path_argument(path, "load_dir")])
     if any(d.is_error for d in problems):
         raise DefinitionError(problems)
     return catalog
