@@ -268,3 +268,21 @@ def test_attachments_have_a_size_limit_and_a_file_blob_store(tmp_path: Path) -> 
 def test_a_store_passed_where_the_processes_go_is_named() -> None:
     with pytest.raises(InvalidArgument, match=r"not MemoryStore.*store="):
         Engine(MemoryStore())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("store", "memory:", r"store= takes a store, not str: pass procflow.open_store"),
+        ("clock", 5, r"clock= takes an object with a now\(\) method, not int"),
+        ("calendar", "cn", r"calendar= takes an object with a is_working_day\(\) method"),
+        ("directory", {"pmm": ["wang"]}, r"directory= takes an object with a members\(\)"),
+        ("hooks", print, r"hooks= takes an object with a task_opened\(\) method"),
+    ],
+)
+def test_a_part_of_the_wrong_kind_is_named_when_the_engine_is_made(
+    option: str, value: object, message: str
+) -> None:
+    processes = procflow.load_dir(Path(__file__).parent / "fixtures" / "valid")
+    with pytest.raises(InvalidArgument, match=message):  # was an AttributeError at first use
+        Engine(processes, **{option: value})  # type: ignore[arg-type]

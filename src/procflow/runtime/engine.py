@@ -134,6 +134,25 @@ class Engine:
             )
         if isinstance(administrators, str):
             raise InvalidArgument("administrators= takes a collection of role ids, not text")
+        if store is not None and not isinstance(store, Store):
+            raise InvalidArgument(
+                f"store= takes a store, not {type(store).__name__}:"
+                " pass procflow.open_store('sqlite:///flows.db') (or 'memory:')"
+            )
+        hook_methods = ("task_opened", "notification", "deadline_reached", "instance_finished")
+        for name, part, methods in (
+            ("clock", clock, ("now",)),
+            ("calendar", calendar, ("is_working_day",)),
+            ("directory", directory, ("members",)),
+            ("hooks", hooks, hook_methods),
+        ):
+            missing = [m for m in methods if not callable(getattr(part, m, None))]
+            if part is not None and missing:
+                raise InvalidArgument(
+                    f"{name}= takes an object with a {missing[0]}() method,"
+                    f" not {type(part).__name__}"
+                    + (" (subclass procflow.Hooks)" if name == "hooks" else "")
+                )
         self.core = Core(
             catalog,
             store=store if store is not None else MemoryStore(),
