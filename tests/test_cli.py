@@ -282,3 +282,18 @@ def test_import_procflow_loads_no_model() -> None:
     assert "procflow.errors" in modules
     for heavy in ("pydantic", "ruamel.yaml", "procflow.flow.load", "importlib.abc", "click"):
         assert heavy not in modules, heavy
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_a_diagram_folder_that_cannot_be_made_is_one_line(command: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    into = blocker / "diagrams"
+    option = (
+        ["-o", str(into), "--format", "dot"] if command == "render" else ["--render-to", str(into)]
+    )
+    code, out = run(command, str(GOOD / "approval.yaml"), *option)
+    assert code == 1
+    assert f"procflow: cannot render: cannot write {into}" in out  # was an "internal error"
+    assert "Not a directory" in out
+    assert "internal error" not in out

@@ -220,8 +220,14 @@ def check(
         cov = coverage_of(results, catalog)
         code = max(code, _print_coverage(cov, fmt, min_coverage, only_low=True))
     if not no_render and len(catalog):
-        _write_results(results, render_to)
         hint = "; or pass --no-render"
+        try:
+            _write_results(results, render_to)
+        except OSError as exc:  # the folder cannot be made or written in
+            where = exc.filename if exc.filename is not None else render_to
+            click.echo(f"procflow: cannot render: cannot write {where}: {exc.strerror}{hint}",
+                       err=True)  # fmt: skip
+            raise click.exceptions.Exit(1) from None
         code = max(code, _render(catalog, render_to, "svg,html", language=language, hint=hint))
     raise click.exceptions.Exit(code)
 

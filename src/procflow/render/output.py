@@ -72,11 +72,23 @@ def write_diagrams(
 
     Raises:
         RenderError: when an image format is asked for and Graphviz is missing or
-            fails; the text formats are written first.
+            fails (the text formats are written first), or a file cannot be written.
         ValueError: for an unknown format.
     """
     wanted = parse_formats(formats)
-    out = Path(folder)
+    try:
+        return _write_all(processes, Path(folder), wanted, language)
+    except OSError as exc:  # a folder that cannot be made or written in, a full disk
+        where = exc.filename if exc.filename is not None else folder
+        raise RenderError(f"cannot write {where}: {exc.strerror or exc}") from exc
+
+
+def _write_all(
+    processes: Mapping[str, Process],
+    out: Path,
+    wanted: tuple[str, ...],
+    language: Language | None,
+) -> list[Path]:
     titles = {pid: p.title for pid, p in processes.items()}
     diagrams = {
         pid: build_diagram(p, titles=titles, language=language) for pid, p in processes.items()
