@@ -170,3 +170,19 @@ def test_loading_something_that_is_not_a_path_or_text_is_named(
 ) -> None:
     with pytest.raises(procflow.InvalidArgument, match=message):  # was TypeError, AttributeError
         call(value)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("title", "message"),
+    [
+        ("", "the value is empty; it should be text (write the value after the ':', or"),
+        ("123", "123 should be text (put it in quotes to keep it as text: '123')"),
+        ("true", "true should be text (put it in quotes to keep it as text: 'true')"),
+        ("1.50", "1.50 should be text (put it in quotes to keep it as text: '1.50')"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_shown_as_written_in_yaml(title: str, message: str) -> None:
+    text = f"procflow: 1\nid: P\ntitle: {title}\nsteps:\n  - {{id: a, actor: clerk}}\n"
+    with pytest.raises(procflow.DefinitionError) as info:  # was "None should be text"
+        procflow.loads(text, name="p.yaml")
+    assert f"p.yaml:3:{8 if title else 7}: error PF203: {message}" in str(info.value)

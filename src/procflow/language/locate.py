@@ -13,6 +13,8 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
@@ -180,6 +182,13 @@ def diagnostics_from(
         yield _value_problem(doc, path, err)
 
 
+def _yaml(value: bool | int | float | Decimal | date) -> str:
+    """A scalar as it was written in YAML (``true``, not Python's ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
 def _value_problem(doc: Document, path: Path_, err: Any) -> Diagnostic:
     etype: str = err["type"]
     ctx = err.get("ctx") or {}
@@ -231,5 +240,24 @@ def _value_problem(doc: Document, path: Path_, err: Any) -> Diagnostic:
             "put the text in quotes: a ': ' inside it starts a mapping",
         )
     if etype in _TYPE_WORDS:
-        return doc.diag(path, "PF203", f"{shown} should be {_TYPE_WORDS[etype]}")
+        return _wrong_type(doc, path, _TYPE_WORDS[etype], value, shown)
     return doc.diag(path, "PF203", str(err["msg"]), "")
+
+
+def _wrong_type(doc: Document, path: Path_, wanted: str, value: Any, shown: str) -> Diagnostic:
+    if value is None:  # `key:` with nothing after it
+        return doc.diag(
+            path,
+            "PF203",
+            f"the value is empty; it should be {wanted}",
+            "write the value after the ':', or remove the key",
+        )
+    if wanted == "text" and isinstance(value, bool | int | float | Decimal | date):
+        written = _yaml(value)
+        return doc.diag(
+            path,
+            "PF203",
+            f"{written} should be text",
+            f"put it in quotes to keep it as text: '{written}'",
+        )
+    return doc.diag(path, "PF203", f"{shown} should be {wanted}")
