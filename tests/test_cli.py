@@ -297,3 +297,18 @@ def test_a_diagram_folder_that_cannot_be_made_is_one_line(command: str, tmp_path
     assert f"procflow: cannot render: cannot write {into}" in out  # was an "internal error"
     assert "Not a directory" in out
     assert "internal error" not in out
+
+
+def test_a_reader_that_stops_early_is_no_internal_error() -> None:
+    # procflow validate processes/ | head -1: the pipe is closed before procflow writes
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "procflow.cli.main", "validate", str(FIXTURES / "invalid")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "internal error" not in err and "Traceback" not in err, err

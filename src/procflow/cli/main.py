@@ -76,6 +76,8 @@ def _guard(func: F) -> F:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # the reader went (procflow validate | head): click exits quietly
+            raise
         except KeyboardInterrupt:
             raise click.exceptions.Exit(130) from None
         except Exception as exc:  # the last line of defence: no traceback for analysts
