@@ -408,6 +408,7 @@ def test_cli_json() -> None:
         (("score",), "'score' is not input=value"),
         (("score=-5",), "is -5, below the lowest allowed 0"),
         (("score=1e999999999",), "is '1e999999999', not a number written with digits"),
+        (("score=89", "score=90"), "the input 'score' is given twice (score=89, score=90)"),
     ],
 )
 def test_cli_bad_inputs_are_located_diagnostics(args: tuple[str, ...], expected: str) -> None:

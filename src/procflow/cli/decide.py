@@ -68,9 +68,21 @@ def decide_file(
     values: dict[str, Any] = {}
     out: list[Diagnostic] = []
     bad: set[str] = set()
+    given: dict[str, str] = {}
     for text in assignments:
         key, sep, raw = text.partition("=")
         key = key.strip()
+        if sep and key in given and table.input(key) is not None:  # the later would win
+            out.append(
+                _at(
+                    table,
+                    key,
+                    f"{table.id}: the input '{key}' is given twice ({given[key]}, {text})",
+                    "give each input once",
+                )
+            )
+            continue
+        given[key] = text
         column = table.input(key)
         if not sep or column is None:
             names = [c.name for c in table.inputs]
