@@ -53,6 +53,24 @@ def test_missing_organisation_file(tmp_path: Path) -> None:
     assert (first.line, first.column, first.code) == (4, 15, "PF316")
 
 
+@pytest.mark.parametrize(
+    "org", [None, "procflow: 1\norganisation: x\ntitle: t\nroles: {clerk: []}\n"]
+)
+def test_an_organisation_that_cannot_be_used_is_one_problem_not_one_per_name(
+    org: str | None, tmp_path: Path
+) -> None:
+    if org is not None:
+        (tmp_path / "org.yaml").write_text(org)
+    (tmp_path / "p.yaml").write_text(
+        PROCESS + "    fills: form\n    when: form.x > 1\n  - {id: b, actor: boss, next: c}\n"
+    )
+    _, problems = check_paths([tmp_path / "p.yaml"])
+    mine = [(d.line, d.code) for d in problems if Path(d.file).name == "p.yaml"]
+    # the unknown actors clerk and boss, the document form and its use in a condition
+    # were four more errors; a step that is not there is still one
+    assert mine == [(4, "PF316"), (10, "PF301")]
+
+
 def test_duplicate_process_ids_in_a_folder(tmp_path: Path) -> None:
     body = "procflow: 1\nid: SAME\ntitle: t\nactors: {a: x}\nsteps: [{actor: a}]\n"
     (tmp_path / "one.yaml").write_text(body)

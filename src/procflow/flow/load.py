@@ -129,6 +129,7 @@ class Loader:
             return None, problems
         actors: dict[str, Actor] = {}
         documents: dict[str, DocumentDef] = {}
+        without_org = False  # the organisation file cannot be used: its names are unknown
         if process.organisation is not None:
             org_path = (p.parent / process.organisation) if p.name else Path(process.organisation)
             if not org_path.is_file():
@@ -140,6 +141,7 @@ class Loader:
                         "give its path relative to this file",
                     )
                 )
+                without_org = True
             else:
                 org, org_problems, _ = self.organisation(org_path)
                 problems += org_problems
@@ -152,6 +154,7 @@ class Loader:
                             "see the problems reported for that file",
                         )
                     )
+                    without_org = True
                 else:
                     actors.update(org.roles)
                     documents.update(org.documents)
@@ -167,7 +170,7 @@ class Loader:
             infer_copies=not stored,
         )  # fmt: skip
         flow = build_flow(ctx, file=str(p))
-        problems += check_flow(ctx, flow)
+        problems += [d for d in check_flow(ctx, flow) if not (without_org and d.code in _ORG_NAMES)]
         if any(d.is_error for d in problems):
             return None, problems
         for name in ctx.collections:  # the definition says which forms are per-person ones
@@ -223,6 +226,11 @@ def _validate_model(doc: source.Document, model: type[Any]) -> tuple[Any, list[D
         return model.model_validate(doc.data), []
     except ValidationError as exc:
         return None, list(diagnostics_from(exc, doc, model))
+
+
+_ORG_NAMES = frozenset({"PF302", "PF303", "PF402"})
+"""Codes of a name not defined (actor, document, a document in a condition): not reported
+while the organisation file that would define it cannot be used (PF316 says so once)."""
 
 
 def _path_argument(path: object, call: str) -> Path:
