@@ -325,6 +325,8 @@ def test_instances_are_found_by_searchable_fields(backend: Backend) -> None:
         assert [i.id for i in rest] == [made[2], seq.id] and rest.next is None
         with pytest.raises(InvalidArgument, match="another query"):
             eng.instances(limit=2, after=page.next, status="running")
+        with pytest.raises(InvalidArgument, match=r"'runing', not one of .*did you mean 'running'"):
+            eng.instances(status="runing")  # was an empty list, as if none were running
 
 
 def test_a_field_declared_searchable_is_checked_at_load() -> None:

@@ -8,11 +8,13 @@ naming it), so that the queries below see only well-formed questions:
   can hold (a lone surrogate) matches nothing, as an unknown id does;
 - ``overdue`` is True, False or None; ``due_before`` and ``started_after``
   are datetimes of the clock's kind (aware when it is, naive when it is not);
+- ``status`` is ``running``, ``completed`` or ``cancelled`` (a typo is an error, not an
+  empty list);
 - ``order_by`` is ``due`` or ``opened_at``; ``limit`` a whole number from 1;
 - ``where`` names searchable fields (`search.asked`).
 
 Not compiled (argument checks run in the plain-Python façade). Imports `guards`,
-`people`, `search`, `program`, `clock`, `errors`, `store` (queries).
+`people`, `search`, `program`, `clock`, `errors`, `diagnostics`, `store` (queries).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from procflow.errors import InvalidArgument
+from procflow.language.diagnostics import did_you_mean
 from procflow.runtime.clock import iso, stamp
 from procflow.runtime.guards import as_user, as_user_id, can_exist
 from procflow.runtime.people import User
@@ -31,6 +34,8 @@ from procflow.store.base import InstanceQuery, TaskQuery
 
 __all__ = ["Asked", "instance_query", "page_after", "page_limit", "task_query"]
 
+STATUSES = ("running", "completed", "cancelled")
+"""What ``status=`` may be: the statuses an instance has (`runtime.state`)."""
 ORDER_BY = {"due": "due", "opened_at": "opened"}
 """``order_by=`` -> the store's order."""
 
@@ -140,6 +145,12 @@ def instance_query(
     for name, value in (("process_id", process_id), ("status", status)):
         texts[name], ok = _text(value, name)
         matches = matches and ok
+    if status is not None and status not in STATUSES:  # a typo would list nothing, silently
+        hint = did_you_mean(status, STATUSES)
+        raise InvalidArgument(
+            f"status= is {status!r}, not one of {', '.join(STATUSES)}"
+            + (f" ({hint})" if hint else "")
+        )
     starter = None if started_by is None else as_user_id(started_by, name="started_by")
     after = _moment(started_after, "started_after", now)
     if after is not None and after.tzinfo is not None:
