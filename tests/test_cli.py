@@ -153,6 +153,8 @@ def test_real_process_never_prints_a_traceback(tmp_path: Path) -> None:
 
 # -- paths that are not plain readable files (built by tests.special) ----------------------
 
+READ = " (let the user who runs procflow read it with chmod, or leave it out)"
+"""The hint of a path that cannot be read."""
 PATH_CASES = [
     # (builder, --strict?, exit code, a line of the output; {d} is the folder built)
     ("special_fifo", False, 1, "{d}/p.yaml: error PF101: cannot read the file: it is a FIFO"),
@@ -162,13 +164,13 @@ PATH_CASES = [
         "special_unreadable_file",
         False,
         1,
-        "{d}/u.yaml: error PF101: cannot read the file: Permission denied",
+        "{d}/u.yaml: error PF101: cannot read the file: Permission denied" + READ,
     ),
     (
         "special_unreadable_folder",
         False,
         1,
-        "{d}/sub: error PF101: cannot read the folder: Permission denied",
+        "{d}/sub: error PF101: cannot read the folder: Permission denied" + READ,
     ),
     (
         "special_unreadable_in_folder",
@@ -205,7 +207,8 @@ PATH_CASES = [
         "special_loop_named",
         False,
         1,
-        "{d}/loop.yaml: error PF101: cannot read the file: a symbolic link that loops",
+        "{d}/loop.yaml: error PF101: cannot read the file: a symbolic link that loops"
+        " (point the link at a file that exists, or remove it)",
     ),
 ]
 

@@ -359,7 +359,12 @@ def _walk(top: Path, found: Found) -> list[Path]:
             if folder == top:
                 found.problems.append(
                     Diagnostic(
-                        str(top), 0, 0, "PF101", f"cannot read the folder: {source.os_reason(exc)}"
+                        str(top),
+                        0,
+                        0,
+                        "PF101",
+                        f"cannot read the folder: {source.os_reason(exc)}",
+                        source.os_hint(exc),
                     )
                 )
                 return []

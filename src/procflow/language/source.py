@@ -388,6 +388,17 @@ def _unreadable(file: str, reason: str, hint: str = "") -> tuple[None, list[Diag
     return None, [Diagnostic(file, 0, 0, "PF101", f"cannot read the file: {reason}", hint)]
 
 
+def os_hint(exc: OSError) -> str:
+    """What to do about a path that could not be opened ("" when there is nothing to say)."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "let the user who runs procflow read it with chmod, or leave it out"
+    if exc.errno == errno.ELOOP or (
+        exc.errno == errno.ENOENT and exc.filename is not None and os.path.islink(exc.filename)
+    ):
+        return "point the link at a file that exists, or remove it"
+    return ""
+
+
 def os_reason(exc: OSError) -> str:
     """Why a path could not be opened, in words (a looping or dangling link is named so)."""
     if exc.errno == errno.ELOOP:
@@ -409,13 +420,13 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str | None, li
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
-        return _unreadable(file, os_reason(exc))
+        return _unreadable(file, os_reason(exc), os_hint(exc))
     if not stat.S_ISREG(mode):
         return _unreadable(file, f"it is {kind_of(mode)}", "procflow reads only regular files")
     try:
         fd = os.open(path, os.O_RDONLY | _NONBLOCK | _NOCTTY)
     except OSError as exc:
-        return _unreadable(file, os_reason(exc))
+        return _unreadable(file, os_reason(exc), os_hint(exc))
     with os.fdopen(fd, "rb") as f:
         try:
             info = os.fstat(fd)
@@ -427,7 +438,7 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str | None, li
                 return None, [_too_big(file, info.st_size, max_bytes)]
             raw = f.read(max_bytes + 1)
         except OSError as exc:
-            return _unreadable(file, os_reason(exc))
+            return _unreadable(file, os_reason(exc), os_hint(exc))
     return decode(raw, file, max_bytes=max_bytes)
 
 
