@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -57,3 +58,16 @@ def test_a_damaged_state_file_is_one_line_not_an_internal_error(tmp_path: Path) 
     assert result.exit_code == 1
     assert "file is not a database" in result.output
     assert "internal error" not in result.output
+
+
+def test_a_broken_file_beside_the_process_does_not_stop_it(tmp_path: Path) -> None:
+    folder = tmp_path / "processes"
+    shutil.copytree(PROCESS.parent, folder, ignore=shutil.ignore_patterns("scenarios"))
+    (folder / "broken.yaml").write_text('procflow: 1\nid: "X\n', encoding="utf-8")
+    args = ["run", str(folder / PROCESS.name), "--db", str(tmp_path / "state.db")]
+    result = CliRunner().invoke(main, args, input="s\nq\n")
+    assert result.exit_code == 0, result.output  # was 1, with broken.yaml's PF103
+    assert "✓ started" in result.output
+    assert f"1 problem in other files under {folder}, which APPROVAL does not use" in result.output
+    (folder / PROCESS.name).write_text("procflow: 1\nid: APPROVAL\n", encoding="utf-8")
+    assert CliRunner().invoke(main, args, input="q\n").exit_code == 1  # its own problems stop it

@@ -406,8 +406,20 @@ def run_command(
 
     catalog, diagnostics = catalog_for([file.parent])
     process, _ = Loader().process(file)
-    if process is None or any(d.is_error for d in diagnostics):
+    errors = [d for d in diagnostics if d.is_error]
+    # a process it hands off to or calls that does not load is an error in this file too
+    # (PF312): a problem elsewhere in the folder does not stop this process from running
+    own = file.resolve()
+    if (
+        process is None
+        or process.id not in catalog
+        or any(Path(d.file).resolve() == own for d in errors)
+    ):
         raise click.exceptions.Exit(_print_diagnostics(diagnostics, "text", strict=False))
+    if errors:
+        click.echo(f"procflow: {_count(len(errors), 'problem')} in other files under {file.parent},"
+                   f" which {process.id} does not use ('procflow validate {file.parent}' lists"
+                   " them)", err=True)  # fmt: skip
     groups: dict[str, list[str]] = {}
     for spec in members:
         role, _, people = spec.partition("=")
