@@ -159,6 +159,8 @@ def test_info_on_postgres(pg_server: Server) -> None:
         (("store", "info", "sqlite:///no/such/file.db"), 1, "no such file"),
         (("store", "copy", "memory:", "nope"), 2, "Invalid value for TARGET"),
         (("store", "copy", "sqlite:///x.db", "sqlite:///y.db"), 1, "x.db: no such file"),
+        (("store", "info", "sqlite:///."), 1, ".: is a folder, not a store's file"),
+        (("store", "copy", "memory:", "sqlite:///no/y.db"), 1, "the folder 'no' does not exist"),
         (("store", "migrate", "postgresql://nobody@127.0.0.1:9/x"), 1, "cannot read"),
     ],
 )
