@@ -315,3 +315,12 @@ def test_a_reader_that_stops_early_is_no_internal_error() -> None:
         err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert "internal error" not in err and "Traceback" not in err, err
+
+
+def test_a_file_that_cannot_be_written_is_one_line_with_its_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, out = run("schema", "--write", str(blocker / "schemas"))
+    assert code == 1
+    assert f"procflow: {blocker / 'schemas'}: Not a directory (check the path" in out
+    assert "internal error" not in out  # was "internal error: NotADirectoryError"

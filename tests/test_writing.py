@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from procflow import writing
 from procflow.render import write_diagrams
 from procflow.writing import atomic_write
 from tests.test_render import fixtures
@@ -50,3 +51,15 @@ def test_diagrams_are_readable_by_others(tmp_path: Path) -> None:
     written = write_diagrams(fixtures(), tmp_path, formats="dot,mermaid")
     assert written
     assert {mode(p) for p in written} == {0o644}
+
+
+def test_a_folder_that_refuses_the_file_is_named_not_the_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(folder: Path, name: str) -> tuple[int, Path]:
+        raise PermissionError(13, "Permission denied", str(folder / f".{name}.1234.tmp"))
+
+    monkeypatch.setattr(writing, "_temporary", refuse)
+    with pytest.raises(PermissionError) as info:
+        atomic_write(tmp_path / "README.md", "text")
+    assert info.value.filename == str(tmp_path / "README.md")  # was .README.md.1234.tmp

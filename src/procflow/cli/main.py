@@ -80,6 +80,11 @@ def _guard(func: F) -> F:
             raise
         except KeyboardInterrupt:
             raise click.exceptions.Exit(130) from None
+        except OSError as exc:  # the file system said no (a folder in the way, no permission)
+            where = f"{exc.filename}: " if exc.filename is not None else ""
+            click.echo(f"procflow: {where}{exc.strerror or exc} (check the path and who may write"
+                       " there)", err=True)  # fmt: skip
+            raise click.exceptions.Exit(1) from None
         except Exception as exc:  # the last line of defence: no traceback for analysts
             click.echo(f"procflow: internal error: {type(exc).__name__}: {exc}", err=True)
             click.echo("procflow: please report this with the file that caused it", err=True)
