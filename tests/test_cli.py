@@ -324,3 +324,13 @@ def test_a_file_that_cannot_be_written_is_one_line_with_its_path(tmp_path: Path)
     assert code == 1
     assert f"procflow: {blocker / 'schemas'}: Not a directory (check the path" in out
     assert "internal error" not in out  # was "internal error: NotADirectoryError"
+
+
+def test_a_scenario_file_named_to_validate_is_not_read_as_a_process() -> None:
+    scenario = GOOD / "scenarios" / "APPROVAL.routine.yaml"
+    code, out = run("validate", str(scenario))
+    assert code == 0, out  # was 1: "'steps' is missing", "unknown key 'acts'" and 8 more
+    assert out.splitlines() == [
+        f"{scenario}: warning PF112: skipped: a scenario file; 'procflow test' checks and runs it",
+        "0 processes, 0 problems, 1 warning",
+    ]

@@ -62,6 +62,8 @@ def _kind(data: Any) -> str:
         return "organisation"
     if "tables" in data and "steps" not in data:
         return "decisions"
+    if "scenario" in data and "acts" in data and "steps" not in data:
+        return "scenario"
     return "process"
 
 
@@ -476,6 +478,8 @@ def _load_one(
         if org is not None:
             catalog.organisations[org.organisation] = org
         return problems
+    if kind == "scenario":  # named on its own (folders skip scenarios/): not a process
+        return [_skipped(f, "a scenario file; 'procflow test' checks and runs it")]
     if kind == "decisions":
         tables, more = loader.tables.load_document(doc, f, found)
         problems += more
