@@ -442,3 +442,11 @@ def test_a_number_far_beyond_any_written_one_is_explained_with_an_exponent() -> 
         assert f"rule 1: score {shown} >= 90" in why
     exact = decide(grade, {"score": Decimal("123456789012345678901234567890123")}).explain()
     assert "score 123456789012345678901234567890123 >= 90" in exact  # no digit rounded away
+
+
+def test_cli_yes_no_inputs_are_read_in_chinese_too() -> None:
+    code, out = run("decide", str(MBO), "MBO-GRADE", "score=95", "absent=是")
+    assert code == 0, out  # was "'是', not true or false", while procflow run takes 是
+    assert "  grade = B" in out  # absence bars 優秀
+    code, out = run("decide", str(MBO), "MBO-GRADE", "score=95", "absent=否")
+    assert (code, "  grade = A" in out) == (0, True)

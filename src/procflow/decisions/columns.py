@@ -58,6 +58,9 @@ _SHOWN_DIGITS = 40
 _PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 """A number as written on paper (``85``, ``-1500.50``): no exponent, no ``inf`` or ``nan``."""
 
+_YES_NO = {"true": True, "yes": True, "是": True, "false": False, "no": False, "否": False}
+"""The words a yes/no input is given in on the command line (`procflow run` takes 是/否 too)."""
+
 
 def show_number(value: Decimal) -> str:
     """A number as people write it: ``40`` for ``40.0``, ``1.5`` for ``1.50``, never ``4E+1``
@@ -219,10 +222,9 @@ class InputColumn:
                 raise ValueError(f"is '{text}', not a date such as 2026-01-31")
             return self.check(day)
         if self.kind == "yesno":
-            words = {"true": True, "false": False, "yes": True, "no": False}
-            if raw.lower() not in words:
-                raise ValueError(f"is '{text}', not true or false")
-            return words[raw.lower()]
+            if raw.lower() not in _YES_NO:
+                raise ValueError(f"is '{text}', not true or false (or yes/no, 是/否)")
+            return _YES_NO[raw.lower()]
         return self.check(text)
 
 
