@@ -103,11 +103,11 @@ def validate_wall(*paths: str) -> float:
 
 
 def import_wall() -> float:
-    """Seconds of wall time of a Python that imports what ``procflow validate`` needs."""
+    """Seconds of wall time of a Python that imports what ``procflow validate`` needs (and
+    exits as it does)."""
+    code = "import procflow.cli.main, procflow.flow.load\nimport gc\ngc.freeze()"
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", "import procflow.cli.main, procflow.flow.load"], check=True
-    )
+    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 (fixed code)
     return time.perf_counter() - started
 
 
