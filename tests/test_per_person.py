@@ -205,15 +205,16 @@ def test_a_per_person_form_is_not_given_at_the_start() -> None:
 
 
 def test_copies_survive_a_sqlite_store(tmp_path: Path) -> None:
-    _, inst = drafted(store=SQLiteStore(tmp_path / "s.db"))
-    again = engine(PLANS, directory=MEMBERS, store=SQLiteStore(tmp_path / "s.db"))
-    kept = again.instance(inst.id).documents["plan"]
-    assert [(c.of, c.values["total"]) for c in kept] == [
-        ("wu", Decimal("100.00")),
-        ("zheng", Decimal("200.00")),
-    ]
-    assert state_json(again.store.load(inst.id)[1])["v"] == FORM == 3
-    assert_replays(again, inst.id)
+    first, inst = drafted(store=SQLiteStore(tmp_path / "s.db"))
+    first.close()
+    with engine(PLANS, directory=MEMBERS, store=SQLiteStore(tmp_path / "s.db")) as again:
+        kept = again.instance(inst.id).documents["plan"]
+        assert [(c.of, c.values["total"]) for c in kept] == [
+            ("wu", Decimal("100.00")),
+            ("zheng", Decimal("200.00")),
+        ]
+        assert state_json(again.store.load(inst.id)[1])["v"] == FORM == 3
+        assert_replays(again, inst.id)
 
 
 def test_the_codec_reads_form_2_without_copies_and_form_3_with_them() -> None:

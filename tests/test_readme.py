@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import procflow
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -16,10 +18,10 @@ def test_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
-    engine, inst = namespace["engine"], namespace["inst"]
-    history = engine.history(inst.id)  # type: ignore[attr-defined]
+    inst = namespace["inst"]
+    with procflow.open_store("sqlite:///flows.db") as store:  # the example closed its own
+        history = store.events(inst.id)  # type: ignore[attr-defined]
     assert [e.type for e in history][:2] == ["started", "task_opened"]
-    assert (tmp_path / "flows.db").exists()
 
 
 def shell_commands(name: str, heading: str) -> list[str]:

@@ -3,6 +3,7 @@ expiry fired by `Engine.tick`, which is idempotent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -42,8 +43,9 @@ steps:
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    return MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db") as s:
+        yield s
 
 
 def test_remind_escalate_expire_through_tick(store: Store) -> None:

@@ -592,22 +592,22 @@ def test_for_each_with_many_members_keeps_order_and_replays(
 ) -> None:
     members = [f"k{i:03}" for i in range(300)]
     store = MemoryStore(strict=True) if kind == "memory" else SQLiteStore(tmp_path / "s.db")
-    eng = engine(MANY, store=store, directory=StaticDirectory({"ka_manager": members}))
-    inst = eng.start("MANY", by=LI)
-    inst = eng.complete(only(inst.tasks).id, by=LI)
-    assert [t.candidates[0] for t in inst.tasks] == members  # in the order they opened
-    assert len(eng.store.due_timers("9999")) == 600
-    for i, member in enumerate(reversed(members)):
-        task = only(eng.tasks(user=User(member, {"ka_manager"})))
-        inst = eng.complete(task.id, by=User(member, {"ka_manager"}))
-        if i in (0, 150):
-            assert len(inst.tasks) == 299 - i
-            assert [t.task_id for t in eng.store.open_tasks(instance_id=inst.id)] == [
-                t.id for t in inst.tasks
-            ]
-            assert len(eng.store.due_timers("9999")) == 2 * (299 - i)
-    assert steps(inst.tasks) == ["sum"]
-    assert eng.store.due_timers("9999") == []
-    [token] = inst.snapshot.tokens.values()
-    assert token.done_by == ()  # a for-each's completers are not kept with its token
-    assert_replays(eng, inst.id)
+    with engine(MANY, store=store, directory=StaticDirectory({"ka_manager": members})) as eng:
+        inst = eng.start("MANY", by=LI)
+        inst = eng.complete(only(inst.tasks).id, by=LI)
+        assert [t.candidates[0] for t in inst.tasks] == members  # in the order they opened
+        assert len(eng.store.due_timers("9999")) == 600
+        for i, member in enumerate(reversed(members)):
+            task = only(eng.tasks(user=User(member, {"ka_manager"})))
+            inst = eng.complete(task.id, by=User(member, {"ka_manager"}))
+            if i in (0, 150):
+                assert len(inst.tasks) == 299 - i
+                assert [t.task_id for t in eng.store.open_tasks(instance_id=inst.id)] == [
+                    t.id for t in inst.tasks
+                ]
+                assert len(eng.store.due_timers("9999")) == 2 * (299 - i)
+        assert steps(inst.tasks) == ["sum"]
+        assert eng.store.due_timers("9999") == []
+        [token] = inst.snapshot.tokens.values()
+        assert token.done_by == ()  # a for-each's completers are not kept with its token
+        assert_replays(eng, inst.id)

@@ -4,6 +4,7 @@ system on behalf of the schedule's role, never back-dated."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -117,19 +118,22 @@ def test_no_back_dated_starts_for_a_yearly_schedule() -> None:
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
-    return MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db") as s:
+        yield s
 
 
 def test_two_engines_sharing_a_store_start_a_period_once(tmp_path: Path) -> None:
     path = tmp_path / "flows.db"
     clock = ManualClock(datetime(2026, 5, 1))
-    one = engine(MONTHLY, store=SQLiteStore(path), clock=clock)
-    two = engine(MONTHLY, store=SQLiteStore(path), clock=clock)
-    clock.set(datetime(2026, 5, 20, 1))
-    made = one.tick() + two.tick() + one.tick()
-    assert [e.type for e in made].count("started") == 1
-    assert scheduled(two, "PLAN") == ["2026-05"]
+    with (
+        engine(MONTHLY, store=SQLiteStore(path), clock=clock) as one,
+        engine(MONTHLY, store=SQLiteStore(path), clock=clock) as two,
+    ):
+        clock.set(datetime(2026, 5, 20, 1))
+        made = one.tick() + two.tick() + one.tick()
+        assert [e.type for e in made].count("started") == 1
+        assert scheduled(two, "PLAN") == ["2026-05"]
 
 
 def test_a_restarted_engine_catches_up_one_period(store: Store) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -41,11 +42,12 @@ def plain(value: Any) -> Any:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
+def engine(tmp_path: Path) -> Iterator[Engine]:
     copy = tmp_path / "old.sqlite"
     shutil.copy(FIXTURES / "procflow-0.1.sqlite", copy)
     catalog = procflow.load_dir(FIXTURES / "processes-0.1")
-    return Engine(catalog, store=SQLiteStore(copy))
+    with Engine(catalog, store=SQLiteStore(copy)) as eng:
+        yield eng
 
 
 def test_the_fixture_holds_old_snapshots() -> None:

@@ -89,9 +89,8 @@ def _attempt(eng: Engine, task_id: str) -> str:
 @pytest.mark.parametrize("shared_engine", [True, False])
 def test_racing_threads_exactly_one_wins(shared_backend: Backend, shared_engine: bool) -> None:
     task_ids = _at_review(shared_backend, ROUNDS)
-    store = shared_backend.open()
     engines = (
-        [engine(SEQUENCE, store=store)] * 2
+        [engine(SEQUENCE, store=shared_backend.open())] * 2
         if shared_engine
         else [engine(SEQUENCE, store=shared_backend.open()) for _ in range(2)]
     )

@@ -13,6 +13,7 @@ from procflow.errors import StoreError
 from procflow.store import Commit, NewEvent, SQLiteStore, TaskRow, TimerRow
 from procflow.store import migrations as schema_module
 from procflow.store.query import key_rows
+from tests.test_runtime_helpers import LI, SEQUENCE, engine
 
 AT = "2024-03-01T09:00:00"
 
@@ -237,3 +238,36 @@ def test_a_payload_that_is_not_json_is_named(tmp_path: Path) -> None:
         with pytest.raises(TypeError, match="'noted' event data is not JSON"):
             store.commit([commit("i1")._replace(events=(*commit("i1").events, bad))])
         assert store.instances() == []
+
+
+def _open_files(path: Path) -> list[str]:
+    """The descriptors of this process open on ``path`` or its WAL and shared memory."""
+    names = (str(path), f"{path}-wal", f"{path}-shm")
+    fds = Path("/proc/self/fd")
+    return [fd.name for fd in fds.iterdir() if os.path.realpath(fd) in names]
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_store_dropped_unclosed_releases_its_files_and_says_so(
+    tmp_path: Path, durable: bool
+) -> None:
+    path = (tmp_path / "s.db").resolve()
+    store = SQLiteStore(path, durable=durable)
+    store.commit([commit("i1")])
+    assert _open_files(path)  # its connection, and a durable store's WAL descriptor
+    with pytest.warns(ResourceWarning, match=r"SQLiteStore\(.*s\.db'\) was not closed"):
+        del store  # the last reference: collected at once
+    assert _open_files(path) == []
+    with SQLiteStore(path, durable=durable) as again:  # closed by the block: no warning
+        assert again.version("i1") == 1
+    assert _open_files(path) == []
+
+
+def test_an_engine_in_a_with_block_closes_its_store(tmp_path: Path) -> None:
+    path = (tmp_path / "s.db").resolve()
+    with engine(SEQUENCE, store=SQLiteStore(path)) as eng:
+        eng.start("SEQ", by=LI)
+        assert _open_files(path)
+    assert _open_files(path) == []
+    with pytest.raises(StoreError, match="closed"):
+        eng.tasks(user=LI)

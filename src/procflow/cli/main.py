@@ -8,6 +8,8 @@ in one line with a request to file a bug.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import sys
@@ -142,6 +144,11 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
     code = _print_diagnostics(diagnostics, fmt, strict=strict)
     if fmt == "text":
         click.echo(summary(len(catalog), diagnostics))
+    # Nothing is left to write: at exit, leave the models and the loaded files to the
+    # operating system rather than to the collector's last passes over them (gc.freeze
+    # takes them out of its sight), which took a sixth of the command's time for one file.
+    atexit.unregister(gc.freeze)  # once, however many times validate runs in one process
+    atexit.register(gc.freeze)
     raise click.exceptions.Exit(code)
 
 

@@ -13,8 +13,6 @@ only `cli.main` imports it.
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
 from pathlib import Path
 from types import FrameType
@@ -44,7 +42,11 @@ from procflow.cli.stores import opened
 def worker_command(paths: tuple[Path, ...], store_url: str, every: float, once: bool) -> None:
     """Fire the deadlines and scheduled starts of the processes under PATHS, every few
     seconds, until SIGTERM or SIGINT. Run two or more for availability: they share the work."""
-    # imported here: `procflow --help` and the other commands do not load the engine
+    # imported here: `procflow --help` and the other commands do not load the engine, nor
+    # logging and signal (`procflow validate` starts faster without them)
+    import logging  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
     from procflow.flow.load import check_paths  # noqa: PLC0415
     from procflow.runtime.engine import Engine  # noqa: PLC0415
     from procflow.runtime.worker import Worker  # noqa: PLC0415

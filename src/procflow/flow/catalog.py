@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pydantic import PrivateAttr
+from pydantic import ConfigDict, PrivateAttr
 
 from procflow.flow.ir import Flow
 from procflow.language import model
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 class Process(model.Process):
     """A process loaded by `procflow.load`: the model as written, and its compiled flow."""
+
+    model_config = ConfigDict(defer_build=False)  # built once, at import: it validates files
 
     _flow: Flow | None = PrivateAttr(default=None)
 

@@ -823,7 +823,11 @@ SearchField = Annotated[
 class Process(Model):
     """One documented process, as written (`procflow.Process` adds its compiled flow)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
+    # Files are validated with the subclass `procflow.Process`, which pydantic builds on its
+    # own: this class is built when first used (its JSON Schema, say), not at every start.
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, arbitrary_types_allowed=True, defer_build=True
+    )
 
     procflow: Literal[1]
     id: ProcessId
@@ -881,4 +885,3 @@ class Organisation(Model):
 
 ParallelBranch.model_rebuild()
 ParallelStep.model_rebuild()
-Process.model_rebuild()

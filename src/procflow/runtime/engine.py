@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from procflow.compiled import mypyc_attr
 from procflow.errors import InstanceNotFound, InvalidArgument, ProcessNotFound, TaskNotOpen
@@ -214,6 +214,13 @@ class Engine:
     def close(self) -> None:
         """Close the store."""
         self.core.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Leaving a ``with Engine(...) as engine:`` block closes the store."""
+        self.close()
 
     # -- commands ------------------------------------------------------------------------
 

@@ -248,3 +248,8 @@ class WalSync:
         with self._mutex:
             if not self._syncing:
                 self._close_fd()
+
+    def __del__(self) -> None:
+        # a store dropped without close(): its WAL descriptor must not outlive it
+        if getattr(self, "_fd", None) is not None:
+            self._close_fd()

@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -162,7 +163,8 @@ class SQLiteStore(RelationalStore):
         self._commits = 0
         """Commits of a durable store since its last checkpoint began."""
         self._checkpointing = False
-        self._closed = False
+        self._closed = True
+        """True until it opened (a store that failed to open holds nothing), and once closed."""
         with self._wrap("cannot open"):
             conn = self._connect()
             try:
@@ -175,6 +177,7 @@ class SQLiteStore(RelationalStore):
                     self._sync.close()
                 raise
             self._idle.append(conn)
+        self._closed = False
 
     # -- connections -------------------------------------------------------------
 
@@ -499,6 +502,20 @@ class SQLiteStore(RelationalStore):
             conn.close()
         if self._sync is not None:
             self._sync.close()
+
+    def __del__(self) -> None:
+        # Dropped without close(): release its connections and the WAL's descriptor now
+        # (a process that opens store after store would otherwise run out of them), and
+        # say so as files do, with a ResourceWarning (shown by `python -X dev` and pytest).
+        if getattr(self, "_closed", True):  # closed, or never opened (__init__ cleaned up)
+            return
+        warnings.warn(
+            f"{self!r} was not closed: call close(), or use it in a `with` block",
+            ResourceWarning,
+            stacklevel=1,
+            source=self,
+        )
+        self.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
