@@ -24,6 +24,22 @@ def test_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert [e.type for e in history][:2] == ["started", "task_opened"]
 
 
+def test_the_embedding_example_of_the_runtime_docs_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (ROOT / "docs" / "runtime.md").read_text(encoding="utf-8")
+    block = text.split("## Embedding it", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    (tmp_path / "processes").symlink_to(ROOT / "processes")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "docs/runtime.md", "exec"), namespace)  # noqa: S102 (our own docs)
+    inst = namespace["inst"]
+    assert inst.tasks[0].step_id != "review"  # type: ignore[attr-defined]  # it moved past
+    with procflow.open_store("sqlite:///flows.db") as store:
+        done = [e.data.get("outcome") for e in store.events(inst.id)]  # type: ignore[attr-defined]
+    assert "approve" in done
+
+
 def shell_commands(name: str, heading: str) -> list[str]:
     """The commands of the first ``sh`` block under ``heading``, without comments."""
     text = (ROOT / name).read_text(encoding="utf-8")
