@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,32 +12,32 @@ import procflow
 ROOT = Path(__file__).parent.parent
 
 
-def test_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text.split("## As a library", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+def run_example(name: str, heading: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run the first ``python`` block under ``heading`` of ``name`` in a folder beside the
+    processes; what it calls ``inst``, read back from the SQLite file it wrote (and closed)."""
+    text = (ROOT / name).read_text(encoding="utf-8")
+    block = text.split(heading, 1)[1].split("```python", 1)[1].split("```", 1)[0]
     (tmp_path / "processes").symlink_to(ROOT / "processes")
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {}
-    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
-    inst = namespace["inst"]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, name, "exec"), namespace)  # noqa: S102 (our own docs)
+    return namespace["inst"]
+
+
+def test_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inst = run_example("README.md", "## As a library", tmp_path, monkeypatch)
     with procflow.open_store("sqlite:///flows.db") as store:  # the example closed its own
-        history = store.events(inst.id)  # type: ignore[attr-defined]
+        history = store.events(inst.id)
     assert [e.type for e in history][:2] == ["started", "task_opened"]
 
 
 def test_the_embedding_example_of_the_runtime_docs_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = (ROOT / "docs" / "runtime.md").read_text(encoding="utf-8")
-    block = text.split("## Embedding it", 1)[1].split("```python", 1)[1].split("```", 1)[0]
-    (tmp_path / "processes").symlink_to(ROOT / "processes")
-    monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {}
-    exec(compile(block, "docs/runtime.md", "exec"), namespace)  # noqa: S102 (our own docs)
-    inst = namespace["inst"]
-    assert inst.tasks[0].step_id != "review"  # type: ignore[attr-defined]  # it moved past
+    inst = run_example("docs/runtime.md", "## Embedding it", tmp_path, monkeypatch)
+    assert inst.tasks[0].step_id != "review"  # it moved past the review
     with procflow.open_store("sqlite:///flows.db") as store:
-        done = [e.data.get("outcome") for e in store.events(inst.id)]  # type: ignore[attr-defined]
+        done = [e.data.get("outcome") for e in store.events(inst.id)]
     assert "approve" in done
 
 
