@@ -192,8 +192,12 @@ def test_other_sqlite_database_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_directory_is_a_store_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="no-such-dir"):
+    with pytest.raises(StoreError, match="no-such-dir") as info:
         SQLiteStore(tmp_path / "no-such-dir" / "s.db")
+    # the store says it, not only open_store: SQLite's own words were "unable to open"
+    assert "the folder" in str(info.value) and "does not exist" in str(info.value)
+    with pytest.raises(StoreError, match="is a folder, not a store's file"):
+        SQLiteStore(tmp_path)
 
 
 # -- what a commit writes (`store.writes`) ---------------------------------------------

@@ -150,6 +150,7 @@ class SQLiteStore(RelationalStore):
         self.path = Path(path)
         if str(path) in ("", ":memory:"):
             raise ValueError("SQLiteStore needs a file path; use MemoryStore for memory")
+        _check_place(self.path, to_make=True)
         self._timeout = timeout
         self._sync = WalSync(self.path) if durable else None
         self._lock = threading.Lock()
@@ -521,12 +522,25 @@ class SQLiteStore(RelationalStore):
         return f"SQLiteStore({str(self.path)!r})"
 
 
+def _check_place(path: Path, *, to_make: bool) -> None:
+    """`StoreError` for a path no store's file can be at: a folder, or, for a file that may be
+    made, in a folder that does not exist (SQLite would say only "unable to open database
+    file"; a file that is only read is simply not there)."""
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder, not a store's file (name the file in it)")
+    if to_make and not path.parent.is_dir():
+        raise StoreError(
+            f"{path}: the folder '{path.parent}' does not exist (make it, or give another path)"
+        )
+
+
 def schema_version(path: Path) -> int:
     """The schema version of the file at ``path``, read only (0: empty).
 
     Raises:
-        StoreError: No such file, or not a procflow store.
+        StoreError: No such file (or a folder), or not a procflow store.
     """
+    _check_place(path, to_make=False)
     if not path.is_file():
         raise StoreError(f"{path}: no such file")
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from procflow.errors import StoreError, StoreURLError
+from procflow.errors import StoreURLError
 from procflow.store import migrations
 from procflow.store.base import Store
 from procflow.store.memory import MemoryStore
@@ -56,12 +56,7 @@ def open_store(url: str, **options: Any) -> Store:
     if url == "memory:":
         return MemoryStore(**options)
     if url.startswith("sqlite:"):
-        path = _sqlite_file(url)
-        if not path.parent.is_dir():  # SQLite would say only "unable to open database file"
-            raise StoreError(
-                f"{path}: the folder '{path.parent}' does not exist (make it, or give another path)"
-            )
-        return SQLiteStore(path, **options)
+        return SQLiteStore(sqlite_path(url), **options)
     if url.startswith(_POSTGRES):
         try:
             from procflow.store.postgres import PostgresStore  # noqa: PLC0415 (optional)
@@ -97,14 +92,6 @@ def sqlite_path(url: str) -> Path:
     return Path(path)
 
 
-def _sqlite_file(url: str) -> Path:
-    """`sqlite_path`, and a `StoreError` when a folder is there (not "no such file")."""
-    path = sqlite_path(url)
-    if path.is_dir():
-        raise StoreError(f"{path}: is a folder, not a store's file (name the file in it)")
-    return path
-
-
 class SchemaStatus(NamedTuple):
     """Where a store is, its schema version, and the version this procflow writes."""
 
@@ -121,7 +108,7 @@ def schema_status(url: str) -> SchemaStatus:
         StoreError: The store cannot be read, or is not a procflow store.
     """
     if url.startswith("sqlite:"):
-        path = _sqlite_file(url)
+        path = sqlite_path(url)
         return SchemaStatus(str(path), sqlite_schema_version(path), len(migrations.MIGRATIONS))
     if url.startswith(_POSTGRES):
         from procflow.store import pg_schema, postgres  # noqa: PLC0415 (optional)
