@@ -146,8 +146,10 @@ class Engine:
             ("directory", directory, ("members",)),
             ("hooks", hooks, hook_methods),
         ):
+            if part is None:
+                continue
             missing = [m for m in methods if not callable(getattr(part, m, None))]
-            if part is not None and missing:
+            if missing:
                 raise InvalidArgument(
                     f"{name}= takes an object with a {missing[0]}() method,"
                     f" not {type(part).__name__}"
