@@ -100,7 +100,7 @@ def cases() -> dict[str, str]:
         "10 × 10 × 10 (unique)": table_text(
             "CUBE", {"a": "number", "b": "number", "c": "number"}, cube, "unique"
         ),
-        "1,000 nested rules under first": table_text("FIRST", {"x": "number"}, first, "first"),
+        "1,000 nested rules under first": table_text("FIRST_HIT", {"x": "number"}, first, "first"),
     }
 
 

@@ -9,11 +9,13 @@ validate`` of one file and of processes/ with Python start-up included, of the
 imports alone, and of the floor under them: Python, pydantic, and building the
 models (`startup`). bench_runtime.py prints these in its table too.
 
-Run: python benchmarks/bench_language.py (``--startup``: the start-up figures only)
+Run: python benchmarks/bench_language.py (``--startup``: the start-up figures only;
+``--quick``: smaller sizes and fewer runs, to check that the script runs)
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -192,21 +194,27 @@ def compile_seconds(text: str) -> tuple[float, float]:
     return total, spent[0]
 
 
-def main() -> None:
+def main(quick: bool = False) -> None:
+    """Every figure; ``quick``: chains of 100 and 1,000 steps, 100 branches, 3 start-up rounds
+    (a check that the script still runs, not figures to quote)."""
     print(f"Python {sys.version.split()[0]}")
+    small, large = (100, 1_000) if quick else (1_000, 10_000)
+    sizes = ((100, 3), (1_000, 3)) if quick else ((100, 20), (1_000, 7), (10_000, 3))
     figures = {}
-    for n, runs in ((100, 20), (1_000, 7), (10_000, 3)):
+    for n, runs in sizes:
         figures[n] = measure(f"linear {n:,} steps", linear(n), runs)
-    print(f"growth 1,000 -> 10,000 steps: x{figures[10_000] / figures[1_000]:.1f} (linear is x10)")
+    print(f"growth {small:,} -> {large:,} steps: x{figures[large] / figures[small]:.1f} "
+          "(linear is x10)")  # fmt: skip
     compiling = {
         n: statistics.median(compile_seconds(linear(n))[1] for _ in range(runs))
-        for n, runs in ((1_000, 7), (10_000, 3))
+        for n, runs in ((small, 7), (large, 3))
     }
     print(
-        f"of which compiling (build + checks): {compiling[1_000] * 1000:.1f} ms -> "
-        f"{compiling[10_000] * 1000:.1f} ms, x{compiling[10_000] / compiling[1_000]:.1f}"
+        f"of which compiling (build + checks): {compiling[small] * 1000:.1f} ms -> "
+        f"{compiling[large] * 1000:.1f} ms, x{compiling[large] / compiling[small]:.1f}"
     )
-    measure("1,000 parallel branches", wide(1_000), 5)
+    branches = 100 if quick else 1_000
+    measure(f"{branches:,} parallel branches", wide(branches), 5)
 
     bomb = ["a: &a [x,x,x,x,x,x,x,x,x]"]
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
@@ -218,11 +226,15 @@ def main() -> None:
         f"({problems[0].code})"
     )
 
-    startup()
+    startup(rounds=3 if quick else 15)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--startup"]:
-        startup()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--startup", action="store_true", help="the start-up figures only")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
+    args = parser.parse_args()
+    if args.startup:
+        startup(rounds=3 if args.quick else 15)
     else:
-        main()
+        main(args.quick)

@@ -11,11 +11,12 @@ Graphviz's PNG run alone (the target: a 1,000-step process in under 2 s; a PNG t
 large is one bitmap Graphviz scales down to 32,767 pixels). Each figure is the best
 of 3 runs.
 
-Run: python benchmarks/bench_render.py
+Run: python benchmarks/bench_render.py (``--quick``: less of it, to check that it runs)
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -61,36 +62,50 @@ def timed(label: str, func: Callable[[], T], *, rounds: int = 3) -> T:
     return result
 
 
-def generated(n: int) -> None:
+def generated(n: int, rounds: int = 3) -> None:
     name = f"{n:,} steps:"
     process = timed(f"{name} load, validate, compile", lambda: loads(big(n)), rounds=1)
-    diagram = timed(f"{name} diagram model", lambda: render.build_diagram(process))
-    timed(f"{name} layout", lambda: lay_out(diagram))
-    timed(f"{name} DOT text (layout included)", lambda: render.dot_source(diagram))
-    timed(f"{name} Mermaid text", lambda: render.mermaid_source(diagram))
-    svg = timed(f"{name} SVG (all of it)", lambda: render.render_image(diagram, "svg"))
+    diagram = timed(f"{name} diagram model", lambda: render.build_diagram(process), rounds=rounds)
+    timed(f"{name} layout", lambda: lay_out(diagram), rounds=rounds)
+    timed(f"{name} DOT text (layout included)", lambda: render.dot_source(diagram), rounds=rounds)
+    timed(f"{name} Mermaid text", lambda: render.mermaid_source(diagram), rounds=rounds)
+    svg = timed(
+        f"{name} SVG (all of it)", lambda: render.render_image(diagram, "svg"), rounds=rounds
+    )
     print(f"{name + ' SVG size':<46} {len(svg) / 1e6:8.2f} MB")
     # a PNG is one cairo bitmap of at most 32,767 pixels a side: encoding it (libpng's
     # filters and zlib, two thirds of dot's time under perf) is most of this
-    timed(f"{name} PNG (all of it)", lambda: render.render_image(diagram, "png"))
+    timed(f"{name} PNG (all of it)", lambda: render.render_image(diagram, "png"), rounds=rounds)
     timed(
         f"{name} SVG and PNG (one layout, both runs)",
         lambda: render.render_images(diagram, ["svg", "png"]),
+        rounds=rounds,
     )
     source = render.dot_source(diagram)
-    timed(f"{name} PNG: Graphviz's run alone", lambda: run_graphviz(source, "png"))
+    timed(f"{name} PNG: Graphviz's run alone", lambda: run_graphviz(source, "png"), rounds=rounds)
 
 
-def main() -> None:
+def main(quick: bool = False) -> None:
+    """Every figure; ``quick``: each once, without the PNG of every process, on a generated
+    process of 30 steps (a check that the script still runs, not figures to quote)."""
+    rounds = 1 if quick else 3
     catalog, _ = check_paths([ROOT / "processes", ROOT / "tests" / "fixtures" / "valid"])
     steps = sum(sum(1 for _ in p.flow.steps()) for p in catalog.values())
     print(f"{len(catalog)} processes, {steps} steps; Graphviz: {render.graphviz_available()}")
     with tempfile.TemporaryDirectory() as tmp:
-        timed("all processes to SVG", lambda: render.write_diagrams(catalog, tmp, formats="svg"))
+        timed(
+            "all processes to SVG",
+            lambda: render.write_diagrams(catalog, tmp, formats="svg"),
+            rounds=rounds,
+        )
         timed(
             "HTML catalog (SVGs, pages, map, matrix)",
             lambda: render.write_diagrams(catalog, Path(tmp) / "site", formats="html"),
+            rounds=rounds,
         )
+        if quick:
+            generated(30, rounds)
+            return
         timed(
             "all processes to PNG",
             lambda: render.write_diagrams(catalog, Path(tmp) / "png", formats="png"),
@@ -101,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(quick=sys.argv[1:] == ["--quick"])
