@@ -116,6 +116,25 @@ def test_encoding_problems(tmp_path: Path) -> None:
     assert [p.code for p in problems] == ["PF101"]
 
 
+@pytest.mark.parametrize(
+    ("encoding", "named"),
+    [
+        ("gb18030", "GBK or Big5"),  # Notepad's ANSI on a mainland Chinese Windows
+        ("big5", "GBK or Big5"),  # ... on a Taiwan or Hong Kong one
+        ("utf-16", "UTF-16"),
+        ("latin-1", "another encoding, or not text"),
+    ],
+)
+def test_a_file_not_in_utf8_is_told_which_encoding_it_looks_like(
+    tmp_path: Path, encoding: str, named: str
+) -> None:
+    file = tmp_path / "p.yaml"
+    file.write_bytes("procflow: 1\nid: X\ntitle: 市場部計劃審批 café\n".encode(encoding, "replace"))
+    _, [problem] = source.load_file(file)
+    assert problem.code == "PF101" and problem.message == "the file is not UTF-8 text"
+    assert named in problem.hint and "save it as UTF-8" in problem.hint
+
+
 def test_missing_file(tmp_path: Path) -> None:
     _, problems = source.load_file(tmp_path / "nope.yaml")
     assert [p.code for p in problems] == ["PF101"]

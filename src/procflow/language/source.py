@@ -465,14 +465,7 @@ def decode(
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         return None, [
-            Diagnostic(
-                file,
-                line,
-                col,
-                "PF101",
-                "the file is not UTF-8 text",
-                "save it as UTF-8; this looks like another encoding or a binary file",
-            )
+            Diagnostic(file, line, col, "PF101", "the file is not UTF-8 text", _encoding_hint(raw))
         ]
     nul = text.find("\x00")
     if nul >= 0:
@@ -488,6 +481,27 @@ def decode(
             )
         ]
     return text, []
+
+
+_SAVE_AS = "save it as UTF-8; in Notepad: File, Save As, Encoding UTF-8"
+
+
+def _encoding_hint(raw: bytes) -> str:
+    """How to fix a file that is not UTF-8, naming the encoding it is most likely in:
+    UTF-16 (a byte-order mark), or one of the Chinese Windows encodings, GBK (GB18030)
+    and Big5, which an editor on a Chinese Windows saves in by default. The two share
+    their byte ranges, so the hint names both."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"it is UTF-16 text: {_SAVE_AS}"
+    if b"\x00" not in raw:
+        for encoding in ("gb18030", "big5"):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+                return f"it looks like GBK or Big5, the Chinese Windows encodings: {_SAVE_AS}"
+    return f"it is in another encoding, or not text: {_SAVE_AS}"
 
 
 _INTERESTING = re.compile(r"[\[\]{}'\"#\\]")
