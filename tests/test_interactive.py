@@ -8,6 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from procflow.cli.main import main
+from procflow.runtime.codec import decode
+from procflow.store import SQLiteStore
 
 PROCESS = Path(__file__).parent / "fixtures" / "valid" / "approval.yaml"
 
@@ -21,7 +23,7 @@ def run(db: Path, keys: str) -> str:
 def test_walk_validate_and_resume(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     # start, draft with a bad budget (asked again), then review
-    out = run(db, "s\n1\nannual\nabc\n\n1200.50\n1\napprove\nh\nq\n")
+    out = run(db, "s\n1\nannual\nabc\n1200.50\n\n1\napprove\nh\nq\n")
     assert "✓ started" in out
     assert "✗ proposal.budget" in out  # 'abc' is not money: the field is asked again
     assert out.count("✓ done") == 2
@@ -71,3 +73,54 @@ def test_a_broken_file_beside_the_process_does_not_stop_it(tmp_path: Path) -> No
     assert f"1 problem in other files under {folder}, which APPROVAL does not use" in result.output
     (folder / PROCESS.name).write_text("procflow: 1\nid: APPROVAL\n", encoding="utf-8")
     assert CliRunner().invoke(main, args, input="q\n").exit_code == 1  # its own problems stop it
+
+
+FORM = """procflow: 1
+id: P
+title: 計劃
+actors: {mm: 市場經理, pmm: 產品經理}
+documents:
+  plan:
+    title: 計劃
+    fields:
+      kind: {type: choice, of: [annual, monthly], titles: {annual: 年度}}
+      items:
+        type: list
+        fields:
+          customer: text
+          amount: {type: money, min: 0}
+steps:
+  - {id: draft, title: 制定, actor: mm, fills: plan}
+  - {id: read, title: 閱, actor: pmm}
+"""
+
+
+def walk_form(tmp_path: Path, keys: str) -> tuple[str, dict[str, object]]:
+    """``procflow run`` of `FORM` with these keys: the output and the plan stored."""
+    process, db = tmp_path / "p.yaml", tmp_path / "s.db"
+    process.write_text(FORM, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
+    assert result.exit_code == 0, result.output
+    with SQLiteStore(db) as store:
+        [row] = store.instances()
+        return result.output, decode(store.load(row.instance_id)[1]).documents.get("plan", {})
+
+
+def test_a_field_is_checked_as_it_is_typed_and_a_choice_takes_its_title(tmp_path: Path) -> None:
+    # a wrong choice is refused before the next field is asked; 年度 stands for annual
+    out, plan = walk_form(tmp_path, "s\n1\nyearly\n年度\nn\nq\n")
+    assert "[annual 年度/monthly]" in out
+    assert "✗ plan.kind: should be one of annual, monthly, not 'yearly'" in out
+    assert out.index("✗ plan.kind") < out.index("plan.items")
+    assert plan == {"kind": "annual", "items": []}
+
+
+def test_line_items_are_asked_row_by_row(tmp_path: Path) -> None:
+    rows = "y\nACME\nabc\n1200\ny\nBeta\n-5\n50\nn\n"
+    out, plan = walk_form(tmp_path, f"s\n1\nmonthly\n{rows}q\n")
+    assert "✗ plan.items[0].amount: 'abc' is not a number" in out
+    assert "✗ plan.items[1].amount: must be at least 0" in out
+    assert plan == {
+        "kind": "monthly",
+        "items": [{"customer": "ACME", "amount": "1200"}, {"customer": "Beta", "amount": "50"}],
+    }

@@ -1,8 +1,9 @@
 """``procflow run FILE``: walk a process in the terminal, acting as any of its actors.
 
 Owns the interactive session: it lists the open tasks, lets you act as an
-actor (choose an outcome, fill the fields, with every problem explained and
-the field asked again), move the clock ("3 working days") and read the
+actor (choose an outcome, fill the fields: each checked as it is typed, with
+every problem explained and the field asked again; a choice by its value or
+its title; line items row by row), move the clock ("3 working days") and read the
 history. State lives in a SQLite file (default ``.procflow/<id>.db``), or in
 any store given (``--store URL``), next to a small clock file, so quitting and
 running again resumes where you were.
@@ -30,10 +31,13 @@ from procflow.flow.catalog import Catalog
 from procflow.language import deadlines
 from procflow.language.model import FieldDef
 from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
+from procflow.runtime.values import codec_for
 from procflow.store import SQLiteStore, Store
 from procflow.writing import atomic_write
 
 Echo = Callable[[str], None]
+_LEFT_EMPTY = object()
+"""What `Session.value` gives for an optional field left empty."""
 
 
 def _clock_file(db: Path) -> Path:
@@ -63,6 +67,8 @@ def parse_value(f: FieldDef, text: str) -> Any:
         return {"y": True, "yes": True, "是": True, "n": False, "no": False, "否": False}.get(
             low, text
         )
+    if f.type == "choice" and f.titles:  # a value's title stands for the value
+        return next((value for value, title in f.titles.items() if title == text), text)
     if f.type == "list" and f.fields is None:
         return [part.strip() for part in text.split(",") if part.strip()]
     return text
@@ -210,14 +216,57 @@ class Session:
         self.echo(f"  ✓ done; {inst.process_id} is {inst.status}")
 
     def fill(self, data: dict[str, dict[str, Any]], doc: str, name: str, f: FieldDef) -> None:
+        value = self.value(f"{doc}.{name}", f)
+        if value is _LEFT_EMPTY:
+            data.setdefault(doc, {}).pop(name, None)
+        else:
+            data.setdefault(doc, {})[name] = value
+
+    def value(self, path: str, f: FieldDef) -> Any:
+        """One field's value, asked again until the engine's own check of the field (its
+        codec) takes it; a list of line items is asked row by row. `_LEFT_EMPTY` when an
+        optional field is left empty. Rules across fields are checked on completing."""
+        if f.type == "list" and f.fields is not None:
+            return self.rows(path, f, f.fields)
         choices = f.of if f.type == "choice" and isinstance(f.of, list) else None
-        hint = "/".join(choices) if choices else str(f.type)
-        label = f"  {doc}.{name}" + (f" {f.title}" if f.title else "") + f" [{hint}]"
-        text = str(self.ask(label, default="" if not f.required else None, show_default=False))
-        if text == "" and not f.required:
-            data[doc].pop(name, None)
-            return
-        data.setdefault(doc, {})[name] = parse_value(f, text)
+        if choices:
+            hint = "/".join(f"{c} {f.titles[c]}" if c in f.titles else c for c in choices)
+        else:
+            hint = f"{f.type}, separated by commas" if f.type == "list" else str(f.type)
+        label = f"  {path}" + (f" {f.title}" if f.title else "") + f" [{hint}]"
+        codec = codec_for(f)
+        while True:
+            text = str(self.ask(label, default="" if not f.required else None, show_default=False))
+            if text == "" and not f.required:
+                return _LEFT_EMPTY
+            value = parse_value(f, text)
+            problems: dict[str, str] = {}
+            codec.encode(value, path, problems)
+            if not problems:
+                return value
+            for where, problem in problems.items():
+                self.echo(f"  ✗ {where}: {problem}")
+
+    def rows(self, path: str, f: FieldDef, fields: Mapping[str, FieldDef]) -> Any:
+        """A list of line items: each row's fields in turn, until no more rows are wanted."""
+        title = f" {f.title}" if f.title else ""
+        rows: list[dict[str, Any]] = []
+        while len(rows) < f.most:
+            first = not rows
+            wanted = self.ask(
+                f"  {path}{title}: {'a' if first else 'another'} row? (y/n)",
+                type=click.BOOL,
+                default="y" if first and f.required else "n",
+            )
+            if not wanted:
+                break
+            row: dict[str, Any] = {}
+            for name, sub in fields.items():
+                value = self.value(f"{path}[{len(rows)}].{name}", sub)
+                if value is not _LEFT_EMPTY:
+                    row[name] = value
+            rows.append(row)
+        return rows if rows or f.required else _LEFT_EMPTY
 
     def advance(self) -> None:
         text = str(self.ask("  advance by (e.g. 2 hours, 3 working days)"))
