@@ -20,7 +20,7 @@ operators are the ASCII ones.
 hand, character by character, so every problem has an offset into the cell
 (`CellProblem`, PF501); what the atoms mean for an input's type is `cells`.
 
-Imports `columns` (dates, number display) only.
+Imports `columns` (dates, number display) and the expression lexer's words for comparisons.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from procflow.decisions.columns import InputColumn, parse_date, show_number
+from procflow.language.expr.lexer import COMPARISON_WORDS
 
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -43,12 +44,7 @@ _AMOUNT = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+-]?\d+(?:\.\d+)?"
 _UNITS = r"%|分|元|人|天|日|個|个|次|件|份|家|台|項|项"
 # An amount as business Chinese writes it: 90分以上, 2,000元以上, 5萬元以下, 70-89分. 以上 and
 # 以下 include the number (2,000元以上 is >= 2000); a range of two amounts includes both ends.
-_BEFORE = {  # 超過 2000 leaves 2000 out; 不超過 2000 takes it in
-    ">": "超過|超过|大於|大于|多於|多于|高於|高于",
-    "<": "不足|低於|低于|少於|少于|未滿|未满|小於|小于",
-    "<=": "不超過|不超过|不多於|不多于|不高於|不高于|不大於|不大于",
-    ">=": "不低於|不低于|不少於|不少于|不小於|不小于",
-}
+_BEFORE = {op: "|".join(words) for op, words in COMPARISON_WORDS.items()}  # 超過 2000: > 2000
 _CHINESE = re.compile(
     "(?:" + "|".join(f"(?P<pre{k}>{words})" for k, words in enumerate(_BEFORE.values())) + r")?\s*"
     rf"(?P<n>{_AMOUNT})\s*(?P<wan>[萬万])?\s*(?P<unit>{_UNITS})?"
