@@ -122,6 +122,14 @@ def test_amounts_with_units_and_thousands(cell: str, inside: list[str], outside:
     assert not any(match(Decimal(v)) for v in outside)
 
 
+def test_a_range_written_with_one_percent_sign_is_of_percents() -> None:
+    rate = InputColumn("rate", "percent")
+    match = build_test(rate, parse_cell("70-80%"), "70-80%").matcher()
+    assert match(Decimal(70)) and match(Decimal(80)) and not match(Decimal(81))
+    with pytest.raises(CellProblem, match="'%' is only for percent inputs"):
+        build_test(SCORE, parse_cell("70-80%"), "70-80%")
+
+
 def test_a_date_is_not_read_as_a_range_of_amounts() -> None:
     day = InputColumn("day", "date")
     match = build_test(day, parse_cell("2026-01-15"), "").matcher()

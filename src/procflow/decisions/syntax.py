@@ -192,7 +192,7 @@ class _Reader:
             return None  # more follows (90分abc): the usual reading says what is wrong
         start = self.pos
         self.pos = m.end()
-        lo = self._amount(m["n"], m["wan"], m["unit"], m.start("n"))
+        lo = self._amount(m, "n", "wan", "unit", m["unit2"])
         if before and (m["dash"] or m["side"]):
             word = m.group(0)[: m.start("n") - start].strip()
             other = f"{m['n']}-{m['m']}" if m["dash"] else f"{m['n']}{m['side']}"
@@ -206,14 +206,19 @@ class _Reader:
                 raise self.fail(
                     f"a range with {m['side']}", "write 70-89 or 70以上, not both", m.start("side")
                 )
-            hi = self._amount(m["m"], m["wan2"], m["unit2"] or m["unit"], m.start("m"))
+            hi = self._amount(m, "m", "wan2", "unit2", m["unit"])
             return Between(lo, hi, True, True, start)
         op = {"以上": ">=", "以下": "<=", "以內": "<=", "以内": "<="}.get((m["side"] or "")[-2:])
         return Compare(before or op or "=", lo, start)
 
-    def _amount(self, number: str, wan: str | None, unit: str | None, start: int) -> Lit:
-        value = Decimal(number.replace(",", "")) * (10_000 if wan else 1)
-        return Lit("number", value, self.text[start : self.pos].strip(), start, unit == "%")
+    def _amount(
+        self, m: re.Match[str], number: str, wan: str, unit: str, shared: str | None = None
+    ) -> Lit:
+        """The amount of ``m``'s groups ``number``, ``wan`` (萬: × 10,000) and ``unit`` (the
+        range's ``shared`` unit when it has none: 70-89%), as written."""
+        value = Decimal(m[number].replace(",", "")) * (10_000 if m[wan] else 1)
+        start, end = m.start(number), max(m.end(g) for g in (number, wan, unit) if m[g])
+        return Lit("number", value, self.text[start:end], start, (m[unit] or shared) == "%")
 
     def between(self) -> Between:
         start = self.pos
