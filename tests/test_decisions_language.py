@@ -436,6 +436,17 @@ def test_cli_prints_outputs_and_rules() -> None:
     assert "rule 2: score 89 >= 70 → grade B" in out
 
 
+def test_a_cell_in_the_sources_words_is_evaluated_and_explained_in_them() -> None:
+    kpi = ROOT / "processes" / "decisions" / "kpi.yaml"  # 90 % 以上 20 分 … 低于 60 % 0 分
+    code, out = run("decide", str(kpi), "KPI-SALES-TEAM", "attainment=90")
+    assert (code, "  points = 20") == (0, out.splitlines()[1])
+    assert "rule 1: attainment 90% matches 90%以上 → points 20" in out
+    code, out = run("decide", str(kpi), "KPI-SALES-TEAM", "attainment=59.99")
+    assert "rule 5: attainment 59.99% matches 低於60% → points 0" in out
+    code, out = run("decide", str(MBO), "MBO-PAY", "score=50")
+    assert "score 50 matches 50分以下" in out
+
+
 def test_cli_json() -> None:
     kpi = ROOT / "processes" / "decisions" / "kpi.yaml"
     code, out = run("decide", str(kpi), "KPI-CUST", "collection_rate=103%", "--format", "json")
