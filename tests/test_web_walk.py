@@ -154,6 +154,8 @@ class _WebRun(_Run):
             answer = self.client.post(action, data=fields, headers={USER: by})
             assert answer.status_code < 400, f"{task.step_id} by {by}: {answer.text[:3000]}"
             assert "Traceback" not in answer.text
+            if "outcome" in fields:  # the page says what was chosen in words, not its id
+                assert "已完成「" in answer.text and f"（{fields['outcome']}）" not in answer.text
             still = [t for t in self.engine.instance(task.instance_id).tasks if t.id == task.id]
             assert not still or still[0].signatures, f"{task.step_id} by {by} stayed open"
         else:
@@ -194,3 +196,8 @@ def test_the_web_finishes_it(path: Path) -> None:
 def test_an_optional_step_is_done_through_its_page() -> None:
     """SC-002's optional training is done (not skipped) with 完成."""
     _walk(ROOT / "processes" / "scenarios" / "SC-002.research-with-training.yaml")
+
+
+def test_five_signers_in_turn_and_the_outcome_in_words() -> None:
+    """CIN-05's five sign-offs; each page after says 已完成「…」 with the outcome's words."""
+    _walk(ROOT / "processes" / "scenarios" / "CIN-05.exactly-2000-five-approvers.yaml")

@@ -316,7 +316,9 @@ async def complete(request: Request, task_id: str) -> Response:
         status = 403 if isinstance(exc, NotAllowed) else 409
         context, _ = _task_view(request, user, task_id, form, refusal=_refusal(exc))
         return page(request, "task.html", status, user=user, **context)
-    chosen = f"（{outcome}）" if isinstance(outcome, str) and outcome else ""
+    process = engine.catalog.get(task.process_id)
+    said = Words("zh") if process is None else Words.of(process)
+    chosen = f"（{said.outcome(outcome)}）" if isinstance(outcome, str) and outcome else ""
     flash(request, f"已完成「{task.title}」{chosen}")
     return back(f"/instances/{quote(inst.id)}")
 
