@@ -124,3 +124,25 @@ def test_line_items_are_asked_row_by_row(tmp_path: Path) -> None:
         "kind": "monthly",
         "items": [{"customer": "ACME", "amount": "1200"}, {"customer": "Beta", "amount": "50"}],
     }
+
+
+EACH = """procflow: 1
+id: E
+title: 各自
+actors: {ka: 大客戶經理, mm: 市場經理}
+steps:
+  - {id: collect, title: 收集, actor: ka, for_each: member}
+  - {id: sum, title: 匯總, actor: mm}
+"""
+
+
+def test_a_for_each_member_task_is_acted_on_by_its_member(tmp_path: Path) -> None:
+    process, db = tmp_path / "e.yaml", tmp_path / "s.db"
+    process.write_text(EACH, encoding="utf-8")
+    args = ["run", str(process), "--db", str(db), "--member", "ka=wu,zheng"]
+    # each member's task names that member, not a role: it was taken as a role and
+    # 'act as' had nobody to offer (an IndexError's traceback)
+    result = CliRunner().invoke(main, args, input="s\n\n1\n1\n1\nq\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("✓ done") == 3
+    assert "— mm" in result.output  # the market manager's task is open

@@ -168,8 +168,10 @@ class Session:
             except ProcflowError as exc:
                 self.echo(f"  ✗ {type(exc).__name__}: {exc}")
 
-    def pick_user(self, roles: Sequence[str]) -> User:
-        people = [p for r in roles for p in self.members.get(r, [])]
+    def pick_user(self, roles: Sequence[str], people: Sequence[str] = ()) -> User:
+        """Who acts: one of ``people`` when given (the users a task is for), else a
+        member of one of ``roles``."""
+        people = list(people) or [p for r in roles for p in self.members.get(r, [])]
         if len(people) == 1:
             return self.users[people[0]]
         who = str(self.ask(f"  act as ({', '.join(people)})", default=people[0]))
@@ -188,7 +190,8 @@ class Session:
         return list(self.members)
 
     def act(self, task: Task) -> None:
-        user = self.pick_user(list(task.candidates) or list(task.actor))
+        # a for-each task is for the users it names, who need not hold its role
+        user = self.pick_user(task.actor, [task.assignee] if task.assignee else task.candidates)
         outcome = None
         if task.outcomes:
             outcome = str(self.ask("  outcome", type=click.Choice(list(task.outcomes))))
