@@ -146,3 +146,32 @@ def test_a_for_each_member_task_is_acted_on_by_its_member(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert result.output.count("✓ done") == 3
     assert "— mm" in result.output  # the market manager's task is open
+
+
+OPTIONAL = """procflow: 1
+id: O
+title: 可選
+actors: {mm: 市場經理, pmm: 產品經理, gm: 總經理}
+documents:
+  plan: {title: 計劃, fields: {content: text}}
+steps:
+  - {id: report, title: 上報, actor: mm, optional: true, fills: plan}
+  - {id: approve, title: 會簽, sign: {all_of: [pmm, gm]}}
+"""
+
+
+def test_an_optional_step_can_be_done_and_a_sign_off_offers_sign(tmp_path: Path) -> None:
+    process, db = tmp_path / "o.yaml", tmp_path / "s.db"
+    process.write_text(OPTIONAL, encoding="utf-8")
+    # Enter at each outcome: 'done' for the optional step (its only outcome is 'skip',
+    # which was the one choice, so it could never be done), 'sign' for each signer
+    keys = "s\n1\n\n新招牌\n1\n\n1\n\nq\n"
+    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
+    assert result.exit_code == 0, result.output
+    assert "outcome (done, skip) [done]" in result.output
+    assert "outcome (sign) [sign]" in result.output
+    assert result.output.count("✓ done") == 3
+    assert "O 可選  completed" in result.output
+    with SQLiteStore(db) as store:
+        [row] = store.instances()
+        assert decode(store.load(row.instance_id)[1]).documents["plan"] == {"content": "新招牌"}

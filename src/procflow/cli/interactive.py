@@ -36,6 +36,8 @@ from procflow.store import SQLiteStore, Store
 from procflow.writing import atomic_write
 
 Echo = Callable[[str], None]
+_DONE = "done"
+"""The choice that completes a task whose only outcome is ``skip``."""
 _LEFT_EMPTY = object()
 """What `Session.value` gives for an optional field left empty."""
 
@@ -192,9 +194,7 @@ class Session:
     def act(self, task: Task) -> None:
         # a for-each task is for the users it names, who need not hold its role
         user = self.pick_user(task.actor, [task.assignee] if task.assignee else task.candidates)
-        outcome = None
-        if task.outcomes:
-            outcome = str(self.ask("  outcome", type=click.Choice(list(task.outcomes))))
+        outcome = self.outcome(task)
         data: dict[str, dict[str, Any]] = {}
         docs = self.catalog[task.process_id].flow.documents
         if outcome != "skip":
@@ -217,6 +217,19 @@ class Session:
                     else:
                         return
         self.echo(f"  ✓ done; {inst.process_id} is {inst.status}")
+
+    def outcome(self, task: Task) -> str | None:
+        """The outcome chosen, or None to just complete the task. A sign-off offers
+        ``sign``; a step that may only be skipped offers ``done`` (do it) or ``skip``."""
+        if not task.outcomes:
+            return None
+        choices, default = list(task.outcomes), None
+        if task.kind == "sign":
+            default = "sign"
+        elif choices == ["skip"]:
+            choices, default = [_DONE, "skip"], _DONE
+        picked = str(self.ask("  outcome", type=click.Choice(choices), default=default))
+        return None if picked == _DONE and _DONE not in task.outcomes else picked
 
     def fill(self, data: dict[str, dict[str, Any]], doc: str, name: str, f: FieldDef) -> None:
         value = self.value(f"{doc}.{name}", f)
