@@ -175,3 +175,38 @@ def test_an_optional_step_can_be_done_and_a_sign_off_offers_sign(tmp_path: Path)
     with SQLiteStore(db) as store:
         [row] = store.instances()
         assert decode(store.load(row.instance_id)[1]).documents["plan"] == {"content": "新招牌"}
+
+
+REDRAFT = """procflow: 1
+id: R
+title: 重擬
+actors: {mm: 市場經理, pmm: 產品經理}
+documents:
+  plan:
+    title: 計劃
+    fields:
+      content: text
+      urgent: {type: yesno, default: false}
+      items: {type: list, fields: {customer: text}}
+steps:
+  - {id: draft, title: 制定, actor: mm, fills: plan}
+  - {id: review, title: 審, actor: pmm, decide: {approve: next, revise: draft}}
+"""
+
+
+def test_a_field_offers_its_default_and_a_redraft_what_it_holds(tmp_path: Path) -> None:
+    process, db = tmp_path / "r.yaml", tmp_path / "s.db"
+    process.write_text(REDRAFT, encoding="utf-8")
+    draft = "1\n競品調研\n\ny\nACME\nn\n"  # Enter takes urgent's default (it was refused)
+    redraft = "1\n\nyes\n\n"  # Enter keeps the content and the rows; urgent changes
+    keys = f"s\n{draft}1\nrevise\n{redraft}1\napprove\nq\n"
+    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
+    assert result.exit_code == 0, result.output
+    assert "plan.urgent [yesno] [no]:" in result.output
+    assert "plan.content [text] [競品調研]:" in result.output
+    assert "keep the 1 row(s) it has? (y/n) [y]:" in result.output
+    assert "R 重擬  completed" in result.output
+    with SQLiteStore(db) as store:
+        [row] = store.instances()
+        plan = decode(store.load(row.instance_id)[1]).documents["plan"]
+    assert plan == {"content": "競品調研", "urgent": True, "items": [{"customer": "ACME"}]}

@@ -76,6 +76,17 @@ def parse_value(f: FieldDef, text: str) -> Any:
     return text
 
 
+def _typed(value: Any) -> str:
+    """A stored value as one would type it ('' for none): yes/no, items with commas."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
 class Session:
     """One interactive session over one process (and those it hands off to)."""
 
@@ -198,11 +209,17 @@ class Session:
         data: dict[str, dict[str, Any]] = {}
         docs = self.catalog[task.process_id].flow.documents
         if outcome != "skip":
+            # what each field holds now (a redraft's values, else the field's default),
+            # offered as the answer Enter gives
+            held = self.engine.form(task.id)["properties"]["data"]["properties"]
             for doc, fields in task.fills.items():
                 names = list(fields) or list(docs[doc].fields)
                 data[doc] = {}
+                now = held.get(doc, {}).get("properties", {})
                 for name in names:
-                    self.fill(data, doc, name, docs[doc].fields[name])
+                    self.fill(
+                        data, doc, name, docs[doc].fields[name], now.get(name, {}).get("default")
+                    )
         while True:
             try:
                 inst = self.engine.complete(task.id, by=user, outcome=outcome, data=data or None)
@@ -231,19 +248,22 @@ class Session:
         picked = str(self.ask("  outcome", type=click.Choice(choices), default=default))
         return None if picked == _DONE and _DONE not in task.outcomes else picked
 
-    def fill(self, data: dict[str, dict[str, Any]], doc: str, name: str, f: FieldDef) -> None:
-        value = self.value(f"{doc}.{name}", f)
+    def fill(
+        self, data: dict[str, dict[str, Any]], doc: str, name: str, f: FieldDef, now: Any = None
+    ) -> None:
+        value = self.value(f"{doc}.{name}", f, now)
         if value is _LEFT_EMPTY:
             data.setdefault(doc, {}).pop(name, None)
         else:
             data.setdefault(doc, {})[name] = value
 
-    def value(self, path: str, f: FieldDef) -> Any:
+    def value(self, path: str, f: FieldDef, now: Any = None) -> Any:
         """One field's value, asked again until the engine's own check of the field (its
-        codec) takes it; a list of line items is asked row by row. `_LEFT_EMPTY` when an
-        optional field is left empty. Rules across fields are checked on completing."""
+        codec) takes it; a list of line items is asked row by row. ``now`` (what it holds,
+        in stored form) is what Enter gives. `_LEFT_EMPTY` when an optional field is left
+        empty. Rules across fields are checked on completing."""
         if f.type == "list" and f.fields is not None:
-            return self.rows(path, f, f.fields)
+            return self.rows(path, f, f.fields, now)
         choices = f.of if f.type == "choice" and isinstance(f.of, list) else None
         if choices:
             hint = "/".join(f"{c} {f.titles[c]}" if c in f.titles else c for c in choices)
@@ -251,8 +271,14 @@ class Session:
             hint = f"{f.type}, separated by commas" if f.type == "list" else str(f.type)
         label = f"  {path}" + (f" {f.title}" if f.title else "") + f" [{hint}]"
         codec = codec_for(f)
+        held = _typed(now)
         while True:
-            text = str(self.ask(label, default="" if not f.required else None, show_default=False))
+            if held:
+                text = str(self.ask(label, default=held))
+            else:
+                text = str(
+                    self.ask(label, default="" if not f.required else None, show_default=False)
+                )
             if text == "" and not f.required:
                 return _LEFT_EMPTY
             value = parse_value(f, text)
@@ -263,9 +289,16 @@ class Session:
             for where, problem in problems.items():
                 self.echo(f"  ✗ {where}: {problem}")
 
-    def rows(self, path: str, f: FieldDef, fields: Mapping[str, FieldDef]) -> Any:
-        """A list of line items: each row's fields in turn, until no more rows are wanted."""
+    def rows(self, path: str, f: FieldDef, fields: Mapping[str, FieldDef], now: Any = None) -> Any:
+        """A list of line items: each row's fields in turn, until no more rows are wanted;
+        the rows it holds (``now``) may be kept as they are."""
         title = f" {f.title}" if f.title else ""
+        if now and self.ask(
+            f"  {path}{title}: keep the {len(now)} row(s) it has? (y/n)",
+            type=click.BOOL,
+            default="y",
+        ):
+            return now
         rows: list[dict[str, Any]] = []
         while len(rows) < f.most:
             first = not rows
