@@ -210,3 +210,51 @@ def test_a_field_offers_its_default_and_a_redraft_what_it_holds(tmp_path: Path) 
         [row] = store.instances()
         plan = decode(store.load(row.instance_id)[1]).documents["plan"]
     assert plan == {"content": "競品調研", "urgent": True, "items": [{"customer": "ACME"}]}
+
+
+RULE = """procflow: 1
+id: H
+title: 年終
+actors: {hr: 人事部, gm: 總經理}
+documents:
+  appraisal: {title: 考評, fields: {months_a: number, months_b: number}}
+steps:
+  - id: history
+    title: 歷史記錄
+    actor: hr
+    fills: appraisal
+    requires:
+      - that: appraisal.months_a + appraisal.months_b <= 12
+        message: A、B月數合計不能超過12個月
+  - {id: sign, title: 簽字, actor: gm}
+"""
+
+
+def test_a_rule_across_fields_asks_the_answers_again(tmp_path: Path) -> None:
+    process, db = tmp_path / "h.yaml", tmp_path / "s.db"
+    process.write_text(RULE, encoding="utf-8")
+    # 10 + 5 breaks the rule: the form is asked again with 10 and 5 offered (Enter
+    # keeps months_a); it was dropped, and the task left with nothing said
+    keys = "s\n1\n10\n5\ny\n\n2\n1\nq\n"
+    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
+    assert result.exit_code == 0, result.output
+    assert "✗ A、B月數合計不能超過12個月" in result.output
+    assert "appraisal.months_a [number] [10]:" in result.output
+    assert result.output.count("✓ done") == 2
+    with SQLiteStore(db) as store:
+        [row] = store.instances()
+        assert decode(store.load(row.instance_id)[1]).documents["appraisal"] == {
+            "months_a": "10",
+            "months_b": "2",
+        }
+
+
+def test_a_rule_that_cannot_be_met_leaves_the_task_open_and_says_so(tmp_path: Path) -> None:
+    process, db = tmp_path / "h.yaml", tmp_path / "s.db"
+    process.write_text(RULE, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["run", str(process), "--db", str(db)], input="s\n1\n10\n5\nn\nq\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "the task stays open" in result.output
+    assert "歷史記錄 (history)" in result.output.rsplit("✗", 1)[1]  # listed again, open

@@ -205,46 +205,74 @@ class Session:
     def act(self, task: Task) -> None:
         # a for-each task is for the users it names, who need not hold its role
         user = self.pick_user(task.actor, [task.assignee] if task.assignee else task.candidates)
-        outcome = self.outcome(task)
-        data: dict[str, dict[str, Any]] = {}
         docs = self.catalog[task.process_id].flow.documents
-        if outcome != "skip":
-            # what each field holds now (a redraft's values, else the field's default),
-            # offered as the answer Enter gives
-            held = self.engine.form(task.id)["properties"]["data"]["properties"]
-            for doc, fields in task.fills.items():
-                names = list(fields) or list(docs[doc].fields)
-                data[doc] = {}
-                now = held.get(doc, {}).get("properties", {})
-                for name in names:
-                    self.fill(
-                        data, doc, name, docs[doc].fields[name], now.get(name, {}).get("default")
-                    )
+        # what each field holds now (a redraft's values, else the field's default),
+        # offered as the answer Enter gives
+        held = self.engine.form(task.id)["properties"]["data"]["properties"]
+        now = {
+            doc: {n: f.get("default") for n, f in held[doc]["properties"].items()} for doc in held
+        }
+        outcome = self.outcome(task)
+        data = self.form(task, outcome, now)
         while True:
             try:
                 inst = self.engine.complete(task.id, by=user, outcome=outcome, data=data or None)
                 break
             except InvalidSubmission as exc:
+                fields: list[tuple[str, str]] = []
                 for path, problem in sorted(exc.problems.items()):
-                    self.echo(f"  ✗ {path}: {problem}")
                     doc, _, name = path.partition(".")
                     name = name.split("[")[0]
                     if doc in docs and name in docs[doc].fields:
-                        self.fill(data, doc, name, docs[doc].fields[name])
-                    else:
-                        return
+                        fields.append((doc, name))
+                    self.echo(
+                        f"  ✗ {problem}"
+                        if path.startswith("requires")
+                        else f"  ✗ {path}: {problem}"
+                    )
+                if len(fields) == len(exc.problems):  # each problem is one field's: ask it again
+                    for doc, name in fields:
+                        typed = data.get(doc, {}).get(name)
+                        self.fill(data, doc, name, docs[doc].fields[name], typed)
+                    continue
+                # a rule across fields (or the outcome): every answer may be changed, with
+                # what was typed offered again, or the task left open as it is
+                again = bool(task.outcomes or data) and self.ask(
+                    "  change the answers? (y/n)", type=click.BOOL, default="y"
+                )
+                if not again:
+                    self.echo("  the task stays open")
+                    return
+                outcome = self.outcome(task, outcome)
+                data = self.form(task, outcome, {**now, **data})
         self.echo(f"  ✓ done; {inst.process_id} is {inst.status}")
 
-    def outcome(self, task: Task) -> str | None:
+    def form(
+        self, task: Task, outcome: str | None, now: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """The fields a task fills, each asked in turn (none for a step skipped), with
+        ``now`` (document -> field -> value) as what Enter gives."""
+        data: dict[str, dict[str, Any]] = {}
+        if outcome == "skip":
+            return data
+        docs = self.catalog[task.process_id].flow.documents
+        for doc, fields in task.fills.items():
+            data[doc] = {}
+            for name in list(fields) or list(docs[doc].fields):
+                self.fill(data, doc, name, docs[doc].fields[name], now.get(doc, {}).get(name))
+        return data
+
+    def outcome(self, task: Task, chosen: str | None = None) -> str | None:
         """The outcome chosen, or None to just complete the task. A sign-off offers
-        ``sign``; a step that may only be skipped offers ``done`` (do it) or ``skip``."""
+        ``sign``; a step that may only be skipped offers ``done`` (do it) or ``skip``;
+        ``chosen`` (the one chosen before) is offered first."""
         if not task.outcomes:
             return None
-        choices, default = list(task.outcomes), None
-        if task.kind == "sign":
-            default = "sign"
-        elif choices == ["skip"]:
-            choices, default = [_DONE, "skip"], _DONE
+        choices, default = list(task.outcomes), chosen
+        if choices == ["skip"]:
+            choices, default = [_DONE, "skip"], chosen or _DONE
+        elif task.kind == "sign":
+            default = chosen or "sign"
         picked = str(self.ask("  outcome", type=click.Choice(choices), default=default))
         return None if picked == _DONE and _DONE not in task.outcomes else picked
 
