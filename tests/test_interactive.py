@@ -258,3 +258,28 @@ def test_a_rule_that_cannot_be_met_leaves_the_task_open_and_says_so(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "the task stays open" in result.output
     assert "歷史記錄 (history)" in result.output.rsplit("✗", 1)[1]  # listed again, open
+
+
+ASSIGNED = """procflow: 1
+id: A
+title: 指派
+actors: {hr: 人事部, employee: 員工, mm: 市場經理}
+documents:
+  appraisal: {title: 考核表, fields: {employee: user, trainees: {type: list, of: user}}}
+steps:
+  - {id: name, title: 指定, actor: hr, fills: appraisal}
+  - {id: own, title: 自評, actor: employee, assignee: appraisal.employee}
+  - {id: survey, title: 調查, actor: mm, for_each: appraisal.trainees}
+"""
+
+
+def test_a_person_a_form_names_acts_on_the_task_for_them(tmp_path: Path) -> None:
+    process, db = tmp_path / "a.yaml", tmp_path / "s.db"
+    process.write_text(ASSIGNED, encoding="utf-8")
+    # xiaozhang and xiaoma are named on the form, not pretend members of a role: their
+    # tasks stopped procflow run with an internal error (KeyError)
+    keys = "s\n1\nxiaozhang\nxiaoma\n1\n1\nq\n"
+    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
+    assert result.exit_code == 0, result.output
+    assert "自評 (own) — xiaozhang" in result.output  # whose task it is
+    assert "A 指派  completed" in result.output

@@ -147,7 +147,7 @@ class Session:
             self.echo("  no open tasks")
         for n, t in enumerate(tasks, 1):
             due = f"  due {t.due:%Y-%m-%d %H:%M}" if t.due else ""
-            who = ", ".join(t.candidates or t.actor)
+            who = ", ".join((t.assignee,) if t.assignee else t.candidates or t.actor)
             late = "  OVERDUE" if t.overdue else ""
             self.echo(f"  [{n}] {t.process_id} · {t.title} ({t.step_id}) — {who}{due}{late}")
         return tasks
@@ -184,11 +184,16 @@ class Session:
     def pick_user(self, roles: Sequence[str], people: Sequence[str] = ()) -> User:
         """Who acts: one of ``people`` when given (the users a task is for), else a
         member of one of ``roles``."""
-        people = list(people) or [p for r in roles for p in self.members.get(r, [])]
-        if len(people) == 1:
-            return self.users[people[0]]
-        who = str(self.ask(f"  act as ({', '.join(people)})", default=people[0]))
-        return self.users.get(who) or User(who, roles=frozenset())
+        named = list(people)
+        people = list(dict.fromkeys(named or [p for r in roles for p in self.members.get(r, [])]))
+        who = people[0]
+        if len(people) > 1:
+            who = str(self.ask(f"  act as ({', '.join(people)})", default=who))
+        if who in self.users:
+            return self.users[who]
+        # a person a form names (an assignee, a for-each item) who plays no role here acts
+        # in the task's roles; anyone else typed holds none (to try who may not act)
+        return User(who, roles=frozenset(roles if who in named else ()))
 
     def start(self) -> None:
         process = self.catalog[self.process_id]
