@@ -202,7 +202,7 @@ def test_a_field_offers_its_default_and_a_redraft_what_it_holds(tmp_path: Path) 
     keys = f"s\n{draft}1\nrevise\n{redraft}1\napprove\nq\n"
     result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
     assert result.exit_code == 0, result.output
-    assert "plan.urgent [yesno] [no]:" in result.output
+    assert "plan.urgent [yes/no] [no]:" in result.output
     assert "plan.content [text] [競品調研]:" in result.output
     assert "keep the 1 row(s) it has? (y/n) [y]:" in result.output
     assert "R 重擬  completed" in result.output
@@ -283,3 +283,56 @@ def test_a_person_a_form_names_acts_on_the_task_for_them(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "自評 (own) — xiaozhang" in result.output  # whose task it is
     assert "A 指派  completed" in result.output
+
+
+TYPES = """procflow: 1
+id: T
+title: 類型
+actors: {mm: 市場經理}
+documents:
+  form:
+    title: 表
+    fields:
+      day: date
+      at: datetime
+      signed: yesno
+      done: percent
+      attendees: {type: list, of: user}
+      checks: {type: list, of: yesno}
+      note: {type: text, required: false}
+steps:
+  - {id: fill, title: 填, actor: mm, fills: form}
+"""
+
+
+def test_each_prompt_says_what_to_type_and_takes_it(tmp_path: Path) -> None:
+    process, db = tmp_path / "t.yaml", tmp_path / "s.db"
+    process.write_text(TYPES, encoding="utf-8")
+    # 'true' was refused by a message asking for true/false; 張三，李四 (a Chinese comma)
+    # was one user id; a list of yes/no took no yes/no at all
+    typed = "2026/3/5\n2026-03-05\n2026-03-05 09:30\ntrue\n85%\n張三，李四、王五\nyes, 否\n\n"
+    result = CliRunner().invoke(
+        main, ["run", str(process), "--db", str(db)], input=f"s\n1\n{typed}q\n"
+    )
+    assert result.exit_code == 0, result.output
+    for shown in (
+        "form.day [date YYYY-MM-DD]",
+        "form.at [date and time YYYY-MM-DD HH:MM]",
+        "form.signed [yes/no]",
+        "form.done [percent, 85 for 85%]",
+        "form.attendees [user id, several separated by commas]",
+        "form.note [text, Enter for none]",
+    ):
+        assert shown in result.output
+    assert "✗ form.day: '2026/3/5' is not a date (YYYY-MM-DD)" in result.output
+    with SQLiteStore(db) as store:
+        [row] = store.instances()
+        form = decode(store.load(row.instance_id)[1]).documents["form"]
+    assert form == {
+        "day": "2026-03-05",
+        "at": "2026-03-05T09:30:00",
+        "signed": True,
+        "done": "85",
+        "attendees": ["張三", "李四", "王五"],
+        "checks": [True, False],
+    }

@@ -18,6 +18,7 @@ Imports `runtime`, `store`, `flow.load`, `deadlines`; only `cli` imports it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -57,23 +58,50 @@ def _save_clock(db: Path, clock: ManualClock) -> None:
     atomic_write(_clock_file(db), json.dumps({"now": clock.now().isoformat()}))
 
 
+_YES_NO = {"y": True, "yes": True, "true": True, "是": True}
+_YES_NO |= {"n": False, "no": False, "false": False, "否": False}
+"""The words a yes/no field takes (the engine's message asks for yes or no, true/false)."""
+_SEPARATORS = re.compile("[,，、]")
+"""What separates the items of a list typed on one line (Chinese commas too)."""
+_HINTS = {
+    "date": "date YYYY-MM-DD",
+    "datetime": "date and time YYYY-MM-DD HH:MM",
+    "yesno": "yes/no",
+    "percent": "percent, 85 for 85%",
+    "user": "user id",
+}
+"""What to type for a value of each type whose name does not say it."""
+
+
 def parse_value(f: FieldDef, text: str) -> Any:
     """A typed value from what was typed (the engine checks it properly)."""
-    if f.type in ("number", "money", "percent"):
+    if f.type == "choice" and f.titles:  # a value's title stands for the value
+        return next((value for value, title in f.titles.items() if title == text), text)
+    if f.type == "list" and f.fields is None:
+        parts = (part.strip() for part in _SEPARATORS.split(text))
+        return [_scalar(str(f.of), part) for part in parts if part]
+    return _scalar(str(f.type), text)
+
+
+def _scalar(kind: str, text: str) -> Any:
+    if kind in ("number", "money", "percent"):
         try:
             return Decimal(text.replace(",", "").removesuffix("%"))
         except InvalidOperation:
             return text
-    if f.type == "yesno":
-        low = text.lower()
-        return {"y": True, "yes": True, "是": True, "n": False, "no": False, "否": False}.get(
-            low, text
-        )
-    if f.type == "choice" and f.titles:  # a value's title stands for the value
-        return next((value for value, title in f.titles.items() if title == text), text)
-    if f.type == "list" and f.fields is None:
-        return [part.strip() for part in text.split(",") if part.strip()]
+    if kind == "yesno":
+        return _YES_NO.get(text.lower(), text)
     return text
+
+
+def _hint(f: FieldDef) -> str:
+    """What to type for ``f``: its choices (with their titles), else its type in words."""
+    if f.type == "choice" and isinstance(f.of, list):
+        return "/".join(f"{c} {f.titles[c]}" if c in f.titles else c for c in f.of)
+    if f.type == "list":
+        item = str(f.of or "text")
+        return f"{_HINTS.get(item, item)}, several separated by commas"
+    return _HINTS.get(str(f.type), str(f.type))
 
 
 def _typed(value: Any) -> str:
@@ -297,14 +325,10 @@ class Session:
         empty. Rules across fields are checked on completing."""
         if f.type == "list" and f.fields is not None:
             return self.rows(path, f, f.fields, now)
-        choices = f.of if f.type == "choice" and isinstance(f.of, list) else None
-        if choices:
-            hint = "/".join(f"{c} {f.titles[c]}" if c in f.titles else c for c in choices)
-        else:
-            hint = f"{f.type}, separated by commas" if f.type == "list" else str(f.type)
-        label = f"  {path}" + (f" {f.title}" if f.title else "") + f" [{hint}]"
         codec = codec_for(f)
         held = _typed(now)
+        hint = _hint(f) + ("" if f.required or held else ", Enter for none")
+        label = f"  {path}" + (f" {f.title}" if f.title else "") + f" [{hint}]"
         while True:
             if held:
                 text = str(self.ask(label, default=held))
