@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
+from datetime import date, datetime
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
 from procflow.cli.main import main
 from procflow.runtime.codec import decode
 from procflow.store import SQLiteStore
+from procflow.testing.scenario import Act, Scenario, load_scenario
 
 PROCESS = Path(__file__).parent / "fixtures" / "valid" / "approval.yaml"
 
@@ -336,3 +342,162 @@ def test_each_prompt_says_what_to_type_and_takes_it(tmp_path: Path) -> None:
         "attendees": ["張三", "李四", "王五"],
         "checks": [True, False],
     }
+
+
+# -- every process of processes/, walked by an analyst who follows its scenarios ---------
+
+PROCESSES = Path(__file__).parent.parent / "processes"
+
+
+def _as_typed(value: object) -> str:
+    """A scenario's value as an analyst types it at a prompt."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(_as_typed(item) for item in value)
+    return str(value)
+
+
+class Stuck(Exception):
+    """The analyst cannot answer: a prompt the scenario gives no answer to, or asked again
+    and again."""
+
+
+class Analyst:
+    """Answers `procflow run`'s prompts (in click.prompt's place) as a scenario acts: its
+    starts, steps (as its users, with its outcomes and data) and clock moves; acts that
+    must fail are left out, and so are a start's documents, which `procflow run` does not
+    ask for. Every screen's tasks are read from what the session shows."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.acts = [a for a in scenario.acts if a.error is None and (a.start or a.do or a.advance)]
+        self.act: Act | None = None
+        self.queued: list[str] = []
+        self.rows: dict[str, int] = {}
+        self.asked = 0
+        self.screen: list[str] = []
+
+    def prompt(self, text: str, default: object = None, type: object = None, **_: object) -> object:
+        self.asked += 1
+        if self.asked > 2000:
+            raise Stuck(f"over 2000 prompts; the last: {text!r}")
+        answer = self.answer(text.strip())
+        click.echo(f"{text}: {answer}")
+        if answer == "":
+            if default is None:
+                raise Stuck(f"{text!r} needs an answer the scenario does not give")
+            answer = str(default)
+        try:
+            return click.types.convert_type(type, default).convert(answer, None, None)
+        except click.BadParameter as exc:
+            raise Stuck(f"{text!r} refused {answer!r}: {exc}") from exc
+
+    def answer(self, text: str) -> str:
+        if self.queued:
+            return self.queued.pop(0)
+        if text.startswith("task number"):  # the screen above it: what click.echo wrote
+            sys.stdout.flush()
+            shown = sys.stdout.buffer.getvalue().decode()  # CliRunner's output: a BytesIO
+            self.screen = shown.rsplit("\n── ", 1)[-1].splitlines()
+            return self.next_act()
+        act = self.act
+        assert act is not None, text
+        if text.startswith("act as"):
+            return act.by or (act.start.by if act.start else "")
+        if text == "outcome":
+            return act.outcome or ""
+        data = act.data if act.do else {}
+        path = text.split(" ", maxsplit=1)[0].rstrip(":")
+        doc, _, name = path.partition(".")
+        if "row(s) it has?" in text:
+            return "no"  # the scenario gives every row again
+        if "row?" in text:  # one more row while the scenario's rows last
+            done = self.rows[path] = self.rows.get(path, -1) + 1
+            return "yes" if done < len(data.get(doc, {}).get(name) or []) else "no"
+        if "[" in name:
+            name, _, rest = name.partition("[")
+            index, _, item = rest.partition("].")
+            return _as_typed(data.get(doc, {}).get(name)[int(index)].get(item))
+        return _as_typed(data.get(doc, {}).get(name))
+
+    def next_act(self) -> str:
+        while self.acts:
+            act = self.act = self.acts.pop(0)
+            self.rows = {}
+            if act.start:
+                return "s"
+            if act.advance:
+                self.queued.append(act.advance)
+                return "a"
+            return self.task_number(act)
+        return "q"
+
+    def task_number(self, act: Act) -> str:
+        """The number the screen shows for the act's task: its step and process, for the
+        act's user (a member named on it, or one holding its role), the act's item-th."""
+        process = act.process or self.scenario.process
+        roles = set(self.scenario.users.get(act.by or "", []))
+        lines = [line for line in self.screen if f" {process} · " in line]
+        lines = [line for line in lines if f"({act.do}) — " in line]
+        if act.item is not None:  # the item-th task of the step
+            found = lines[act.item :]
+        else:  # the act's user's: named on it, else holding its role
+            whose = [line.split(" — ")[1].split("  ")[0].split(", ") for line in lines]
+            found = [ln for ln, who in zip(lines, whose, strict=True) if act.by in who]
+            found = found or [ln for ln, who in zip(lines, whose, strict=True) if roles & set(who)]
+        if not found:
+            raise Stuck(f"no open task for {process} {act.do} on the screen")
+        return found[0].split("]")[0].strip(" [")
+
+
+def _ending(process: Path) -> list[Path]:
+    """The scenarios of ``process`` whose instance ends completed."""
+    found = []
+    for path in sorted((process.parent / "scenarios").glob(f"{process.stem}.*.yaml")):
+        scenario = load_scenario(path)[0]
+        if scenario and scenario.expect and scenario.expect.status == "completed":
+            found.append(path)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("process", sorted(PROCESSES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_procflow_run_walks_every_process_to_its_end(
+    process: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each scenario of the process that ends completed, acted out at `procflow run`'s
+    prompts (its own users as --member, its clock as the saved clock), ends so there."""
+    scenarios = _ending(process)
+    assert scenarios, f"{process.name} has no scenario that ends completed to walk it by"
+    for path in scenarios:
+        scenario = load_scenario(path)[0]
+        assert scenario is not None
+        analyst = Analyst(scenario)
+        monkeypatch.setattr(click, "prompt", analyst.prompt)
+        # the memory store (the walk is one run), the clock file where it then lives
+        monkeypatch.chdir(tmp_path)
+        clock = tmp_path / ".procflow" / f"{scenario.process}.db.clock.json"
+        clock.parent.mkdir(exist_ok=True)
+        start = datetime.fromisoformat(scenario.clock)
+        clock.write_text(json.dumps({"now": start.isoformat()}))
+        members: dict[str, list[str]] = {}
+        for user, roles in scenario.users.items():
+            for role in roles:
+                members.setdefault(role, []).append(user)
+        args = ["run", str(process), "--store", "memory:"]
+        args += [f"--member={role}={','.join(users)}" for role, users in members.items()]
+        result = CliRunner().invoke(main, args)
+        tail = result.output[-4000:]
+        assert result.exception is None, f"{path.name}: {result.exception!r}\n{tail}"
+        assert result.exit_code == 0, f"{path.name}\n{tail}"
+        started = result.output.split("✓ started ", 1)[1].split()[0]
+        last = result.output.rsplit("\n── ", 1)[1]  # the screen the walk ends on
+        [shown] = [line for line in last.splitlines() if f"instance {started} " in line]
+        assert shown.split("  ")[-1].startswith("completed"), f"{path.name}: {shown}\n{tail}"
