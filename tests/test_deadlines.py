@@ -481,3 +481,18 @@ def test_round_trip_examples_from_the_brief() -> None:
         date(2028, 3, 1)
         == due_at(YearlyDate(2, 29, False), start=datetime(2028, 1, 1), calendar=CN).date()
     )
+
+
+@pytest.mark.parametrize(
+    ("as_written", "same_as"),
+    [
+        # the customer's text as it is written (spaces of its PDF included)
+        ("當月 7 日之前", "每月7日之前"),  # 當月 7 日之前公布考核結果
+        ("本月10日前", "每月10日前"),
+        ("每年 1 月 1 日-15 日內", "1-15 January"),  # 每年 1 月 1 日-15 日內對員工舉行年終考評
+        ("每年 12 月 30 日之前", "每年12月30日之前"),
+        ("每月 30日之前", "每月30日之前"),
+    ],
+)
+def test_the_customers_deadlines_read_as_written(as_written: str, same_as: str) -> None:
+    assert parse_deadline(as_written) == parse_deadline(same_as)

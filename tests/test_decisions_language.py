@@ -84,6 +84,19 @@ def one(rules: list[str], *, hit: str = "unique", input_: str = "number") -> str
         ("1, 3, [5..6]", [1, 3, 5, 6], [2, 4, 7]),
         ("not([10..20])", [9, 21], [10, 15, 20]),
         ("-", [0, 100], []),
+        # as business Chinese writes them: 以上 and 以下 include the number
+        ("90分以上", [90, 100], [Decimal("89.99")]),
+        ("90 及以上", [90], [89]),
+        ("69分以下", [69, 0], [Decimal("69.01")]),
+        ("70-89分", [70, 89], [Decimal("89.5"), Decimal("69.9")]),
+        ("70~89, 95至100", [70, 89, 95, 100], [90, 94]),
+        ("≥ 90", [90], [89]),
+        ("＞＝ 90", [90], [89]),  # a full-width >=, as a Chinese input method types it
+        ("≠ 5", [4, 6], [5]),
+        ("超過60", [Decimal("60.01")], [60]),  # 超過 leaves the number out
+        ("不足60分", [Decimal("59.99")], [60]),
+        ("不低於60", [60, 61], [Decimal("59.99")]),
+        ("不超過 60", [60], [Decimal("60.01")]),
     ],
 )
 def test_number_cells(cell: str, inside: list[int], outside: list[int]) -> None:
@@ -91,6 +104,36 @@ def test_number_cells(cell: str, inside: list[int], outside: list[int]) -> None:
     match = test.matcher()
     assert all(match(Decimal(v)) for v in inside)
     assert not any(match(Decimal(v)) for v in outside)
+
+
+@pytest.mark.parametrize(
+    ("cell", "inside", "outside"),
+    [
+        ("2,000元以上", ["2000", "1000000"], ["1999.99"]),  # CIN-05: 2000元以上
+        ("5萬元以下", ["50000", "0"], ["50000.01"]),
+        ("1萬-5萬元", ["10000", "50000"], ["9999", "50001"]),
+        ("3天以內", ["3"], ["3.5"]),
+    ],
+)
+def test_amounts_with_units_and_thousands(cell: str, inside: list[str], outside: list[str]) -> None:
+    amount = InputColumn("amount", "money", minimum=Decimal(0))
+    match = build_test(amount, parse_cell(cell), cell).matcher()
+    assert all(match(Decimal(v)) for v in inside)
+    assert not any(match(Decimal(v)) for v in outside)
+
+
+def test_a_range_written_with_one_percent_sign_is_of_percents() -> None:
+    rate = InputColumn("rate", "percent")
+    match = build_test(rate, parse_cell("70-80%"), "70-80%").matcher()
+    assert match(Decimal(70)) and match(Decimal(80)) and not match(Decimal(81))
+    with pytest.raises(CellProblem, match="'%' is only for percent inputs"):
+        build_test(SCORE, parse_cell("70-80%"), "70-80%")
+
+
+def test_a_date_is_not_read_as_a_range_of_amounts() -> None:
+    day = InputColumn("day", "date")
+    match = build_test(day, parse_cell("2026-01-15"), "").matcher()
+    assert match(day.key(date(2026, 1, 15))) and not match(day.key(date(2026, 1, 14)))
 
 
 def test_choice_text_and_date_cells() -> None:
@@ -119,6 +162,9 @@ def test_choice_text_and_date_cells() -> None:
         ("", 0, "the cell is empty"),
         ("!5", 0, "'!' alone"),
         (">=", 2, "nothing follows '>='"),
+        ("70-89分以上", 6, "a range with 以上"),
+        ("超過70-80", 4, "'超過' with a range"),
+        ("未滿60以下", 4, "'未滿' with 以下"),
     ],
 )
 def test_cells_that_do_not_parse(cell: str, offset: int, message: str) -> None:
@@ -388,6 +434,17 @@ def test_cli_prints_outputs_and_rules() -> None:
     assert code == 0
     assert "  grade = B" in out
     assert "rule 2: score 89 >= 70 → grade B" in out
+
+
+def test_a_cell_in_the_sources_words_is_evaluated_and_explained_in_them() -> None:
+    kpi = ROOT / "processes" / "decisions" / "kpi.yaml"  # 90 % 以上 20 分 … 低于 60 % 0 分
+    code, out = run("decide", str(kpi), "KPI-SALES-TEAM", "attainment=90")
+    assert (code, "  points = 20") == (0, out.splitlines()[1])
+    assert "rule 1: attainment 90% matches 90%以上 → points 20" in out
+    code, out = run("decide", str(kpi), "KPI-SALES-TEAM", "attainment=59.99")
+    assert "rule 5: attainment 59.99% matches 低於60% → points 0" in out
+    code, out = run("decide", str(MBO), "MBO-PAY", "score=50")
+    assert "score 50 matches 50分以下" in out
 
 
 def test_cli_json() -> None:

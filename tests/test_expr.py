@@ -196,6 +196,30 @@ def test_syntax_hints() -> None:
     assert "?" in only(bad("1 if flag else 2", expect=None)).hint
 
 
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [  # amounts and comparisons as the customer's text writes them
+        ("proposal.budget >= 2000元", "unexpected character '元'", "without a unit: 2000, not"),
+        ("proposal.budget >= 5萬", "unexpected character '萬'", "5萬 is 50000"),
+        ("proposal.budget 2000以上", "unexpected character '以'", "write >= before the number"),
+        ("proposal.budget 2000 以下", "unexpected character '以'", "write <= before the number"),
+        ("proposal.budget ≥ 2000", "unexpected character '≥'", "type >="),
+        ("proposal.budget 超過 2000", "unexpected character '超'", "write > for 超過"),
+        ("proposal.budget 不超過 2000", "unexpected character '不'", "write <= for 不超過"),
+        ("proposal.budget >= 2,000", "'2,000' has a thousands separator", "write 2000, without"),
+        ("proposal.budget >= 1,500.50", "'1,500.50' has a thousands separator", "write 1500.50,"),
+    ],
+)
+def test_amounts_written_as_in_chinese_text_get_a_hint(text: str, message: str, hint: str) -> None:
+    issue = only(bad(text))
+    assert (issue.code, issue.message) == ("PF401", message)
+    assert hint in issue.hint
+
+
+def test_two_arguments_are_not_a_thousands_separator() -> None:
+    assert run("max(1,2) + max(10, 200) + size([1,20,300])", expect=NUMBER) == 205
+
+
 # -- names and types -------------------------------------------------------------------
 
 

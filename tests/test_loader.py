@@ -204,3 +204,28 @@ def test_a_value_of_the_wrong_type_is_shown_as_written_in_yaml(title: str, messa
     with pytest.raises(procflow.DefinitionError) as info:  # was "None should be text"
         procflow.loads(text, name="p.yaml")
     assert f"p.yaml:3:{8 if title else 7}: error PF203: {message}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        (
+            "{id: a, actr: clerk}",
+            "p.yaml:5:13: error PF201: unknown key 'actr' (did you mean 'actor'?)",
+        ),
+        (
+            "{id: a, sing: {all_of: [clerk]}}",
+            "error PF201: unknown key 'sing' (did you mean 'sign'?)",
+        ),
+        # no misspelt kind, only keys that steps have: the step has no kind
+        ("{id: a, not_by: b}", "error PF205: a step needs exactly one kind"),
+        ("{id: a, actor: clerk, end: done}", "error PF205: a step needs exactly one kind"),
+    ],
+)
+def test_a_misspelt_kind_key_is_named_with_what_it_was_meant_to_be(
+    step: str, expected: str
+) -> None:
+    text = f"procflow: 1\nid: P\ntitle: t\nsteps:\n  - {step}\n"
+    with pytest.raises(procflow.DefinitionError) as info:  # was PF205 for a typo too
+        procflow.loads(text, name="p.yaml")
+    assert expected in str(info.value)

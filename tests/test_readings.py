@@ -37,7 +37,16 @@ def test_conditions(note: str, value: str, warns: bool) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "warns"),
-    [("> 2000", True), ("(2000..5000]", True), (">= 2000", False), ("[2000..5000]", False)],
+    [
+        ("> 2000", True),
+        ("(2000..5000]", True),
+        (">= 2000", False),
+        ("[2000..5000]", False),
+        ("超過2000元", True),  # the cell in words leaves 2000 out as well
+        ("＞ 2000", True),
+        ("2000元以上", False),
+        ("不低於2000", False),
+    ],
 )
 def test_cells_against_yi_shang(cell: str, warns: bool) -> None:
     text = f'tables:\n  T:\n    notes: [2000元以上]\n    rules:\n      - ["{cell}", a]\n'
@@ -45,7 +54,15 @@ def test_cells_against_yi_shang(cell: str, warns: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("cell", "warns"), [("< 50", True), ("[0..50)", True), ("<= 50", False), ("[0..50]", False)]
+    ("cell", "warns"),
+    [
+        ("< 50", True),
+        ("[0..50)", True),
+        ("<= 50", False),
+        ("[0..50]", False),
+        ("不足50分", True),
+        ("50分以下", False),
+    ],
 )
 def test_cells_against_yi_xia(cell: str, warns: bool) -> None:
     text = f'tables:\n  T:\n    rules:\n      - when: {{score: "{cell}"}}\n        note: 50分以下\n'

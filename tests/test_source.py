@@ -135,6 +135,37 @@ def test_a_file_not_in_utf8_is_told_which_encoding_it_looks_like(
     assert named in problem.hint and "save it as UTF-8" in problem.hint
 
 
+FULL_WIDTH = "id: X\nsteps:\n  - id: a\n    title: 審批\n    decide: {ok: next, back: a}\n"
+
+
+@pytest.mark.parametrize(
+    ("typed", "where", "named"),
+    [
+        (("    title: 審批", "    title：審批"), (4, 10), "'：' where YAML needs ':'"),
+        (("    title: 審批", "\u3000\u3000title: 審批"), (4, 1), "indented with a full-width"),
+        (("ok: next, back", "ok: next，back"), (5, 22), "'，' where YAML needs ','"),
+        (("  - id: a", "  － id: a"), (3, 3), "'－' where YAML needs '-'"),
+        (("{ok", "｛ok"), (5, 13), "'｛' where YAML needs '{'"),
+    ],
+)
+def test_a_full_width_character_where_yaml_needs_its_own_is_named_where_it_is(
+    typed: tuple[str, str], where: tuple[int, int], named: str
+) -> None:
+    _, [problem] = source.parse(FULL_WIDTH.replace(*typed), "p.yaml")
+    assert problem.code == "PF103"
+    assert (problem.line, problem.column) == where
+    assert named in problem.hint
+
+
+def test_full_width_characters_in_text_are_text() -> None:
+    text = FULL_WIDTH.replace("title: 審批", "title: 注：審批，簽字［附件］")
+    doc, problems = source.parse(text, "p.yaml")
+    assert doc is not None and not problems
+    broken = text.replace("［附件］", "［附件］\n   bad: x")  # another mistake, next to them
+    _, [problem] = source.parse(broken, "p.yaml")
+    assert "full-width" not in problem.hint
+
+
 def test_missing_file(tmp_path: Path) -> None:
     _, problems = source.load_file(tmp_path / "nope.yaml")
     assert [p.code for p in problems] == ["PF101"]

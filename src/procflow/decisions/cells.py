@@ -73,8 +73,8 @@ class UnaryTest:
     def why(self, column: InputColumn, value: Any) -> str:
         """Why ``value`` matched, in words for the person appraised: ``score 89 in [70..90)``."""
         shown = column.show(value)
-        if self.form == "cmp":
-            return f"{column.name} {shown} {self.text}"
+        if self.form == "cmp" and self.text.lstrip()[:1] in tuple("<>=!≥≤≠＜＞＝！"):
+            return f"{column.name} {shown} {self.text}"  # score 89 >= 70
         if self.form == "eq":
             return f"{column.name} = {shown}"
         if self.form == "range":

@@ -10,11 +10,17 @@ tests", with CEL's operators)::
     range   := ('[' | '(') literal '..' literal (']' | ')')
     literal := number ['%'] | date | "text" | 'text' | true | false | word
 
+and, as business Chinese writes an amount: ``90分以上`` and ``2,000元以上`` (``>=``: 以上
+includes the number), ``69分以下`` and ``3天以內`` (``<=``), ``70-89分`` or ``70至89``
+(both ends included), ``5萬元`` (50,000), ``超過2000`` (``>``), ``不足60`` (``<``),
+``不超過2000`` (``<=``), ``不低於60`` (``>=``); ``≥``, ``≤``, ``≠`` and full-width
+operators are the ASCII ones.
+
 ``[`` and ``]`` include the end, ``(`` and ``)`` leave it out. Reading is by
 hand, character by character, so every problem has an offset into the cell
 (`CellProblem`, PF501); what the atoms mean for an input's type is `cells`.
 
-Imports `columns` (dates, number display) only.
+Imports `columns` (dates, number display) and the expression lexer's words for comparisons.
 """
 
 from __future__ import annotations
@@ -26,12 +32,25 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from procflow.decisions.columns import InputColumn, parse_date, show_number
+from procflow.language.expr.lexer import COMPARISON_WORDS
 
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WORD = re.compile(r"[^\s,()\[\]\"'<>=!.]+(?:\.[^\s,()\[\]\"'<>=!.]+)*")
 _NOT = re.compile(r"\s*not\s*\(")
 _OPERATORS = ("<=", ">=", "==", "!=", "<", ">", "=")
+_SIGNS = {"≥": ">=", "≤": "<=", "≠": "!="}
+_AMOUNT = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+-]?\d+(?:\.\d+)?"
+_UNITS = r"%|分|元|人|天|日|個|个|次|件|份|家|台|項|项"
+# An amount as business Chinese writes it: 90分以上, 2,000元以上, 5萬元以下, 70-89分. 以上 and
+# 以下 include the number (2,000元以上 is >= 2000); a range of two amounts includes both ends.
+_BEFORE = {op: "|".join(words) for op, words in COMPARISON_WORDS.items()}  # 超過 2000: > 2000
+_CHINESE = re.compile(
+    "(?:" + "|".join(f"(?P<pre{k}>{words})" for k, words in enumerate(_BEFORE.values())) + r")?\s*"
+    rf"(?P<n>{_AMOUNT})\s*(?P<wan>[萬万])?\s*(?P<unit>{_UNITS})?"
+    rf"(?:\s*(?P<dash>-|~|～|至|到)\s*(?P<m>{_AMOUNT})\s*(?P<wan2>[萬万])?\s*(?P<unit2>{_UNITS})?)?"
+    r"\s*(?P<side>(?:及|或)?(?:以上|以下|以內|以内))?"
+)
 _MAX_CELL = 500
 
 
@@ -129,11 +148,20 @@ class _Reader:
             return self.between()
         if c in ("]", ")"):
             raise self.fail(f"unexpected '{c}'", "a range is written [low..high] or (low..high)")
-        op = next((o for o in _OPERATORS if self.text.startswith(o, self.pos)), None)
+        chinese = self.chinese()
+        if chinese is not None:
+            return chinese
+        # ≥ ≤ ≠, and the full-width ＞＝ of a Chinese input method, are the ASCII operators
+        ahead = self.text[self.pos : min(self.pos + 2, self.end)]
+        ahead = _SIGNS.get(ahead[:1]) or "".join(
+            chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else ch for ch in ahead
+        )
+        op = next((o for o in _OPERATORS if ahead.startswith(o)), None)
+        width = 1 if c in _SIGNS else len(op or "")
         if op is None and c == "!":
             raise self.fail("'!' alone is not a test", "write != for 'not equal', or not(...)")
         if op is not None:
-            self.pos += len(op)
+            self.pos += width
             self.skip()
             nxt = self.peek()
             if not nxt or nxt == ",":
@@ -144,6 +172,53 @@ class _Reader:
                     f"write one comparison, e.g. {op} 5",
                 )
         return Compare(op or "=", self.literal(), start)
+
+    def chinese(self) -> Atom | None:
+        """An amount written as business Chinese writes it (`_CHINESE`), or None when the
+        cell has none here: a plain number or operator goes the usual way."""
+        m = _CHINESE.match(self.text, self.pos, self.end)
+        before = (
+            None if m is None else next((op for k, op in enumerate(_BEFORE) if m[f"pre{k}"]), None)
+        )
+        if m is None or not (
+            before or "," in m["n"] or m["wan"] or m["dash"] or m["side"]
+            or m["unit"] not in (None, "%")
+        ):  # fmt: skip
+            return None
+        after = m.end()
+        while after < self.end and self.text[after].isspace():
+            after += 1
+        if after < self.end and self.text[after] != ",":
+            return None  # more follows (90分abc): the usual reading says what is wrong
+        start = self.pos
+        self.pos = m.end()
+        lo = self._amount(m, "n", "wan", "unit", m["unit2"])
+        if before and (m["dash"] or m["side"]):
+            word = m.group(0)[: m.start("n") - start].strip()
+            other = f"{m['n']}-{m['m']}" if m["dash"] else f"{m['n']}{m['side']}"
+            raise self.fail(
+                f"'{word}' with {'a range' if m['dash'] else m['side']}",
+                f"write {word}{m['n']} or {other}, not both",
+                m.start("dash") if m["dash"] else m.start("side"),
+            )
+        if m["dash"]:
+            if m["side"]:
+                raise self.fail(
+                    f"a range with {m['side']}", "write 70-89 or 70以上, not both", m.start("side")
+                )
+            hi = self._amount(m, "m", "wan2", "unit2", m["unit"])
+            return Between(lo, hi, True, True, start)
+        op = {"以上": ">=", "以下": "<=", "以內": "<=", "以内": "<="}.get((m["side"] or "")[-2:])
+        return Compare(before or op or "=", lo, start)
+
+    def _amount(
+        self, m: re.Match[str], number: str, wan: str, unit: str, shared: str | None = None
+    ) -> Lit:
+        """The amount of ``m``'s groups ``number``, ``wan`` (萬: × 10,000) and ``unit`` (the
+        range's ``shared`` unit when it has none: 70-89%), as written."""
+        value = Decimal(m[number].replace(",", "")) * (10_000 if m[wan] else 1)
+        start, end = m.start(number), max(m.end(g) for g in (number, wan, unit) if m[g])
+        return Lit("number", value, self.text[start:end], start, (m[unit] or shared) == "%")
 
     def between(self) -> Between:
         start = self.pos

@@ -20,7 +20,7 @@ from typing import Any, Union
 from pydantic import BaseModel, ValidationError
 
 from procflow.language.diagnostics import Diagnostic, did_you_mean
-from procflow.language.model import step_kind
+from procflow.language.model import KIND_KEYS, Step, step_kind
 from procflow.language.source import Document, Path_
 
 _IDENT_PATTERN = "^[A-Za-z][A-Za-z0-9_]*$"
@@ -59,6 +59,26 @@ def _data_path(data: Any, loc: tuple[str | int, ...]) -> Path_:
         else:
             break
     return tuple(path)
+
+
+def _kind_key_typo(data: Any, path: Path_) -> tuple[str, str] | None:
+    """In a step with no key that marks its kind, a key that is a misspelt one ('actr'),
+    and its did-you-mean hint; None when there is no such key."""
+    step = data
+    for part in path:
+        step = step[part]
+    if not isinstance(step, dict) or any(k in KIND_KEYS for k in step):
+        return None
+    known: set[str] = set()  # the keys of every kind of step ('not_by' is no typo)
+    for member in typing.get_args(typing.get_args(Step)[0]):
+        known.update(_allowed_keys(typing.get_args(member)[0]))
+    for key in step:
+        if key in known:
+            continue
+        hint = did_you_mean(str(key), list(KIND_KEYS))
+        if hint:
+            return str(key), hint
+    return None
 
 
 def _model_at(
@@ -168,6 +188,11 @@ def diagnostics_from(
             if (path, "kind") in seen:
                 continue
             seen.add((path, "kind"))
+            typo = _kind_key_typo(doc.data, path)
+            if typo is not None:  # 'actr: pmm': the kind is there, misspelt
+                key, hint = typo
+                yield doc.diag((*path, key), "PF201", f"unknown key '{key}'", hint, at_key=True)
+                continue
             yield doc.diag(
                 path,
                 "PF205",

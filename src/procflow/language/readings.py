@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 from procflow.language.deadlines import DeadlineSyntaxError, MonthlyDay, YearlyDate, parse_deadline
 from procflow.language.diagnostics import Diagnostic, Severity
 from procflow.language.expr.issues import ExprFailure
+from procflow.language.expr.lexer import COMPARISON_WORDS
 from procflow.language.expr.nodes import Binary, Literal, Node
 from procflow.language.expr.parser import parse
 from procflow.language.source import Document, Path_, pointer, walk
@@ -45,7 +46,11 @@ _BOUND = re.compile(
 )
 _DAY = re.compile(r"(\d{1,2})\s*[日号號]\s*(之前|以前|前)")
 _OTHER_READING = re.compile(r"不含|不包括|exclusive|excluding|excludes|not including", re.I)
-_STRICT_CELL = re.compile(r"\s*([<>])\s*" + _NUMBER + r"\s*%?\s*")
+_ABOVE = (">", "＞", *COMPARISON_WORDS[">"])  # a cell that leaves its number out: > 2000, 超過2000
+_STRICT_CELL = re.compile(
+    r"\s*(" + "|".join((*_ABOVE, "<", "＜", *COMPARISON_WORDS["<"])) + r")\s*" + _NUMBER
+    + r"\s*(?:%|元|萬元|万元|分|個|个|天|日|人|名|次)?\s*"
+)  # fmt: skip
 _OPEN_LOW = re.compile(r"\s*\(\s*" + _NUMBER + r"\s*%?\s*\.\..*")
 _OPEN_HIGH = re.compile(r".*\.\.\s*" + _NUMBER + r"\s*%?\s*\)\s*")
 _ANY_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
@@ -213,7 +218,7 @@ def _in_condition(
 def _in_cell(text: str) -> tuple[Decimal, str] | None:
     if m := _STRICT_CELL.fullmatch(text):
         n = _decimal(m[2])
-        return None if n is None else (n, "以上" if m[1] == ">" else "以下")
+        return None if n is None else (n, "以上" if m[1] in _ABOVE else "以下")
     if m := _OPEN_LOW.fullmatch(text):
         n = _decimal(m[1])
         return None if n is None else (n, "以上")

@@ -611,7 +611,12 @@ def parse(text: str, file: str = "<string>") -> tuple[Document | None, list[Diag
         message = (exc.problem or "the YAML does not parse").strip()
         if exc.context:
             message = f"{exc.context.strip()}: {message}"
-        return None, [Diagnostic(file, line, col, "PF103", message, _yaml_hint(message))]
+        full_width = _full_width_at(text, line)
+        if full_width is not None:  # point at the character to retype
+            line, col, hint = full_width
+        else:
+            hint = _yaml_hint(message)
+        return None, [Diagnostic(file, line, col, "PF103", message, hint)]
     except RecursionError:
         return None, [
             Diagnostic(
@@ -646,6 +651,41 @@ def parse(text: str, file: str = "<string>") -> tuple[Document | None, list[Diag
             )
         ]
     return Document(file, text, data, Positions(builder.spans)), builder.problems
+
+
+def _full_width_at(text: str, line: int) -> tuple[int, int, str] | None:
+    """When YAML does not parse, a full-width character a Chinese input method typed where
+    YAML needs its ASCII twin, on the line of the error or the one before: a full-width
+    space indenting the line, a '－' item dash, a '：' after a key (before any ':'), a '，'
+    between the items of a {...} or [...], or a full-width bracket. Text values may hold
+    all of these; only where they stand in for YAML's own characters are they named.
+    Returns its line, column and the hint, or None."""
+    lines = text.splitlines()
+    for n in (line, line - 1):
+        if not 1 <= n <= len(lines):
+            continue
+        body = lines[n - 1].lstrip(" ")
+        indent = len(lines[n - 1]) - len(body)
+        if body.startswith("\u3000"):
+            return n, indent + 1, "the line is indented with a full-width space: use ASCII spaces"
+        colon = body.find(":")
+        value = body[colon + 1 :].lstrip(" ") if colon >= 0 else body
+        found = None
+        if body.startswith("\uff0d"):  # －
+            found = "\uff0d"
+        elif value.startswith(("\uff5b", "\uff3b")):  # ｛ ［ where a value starts
+            found = value[0]
+        elif "\uff1a" in (body if colon < 0 else body[:colon]):  # ： after a key
+            found = "\uff1a"
+        elif "{" in body or "[" in body:  # ， ｝ ］ within a flow collection
+            found = next((c for c in body if c in "\uff0c\uff5d\uff3d"), None)
+        if found is not None:
+            ascii_twin = chr(ord(found) - 0xFEE0)
+            space = " followed by a space" if ascii_twin in ":,-" else ""
+            hint = f"a full-width '{found}' where YAML needs '{ascii_twin}': "
+            hint += f"type the ASCII one{space}"
+            return n, indent + body.index(found) + 1, hint
+    return None
 
 
 def _yaml_hint(message: str) -> str:

@@ -35,7 +35,7 @@ _FOLD = str.maketrans(
     | {chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}
     | dict.fromkeys("\u3000\u00a0", " ")
     | dict.fromkeys("‐‑‒–—―−~〜～", "-")
-    | dict(zip("時個週內鐘號兩後禮頭於鍾", "时个周内钟号两后礼头于钟", strict=True))
+    | dict(zip("時個週內鐘號兩後禮頭於鍾當", "时个周内钟号两后礼头于钟当", strict=True))
 )
 _ZH_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
 _WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
@@ -99,13 +99,14 @@ _MONTHLY = _Form(
     rf"(?:the\s+)?(?P<d>{_D}){_ORD}"
     r"(?P<suf>\s+(?:day\s+)?of\s+(?:each|every|the)\s+month|\s+(?:each|every)\s+month|\s+monthly)?"
 )
-_MONTHLY_ZH = _Form(rf"(?:于|在)?每个?月的?\s*(?P<d>{_ZN}){_DAY_ZH}{_BEFORE_ZH}")
+# 當月 and 本月 ("this month's") name the same day as 每月: the seed's 當月7日之前公布
+_MONTHLY_ZH = _Form(rf"(?:于|在)?(?:每个?月|当月|本月)的?\s*(?P<d>{_ZN}){_DAY_ZH}{_BEFORE_ZH}")
 _KW = r"(?:(?P<kw>before|by|on|due(?:\s+(?:by|on|before))?|no\s+later\s+than)\s+)?"
 _YEARLY = (
     _Form(rf"{_KW}(?:the\s+)?(?P<d>{_D}){_ORD}\s+(?:of\s+)?(?P<m>[a-z]+)\.?{_EACH_YEAR}"),
     _Form(rf"{_KW}(?P<m>[a-z]+)\.?\s+(?:the\s+)?(?P<d>{_D}){_ORD},?{_EACH_YEAR}"),
 )
-_YEARLY_ZH = _Form(rf"(?:每年)?(?P<m>{_ZN})\s*月\s*(?P<d>{_ZN}){_DAY_ZH}{_BEFORE_ZH}")
+_YEARLY_ZH = _Form(rf"(?:每年)?\s*(?P<m>{_ZN})\s*月\s*(?P<d>{_ZN}){_DAY_ZH}{_BEFORE_ZH}")
 _WINDOW = (
     _Form(
         rf"(?:from\s+|between\s+)?(?P<d>{_D}){_ORD}{_DASH}(?P<d2>{_D}){_ORD}\s+(?:of\s+)?(?P<m>[a-z]+)\.?{_EACH_YEAR}"
@@ -115,8 +116,8 @@ _WINDOW = (
     ),
 )
 _WINDOW_ZH = _Form(
-    rf"(?:每年)?(?P<m>{_ZN})\s*月\s*(?P<d>{_ZN})\s*(?:日|号)?\s*(?:-|至|到)\s*"
-    rf"(?:(?P<m2>{_ZN})\s*月\s*)?(?P<d2>{_ZN}){_DAY_ZH}"
+    rf"(?:每年)?\s*(?P<m>{_ZN})\s*月\s*(?P<d>{_ZN})\s*(?:日|号)?\s*(?:-|至|到)\s*"
+    rf"(?:(?P<m2>{_ZN})\s*月\s*)?(?P<d2>{_ZN}){_DAY_ZH}(?:之|以)?内?"  # 1日-15日內: the seed's
 )
 _BARE_DAY_ZH = _Form(rf"(?P<d>{_ZN})\s*(?:日|号)(?:之|以)?前?")
 _UNKNOWN_UNIT = _Form(rf"(?:(?:within|in)\s+)?(?P<n>{_D})\s*(?P<w>[a-z][a-z ]*?)")

@@ -44,6 +44,17 @@ _BAD_OPERATORS = {
     "}": "maps are not part of the expression language",
 }
 _CURLY_QUOTES = frozenset("“”‘’「」")
+COMPARISON_WORDS = {
+    ">": ("超過", "超过", "大於", "大于", "多於", "多于", "高於", "高于"),
+    "<": ("不足", "低於", "低于", "少於", "少于", "未滿", "未满", "小於", "小于"),
+    "<=": ("不超過", "不超过", "不多於", "不多于", "不高於", "不高于", "不大於", "不大于"),
+    ">=": ("不低於", "不低于", "不少於", "不少于", "不小於", "不小于"),
+}
+"""The words business Chinese compares amounts with, by the operator each means: 超過 2000
+leaves 2000 out (``>``), 不超過 2000 takes it in (``<=``). 以上 and 以下, after the number,
+include it (``>=``, ``<=``)."""
+_SIGNS = {"≥": ">=", "≤": "<=", "≠": "!="}
+_UNIT_CHARS = frozenset("元分萬万%")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +153,27 @@ def _operator(text: str, i: int) -> Token:
     if c in _BAD_OPERATORS:
         raise fail("PF401", f"'{c}' is not an operator", i, i + 1, _BAD_OPERATORS[c])
     shown = c if c.isprintable() else repr(c)
-    raise fail("PF401", f"unexpected character '{shown}'", i, i + 1, _hint_for_char(c))
+    raise fail("PF401", f"unexpected character '{shown}'", i, i + 1, _hint_at(text, i))
+
+
+def _hint_at(text: str, i: int) -> str:
+    """The hint for a character the language does not have, read with what surrounds it:
+    how to write an amount or a comparison that business Chinese writes in words."""
+    c = text[i]
+    if c in _SIGNS:
+        return f"type {_SIGNS[c]}"
+    rest = text[i:]
+    for side, op in (("以上", ">="), ("以下", "<="), ("及以上", ">="), ("及以下", "<=")):
+        if rest.startswith(side):
+            return f"write {op} before the number: {side} includes it, as in amount {op} 2000"
+    for op, words in COMPARISON_WORDS.items():
+        word = next((w for w in sorted(words, key=len, reverse=True) if rest.startswith(w)), None)
+        if word is not None:
+            return f"write {op} for {word}, as in amount {op} 2000"
+    before = text[:i].rstrip()
+    if c in _UNIT_CHARS and before[-1:].isdigit():
+        return "write the amount alone, without a unit: 2000, not 2000元; 5萬 is 50000"
+    return _hint_for_char(c)
 
 
 def _digits(text: str, j: int) -> int:

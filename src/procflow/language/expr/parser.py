@@ -169,6 +169,21 @@ class _Parser:
                 token.end,
                 _RESERVED[token.text],
             )
+        before, after = self.tokens[self.pos - 1 : self.pos], self.tokens[self.pos + 1 :][:1]
+        if (  # 2,000: where a comma cannot be, a thousands separator
+            token.text == ","
+            and before[:1] and before[0].kind == "num" and "." not in before[0].text
+            and after[:1] and after[0].kind == "num" and len(after[0].text.split(".")[0]) == 3
+            and after[0].start == token.end
+        ):  # fmt: skip
+            whole = before[0].text + after[0].text
+            return fail(
+                "PF401",
+                f"'{before[0].text},{after[0].text}' has a thousands separator",
+                before[0].start,
+                after[0].end,
+                f"write {whole}, without the comma",
+            )
         return fail(
             "PF401",
             f"unexpected {_describe(token)}",
