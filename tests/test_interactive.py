@@ -344,6 +344,45 @@ def test_each_prompt_says_what_to_type_and_takes_it(tmp_path: Path) -> None:
     }
 
 
+READS = """procflow: 1
+id: RD
+title: 審批
+actors: {mm: 市場經理, pmm: 產品經理, ka: 大客戶經理}
+documents:
+  plan:
+    title: 計劃
+    fields:
+      kind: {type: choice, of: [annual, monthly], titles: {annual: 年度}}
+      budget: {type: money, title: 預算}
+      items: {type: list, title: 明細, fields: {customer: text}}
+  findings: {title: 調研資料, fields: {needs: {type: text, title: 需求}}}
+steps:
+  - {id: draft, title: 制定, actor: mm, fills: plan}
+  - {id: research, title: 調研, actor: ka, for_each: member, fills: findings}
+  - id: review
+    title: 審
+    actor: pmm
+    reads: [plan, findings]
+    decide: {approve: next, revise: draft}
+"""
+
+
+def test_a_task_shows_the_documents_it_reads(tmp_path: Path) -> None:
+    process, db = tmp_path / "rd.yaml", tmp_path / "s.db"
+    process.write_text(READS, encoding="utf-8")
+    keys = "s\n1\n年度\n1200.50\ny\nACME\nn\n1\n價格\n1\n售後\n1\napprove\nq\n"
+    args = ["run", str(process), "--db", str(db), "--member", "ka=wu,zheng"]
+    result = CliRunner().invoke(main, args, input=keys)
+    assert result.exit_code == 0, result.output
+    # the approver saw nothing of what they approve
+    shown = result.output.rsplit("(review) — pmm", 1)[1].split("outcome", 1)[0]
+    for line in ("《計劃》", "kind: annual 年度", "預算: 1200.50", "明細:", "- customer ACME"):
+        assert line in shown
+    assert "《調研資料》" in shown
+    assert shown.index("· wu") < shown.index("需求: 價格") < shown.index("· zheng")
+    assert shown.index("需求: 售後") > shown.index("· zheng")
+
+
 # -- every process of processes/, walked by an analyst who follows its scenarios ---------
 
 PROCESSES = Path(__file__).parent.parent / "processes"

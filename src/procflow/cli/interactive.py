@@ -241,10 +241,12 @@ class Session:
         docs = self.catalog[task.process_id].flow.documents
         # what each field holds now (a redraft's values, else the field's default),
         # offered as the answer Enter gives
-        held = self.engine.form(task.id)["properties"]["data"]["properties"]
+        form = self.engine.form(task.id)["properties"]
+        held = form["data"]["properties"]
         now = {
             doc: {n: f.get("default") for n, f in held[doc]["properties"].items()} for doc in held
         }
+        self.shown(form.get("context", {}).get("properties", {}))
         outcome = self.outcome(task)
         data = self.form(task, outcome, now)
         while True:
@@ -279,6 +281,42 @@ class Session:
                 outcome = self.outcome(task, outcome)
                 data = self.form(task, outcome, {**now, **data})
         self.echo(f"  ✓ done; {inst.process_id} is {inst.status}")
+
+    def shown(self, context: Mapping[str, Any]) -> None:
+        """The documents a task reads (``context`` of its form), with their values: what
+        an approver decides on. A per-person form shows each copy, with who filled it."""
+        for name, doc in context.items():
+            self.echo(f"  《{doc.get('title') or name}》")
+            if doc["type"] == "array":
+                fields = doc["items"]["properties"]
+                for values, copy in zip(doc["default"], doc["x-procflow-copies"], strict=True):
+                    self.echo(f"    · {copy['by'] or 'system'}")
+                    self.values(fields, values, "      ")
+            else:
+                fields = doc["properties"]
+                self.values(fields, {n: f["default"] for n, f in fields.items() if "default" in f})
+
+    def values(
+        self, fields: Mapping[str, Any], values: Mapping[str, Any], indent: str = "    "
+    ) -> None:
+        """Each field's title and value; line items one row a line."""
+        if not values:
+            self.echo(f"{indent}(empty)")
+        for name, value in values.items():
+            field = fields.get(name, {})
+            title = field.get("title") or name
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                self.echo(f"{indent}{title}:")
+                for row in value:
+                    self.echo(
+                        f"{indent}  - " + ", ".join(f"{k} {_typed(v)}" for k, v in row.items())
+                    )
+                continue
+            named = field.get("x-procflow-titles", {})  # a choice is shown with its title
+            shown = (
+                f"{value} {named[value]}" if isinstance(value, str) and value in named else value
+            )
+            self.echo(f"{indent}{title}: {_typed(shown)}")
 
     def form(
         self, task: Task, outcome: str | None, now: Mapping[str, Mapping[str, Any]]
