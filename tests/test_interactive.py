@@ -383,6 +383,38 @@ def test_a_task_shows_the_documents_it_reads(tmp_path: Path) -> None:
     assert shown.index("需求: 售後") > shown.index("· zheng")
 
 
+TIMED = """procflow: 1
+id: D
+title: 期限
+actors: {hr: 人事部, employee: 員工}
+steps:
+  - {id: publish, title: 公布, actor: hr}
+  - id: respond
+    title: 確認或申訴
+    actor: employee
+    decide: {accept: next, appeal: next}
+    deadline: {due: 2 days, expire: accept}
+"""
+
+
+def test_the_clock_moves_to_a_moment_and_says_what_its_deadlines_did(tmp_path: Path) -> None:
+    process, db = tmp_path / "d.yaml", tmp_path / "s.db"
+    process.write_text(TIMED, encoding="utf-8")
+    db.with_name("s.db.clock.json").write_text('{"now": "2026-03-02T09:00:00"}')
+    # a moment was refused with a hint about deadlines ('before the 25th of each month'),
+    # which the prompt refused in turn; and the respond task went without a word
+    keys = "s\n1\na\ntomorrow\na\n2026-03-01\na\n2026-03-05 09:00\nq\n"
+    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
+    assert result.exit_code == 0, result.output
+    assert "✗ 'tomorrow' is neither a duration" in result.output
+    assert "✗ the clock does not go back: it is 2026-03-02 09:00" in result.output
+    assert "✓ now 2026-03-05 09:00" in result.output
+    assert "D · respond (" in result.output
+    assert ") is overdue" in result.output
+    assert ") was closed by its deadline: accept" in result.output
+    assert "D 期限  completed" in result.output
+
+
 # -- every process of processes/, walked by an analyst who follows its scenarios ---------
 
 PROCESSES = Path(__file__).parent.parent / "processes"

@@ -33,7 +33,7 @@ from procflow.language import deadlines
 from procflow.language.model import FieldDef
 from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
 from procflow.runtime.values import codec_for
-from procflow.store import SQLiteStore, Store
+from procflow.store import Event, SQLiteStore, Store
 from procflow.writing import atomic_write
 
 Echo = Callable[[str], None]
@@ -102,6 +102,24 @@ def _hint(f: FieldDef) -> str:
         item = str(f.of or "text")
         return f"{_HINTS.get(item, item)}, several separated by commas"
     return _HINTS.get(str(f.type), str(f.type))
+
+
+_TIMED = {
+    "overdue": "is overdue",
+    "reminded": "was reminded",
+    "escalated": "was escalated",
+    "task_completed": "was closed by its deadline",
+}
+"""What a deadline's firing did to a task, in words."""
+
+
+def _moment(text: str) -> datetime | None:
+    """The moment ``text`` names (2026-03-25, 2026-03-25 17:00), or None."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=None)  # the session's clock has no time zone
 
 
 def _typed(value: Any) -> str:
@@ -413,16 +431,52 @@ class Session:
         return rows if rows or f.required else _LEFT_EMPTY
 
     def advance(self) -> None:
-        text = str(self.ask("  advance by (e.g. 2 hours, 3 working days)"))
-        spec = deadlines.parse_deadline(text)
-        if not isinstance(spec, deadlines.Relative):
-            self.echo("  ✗ give a duration, like '3 working days'")
+        """Move the clock by a duration or to a moment, and fire what is due by then."""
+        text = str(self.ask("  advance by (2 hours, 3 working days) or to (2026-03-25 17:00)"))
+        now = self.clock.now()
+        moment = _moment(text.strip())
+        if moment is None:
+            try:
+                spec = deadlines.parse_deadline(text)
+            except deadlines.DeadlineSyntaxError:
+                spec = None
+            if not isinstance(spec, deadlines.Relative):
+                self.echo(
+                    f"  ✗ '{text}' is neither a duration (2 hours, 3 working days, 3個工作日)"
+                    " nor a moment (2026-03-25 17:00)"
+                )
+                return
+            moment = deadlines.due_at(spec, start=now, calendar=self.engine.calendar)
+        if moment < now:
+            self.echo(f"  ✗ the clock does not go back: it is {now:%Y-%m-%d %H:%M}")
             return
-        moment = deadlines.due_at(spec, start=self.clock.now(), calendar=self.engine.calendar)
         self.clock.set(moment)
         _save_clock(self.db, self.clock)
         fired = self.engine.tick(moment)
         self.echo(f"  ✓ now {moment:%Y-%m-%d %H:%M}; {len(fired)} event(s) (deadlines, schedules)")
+        self.fired(fired)
+
+    def fired(self, events: Sequence[Event]) -> None:
+        """What the clock's move did: the tasks gone overdue, reminded, escalated or closed
+        by their deadline, and the instances their schedule started."""
+        steps: dict[str, dict[int, str]] = {}  # instance -> task number -> step
+        for e in events:
+            if e.type == "started":
+                self.echo(f"    {e.data['process']} started by its schedule ({e.instance_id})")
+                continue
+            what = _TIMED.get(e.type)
+            if what is None or (e.type == "task_completed" and "timer" not in e.data):
+                continue
+            if e.instance_id not in steps:
+                steps[e.instance_id] = {
+                    o.data["task"]: o.data["step"]
+                    for o in self.engine.history(e.instance_id)
+                    if o.type == "task_opened"
+                }
+            process = self.engine.instance(e.instance_id).process_id
+            step = steps[e.instance_id].get(e.data.get("task", -1), "?")
+            outcome = f": {e.data['outcome']}" if e.data.get("outcome") else ""
+            self.echo(f"    {process} · {step} ({e.instance_id}) {what}{outcome}")
 
     def history(self) -> None:
         for inst in self.engine.instances():
