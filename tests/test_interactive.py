@@ -415,6 +415,36 @@ def test_the_clock_moves_to_a_moment_and_says_what_its_deadlines_did(tmp_path: P
     assert "D 期限  completed" in result.output
 
 
+def test_a_session_runs_its_process_and_those_it_hands_off_to_only(tmp_path: Path) -> None:
+    folder = tmp_path / "processes"
+    folder.mkdir()
+    (folder / "P.yaml").write_text(
+        "procflow: 1\nid: P\ntitle: 起\nactors: {mm: 市場經理}\nsteps:\n"
+        "  - {id: draft, title: 擬, actor: mm}\n  - handoff: Q\n",
+        encoding="utf-8",
+    )
+    (folder / "Q.yaml").write_text(
+        "procflow: 1\nid: Q\ntitle: 續\nactors: {mm: 市場經理}\n"
+        "schedule: {every: month, day: 1, by: mm}\nsteps:\n  - {id: go, title: 辦, actor: mm}\n",
+        encoding="utf-8",
+    )
+    (folder / "S.yaml").write_text(
+        "procflow: 1\nid: S\ntitle: 月報\nactors: {hr: 人事部}\n"
+        "schedule: {every: month, day: 1, by: hr}\n"
+        "steps:\n  - {id: report, title: 報, actor: hr}\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "s.db"
+    db.with_name("s.db.clock.json").write_text('{"now": "2026-03-02T09:00:00"}')
+    args = ["run", str(folder / "P.yaml"), "--db", str(db)]
+    result = CliRunner().invoke(main, args, input="s\n1\na\n2026-04-01 09:00\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "Q 續  running" in result.output  # the hand-off
+    assert "Q started by its schedule" in result.output  # its own schedule runs
+    # S, elsewhere in the folder, started on the 1st: its tasks among P's
+    assert "S 月報" not in result.output
+
+
 # -- every process of processes/, walked by an analyst who follows its scenarios ---------
 
 PROCESSES = Path(__file__).parent.parent / "processes"

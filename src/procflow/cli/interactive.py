@@ -1,22 +1,26 @@
 """``procflow run FILE``: walk a process in the terminal, acting as any of its actors.
 
 Owns the interactive session: it lists the open tasks, lets you act as an
-actor (choose an outcome, fill the fields: each checked as it is typed, with
-every problem explained and the field asked again; a choice by its value or
-its title; line items row by row), move the clock ("3 working days") and read the
-history. State lives in a SQLite file (default ``.procflow/<id>.db``), or in
-any store given (``--store URL``), next to a small clock file, so quitting and
-running again resumes where you were.
+actor (choose an outcome, seeing the documents the step reads; fill the fields:
+each checked as it is typed, with every problem explained and the field asked
+again, Enter keeping what it holds; a choice by its value or its title; line
+items row by row), move the clock ("3 working days", or to a moment) and read
+the history. The session runs its process and those it hands off to or calls,
+not the rest of the folder (whose schedules would start them). State lives in a
+SQLite file (default ``.procflow/<id>.db``), or in any store given (``--store
+URL``), next to a small clock file, so quitting and running again resumes where
+you were.
 
 Every actor is played by a pretend user named after the role (``pmm`` holds
 ``pmm``); ``--member ROLE=a,b`` gives a role several pretend members, for
 "each member" steps.
 
-Imports `runtime`, `store`, `flow.load`, `deadlines`; only `cli` imports it.
+Imports `runtime`, `store`, `flow` (catalog, links), `deadlines`; only `cli` imports it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +33,7 @@ import click
 
 from procflow.errors import InvalidSubmission, ProcflowError
 from procflow.flow.catalog import Catalog
+from procflow.flow.links import linked_ids
 from procflow.language import deadlines
 from procflow.language.model import FieldDef
 from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
@@ -41,6 +46,15 @@ _DONE = "done"
 """The choice that completes a task whose only outcome is ``skip``."""
 _LEFT_EMPTY = object()
 """What `Session.value` gives for an optional field left empty."""
+
+
+def _reached(catalog: Catalog, process_id: str) -> Catalog:
+    """The processes a session runs: its own and those it hands off to or calls, and so on;
+    not the rest of the folder, whose schedules would start them as the clock moves."""
+    reached = [process_id]
+    for pid in reached:  # grows as it goes
+        reached += [o for o in linked_ids(catalog[pid]) if o in catalog and o not in reached]
+    return dataclasses.replace(catalog, processes={pid: catalog[pid] for pid in reached})
 
 
 def _clock_file(db: Path) -> Path:
@@ -148,13 +162,13 @@ class Session:
         ask: Callable[..., Any] | None = None,
         store: Store | None = None,
     ) -> None:
-        self.catalog = catalog
+        self.catalog = _reached(catalog, process_id)
         self.process_id = process_id
         self.db = db
         db.parent.mkdir(parents=True, exist_ok=True)
         self.clock = _load_clock(db, start)
         roles: set[str] = set()
-        for process in catalog.values():
+        for process in self.catalog.values():
             roles |= set(process.flow.actors)
         self.members = {r: list((members or {}).get(r, [r])) for r in sorted(roles)}
         self.users: dict[str, User] = {}
@@ -164,7 +178,7 @@ class Session:
                 self.users[person] = User(person, roles=frozenset(held | {role}))
         self.store = store if store is not None else SQLiteStore(db)
         self.engine = Engine(
-            catalog,
+            self.catalog,
             store=self.store,
             clock=self.clock,
             directory=StaticDirectory({r: p for r, p in self.members.items()}),
