@@ -7,6 +7,7 @@ import shutil
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -101,15 +102,28 @@ steps:
 """
 
 
-def walk_form(tmp_path: Path, keys: str) -> tuple[str, dict[str, object]]:
-    """``procflow run`` of `FORM` with these keys: the output and the plan stored."""
+def walk(
+    tmp_path: Path, text: str, keys: str, *args: str, clock: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """``procflow run`` of the process ``text`` with these keys (and ``args``), from
+    ``clock`` when given: the output, and the documents of the instance it started first."""
     process, db = tmp_path / "p.yaml", tmp_path / "s.db"
-    process.write_text(FORM, encoding="utf-8")
-    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
+    process.write_text(text, encoding="utf-8")
+    if clock:
+        db.with_name("s.db.clock.json").write_text(json.dumps({"now": clock}))
+    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db), *args], input=keys)
     assert result.exit_code == 0, result.output
     with SQLiteStore(db) as store:
-        [row] = store.instances()
-        return result.output, decode(store.load(row.instance_id)[1]).documents.get("plan", {})
+        first = min(store.instances(), key=lambda row: row.started_at, default=None)
+        if first is None:
+            return result.output, {}
+        return result.output, dict(decode(store.load(first.instance_id)[1]).documents)
+
+
+def walk_form(tmp_path: Path, keys: str) -> tuple[str, dict[str, object]]:
+    """``procflow run`` of `FORM` with these keys: the output and the plan stored."""
+    out, documents = walk(tmp_path, FORM, keys)
+    return out, documents.get("plan", {})
 
 
 def test_a_field_is_checked_as_it_is_typed_and_a_choice_takes_its_title(tmp_path: Path) -> None:
@@ -143,15 +157,11 @@ steps:
 
 
 def test_a_for_each_member_task_is_acted_on_by_its_member(tmp_path: Path) -> None:
-    process, db = tmp_path / "e.yaml", tmp_path / "s.db"
-    process.write_text(EACH, encoding="utf-8")
-    args = ["run", str(process), "--db", str(db), "--member", "ka=wu,zheng"]
     # each member's task names that member, not a role: it was taken as a role and
     # 'act as' had nobody to offer (an IndexError's traceback)
-    result = CliRunner().invoke(main, args, input="s\n\n1\n1\n1\nq\n")
-    assert result.exit_code == 0, result.output
-    assert result.output.count("✓ done") == 3
-    assert "— mm" in result.output  # the market manager's task is open
+    out, _ = walk(tmp_path, EACH, "s\n\n1\n1\n1\nq\n", "--member", "ka=wu,zheng")
+    assert out.count("✓ done") == 3
+    assert "— mm" in out  # the market manager's task is open
 
 
 OPTIONAL = """procflow: 1
@@ -167,20 +177,14 @@ steps:
 
 
 def test_an_optional_step_can_be_done_and_a_sign_off_offers_sign(tmp_path: Path) -> None:
-    process, db = tmp_path / "o.yaml", tmp_path / "s.db"
-    process.write_text(OPTIONAL, encoding="utf-8")
     # Enter at each outcome: 'done' for the optional step (its only outcome is 'skip',
     # which was the one choice, so it could never be done), 'sign' for each signer
-    keys = "s\n1\n\n新招牌\n1\n\n1\n\nq\n"
-    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
-    assert result.exit_code == 0, result.output
-    assert "outcome (done, skip) [done]" in result.output
-    assert "outcome (sign) [sign]" in result.output
-    assert result.output.count("✓ done") == 3
-    assert "O 可選  completed" in result.output
-    with SQLiteStore(db) as store:
-        [row] = store.instances()
-        assert decode(store.load(row.instance_id)[1]).documents["plan"] == {"content": "新招牌"}
+    out, documents = walk(tmp_path, OPTIONAL, "s\n1\n\n新招牌\n1\n\n1\n\nq\n")
+    assert "outcome (done, skip) [done]" in out
+    assert "outcome (sign) [sign]" in out
+    assert out.count("✓ done") == 3
+    assert "O 可選  completed" in out
+    assert documents["plan"] == {"content": "新招牌"}
 
 
 REDRAFT = """procflow: 1
@@ -201,21 +205,18 @@ steps:
 
 
 def test_a_field_offers_its_default_and_a_redraft_what_it_holds(tmp_path: Path) -> None:
-    process, db = tmp_path / "r.yaml", tmp_path / "s.db"
-    process.write_text(REDRAFT, encoding="utf-8")
     draft = "1\n競品調研\n\ny\nACME\nn\n"  # Enter takes urgent's default (it was refused)
     redraft = "1\n\nyes\n\n"  # Enter keeps the content and the rows; urgent changes
-    keys = f"s\n{draft}1\nrevise\n{redraft}1\napprove\nq\n"
-    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
-    assert result.exit_code == 0, result.output
-    assert "plan.urgent [yes/no] [no]:" in result.output
-    assert "plan.content [text] [競品調研]:" in result.output
-    assert "keep the 1 row(s) it has? (y/n) [y]:" in result.output
-    assert "R 重擬  completed" in result.output
-    with SQLiteStore(db) as store:
-        [row] = store.instances()
-        plan = decode(store.load(row.instance_id)[1]).documents["plan"]
-    assert plan == {"content": "競品調研", "urgent": True, "items": [{"customer": "ACME"}]}
+    out, documents = walk(tmp_path, REDRAFT, f"s\n{draft}1\nrevise\n{redraft}1\napprove\nq\n")
+    assert "plan.urgent [yes/no] [no]:" in out
+    assert "plan.content [text] [競品調研]:" in out
+    assert "keep the 1 row(s) it has? (y/n) [y]:" in out
+    assert "R 重擬  completed" in out
+    assert documents["plan"] == {
+        "content": "競品調研",
+        "urgent": True,
+        "items": [{"customer": "ACME"}],
+    }
 
 
 RULE = """procflow: 1
@@ -237,33 +238,19 @@ steps:
 
 
 def test_a_rule_across_fields_asks_the_answers_again(tmp_path: Path) -> None:
-    process, db = tmp_path / "h.yaml", tmp_path / "s.db"
-    process.write_text(RULE, encoding="utf-8")
     # 10 + 5 breaks the rule: the form is asked again with 10 and 5 offered (Enter
     # keeps months_a); it was dropped, and the task left with nothing said
-    keys = "s\n1\n10\n5\ny\n\n2\n1\nq\n"
-    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
-    assert result.exit_code == 0, result.output
-    assert "✗ A、B月數合計不能超過12個月" in result.output
-    assert "appraisal.months_a [number] [10]:" in result.output
-    assert result.output.count("✓ done") == 2
-    with SQLiteStore(db) as store:
-        [row] = store.instances()
-        assert decode(store.load(row.instance_id)[1]).documents["appraisal"] == {
-            "months_a": "10",
-            "months_b": "2",
-        }
+    out, documents = walk(tmp_path, RULE, "s\n1\n10\n5\ny\n\n2\n1\nq\n")
+    assert "✗ A、B月數合計不能超過12個月" in out
+    assert "appraisal.months_a [number] [10]:" in out
+    assert out.count("✓ done") == 2
+    assert documents["appraisal"] == {"months_a": "10", "months_b": "2"}
 
 
 def test_a_rule_that_cannot_be_met_leaves_the_task_open_and_says_so(tmp_path: Path) -> None:
-    process, db = tmp_path / "h.yaml", tmp_path / "s.db"
-    process.write_text(RULE, encoding="utf-8")
-    result = CliRunner().invoke(
-        main, ["run", str(process), "--db", str(db)], input="s\n1\n10\n5\nn\nq\n"
-    )
-    assert result.exit_code == 0, result.output
-    assert "the task stays open" in result.output
-    assert "歷史記錄 (history)" in result.output.rsplit("✗", 1)[1]  # listed again, open
+    out, _ = walk(tmp_path, RULE, "s\n1\n10\n5\nn\nq\n")
+    assert "the task stays open" in out
+    assert "歷史記錄 (history)" in out.rsplit("✗", 1)[1]  # listed again, open
 
 
 ASSIGNED = """procflow: 1
@@ -280,15 +267,11 @@ steps:
 
 
 def test_a_person_a_form_names_acts_on_the_task_for_them(tmp_path: Path) -> None:
-    process, db = tmp_path / "a.yaml", tmp_path / "s.db"
-    process.write_text(ASSIGNED, encoding="utf-8")
     # xiaozhang and xiaoma are named on the form, not pretend members of a role: their
     # tasks stopped procflow run with an internal error (KeyError)
-    keys = "s\n1\nxiaozhang\nxiaoma\n1\n1\nq\n"
-    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
-    assert result.exit_code == 0, result.output
-    assert "自評 (own) — xiaozhang" in result.output  # whose task it is
-    assert "A 指派  completed" in result.output
+    out, _ = walk(tmp_path, ASSIGNED, "s\n1\nxiaozhang\nxiaoma\n1\n1\nq\n")
+    assert "自評 (own) — xiaozhang" in out  # whose task it is
+    assert "A 指派  completed" in out
 
 
 TYPES = """procflow: 1
@@ -312,15 +295,10 @@ steps:
 
 
 def test_each_prompt_says_what_to_type_and_takes_it(tmp_path: Path) -> None:
-    process, db = tmp_path / "t.yaml", tmp_path / "s.db"
-    process.write_text(TYPES, encoding="utf-8")
     # 'true' was refused by a message asking for true/false; 張三，李四 (a Chinese comma)
     # was one user id; a list of yes/no took no yes/no at all
     typed = "2026/3/5\n2026-03-05\n2026-03-05 09:30\ntrue\n85%\n張三，李四、王五\nyes, 否\n\n"
-    result = CliRunner().invoke(
-        main, ["run", str(process), "--db", str(db)], input=f"s\n1\n{typed}q\n"
-    )
-    assert result.exit_code == 0, result.output
+    out, documents = walk(tmp_path, TYPES, f"s\n1\n{typed}q\n")
     for shown in (
         "form.day [date YYYY-MM-DD]",
         "form.at [date and time YYYY-MM-DD HH:MM]",
@@ -329,12 +307,9 @@ def test_each_prompt_says_what_to_type_and_takes_it(tmp_path: Path) -> None:
         "form.attendees [user id, several separated by commas]",
         "form.note [text, Enter for none]",
     ):
-        assert shown in result.output
-    assert "✗ form.day: '2026/3/5' is not a date (YYYY-MM-DD)" in result.output
-    with SQLiteStore(db) as store:
-        [row] = store.instances()
-        form = decode(store.load(row.instance_id)[1]).documents["form"]
-    assert form == {
+        assert shown in out
+    assert "✗ form.day: '2026/3/5' is not a date (YYYY-MM-DD)" in out
+    assert documents["form"] == {
         "day": "2026-03-05",
         "at": "2026-03-05T09:30:00",
         "signed": True,
@@ -368,14 +343,10 @@ steps:
 
 
 def test_a_task_shows_the_documents_it_reads(tmp_path: Path) -> None:
-    process, db = tmp_path / "rd.yaml", tmp_path / "s.db"
-    process.write_text(READS, encoding="utf-8")
     keys = "s\n1\n年度\n1200.50\ny\nACME\nn\n1\n價格\n1\n售後\n1\napprove\nq\n"
-    args = ["run", str(process), "--db", str(db), "--member", "ka=wu,zheng"]
-    result = CliRunner().invoke(main, args, input=keys)
-    assert result.exit_code == 0, result.output
+    out, _ = walk(tmp_path, READS, keys, "--member", "ka=wu,zheng")
     # the approver saw nothing of what they approve
-    shown = result.output.rsplit("(review) — pmm", 1)[1].split("outcome", 1)[0]
+    shown = out.rsplit("(review) — pmm", 1)[1].split("outcome", 1)[0]
     for line in ("《計劃》", "kind: annual 年度", "預算: 1200.50", "明細:", "- customer ACME"):
         assert line in shown
     assert "《調研資料》" in shown
@@ -398,21 +369,17 @@ steps:
 
 
 def test_the_clock_moves_to_a_moment_and_says_what_its_deadlines_did(tmp_path: Path) -> None:
-    process, db = tmp_path / "d.yaml", tmp_path / "s.db"
-    process.write_text(TIMED, encoding="utf-8")
-    db.with_name("s.db.clock.json").write_text('{"now": "2026-03-02T09:00:00"}')
     # a moment was refused with a hint about deadlines ('before the 25th of each month'),
     # which the prompt refused in turn; and the respond task went without a word
     keys = "s\n1\na\ntomorrow\na\n2026-03-01\na\n2026-03-05 09:00\nq\n"
-    result = CliRunner().invoke(main, ["run", str(process), "--db", str(db)], input=keys)
-    assert result.exit_code == 0, result.output
-    assert "✗ 'tomorrow' is neither a duration" in result.output
-    assert "✗ the clock does not go back: it is 2026-03-02 09:00" in result.output
-    assert "✓ now 2026-03-05 09:00" in result.output
-    assert "D · respond (" in result.output
-    assert ") is overdue" in result.output
-    assert ") was closed by its deadline: accept" in result.output
-    assert "D 期限  completed" in result.output
+    out, _ = walk(tmp_path, TIMED, keys, clock="2026-03-02T09:00:00")
+    assert "✗ 'tomorrow' is neither a duration" in out
+    assert "✗ the clock does not go back: it is 2026-03-02 09:00" in out
+    assert "✓ now 2026-03-05 09:00" in out
+    assert "D · respond (" in out
+    assert ") is overdue" in out
+    assert ") was closed by its deadline: accept" in out
+    assert "D 期限  completed" in out
 
 
 def test_a_session_runs_its_process_and_those_it_hands_off_to_only(tmp_path: Path) -> None:
