@@ -410,6 +410,15 @@ def test_a_session_runs_its_process_and_those_it_hands_off_to_only(tmp_path: Pat
     assert "Q started by its schedule" in result.output  # its own schedule runs
     # S, elsewhere in the folder, started on the 1st: its tasks among P's
     assert "S 月報" not in result.output
+    # an S started in the same state file is S's session's: P's does not list it (acting
+    # on its task in P's session stopped with an internal error, S's roles unknown there)
+    s_run = CliRunner().invoke(
+        main, ["run", str(folder / "S.yaml"), "--db", str(db)], input="s\nq\n"
+    )
+    assert "S · 報 (report)" in s_run.output
+    again = CliRunner().invoke(main, args, input="1\nq\n")
+    assert again.exit_code == 0, again.output
+    assert "S 月報" not in again.output
 
 
 # -- every process of processes/, walked by an analyst who follows its scenarios ---------

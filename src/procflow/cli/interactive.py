@@ -193,12 +193,12 @@ class Session:
     # -- screens ---------------------------------------------------------------
 
     def open_tasks(self) -> list[Task]:
-        return [t for i in self.engine.instances(status="running") for t in i.tasks]
+        return [t for i in self.instances("running") for t in i.tasks]
 
     def show(self) -> list[Task]:
         tasks = self.open_tasks()
         self.echo(f"\n── {self.clock.now():%Y-%m-%d %H:%M} ──")
-        for inst in self.engine.instances():
+        for inst in self.instances():
             self.echo(
                 f"  instance {inst.id}  {inst.process_id} {inst.title}  {inst.status}"
                 + (f" ({inst.result})" if inst.result else "")
@@ -493,7 +493,7 @@ class Session:
             self.echo(f"    {process} · {step} ({e.instance_id}) {what}{outcome}")
 
     def history(self) -> None:
-        for inst in self.engine.instances():
+        for inst in self.instances():
             self.echo(f"  {inst.id} {inst.process_id}")
             for e in self.engine.history(inst.id):
                 detail = {
@@ -503,5 +503,8 @@ class Session:
                     f"    {e.seq:>3} {e.at[:16]} {e.type:<15} {e.by or 'system':<10} {detail}"
                 )
 
-    def instances(self) -> list[Instance]:
-        return self.engine.instances()
+    def instances(self, status: str | None = None) -> list[Instance]:
+        """The instances of the session's processes (a state file shared with a session
+        of another process may hold others, which this one does not run)."""
+        found = self.engine.instances(status=status)
+        return [i for i in found if i.process_id in self.catalog]
