@@ -578,3 +578,14 @@ def test_procflow_run_walks_every_process_to_its_end(
         last = result.output.rsplit("\n── ", 1)[1]  # the screen the walk ends on
         [shown] = [line for line in last.splitlines() if f"instance {started} " in line]
         assert shown.split("  ")[-1].startswith("completed"), f"{path.name}: {shown}\n{tail}"
+
+
+def test_a_number_is_read_as_people_type_it_and_never_misread(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    # 12,00 (a decimal comma, or a slip) is refused, not read as 1200; 1,200.50 is 1200.50
+    out = run(db, "s\n1\nannual\n12,00\n１,２００.５０\n\nq\n")
+    assert "✗ proposal.budget: '12,00' is not a number" in out
+    with SQLiteStore(db) as store:
+        [row] = store.instances()
+        proposal = decode(store.load(row.instance_id)[1]).documents["proposal"]
+    assert str(proposal["budget"]) == "1200.50"

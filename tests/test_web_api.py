@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -516,3 +517,26 @@ def test_a_choice_is_shown_by_its_title_and_kept_raw_in_the_api(api: TestClient)
     review = api.get(f"/tasks/{done['tasks'][0]['id']}", headers=as_("wang")).text
     context = review.split('<section class="context"', 1)[1].split("</section>", 1)[0]
     assert "<dd>年度</dd>" in context and "annual" not in context
+
+
+def test_a_number_is_taken_as_people_type_it_in_the_form(pages: TestClient) -> None:
+    pages.post("/signin", data={"user": "li", "csrf": csrf_of(pages)})
+    engine = pages.app.state.site.engine  # type: ignore[attr-defined]
+
+    def draft(budget: str) -> tuple[int, str, str]:
+        known = {i.id for i in engine.instances()}
+        pages.post("/processes/SC-001/start", data={"csrf": csrf_of(pages, "/inbox")})
+        [inst] = [i for i in engine.instances() if i.id not in known]
+        task = inst.tasks[0].id
+        fields = {f"data.proposal.{k}": v for k, v in {**GOOD, "budget": budget}.items()}
+        done = pages.post(f"/tasks/{task}", data={**fields, "csrf": csrf_of(pages, "/inbox")})
+        return done.status_code, done.text, inst.id
+
+    for typed in ("12,000.50", "１２０００.５０", " 12000.50 "):  # separators, full width
+        code, _, iid = draft(typed)
+        assert code == 303, typed
+        assert engine.instance(iid).documents["proposal"]["budget"] == Decimal("12000.50")
+    code, html, iid = draft("12,00")  # a decimal comma or a slip: never 1200
+    assert code == 422 and "12,00&#39; is not a number" in html
+    assert 'value="12,00" type="text" inputmode="decimal" required' in html  # as typed
+    assert engine.instance(iid).tasks[0].step_id == "draft"

@@ -25,7 +25,6 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ from procflow.flow.links import linked_ids
 from procflow.language import deadlines
 from procflow.language.model import FieldDef
 from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
-from procflow.runtime.values import codec_for
+from procflow.runtime.values import codec_for, typed_number
 from procflow.store import Event, SQLiteStore, Store
 from procflow.writing import atomic_write
 
@@ -99,10 +98,8 @@ def parse_value(f: FieldDef, text: str) -> Any:
 
 def _scalar(kind: str, text: str) -> Any:
     if kind in ("number", "money", "percent"):
-        try:
-            return Decimal(text.replace(",", "").removesuffix("%"))
-        except InvalidOperation:
-            return text
+        # as the web form does: 1,200.50 and full width are taken; 12,00 is refused, not 1200
+        return typed_number(text.strip().removesuffix("%").removesuffix("％"))
     if kind == "yesno":
         return _YES_NO.get(text.lower(), text)
     return text

@@ -58,6 +58,7 @@ __all__ = [
     "missing_required",
     "shown",
     "text_problem",
+    "typed_number",
 ]
 
 MAX_SUBMISSION = 1024 * 1024
@@ -68,6 +69,25 @@ USER_ID_LENGTH = 200
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _NUMBER_TEXT = 100
 """Longer text is not read as a number at all."""
+_GROUPED_NUMBER = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_FULL_WIDTH_NUMBER = str.maketrans("０１２３４５６７８９．，－", "0123456789.,-")
+
+
+def typed_number(text: str) -> str:
+    """A number as a person types it into a form (the web form, ``procflow run``) in the
+    plain form the engine takes: full-width digits folded (what a Chinese input method
+    types), blanks around it and commas between groups of three dropped (``1,200.50`` is
+    ``1200.50``). Anything else comes back as it was, for the engine to refuse with its
+    own message: ``12,00`` stays ``12,00`` (a decimal comma, or a slip), never 1200.
+
+    The engine itself (and so the JSON API) takes the plain form only, as its form
+    schema says."""
+    folded = text.strip().translate(_FULL_WIDTH_NUMBER)
+    if _GROUPED_NUMBER.fullmatch(folded):
+        return folded.replace(",", "")
+    return folded if _PLAIN_NUMBER.fullmatch(folded) else text
+
+
 _ROUNDING = {
     "half_up": ROUND_HALF_UP,
     "half_even": ROUND_HALF_EVEN,

@@ -4,7 +4,8 @@ Owns `TaskForm`: built from `Engine.form` (so the page asks exactly what the
 engine checks), it lists the fieldsets and inputs to draw (money, numbers,
 dates, choices, yes/no, users, lists of text, tables of line items), reads a
 posted form back into ``{document: {field: value}}`` (text as typed: the
-engine parses numbers and dates, and says what is wrong), keeps what was
+engine parses numbers and dates, and says what is wrong; a number is only
+brought into the plain form as people type it, `typed_number`), keeps what was
 typed so a refused form comes back filled in, and places each problem of
 an `InvalidSubmission` beside its field. What the step reads is shown
 beside the form, a per-person form once per copy, titled with whose copy
@@ -14,7 +15,7 @@ thousands separators, yes/no as 是/否).
 Input names are ``data.<document>.<field>``; a line item's cell is
 ``data.<document>.<field>.<row>.<column>``.
 
-Imports nothing from procflow but the `Task` type.
+Imports nothing from procflow but the `Task` type and `runtime.values.typed_number`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from procflow.runtime.values import typed_number
+
 __all__ = ["Fieldset", "Input", "TaskForm", "show"]
 
+_NUMERIC = ("money", "number", "percent")
 BLANK_ROWS = 2
 """Empty rows offered at the end of a table of line items."""
 _ROW = re.compile(r"^(\d{1,4})\.([A-Za-z_][A-Za-z0-9_]*)$")
@@ -259,6 +263,8 @@ class TaskForm:
                 elif i.kind == "yesno":
                     if raw in ("true", "false"):
                         values[key] = raw == "true"
+                elif i.kind in _NUMERIC and raw.strip():
+                    values[key] = typed_number(raw)  # 1,200.50 and １２００ as typed
                 elif raw.strip():
                     values[key] = raw.strip() if i.kind != "text" else raw.rstrip()
             if values:
@@ -268,13 +274,16 @@ class TaskForm:
     @staticmethod
     def _rows(table: Input, posted: Posted) -> list[dict[str, Any]]:
         prefix = table.name + "."
+        numeric = {c.key for c in table.columns if c.kind in _NUMERIC}
         cells: dict[int, dict[str, str]] = {}
         for key in list(posted.keys()):
             if isinstance(key, str) and key.startswith(prefix):
                 match = _ROW.match(key[len(prefix) :])
                 value = posted.get(key)
                 if match and isinstance(value, str) and value.strip():
-                    cells.setdefault(int(match.group(1)), {})[match.group(2)] = value.strip()
+                    column = match.group(2)
+                    typed = typed_number(value) if column in numeric else value.strip()
+                    cells.setdefault(int(match.group(1)), {})[column] = typed
         return [cells[n] for n in sorted(cells)]
 
     def place(self, problems: Mapping[str, str]) -> None:
