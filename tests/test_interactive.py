@@ -329,7 +329,7 @@ documents:
     fields:
       kind: {type: choice, of: [annual, monthly], titles: {annual: 年度}}
       budget: {type: money, title: 預算}
-      items: {type: list, title: 明細, fields: {customer: text}}
+      items: {type: list, title: 明細, fields: {customer: {type: text, title: 客戶}, note: text}}
   findings: {title: 調研資料, fields: {needs: {type: text, title: 需求}}}
 steps:
   - {id: draft, title: 制定, actor: mm, fills: plan}
@@ -343,11 +343,11 @@ steps:
 
 
 def test_a_task_shows_the_documents_it_reads(tmp_path: Path) -> None:
-    keys = "s\n1\n年度\n1200.50\ny\nACME\nn\n1\n價格\n1\n售後\n1\napprove\nq\n"
+    keys = "s\n1\n年度\n1200.50\ny\nACME\n急\nn\n1\n價格\n1\n售後\n1\napprove\nq\n"
     out, _ = walk(tmp_path, READS, keys, "--member", "ka=wu,zheng")
     # the approver saw nothing of what they approve
     shown = out.rsplit("(review) — pmm", 1)[1].split("outcome", 1)[0]
-    for line in ("《計劃》", "kind: annual 年度", "預算: 1200.50", "明細:", "- customer ACME"):
+    for line in ("《計劃》", "kind: annual 年度", "預算: 1200.50", "明細:", "- 客戶 ACME, note 急"):
         assert line in shown
     assert "《調研資料》" in shown
     assert shown.index("· wu") < shown.index("需求: 價格") < shown.index("· zheng")

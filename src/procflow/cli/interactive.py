@@ -336,10 +336,13 @@ class Session:
             title = field.get("title") or name
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 self.echo(f"{indent}{title}:")
+                columns = field.get("items", {}).get("properties", {})
                 for row in value:
-                    self.echo(
-                        f"{indent}  - " + ", ".join(f"{k} {_typed(v)}" for k, v in row.items())
+                    cells = (
+                        f"{columns.get(k, {}).get('title') or k} {_typed(v)}"
+                        for k, v in row.items()
                     )
+                    self.echo(f"{indent}  - " + ", ".join(cells))
                 continue
             named = field.get("x-procflow-titles", {})  # a choice is shown with its title
             shown = (
