@@ -390,9 +390,10 @@ def test_optional_step_may_be_skipped() -> None:
         """
     )
     inst = eng.start("OPT", by=WANG)
-    assert only(inst.tasks).outcomes == ("skip",)
+    assert only(inst.tasks).outcomes == ("skip",) and only(inst.tasks).optional
     inst = eng.complete(only(inst.tasks).id, by=WANG, outcome="skip")  # no data needed
     assert steps(inst.tasks) == ["next_one"]
+    assert not only(inst.tasks).optional
     inst2 = eng.start("OPT", by=WANG)
     with pytest.raises(procflow.InvalidSubmission, match=r"r\.text"):
         eng.complete(only(inst2.tasks).id, by=WANG)

@@ -318,7 +318,8 @@ class Session:
             self.echo(f"  《{doc.get('title') or name}》")
             if doc["type"] == "array":
                 fields = doc["items"]["properties"]
-                for values, copy in zip(doc["default"], doc["x-procflow-copies"], strict=True):
+                copies = zip(doc.get("default", []), doc.get("x-procflow-copies", []), strict=False)
+                for values, copy in copies:
                     self.echo(f"    · {copy['by'] or 'system'}")
                     self.values(fields, values, "      ")
             else:
@@ -372,12 +373,12 @@ class Session:
         if not task.outcomes:
             return None
         choices, default = list(task.outcomes), chosen
-        if choices == ["skip"]:
+        if task.optional:
             choices, default = [_DONE, "skip"], chosen or _DONE
         elif task.kind == "sign":
             default = chosen or "sign"
         picked = str(self.ask("  outcome", type=click.Choice(choices), default=default))
-        return None if picked == _DONE and _DONE not in task.outcomes else picked
+        return None if picked == _DONE and task.optional else picked
 
     def fill(
         self, data: dict[str, dict[str, Any]], doc: str, name: str, f: FieldDef, now: Any = None

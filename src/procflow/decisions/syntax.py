@@ -32,14 +32,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from procflow.decisions.columns import InputColumn, parse_date, show_number
-from procflow.language.expr.lexer import COMPARISON_WORDS
+from procflow.language.expr.lexer import COMPARISON_WORDS, SIGNS
 
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WORD = re.compile(r"[^\s,()\[\]\"'<>=!.]+(?:\.[^\s,()\[\]\"'<>=!.]+)*")
 _NOT = re.compile(r"\s*not\s*\(")
 _OPERATORS = ("<=", ">=", "==", "!=", "<", ">", "=")
-_SIGNS = {"≥": ">=", "≤": "<=", "≠": "!="}
 _AMOUNT = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+-]?\d+(?:\.\d+)?"
 _UNITS = r"%|分|元|人|天|日|個|个|次|件|份|家|台|項|项"
 # An amount as business Chinese writes it: 90分以上, 2,000元以上, 5萬元以下, 70-89分. 以上 and
@@ -153,11 +152,11 @@ class _Reader:
             return chinese
         # ≥ ≤ ≠, and the full-width ＞＝ of a Chinese input method, are the ASCII operators
         ahead = self.text[self.pos : min(self.pos + 2, self.end)]
-        ahead = _SIGNS.get(ahead[:1]) or "".join(
+        ahead = SIGNS.get(ahead[:1]) or "".join(
             chr(ord(ch) - 0xFEE0) if "\uff01" <= ch <= "\uff5e" else ch for ch in ahead
         )
         op = next((o for o in _OPERATORS if ahead.startswith(o)), None)
-        width = 1 if c in _SIGNS else len(op or "")
+        width = 1 if c in SIGNS else len(op or "")
         if op is None and c == "!":
             raise self.fail("'!' alone is not a test", "write != for 'not equal', or not(...)")
         if op is not None:

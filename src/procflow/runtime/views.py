@@ -96,6 +96,12 @@ class Task(NamedTuple):
         """The documents this task asks to fill."""
         return tuple(self.fills)
 
+    @property
+    def optional(self) -> bool:
+        """Whether its step is optional: its one outcome is ``skip``, and completing it
+        without an outcome does it."""
+        return self.outcomes == ("skip",)
+
 
 def build_task(
     instance_id: str, program: Program, number: int, task: OpenTask, now: datetime | None = None

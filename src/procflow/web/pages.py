@@ -33,6 +33,7 @@ from procflow.errors import (
 from procflow.flow.ir import HumanNode
 from procflow.render.progress import render_progress
 from procflow.render.words import Words
+from procflow.runtime.engine import Engine
 from procflow.runtime.forms import field_schema
 from procflow.runtime.people import User
 from procflow.runtime.program import Program
@@ -245,6 +246,13 @@ def _refusal(exc: ProcflowError) -> str:
     return f"無法完成：{exc}"
 
 
+def _words(engine: Engine, process_id: str) -> Words:
+    """How a process names its outcomes and steps (plain Chinese for a process no longer
+    deployed)."""
+    process = engine.catalog.get(process_id)
+    return Words("zh") if process is None else Words.of(process)
+
+
 def _task_view(
     request: Request, user: User, task_id: str, form: TaskForm | None = None, **extra: Any
 ) -> tuple[dict[str, Any], TaskForm]:
@@ -253,8 +261,7 @@ def _task_view(
     task = engine.task(task_id)
     form = form or TaskForm(engine.form(task_id), site.name)
     mine = any(t.id == task.id for t in engine.tasks(user=user, instance_id=task.instance_id))
-    process = engine.catalog.get(task.process_id)  # None: a process no longer deployed
-    said = Words("zh") if process is None else Words.of(process)
+    said = _words(engine, task.process_id)
     instance = engine.instance(task.instance_id)
     loops = Loops(engine.core.program(instance.definition_hash))
     context = {
@@ -316,8 +323,7 @@ async def complete(request: Request, task_id: str) -> Response:
         status = 403 if isinstance(exc, NotAllowed) else 409
         context, _ = _task_view(request, user, task_id, form, refusal=_refusal(exc))
         return page(request, "task.html", status, user=user, **context)
-    process = engine.catalog.get(task.process_id)
-    said = Words("zh") if process is None else Words.of(process)
+    said = _words(engine, task.process_id)
     chosen = f"（{said.outcome(outcome)}）" if isinstance(outcome, str) and outcome else ""
     flash(request, f"已完成「{task.title}」{chosen}")
     return back(f"/instances/{quote(inst.id)}")

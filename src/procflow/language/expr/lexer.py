@@ -53,7 +53,8 @@ COMPARISON_WORDS = {
 """The words business Chinese compares amounts with, by the operator each means: 超過 2000
 leaves 2000 out (``>``), 不超過 2000 takes it in (``<=``). 以上 and 以下, after the number,
 include it (``>=``, ``<=``)."""
-_SIGNS = {"≥": ">=", "≤": "<=", "≠": "!="}
+SIGNS = {"≥": ">=", "≤": "<=", "≠": "!="}
+"""The mathematical signs people type for ASCII operators."""
 _UNIT_CHARS = frozenset("元分萬万%")
 
 
@@ -160,8 +161,8 @@ def _hint_at(text: str, i: int) -> str:
     """The hint for a character the language does not have, read with what surrounds it:
     how to write an amount or a comparison that business Chinese writes in words."""
     c = text[i]
-    if c in _SIGNS:
-        return f"type {_SIGNS[c]}"
+    if c in SIGNS:
+        return f"type {SIGNS[c]}"
     rest = text[i:]
     for side, op in (("以上", ">="), ("以下", "<="), ("及以上", ">="), ("及以下", "<=")):
         if rest.startswith(side):
