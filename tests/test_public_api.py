@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import builtins
+import pickle
 from pathlib import Path
 
 import pytest
 
 import procflow
+from procflow import errors
 from procflow.compiled import is_compiled
+from procflow.language.diagnostics import Diagnostic
+from procflow.runtime.reasons import Reason
 from procflow.store import Store
 
 
@@ -35,12 +39,40 @@ def test_exceptions_form_one_tree() -> None:
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, procflow.ProcflowError), name
     assert issubclass(procflow.NotAllowed, PermissionError)
-    assert issubclass(procflow.InvalidSubmission, ValueError)
+    assert issubclass(errors.InvalidSubmission, ValueError)
     assert issubclass(procflow.TaskNotOpen, LookupError)
     assert issubclass(procflow.InstanceNotFound, LookupError)
     assert issubclass(procflow.DefinitionError, ValueError)
     assert issubclass(procflow.InvalidArgument, TypeError)
     assert issubclass(procflow.InvalidArgument, ValueError)
+
+
+def _made(kind: type[Exception]) -> Exception:
+    """One of each kind of error, as procflow raises it."""
+    if kind is errors.DefinitionError:
+        return kind([Diagnostic("p.yaml", 3, 5, "PF201", "unknown key 'stpes'")])
+    if kind is errors.InvalidSubmission:
+        return kind({"proposal.budget": Reason("not_a_number", text="abc")})
+    if kind is errors.DamagedRecord:
+        return kind("junk", instance_id="i1")
+    if issubclass(kind, errors.StoreError):
+        return kind("the store failed", retry_safe=True)
+    if kind is errors.RenderError:
+        return kind("no dot", extra_detail=1)
+    return kind("refused")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n, kind in vars(errors).items()
+     if isinstance(kind, type) and issubclass(kind, errors.ProcflowError)],
+)  # fmt: skip
+def test_every_error_survives_pickling(name: str) -> None:
+    """A worker pool or a task queue hands an error on pickled: it must come back whole."""
+    error = _made(getattr(errors, name))
+    back = pickle.loads(pickle.dumps(error))  # noqa: S301 - bytes made here
+    assert type(back) is type(error) and str(back) == str(error)
+    assert vars(back) == vars(error)
 
 
 @pytest.mark.parametrize("base", ["MemoryStore", "SQLiteStore"])

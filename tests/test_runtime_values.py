@@ -6,7 +6,9 @@ naming the parameter, with the same answer whatever the store.
 
 from __future__ import annotations
 
+import pickle
 import re
+import string
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +26,7 @@ from procflow import (
     SQLiteStore,
     User,
 )
+from procflow.runtime.reasons import TEXT, Reason, say
 from procflow.runtime.values import MAX_SUBMISSION
 from procflow.store import Store
 from procflow.store.base import state_json
@@ -311,3 +314,58 @@ def test_field_options_are_checked_when_the_file_loads(field: str, message: str)
     assert [d.code for d in info.value.diagnostics] == ["PF203"]
     (problem,) = info.value.diagnostics
     assert message in f"{problem.message} ({problem.hint})"
+
+
+# -- what a refusal says, in English and in Chinese -------------------------------------
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("kind", sorted(TEXT))
+def test_every_kind_of_problem_is_said_in_both_languages_with_the_same_values(kind: str) -> None:
+    said = TEXT[kind]
+    assert set(said) == {"en", "zh"}
+    # Chinese may leave out an English-only hint (the choice's did-you-mean), nothing else
+    assert _placeholders(said["zh"]) == _placeholders(said["en"]) - {"hint"}
+    assert re.search(r"[\u4e00-\u9fff]", said["zh"]), said["zh"]
+
+
+def test_the_engine_refuses_with_reasons_that_the_inbox_says_in_chinese() -> None:
+    problems = refused(count="abc", budget="1.005", short="toolong", few=["a", "b", "c"],
+                       who=5, whole="-1" + "0" * 16, tags="x", note=None, ghost="1")  # fmt: skip
+    kinds = {path: getattr(p, "kind", None) for path, p in problems.items()}
+    assert kinds == {
+        "form.count": "not_a_number",
+        "form.budget": "too_many_decimals",
+        "form.short": "too_long",
+        "form.few": "too_many_items",
+        "form.who": "should_be_user",
+        "form.whole": "too_large",
+        "form.tags": "should_be_list",
+        "form.ghost": "no_field",
+    }
+    for p in problems.values():
+        assert isinstance(p, Reason) and str(p) == p.say("en")  # the text is the English
+    assert problems["form.count"].startswith("'abc' is not a number")
+    assert say(problems["form.count"], "zh").startswith("「abc」不是數字")
+    assert say(problems["form.short"], "zh") == "有 7 個字，超過允許的 5 個"
+    assert say(problems["form.budget"], "zh") == "1.005 的小數超過此欄位允許的 2 位，請先四捨五入"
+    # a refusal crosses a process boundary (a worker pool, a task queue) as it was
+    copied = pickle.loads(pickle.dumps(InvalidSubmission(problems)))  # noqa: S301 - our own
+    assert copied.problems == problems
+    assert copied.problems["form.count"].say("zh") == problems["form.count"].say("zh")
+
+
+def test_an_analysts_own_message_is_given_as_written() -> None:
+    eng = engine(FORM.replace(
+        "  - {id: fill, actor: clerk, fills: form}",
+        "  - id: fill\n    actor: clerk\n    fills: form\n"
+        "    requires:\n      - that: form.count <= 10\n        message: 數量不能超過10",
+    ))  # fmt: skip
+    task = only(eng.start("FORM", by=CLERK).tasks)
+    with pytest.raises(InvalidSubmission) as info:
+        eng.complete(task.id, by=CLERK, data={"form": {"count": "11"}})
+    [message] = info.value.problems.values()
+    assert type(message) is str and say(message, "zh") == "數量不能超過10"

@@ -240,7 +240,7 @@ def draft_with_a_bad_amount_first(people: People, li: Any) -> str:
     fill_proposal(li, "12,000元")
     li.click("button.outcome")
     error = li.locator("#f-data-proposal-budget-error")
-    assert "is not a number" in error.inner_text()
+    assert "「12,000元」不是數字" in error.inner_text()
     assert li.locator("#f-data-proposal-budget").input_value() == "12,000元"
     assert li.locator("#f-data-proposal-content").input_value() == PROPOSAL["content"]
     assert li.locator("#f-data-proposal-plan_type").input_value() == "annual"

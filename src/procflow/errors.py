@@ -50,6 +50,10 @@ class DefinitionError(ProcflowError, ValueError):
         lines = "\n".join(str(d) for d in self.diagnostics)
         super().__init__(f"{count} problem(s):\n{lines}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the default would call DefinitionError(message): rebuild from the diagnostics
+        return (type(self), (self.diagnostics,), self.__dict__)
+
 
 class ExecutionError(ProcflowError):
     """A command (start, complete, claim, ...) cannot be carried out."""
@@ -71,6 +75,10 @@ class InvalidSubmission(ExecutionError, ValueError):
         # printable whatever was submitted: a lone surrogate is written as its escape
         detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(f"invalid submission: {detail}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # picklable (a worker pool, a task queue): rebuilt from the problems, not the message
+        return (type(self), (self.problems,), self.__dict__)
 
 
 class TaskNotOpen(ExecutionError, LookupError):

@@ -36,6 +36,7 @@ from procflow.runtime.guards import (
 )
 from procflow.runtime.people import User
 from procflow.runtime.queries import task_of
+from procflow.runtime.reasons import Reason
 from procflow.runtime.values import encode_submission
 from procflow.runtime.views import Instance, Task, build_task
 
@@ -88,7 +89,7 @@ class Commands:
             )
         encoded, problems = encode_submission(data, program.codecs, None)
         for doc in program.collections.intersection(encoded):
-            problems[doc] = "is a per-person form: its copies are filled by its steps"
+            problems[doc] = Reason("per_person_form")
         if program.assigned and not problems:
             check_assignees(
                 program, program.defaults, encoded, problems, state=None, starter=user.id

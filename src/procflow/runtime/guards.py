@@ -18,6 +18,7 @@ from procflow.errors import ExecutionError, InvalidArgument, NotAllowed, TaskNot
 from procflow.flow.ir import STARTER, HumanNode
 from procflow.runtime.people import User, check_user_id
 from procflow.runtime.program import Program
+from procflow.runtime.reasons import Reason
 from procflow.runtime.state import Draft, OpenTask, Snapshot
 from procflow.runtime.values import Values, missing_required, shown, text_problem
 
@@ -190,26 +191,24 @@ def check_assignees(
             n.partition(".")[0], {}))  # fmt: skip
         if not given:
             continue  # this submission does not name them
-        why: dict[str, str] = {}
+        why: dict[str, tuple[str, str]] = {}  # user -> (kind of Reason, the earlier step)
         for step in node.not_by:
             if step == STARTER:
                 if starter is not None:
-                    why.setdefault(starter, "started the instance")
+                    why.setdefault(starter, ("names_the_starter", step))
                 continue
             earlier = done.get(step)
             for user in earlier.by if earlier is not None else ():
-                why.setdefault(user, f"did '{step}'")
+                why.setdefault(user, ("names_who_did", step))
             other = program.nodes.get(step)
             named = getattr(other, "assignee", None)
             if named is not None:
                 for user in _named(named, values, now):
-                    why.setdefault(user, f"is named to do '{step}'")
+                    why.setdefault(user, ("names_who_is_named", step))
         for user in _named(expression, values, now):
             if user in why:
-                problems[given[0]] = (
-                    f"names {user}, who {why[user]} and so may not do '{node.id}' "
-                    "(four-eyes rule): name someone else"
-                )
+                kind, step = why[user]
+                problems[given[0]] = Reason(kind, user=user, earlier=step, step=node.id)
                 break
 
 
@@ -220,11 +219,13 @@ def resolve_outcome(node: HumanNode, outcome: str | None, problems: dict[str, st
         if node.kind == "sign":
             return "sign"
         if allowed and allowed != ("skip",):
-            problems["outcome"] = f"choose one of: {', '.join(allowed)}"
+            problems["outcome"] = Reason("choose_outcome", allowed=", ".join(allowed))
         return None
     if outcome not in allowed:
         choices = ", ".join(allowed) if allowed else "none: just complete it"
-        problems["outcome"] = f"'{outcome}' is not an outcome of '{node.id}' ({choices})"
+        problems["outcome"] = Reason(
+            "not_an_outcome", outcome=outcome, step=node.id, allowed=choices
+        )
     return outcome
 
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from procflow.language.diagnostics import did_you_mean
 from procflow.language.model import COPY_FIELDS, MAGNITUDE, NUMERIC, DocumentDef, FieldDef
+from procflow.runtime.reasons import Reason
 from procflow.runtime.state import Copy
 from procflow.store.base import dumps
 
@@ -124,22 +125,24 @@ def shown(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def text_problem(text: str) -> str:
-    """Why ``text`` is not text that every store can keep ("" when it is)."""
+def text_problem(text: str) -> Reason | None:
+    """Why ``text`` is not text that every store can keep (None when it is)."""
     if text.isascii():
-        return ""
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return (
-            f"holds a lone surrogate ({shown(text[exc.start])}) at position {exc.start}, "
-            "which is not a character: check how the text was decoded"
-        )
-    return ""
+        return Reason("lone_surrogate", char=shown(text[exc.start]), at=exc.start)
+    return None
 
 
 def _what(value: Any) -> str:
-    return f"'{shown(value[:40])}'" if isinstance(value, str) else f"a {type(value).__name__}"
+    return f"'{_quoted(value)}'" if isinstance(value, str) else f"a {type(value).__name__}"
+
+
+def _quoted(text: str) -> str:
+    """Submitted text as a problem quotes it: printable, and at most 40 characters."""
+    return shown(text[:40])
 
 
 def _decimal(value: Any, path: str, problems: Problems) -> Decimal | None:
@@ -150,36 +153,30 @@ def _decimal(value: Any, path: str, problems: Problems) -> Decimal | None:
         d = Decimal(value)
     elif isinstance(value, str):
         if len(value) > _NUMBER_TEXT or not _PLAIN_NUMBER.fullmatch(value):
-            problems[path] = (
-                f"{_what(value)} is not a number: write digits, with '.' for decimals "
-                "and '-' in front when negative, such as 1200 or -12.50"
-            )
+            problems[path] = Reason("not_a_number", text=_quoted(value))
             return None
         d = Decimal(value)
     elif isinstance(value, float):
-        problems[path] = 'give an exact number (a Decimal or text like "12.50"), not a float'
+        problems[path] = Reason("float")
         return None
     else:
-        problems[path] = f"should be a number, not {_what(value)}"
+        problems[path] = Reason("should_be_number", value=_what(value))
         return None
     if not d.is_finite():
-        problems[path] = f"{d} is not a finite number"
+        problems[path] = Reason("not_finite", value=str(d))
         return None
     return d
 
 
-def _range_problem(f: FieldDef, d: Decimal) -> str:
-    """Why ``d`` is out of the field's range ("" when it is in)."""
+def _range_problem(f: FieldDef, d: Decimal) -> Reason | None:
+    """Why ``d`` is out of the field's range (None when it is in)."""
     if f.min is not None and d < f.min:
-        return f"must be at least {f.min}"
+        return Reason("at_least", limit=str(f.min))
     if f.max is not None and d > f.max:
-        return f"must be at most {f.max}"
+        return Reason("at_most", limit=str(f.max))
     if (f.min is None and d <= -MAGNITUDE) or (f.max is None and d >= MAGNITUDE):
-        return (
-            f"must be smaller than {MAGNITUDE:,} in size (the default limit; "
-            "give the field min: or max: to allow more)"
-        )
-    return ""
+        return Reason("too_large", limit=f"{MAGNITUDE:,}")
+    return None
 
 
 def _number(f: FieldDef) -> Encoder:
@@ -192,7 +189,7 @@ def _number(f: FieldDef) -> Encoder:
         if d is None:
             return BAD
         why = _range_problem(f, d)
-        if why:
+        if why is not None:
             problems[path] = why
             return BAD
         exponent = d.as_tuple().exponent
@@ -201,10 +198,7 @@ def _number(f: FieldDef) -> Encoder:
             exact = d.quantize(step, context=context)
             if exact != d:
                 if rounding is None:
-                    problems[path] = (
-                        f"{d} has more decimals than the {places} this field allows "
-                        "(round it, or give the field rounding: or decimals:)"
-                    )
+                    problems[path] = Reason("too_many_decimals", value=str(d), places=places)
                     return BAD
                 exact = d.quantize(step, rounding=rounding, context=context)
             d = exact
@@ -214,38 +208,31 @@ def _number(f: FieldDef) -> Encoder:
 
 
 def _date_encoder(kind: type[date]) -> Encoder:
-    label = "a date (YYYY-MM-DD)" if kind is date else "a date and time (ISO 8601)"
+    name = "date" if kind is date else "datetime"
 
     def encode(value: Any, path: str, problems: Problems) -> Any:
         if isinstance(value, str):
             try:
                 value = kind.fromisoformat(value.strip())
             except ValueError:
-                problems[path] = f"{_what(value)} is not {label}"
+                problems[path] = Reason(f"not_a_{name}", text=_quoted(value))
                 return BAD
         if not isinstance(value, kind) or (kind is date and isinstance(value, datetime)):
-            problems[path] = f"should be {label}, not {_what(value)}"
+            problems[path] = Reason(f"should_be_{name}", value=_what(value))
             return BAD
         return value.isoformat()
 
     return encode
 
 
-def _simple(kind: type, label: str) -> Encoder:
+def _simple(kind: type, name: str) -> Encoder:
     def encode(value: Any, path: str, problems: Problems) -> Any:
         if not isinstance(value, kind):
-            problems[path] = f"should be {label}, not {_what(value)}"
+            problems[path] = Reason(f"should_be_{name}", value=_what(value))
             return BAD
         return value
 
     return encode
-
-
-def _over(count: int, limit: int, what: str, option: str) -> str:
-    return (
-        f"has {count:,} {what}, more than the {limit:,} allowed "
-        f"(give the field {option}: to allow more)"
-    )
 
 
 def _text(f: FieldDef) -> Encoder:
@@ -253,10 +240,10 @@ def _text(f: FieldDef) -> Encoder:
 
     def encode(value: Any, path: str, problems: Problems) -> Any:
         if not isinstance(value, str):
-            problems[path] = f"should be text, not {_what(value)}"
+            problems[path] = Reason("should_be_text", value=_what(value))
             return BAD
         if len(value) > longest:
-            problems[path] = _over(len(value), longest, "characters", "max_length")
+            problems[path] = Reason("too_long", count=len(value), limit=longest)
             return BAD
         why = text_problem(value)
         if why:
@@ -270,14 +257,14 @@ def _text(f: FieldDef) -> Encoder:
 def _user(value: Any, path: str, problems: Problems) -> Any:
     value = getattr(value, "id", value)  # a User is accepted for its id
     if not isinstance(value, str) or not value:
-        problems[path] = f"should be a user id, not {_what(value)}"
+        problems[path] = Reason("should_be_user", value=_what(value))
         return BAD
     if len(value) > USER_ID_LENGTH:
-        problems[path] = f"a user id is at most {USER_ID_LENGTH} characters"
+        problems[path] = Reason("user_too_long", limit=USER_ID_LENGTH)
         return BAD
     why = text_problem(value)
     if why:
-        problems[path] = f"is not a user id: it {why}"
+        problems[path] = Reason("user_lone_surrogate", **why.values)
         return BAD
     return value
 
@@ -288,8 +275,11 @@ def _choice(f: FieldDef) -> Encoder:
     def encode(value: Any, path: str, problems: Problems) -> Any:
         if not isinstance(value, str) or value not in allowed:
             hint = did_you_mean(value, allowed) if isinstance(value, str) else None
-            problems[path] = f"should be one of {', '.join(allowed)}, not {_what(value)}" + (
-                f" ({hint})" if hint else ""
+            problems[path] = Reason(
+                "not_a_choice",
+                allowed=", ".join(allowed),
+                value=_what(value),
+                hint=f" ({hint})" if hint else "",
             )
             return BAD
         return value
@@ -300,7 +290,9 @@ def _choice(f: FieldDef) -> Encoder:
 def _record(fields: Mapping[str, Codec]) -> tuple[Encoder, Decoder]:
     def encode(value: Any, path: str, problems: Problems) -> Any:
         if not isinstance(value, Mapping):
-            problems[path] = f"should be a record with {', '.join(fields)}, not {_what(value)}"
+            problems[path] = Reason(
+                "should_be_record", fields=", ".join(fields), value=_what(value)
+            )
             return BAD
         out: dict[str, Any] = {}
         bad = False
@@ -314,7 +306,7 @@ def _record(fields: Mapping[str, Codec]) -> tuple[Encoder, Decoder]:
                 bad = bad or out[key] is BAD
         for key, codec in fields.items():
             if codec.field.required and out.get(key) is None and f"{path}.{key}" not in problems:
-                problems[f"{path}.{key}"] = "is required"
+                problems[f"{path}.{key}"] = Reason("required")
                 bad = True
         return BAD if bad else out
 
@@ -334,10 +326,10 @@ def _list(
 
     def encode(value: Any, path: str, problems: Problems) -> Any:
         if not isinstance(value, list | tuple):
-            problems[path] = f"should be a list, not {_what(value)}"
+            problems[path] = Reason("should_be_list", value=_what(value))
             return BAD
         if len(value) > most:
-            problems[path] = _over(len(value), most, "items", "max_items")
+            problems[path] = Reason("too_many_items", count=len(value), limit=most)
             return BAD
         out = [item_encode(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
         return BAD if any(v is BAD for v in out) else out
@@ -360,7 +352,7 @@ def codec_for(f: FieldDef) -> Codec:
     if kind == "choice":
         return Codec(f, _choice(f), None)
     if kind == "yesno":
-        return Codec(f, _simple(bool, "yes or no (true/false)"), None)
+        return Codec(f, _simple(bool, "yesno"), None)
     if kind == "user":
         return Codec(f, _user, None)
     if kind == "list":
@@ -383,10 +375,10 @@ def codecs_for(documents: Mapping[str, DocumentDef]) -> DocCodecs:
     }
 
 
-def _unknown_field(name: str, fields: Mapping[str, Any]) -> str:
+def _unknown_field(name: str, fields: Mapping[str, Any]) -> Reason:
     name = shown(name)
     hint = did_you_mean(name, fields) or f"the fields are: {', '.join(fields) or 'none'}"
-    return f"there is no field '{name}' ({hint})"
+    return Reason("no_field", name=name, hint=hint)
 
 
 def _encode_fields(
@@ -405,7 +397,7 @@ def _encode_fields(
         if codec is None:
             problems[path] = _unknown_field(str(name), doc_codecs)
         elif name not in allowed:
-            problems[path] = f"this step does not fill this field (it fills {', '.join(allowed)})"
+            problems[path] = Reason("not_filled_here", fields=", ".join(allowed))
         elif value is None:
             encoded[name] = None
         else:
@@ -432,31 +424,28 @@ def encode_submission(
     if data is None:
         return out, problems
     if not isinstance(data, Mapping):
-        problems["data"] = "should map document names to their fields, e.g. {'proposal': {...}}"
+        problems["data"] = Reason("data_not_mapping")
         return out, problems
     for doc, fields in data.items():
         doc_codecs = codecs.get(doc) if isinstance(doc, str) else None
         if doc_codecs is None:
             name = shown(str(doc))
             hint = did_you_mean(name, codecs) or f"the documents are: {', '.join(codecs)}"
-            problems[name] = f"there is no document '{name}' ({hint})"
+            problems[name] = Reason("no_document", name=name, hint=hint)
             continue
         allowed = fills.get(doc) if fills is not None else tuple(doc_codecs)
         if allowed is None:
             which = ", ".join(fills or ()) or "no documents"
-            problems[doc] = f"this step does not fill '{doc}' (it fills {which})"
+            problems[doc] = Reason("document_not_filled_here", name=doc, which=which)
             continue
         if not isinstance(fields, Mapping):
-            problems[doc] = f"should map field names to values, not {_what(fields)}"
+            problems[doc] = Reason("document_not_mapping", value=_what(fields))
             continue
         out[doc] = _encode_fields(doc, fields, doc_codecs, allowed, problems)
     if not problems:
         size = len(dumps(out, what="the submission").encode("utf-8"))
         if size > MAX_SUBMISSION:
-            problems["data"] = (
-                f"the submission takes {size:,} bytes, more than the {MAX_SUBMISSION:,} allowed; "
-                "keep large files outside and submit a link to them"
-            )
+            problems["data"] = Reason("submission_too_big", size=size, limit=MAX_SUBMISSION)
     return out, problems
 
 
@@ -479,7 +468,7 @@ def missing_required(
                 and values.get(name) is None
                 and path not in problems
             ):
-                problems[path] = "is required"
+                problems[path] = Reason("required")
 
 
 def default_docs(codecs: DocCodecs) -> dict[str, dict[str, Any]]:

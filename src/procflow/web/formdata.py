@@ -27,6 +27,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from procflow.runtime.reasons import say
 from procflow.runtime.values import typed_number
 
 __all__ = ["Fieldset", "Input", "TaskForm", "show"]
@@ -287,9 +288,10 @@ class TaskForm:
         return [cells[n] for n in sorted(cells)]
 
     def place(self, problems: Mapping[str, str]) -> None:
-        """Put each problem beside its input; the rest go to `errors`."""
+        """Put each problem beside its input, in Chinese; the rest go to `errors`."""
         by_path = {i.path: i for i in self.inputs()}
-        for path, message in problems.items():
+        for path, problem in problems.items():
+            message = say(problem, "zh")  # the engine's Reason in the page's language
             found = by_path.get(path)
             if found is not None:
                 found.error = message

@@ -33,6 +33,7 @@ from procflow.errors import (
     StoreError,
     TaskNotOpen,
 )
+from procflow.runtime.reasons import Reason
 
 __all__ = ["PROBLEM_TYPE", "FieldProblem", "Problem", "from_validation", "problem_response"]
 
@@ -45,6 +46,12 @@ class FieldProblem(BaseModel):
 
     field: str
     detail: str
+    type: str | None = Field(
+        default=None,
+        description="A stable name for the kind of problem (``not_a_number``, ``required``, "
+        "or pydantic's for the request's own checks), for a client that says it in its own "
+        "words; null for a process's own rule message, already in the process's words.",
+    )
 
 
 class Problem(BaseModel):
@@ -87,7 +94,10 @@ def status_of(exc: ProcflowError) -> tuple[int, str, str]:
 def field_problems(exc: ProcflowError, prefix: str = "") -> list[FieldProblem]:
     if not isinstance(exc, InvalidSubmission):
         return []
-    return [FieldProblem(field=prefix + k, detail=v) for k, v in exc.problems.items()]
+    return [
+        FieldProblem(field=prefix + k, detail=v, type=v.kind if isinstance(v, Reason) else None)
+        for k, v in exc.problems.items()
+    ]
 
 
 def problem(exc: ProcflowError, *, prefix: str = "") -> Problem:
@@ -114,7 +124,8 @@ def _location(loc: Sequence[Any]) -> str:
 def from_validation(errors: Iterable[dict[str, Any]]) -> Problem:
     """The problem of a request that failed the API's own checks (every one listed)."""
     listed = [
-        FieldProblem(field=_location(e.get("loc", ())), detail=e.get("msg", "")) for e in errors
+        FieldProblem(field=_location(e.get("loc", ())), detail=e.get("msg", ""), type=e.get("type"))
+        for e in errors
     ]
     return Problem(
         type=_BASE + "invalid-request",

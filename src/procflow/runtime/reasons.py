@@ -1,0 +1,213 @@
+"""Why a submission was refused, in more than one language.
+
+Owns `Reason`: each value of `InvalidSubmission.problems` that the engine
+writes. A `Reason` *is* its English text (a ``str``, so code that prints,
+compares or serialises problems sees what it always saw), and it also carries
+``kind``, a stable name for the kind of problem (as pydantic's errors carry
+``type``), and ``values``, what was filled into the text. `Reason.say`
+gives the text in another language: the web inbox, written in Chinese, shows
+``「abc」不是數字`` where the JSON API and the log show ``'abc' is not a
+number``. A client of the API may do the same from ``type`` in each error.
+
+A problem that an analyst wrote (a ``requires:`` rule's ``message:``) stays a
+plain ``str``: it is already in the process's own words.
+
+Every kind is one row of `TEXT`, in every language, so that adding a kind
+means writing both; a test holds the placeholders of each row equal.
+
+Imports nothing of procflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+__all__ = ["TEXT", "Language", "Reason", "say"]
+
+Language = Literal["en", "zh"]
+
+TEXT: dict[str, dict[Language, str]] = {
+    # numbers
+    "not_a_number": {
+        "en": "'{text}' is not a number: write digits, with '.' for decimals and '-' in front "
+        "when negative, such as 1200 or -12.50",
+        "zh": "「{text}」不是數字：請寫阿拉伯數字，小數用「.」，負數在前面加「-」，"
+        "如 1200 或 -12.50",
+    },
+    "float": {
+        "en": 'give an exact number (a Decimal or text like "12.50"), not a float',
+        "zh": '請給出精確的數字（Decimal，或如 "12.50" 的文字），不要給浮點數',
+    },
+    "not_finite": {
+        "en": "{value} is not a finite number",
+        "zh": "{value} 不是有限的數字",
+    },
+    "at_least": {"en": "must be at least {limit}", "zh": "不能少於 {limit}"},
+    "at_most": {"en": "must be at most {limit}", "zh": "不能多於 {limit}"},
+    "too_large": {
+        "en": "must be smaller than {limit} in size (the default limit; give the field min: "
+        "or max: to allow more)",
+        "zh": "數值的大小須小於 {limit}（預設的上限；流程定義的 min: 或 max: 可放寬）",
+    },
+    "too_many_decimals": {
+        "en": "{value} has more decimals than the {places} this field allows (round it, or "
+        "give the field rounding: or decimals:)",
+        "zh": "{value} 的小數超過此欄位允許的 {places} 位，請先四捨五入",
+    },
+    # dates
+    "not_a_date": {
+        "en": "'{text}' is not a date (YYYY-MM-DD)",
+        "zh": "「{text}」不是日期，請寫成 YYYY-MM-DD，如 2026-03-31",
+    },
+    "not_a_datetime": {
+        "en": "'{text}' is not a date and time (ISO 8601)",
+        "zh": "「{text}」不是日期時間，請寫成 ISO 8601，如 2026-03-31T17:00",
+    },
+    # the wrong type of value (from a program: a web form sends text)
+    "should_be_number": {"en": "should be a number, not {value}", "zh": "應是數字，而不是 {value}"},
+    "should_be_date": {
+        "en": "should be a date (YYYY-MM-DD), not {value}",
+        "zh": "應是日期（YYYY-MM-DD），而不是 {value}",
+    },
+    "should_be_datetime": {
+        "en": "should be a date and time (ISO 8601), not {value}",
+        "zh": "應是日期時間（ISO 8601），而不是 {value}",
+    },
+    "should_be_yesno": {
+        "en": "should be yes or no (true/false), not {value}",
+        "zh": "應是「是」或「否」（true/false），而不是 {value}",
+    },
+    "should_be_text": {"en": "should be text, not {value}", "zh": "應是文字，而不是 {value}"},
+    "should_be_user": {
+        "en": "should be a user id, not {value}",
+        "zh": "應是用戶 ID，而不是 {value}",
+    },
+    "should_be_list": {"en": "should be a list, not {value}", "zh": "應是清單，而不是 {value}"},
+    "should_be_record": {
+        "en": "should be a record with {fields}, not {value}",
+        "zh": "應是含 {fields} 的一項，而不是 {value}",
+    },
+    # sizes
+    "too_long": {
+        "en": "has {count:,} characters, more than the {limit:,} allowed (give the field "
+        "max_length: to allow more)",
+        "zh": "有 {count:,} 個字，超過允許的 {limit:,} 個",
+    },
+    "too_many_items": {
+        "en": "has {count:,} items, more than the {limit:,} allowed (give the field "
+        "max_items: to allow more)",
+        "zh": "有 {count:,} 項，超過允許的 {limit:,} 項",
+    },
+    "submission_too_big": {
+        "en": "the submission takes {size:,} bytes, more than the {limit:,} allowed; keep "
+        "large files outside and submit a link to them",
+        "zh": "提交的資料有 {size:,} 位元組，超過允許的 {limit:,}；大檔案請放在別處，只提交連結",
+    },
+    # text
+    "lone_surrogate": {
+        "en": "holds a lone surrogate ({char}) at position {at}, which is not a character: "
+        "check how the text was decoded",
+        "zh": "第 {at} 個位置有單獨的代理碼（{char}），它不是字元：請檢查文字的編碼",
+    },
+    "user_too_long": {
+        "en": "a user id is at most {limit} characters",
+        "zh": "用戶 ID 最多 {limit} 個字元",
+    },
+    "user_lone_surrogate": {
+        "en": "is not a user id: it holds a lone surrogate ({char}) at position {at}, which "
+        "is not a character: check how the text was decoded",
+        "zh": "不是用戶 ID：第 {at} 個位置有單獨的代理碼（{char}），它不是字元",
+    },
+    # choices, outcomes
+    "not_a_choice": {
+        "en": "should be one of {allowed}, not {value}{hint}",
+        "zh": "應是 {allowed} 之一，而不是 {value}",
+    },
+    "choose_outcome": {"en": "choose one of: {allowed}", "zh": "請選擇：{allowed}"},
+    "not_an_outcome": {
+        "en": "'{outcome}' is not an outcome of '{step}' ({allowed})",
+        "zh": "「{outcome}」不是「{step}」的結果（可選：{allowed}）",
+    },
+    # what is submitted where
+    "required": {"en": "is required", "zh": "必填"},
+    "per_person_form": {
+        "en": "is a per-person form: its copies are filled by its steps",
+        "zh": "是每人一份的表單：由各步驟填寫各自的一份",
+    },
+    "no_field": {
+        "en": "there is no field '{name}' ({hint})",
+        "zh": "沒有欄位「{name}」",
+    },
+    "not_filled_here": {
+        "en": "this step does not fill this field (it fills {fields})",
+        "zh": "這一步不填這個欄位（它填 {fields}）",
+    },
+    "no_document": {
+        "en": "there is no document '{name}' ({hint})",
+        "zh": "沒有文件「{name}」",
+    },
+    "document_not_filled_here": {
+        "en": "this step does not fill '{name}' (it fills {which})",
+        "zh": "這一步不填「{name}」（它填 {which}）",
+    },
+    "data_not_mapping": {
+        "en": "should map document names to their fields, e.g. {{'proposal': {{...}}}}",
+        "zh": "應是從文件名到其欄位的對應，如 {{'proposal': {{...}}}}",
+    },
+    "document_not_mapping": {
+        "en": "should map field names to values, not {value}",
+        "zh": "應是從欄位名到值的對應，而不是 {value}",
+    },
+    # four-eyes rules on the people a form names
+    "names_the_starter": {
+        "en": "names {user}, who started the instance and so may not do '{step}' (four-eyes "
+        "rule): name someone else",
+        "zh": "{user} 發起了這個流程，按四眼原則不能辦理「{step}」：請另選他人",
+    },
+    "names_who_did": {
+        "en": "names {user}, who did '{earlier}' and so may not do '{step}' (four-eyes rule): "
+        "name someone else",
+        "zh": "{user} 辦理了「{earlier}」，按四眼原則不能辦理「{step}」：請另選他人",
+    },
+    "names_who_is_named": {
+        "en": "names {user}, who is named to do '{earlier}' and so may not do '{step}' "
+        "(four-eyes rule): name someone else",
+        "zh": "{user} 已被指定辦理「{earlier}」，按四眼原則不能辦理「{step}」：請另選他人",
+    },
+}
+
+
+class Reason(str):
+    """One problem of a submission: its English text, with ``kind`` (a key of `TEXT`)
+    and ``values`` (what the text was filled with) to say it in another language.
+
+    Not compiled (mypyc does not subclass ``str``); the engine makes one only when it
+    refuses a submission.
+    """
+
+    kind: str
+    values: dict[str, Any]
+
+    def __new__(cls, kind: str, **values: Any) -> Reason:
+        self = super().__new__(cls, TEXT[kind]["en"].format(**values))
+        self.kind = kind
+        self.values = values
+        return self
+
+    def say(self, language: Language) -> str:
+        """The problem in ``language``."""
+        return TEXT[self.kind][language].format(**self.values)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # str's own reduction would call Reason(text): rebuild from the kind and values
+        return (_rebuild, (self.kind, self.values))
+
+
+def _rebuild(kind: str, values: dict[str, Any]) -> Reason:
+    return Reason(kind, **values)
+
+
+def say(problem: str, language: Language) -> str:
+    """``problem`` in ``language`` when it is a `Reason`; a plain ``str`` (an analyst's
+    own message) as it is."""
+    return problem.say(language) if isinstance(problem, Reason) else problem
