@@ -22,8 +22,10 @@ from procflow import (
     InvalidArgument,
     InvalidSubmission,
     MemoryStore,
+    NotAllowed,
     ProcflowError,
     SQLiteStore,
+    TaskNotOpen,
     User,
 )
 from procflow.runtime.reasons import TEXT, Reason, say
@@ -369,3 +371,34 @@ def test_an_analysts_own_message_is_given_as_written() -> None:
         eng.complete(task.id, by=CLERK, data={"form": {"count": "11"}})
     [message] = info.value.problems.values()
     assert type(message) is str and say(message, "zh") == "數量不能超過10"
+
+
+FOUR_EYES = """
+procflow: 1
+id: FOUR
+title: 四眼
+actors: {clerk: 文員, boss: 主管}
+steps:
+  - {id: write, title: 撰寫, actor: clerk}
+  - {id: check, title: 複核, actor: [clerk, boss], not_by: [write]}
+"""
+
+
+def test_a_refusal_is_a_reason_that_names_steps_and_roles_by_their_titles() -> None:
+    eng = engine(FOUR_EYES)
+    inst = eng.start("FOUR", by=CLERK)
+    with pytest.raises(NotAllowed) as info:
+        eng.complete(inst.tasks[0].id, by=User("x", {"boss"}))
+    why = info.value.args[0]
+    assert isinstance(why, Reason) and why.kind == "needs_role" and str(why) == str(info.value)
+    assert why == "x may not act on 'write': it needs the role clerk"
+    titles = {"write": "撰寫", "check": "複核", "clerk": "文員", "boss": "主管", "x": "小徐"}
+    named = why.say("zh", lambda key, value: titles.get(value, value))
+    assert named == "辦理「撰寫」需要角色 文員，小徐 沒有"
+    inst = eng.complete(inst.tasks[0].id, by=CLERK)
+    with pytest.raises(NotAllowed) as info:
+        eng.complete(inst.tasks[0].id, by=CLERK)
+    assert info.value.args[0].say("zh") == "四眼原則：clerk1 辦理了「write」，不能再辦理「check」"
+    with pytest.raises(TaskNotOpen) as gone:
+        eng.complete(f"{inst.id}.99", by=CLERK)
+    assert gone.value.args[0].say("zh") == f"任務「{inst.id}.99」已經完成、撤回或不存在"

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 import procflow
-from procflow import Engine, ManualClock, MemoryStore, User
+from procflow import Engine, ManualClock, MemoryStore, NotAllowed, User
 from procflow.cli.main import main
 from procflow.cli.serving import is_loopback
 from procflow.runtime import MemoryBlobStore
@@ -543,3 +543,33 @@ def test_a_number_is_taken_as_people_type_it_in_the_form(pages: TestClient) -> N
     assert code == 422 and "「12,00」不是數字" in html  # the page's language, not the engine's
     assert 'value="12,00" type="text" inputmode="decimal" required' in html  # as typed
     assert engine.instance(iid).tasks[0].step_id == "draft"
+
+
+def test_a_refusal_is_said_in_chinese_with_the_processs_titles(pages: TestClient) -> None:
+    """The engine refuses in English with ids (`NotAllowed`); the page says it in Chinese,
+    naming the step and the role by their titles and the person by their name."""
+    pages.post("/signin", data={"user": "li", "csrf": csrf_of(pages)})
+    engine = pages.app.state.site.engine  # type: ignore[attr-defined]
+    pages.post("/processes/SC-001/start", data={"csrf": csrf_of(pages, "/inbox")})
+    [inst] = engine.instances()
+    fields = {f"data.proposal.{k}": v for k, v in GOOD.items()}
+    drafted = pages.post(
+        f"/tasks/{inst.tasks[0].id}", data={**fields, "csrf": csrf_of(pages, "/inbox")}
+    )
+    assert drafted.status_code == 303
+    [review] = engine.instance(inst.id).tasks
+    with pytest.raises(NotAllowed, match="li may not act on 'review': it needs the role pmm"):
+        engine.complete(review.id, by=engine_user(pages, "li"), outcome="approve")
+    refused = pages.post(
+        f"/tasks/{review.id}", data={"outcome": "approve", "csrf": csrf_of(pages, "/inbox")}
+    )
+    assert refused.status_code == 403
+    name = pages.app.state.site.name("li")  # type: ignore[attr-defined]
+    assert f"辦理「方案審批」需要角色 產品市場部經理，{name} 沒有" in refused.text
+    assert "may not act" not in refused.text and "pmm" not in refused.text.split("<main", 1)[1]
+    gone = pages.get("/tasks/" + inst.id + ".99")
+    assert gone.status_code == 404 and f"任務「{inst.id}.99」已經完成、撤回或不存在" in gone.text
+
+
+def engine_user(pages: TestClient, uid: str) -> Any:
+    return pages.app.state.site.staff.user(uid)  # type: ignore[attr-defined]

@@ -83,10 +83,8 @@ class Commands:
         core = self.core
         program = core.program_of(process_id)
         if program.starters is not None and user.roles.isdisjoint(program.starters):
-            raise NotAllowed(
-                f"{user.id} may not start {process_id}: "
-                f"it needs the role {' or '.join(sorted(program.starters))}"
-            )
+            roles = tuple(sorted(program.starters))
+            raise NotAllowed(Reason("may_not_start", user=user.id, process=process_id, roles=roles))
         encoded, problems = encode_submission(data, program.codecs, None)
         for doc in program.collections.intersection(encoded):
             problems[doc] = Reason("per_person_form")
@@ -170,8 +168,7 @@ class Commands:
                 held = run.draft.tasks[other]
                 if other != number and (held.assignee == target or target in held.candidates):
                     raise NotAllowed(
-                        f"{target} already has a task of the sign-off '{node.id}', "
-                        "and signs it once"
+                        Reason("already_has_a_signature_task", user=target, step=node.id)
                     )
         run.emit("task_delegated", {"task": number, "to": target})
         core.store_command(cmd, command_id, run, {**what, "instance": run.id})
@@ -209,9 +206,9 @@ class Commands:
             raise ExecutionError(f"the instance {instance_id} is already {state.status}")
         starters = run.program.starters
         if state.started_by != user.id and starters is not None and user.roles.isdisjoint(starters):
-            raise NotAllowed(f"{user.id} may not cancel {instance_id}")
+            raise NotAllowed(Reason("may_not_cancel", user=user.id, instance=instance_id))
         parent = state.parent
         if parent is not None and parent.mode == "call":
-            raise NotAllowed(f"{instance_id} was called by {parent.id}: cancel that instead")
+            raise NotAllowed(Reason("cancel_the_caller", instance=instance_id, caller=parent.id))
         run.cancel(reason)
         return core.store_command(cmd, command_id, run, what)

@@ -39,6 +39,7 @@ from procflow.runtime.hooks import Hooks
 from procflow.runtime.interpreter import Command, Run
 from procflow.runtime.people import Directory
 from procflow.runtime.program import Program
+from procflow.runtime.reasons import Reason
 from procflow.runtime.records import commit_of, tell_hooks
 from procflow.runtime.state import OpenTask, Snapshot
 from procflow.runtime.views import Instance
@@ -243,16 +244,13 @@ class Core:
         try:
             run = cmd.open(instance_id)
         except InstanceNotFound:
-            raise TaskNotOpen(f"there is no task {task_id!r}") from None
+            raise TaskNotOpen(Reason("no_task", task=task_id)) from None
         task = run.draft.tasks.get(number)
         if task is None:
             expired = None if run.expired is None else run.expired.get(number)
             if expired is not None:
-                raise TaskNotOpen(
-                    f"the task {task_id!r} expired at {expired}: its deadline closed it "
-                    "before this command"
-                )
-            raise TaskNotOpen(f"the task {task_id!r} is not open (done, withdrawn or unknown)")
+                raise TaskNotOpen(Reason("task_expired", task=task_id, at=expired))
+            raise TaskNotOpen(Reason("task_not_open", task=task_id))
         node: HumanNode = run.program.nodes[task.step]  # type: ignore[assignment]  # human steps
         return run, number, task, node
 

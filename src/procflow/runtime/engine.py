@@ -39,6 +39,7 @@ from procflow.runtime.hooks import Hooks
 from procflow.runtime.paging import InstancePage, TaskPage
 from procflow.runtime.people import Directory, User
 from procflow.runtime.queries import Queries
+from procflow.runtime.reasons import Reason
 from procflow.runtime.scheduler import Scheduler
 from procflow.runtime.supervision import MAX_ATTACHMENT, Attachment, Supervision
 from procflow.runtime.views import Instance, Task
@@ -49,7 +50,7 @@ __all__ = ["Engine"]
 
 def _task_id(task_id: Any) -> str:
     if not isinstance(task_id, str):
-        raise TaskNotOpen(f"there is no task {task_id!r}")
+        raise TaskNotOpen(Reason("no_task", task=task_id))
     return task_id
 
 

@@ -47,7 +47,7 @@ def split_task_id(task_id: str) -> tuple[str, int]:
     if not (dot and instance_id and number.isascii() and number.isdigit()) or (
         number[0] == "0" and len(number) > 1
     ):
-        raise TaskNotOpen(f"there is no task {task_id!r}")
+        raise TaskNotOpen(Reason("no_task", task=task_id))
     return instance_id, int(number)
 
 
@@ -98,32 +98,30 @@ def check_actor(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: 
         or (not candidates and assignee is None and not user.roles.isdisjoint(task.roles))
     ):
         if assignee is not None:
-            whom = f"it is assigned to {assignee}"
+            why = Reason("assigned_to_another", user=uid, step=node.id, assignee=assignee)
         elif candidates:
-            whom = f"it is for {', '.join(candidates)}"
+            why = Reason("for_candidates", user=uid, step=node.id, candidates=tuple(candidates))
         else:
-            whom = f"it needs the role {' or '.join(task.roles)}"
-        raise NotAllowed(f"{uid} may not act on '{node.id}': {whom}")
+            why = Reason("needs_role", user=uid, step=node.id, roles=tuple(task.roles))
+        raise NotAllowed(why)
     if node.same_as is not None:
         done = state.done.get(node.same_as)
         familiar = None if done is None else done.who
         if uid != familiar:
+            kind = "same_person" if familiar else "same_person_nobody_yet"
             raise NotAllowed(
-                f"{uid} may not act on '{node.id}': it is done by whoever did "
-                f"'{node.same_as}' ({familiar or 'nobody yet'})"
+                Reason(kind, user=uid, step=node.id, earlier=node.same_as, who=familiar)
             )
     for step in node.not_by:
         if step == STARTER:
             if uid == state.started_by:
-                raise NotAllowed(
-                    f"{uid} started the instance, so may not do '{node.id}' (four-eyes rule)"
-                )
+                raise NotAllowed(Reason("four_eyes_starter", user=uid, step=node.id))
             continue
         done = state.done.get(step)
         if done is not None and uid in done.by:
-            raise NotAllowed(f"{uid} did '{step}', so may not do '{node.id}' (four-eyes rule)")
+            raise NotAllowed(Reason("four_eyes_did", user=uid, earlier=step, step=node.id))
     if node.kind == "sign" and uid in state.tokens[task.token].done_by:
-        raise NotAllowed(f"{uid} has already signed '{node.id}'")
+        raise NotAllowed(Reason("already_signed", user=uid, step=node.id))
 
 
 def barred(state: Snapshot | Draft, task: OpenTask, node: HumanNode) -> tuple[str, ...]:
@@ -152,8 +150,8 @@ def check_withdrawer(node: HumanNode, user: User, administrators: frozenset[str]
     ``withdraw_by:``, or one of the engine's ``administrators`` roles."""
     if user.roles.isdisjoint(administrators) and user.roles.isdisjoint(node.withdraw_by):
         who = [*node.withdraw_by, *sorted(administrators)]
-        needs = f"the role {' or '.join(who)}" if who else "a step that says withdraw_by:"
-        raise NotAllowed(f"{user.id} may not withdraw the task of '{node.id}': it needs {needs}")
+        kind = "may_not_withdraw" if who else "nobody_may_withdraw"
+        raise NotAllowed(Reason(kind, user=user.id, step=node.id, roles=tuple(who)))
 
 
 def _named(expression: Any, values: Values, now: Any) -> list[str]:

@@ -35,6 +35,7 @@ from procflow.runtime.core import Core
 from procflow.runtime.guards import can_exist, check_actor, split_task_id
 from procflow.runtime.paging import InstancePage, TaskPage, digest, make_cursor, read_cursor
 from procflow.runtime.people import User
+from procflow.runtime.reasons import Reason
 from procflow.runtime.views import Instance, Task, build_task
 from procflow.store import Event, TaskRow
 from procflow.store.base import InstanceQuery, TaskQuery
@@ -56,10 +57,10 @@ def task_of(core: Core, task_id: str) -> Task:
     try:
         _, state = core.load(instance_id)
     except InstanceNotFound:
-        raise TaskNotOpen(f"there is no task {task_id!r}") from None
+        raise TaskNotOpen(Reason("no_task", task=task_id)) from None
     task = state.tasks.get(number)
     if task is None:
-        raise TaskNotOpen(f"the task {task_id!r} is not open (done, withdrawn or unknown)")
+        raise TaskNotOpen(Reason("task_not_open", task=task_id))
     return build_task(
         instance_id, core.program(state.definition_hash), number, task, core.clock.now()
     )

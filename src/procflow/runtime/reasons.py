@@ -20,9 +20,10 @@ Imports nothing of procflow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
-__all__ = ["TEXT", "Language", "Reason", "say"]
+__all__ = ["NAMED", "TEXT", "Language", "Names", "Reason", "say"]
 
 Language = Literal["en", "zh"]
 
@@ -174,29 +175,125 @@ TEXT: dict[str, dict[Language, str]] = {
         "(four-eyes rule): name someone else",
         "zh": "{user} 已被指定辦理「{earlier}」，按四眼原則不能辦理「{step}」：請另選他人",
     },
+    # refusals (NotAllowed, TaskNotOpen): the Reason is the error's message, args[0]
+    "assigned_to_another": {
+        "en": "{user} may not act on '{step}': it is assigned to {assignee}",
+        "zh": "「{step}」已指派給 {assignee}，{user} 不能辦理",
+    },
+    "for_candidates": {
+        "en": "{user} may not act on '{step}': it is for {candidates}",
+        "zh": "「{step}」只由 {candidates} 辦理，{user} 不能辦理",
+    },
+    "needs_role": {
+        "en": "{user} may not act on '{step}': it needs the role {roles}",
+        "zh": "辦理「{step}」需要角色 {roles}，{user} 沒有",
+    },
+    "same_person": {
+        "en": "{user} may not act on '{step}': it is done by whoever did '{earlier}' ({who})",
+        "zh": "「{step}」須由辦理「{earlier}」的人（{who}）辦理，{user} 不能辦理",
+    },
+    "same_person_nobody_yet": {
+        "en": "{user} may not act on '{step}': it is done by whoever did '{earlier}' (nobody yet)",
+        "zh": "{user} 不能辦理「{step}」：須由辦理「{earlier}」的人辦理，而「{earlier}」尚無人辦理",
+    },
+    "four_eyes_starter": {
+        "en": "{user} started the instance, so may not do '{step}' (four-eyes rule)",
+        "zh": "四眼原則：{user} 發起了這個流程，不能辦理「{step}」",
+    },
+    "four_eyes_did": {
+        "en": "{user} did '{earlier}', so may not do '{step}' (four-eyes rule)",
+        "zh": "四眼原則：{user} 辦理了「{earlier}」，不能再辦理「{step}」",
+    },
+    "already_signed": {
+        "en": "{user} has already signed '{step}'",
+        "zh": "{user} 已經簽過「{step}」了",
+    },
+    "may_not_withdraw": {
+        "en": "{user} may not withdraw the task of '{step}': it needs the role {roles}",
+        "zh": "撤回「{step}」的任務需要 {roles}，{user} 沒有",
+    },
+    "nobody_may_withdraw": {
+        "en": "{user} may not withdraw the task of '{step}': it needs a step that says "
+        "withdraw_by:",
+        "zh": "{user} 不能撤回「{step}」的任務：流程沒有寫 withdraw_by:",
+    },
+    "may_not_start": {
+        "en": "{user} may not start {process}: it needs the role {roles}",
+        "zh": "發起 {process} 需要角色 {roles}，{user} 沒有",
+    },
+    "already_has_a_signature_task": {
+        "en": "{user} already has a task of the sign-off '{step}', and signs it once",
+        "zh": "{user} 已有「{step}」的會簽任務，每人只簽一次",
+    },
+    "may_not_cancel": {
+        "en": "{user} may not cancel {instance}",
+        "zh": "{user} 不能取消 {instance}：只有發起人或可發起此流程的人可以",
+    },
+    "cancel_the_caller": {
+        "en": "{instance} was called by {caller}: cancel that instead",
+        "zh": "{instance} 是由 {caller} 呼叫的：請取消 {caller}",
+    },
+    "no_task": {"en": "there is no task {task!r}", "zh": "沒有任務「{task}」"},
+    "task_expired": {
+        "en": "the task {task!r} expired at {at}: its deadline closed it before this command",
+        "zh": "任務「{task}」已在 {at} 到期，被期限關閉了",
+    },
+    "task_not_open": {
+        "en": "the task {task!r} is not open (done, withdrawn or unknown)",
+        "zh": "任務「{task}」已經完成、撤回或不存在",
+    },
 }
 
 
+NAMED = frozenset({"step", "earlier", "roles", "candidates", "assignee", "user", "who"})
+"""The values that are ids of a process's steps, roles or people: `Reason.say` can name
+them by their titles (``names``). A tuple of them is a list (``roles``: any one of them)."""
+Names = Callable[[str, str], str]
+"""(the value's key, an id) -> what to call it: a step's or a role's title, a person's name."""
+
+
+def _as_is(key: str, name: str) -> str:
+    return name
+
+
+_JOIN: dict[Language, tuple[str, str]] = {"en": (", ", " or "), "zh": ("、", "或")}
+
+
+def _filled(kind: str, language: Language, values: dict[str, Any], names: Names) -> str:
+    both, either = _JOIN[language]
+    shown = dict(values)
+    for key in NAMED.intersection(values):
+        value = values[key]
+        if isinstance(value, tuple):
+            joiner = either if key == "roles" else both
+            shown[key] = joiner.join(names(key, v) for v in value)
+        elif isinstance(value, str):
+            shown[key] = names(key, value)
+    return TEXT[kind][language].format(**shown)
+
+
 class Reason(str):
-    """One problem of a submission: its English text, with ``kind`` (a key of `TEXT`)
-    and ``values`` (what the text was filled with) to say it in another language.
+    """One problem of a submission or one refusal: its English text, with ``kind`` (a
+    key of `TEXT`) and ``values`` (what the text was filled with) to say it in another
+    language.
 
     Not compiled (mypyc does not subclass ``str``); the engine makes one only when it
-    refuses a submission.
+    refuses.
     """
 
     kind: str
     values: dict[str, Any]
 
     def __new__(cls, kind: str, **values: Any) -> Reason:
-        self = super().__new__(cls, TEXT[kind]["en"].format(**values))
+        self = super().__new__(cls, _filled(kind, "en", values, _as_is))
         self.kind = kind
         self.values = values
         return self
 
-    def say(self, language: Language) -> str:
-        """The problem in ``language``."""
-        return TEXT[self.kind][language].format(**self.values)
+    def say(self, language: Language, names: Names | None = None) -> str:
+        """The problem in ``language``; ``names`` says what to call the steps, roles and
+        people (`NAMED`) that it holds by id."""
+        return _filled(self.kind, language, self.values, names or _as_is)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # str's own reduction would call Reason(text): rebuild from the kind and values
@@ -207,7 +304,7 @@ def _rebuild(kind: str, values: dict[str, Any]) -> Reason:
     return Reason(kind, **values)
 
 
-def say(problem: str, language: Language) -> str:
+def say(problem: str, language: Language, names: Names | None = None) -> str:
     """``problem`` in ``language`` when it is a `Reason`; a plain ``str`` (an analyst's
-    own message) as it is."""
-    return problem.say(language) if isinstance(problem, Reason) else problem
+    own message, or one already written in the page's language) as it is."""
+    return problem.say(language, names) if isinstance(problem, Reason) else problem

@@ -27,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from procflow.runtime.reasons import say
+from procflow.runtime.reasons import Names, say
 from procflow.runtime.values import typed_number
 
 __all__ = ["Fieldset", "Input", "TaskForm", "show"]
@@ -287,11 +287,12 @@ class TaskForm:
                     cells.setdefault(int(match.group(1)), {})[column] = typed
         return [cells[n] for n in sorted(cells)]
 
-    def place(self, problems: Mapping[str, str]) -> None:
-        """Put each problem beside its input, in Chinese; the rest go to `errors`."""
+    def place(self, problems: Mapping[str, str], names: Names | None = None) -> None:
+        """Put each problem beside its input, in Chinese (``names`` says what to call the
+        steps and people it names); the rest go to `errors`."""
         by_path = {i.path: i for i in self.inputs()}
         for path, problem in problems.items():
-            message = say(problem, "zh")  # the engine's Reason in the page's language
+            message = say(problem, "zh", names)
             found = by_path.get(path)
             if found is not None:
                 found.error = message

@@ -37,6 +37,7 @@ from procflow.runtime.engine import Engine
 from procflow.runtime.forms import field_schema
 from procflow.runtime.people import User
 from procflow.runtime.program import Program
+from procflow.runtime.reasons import Names, Reason
 from procflow.runtime.trail import trail
 from procflow.runtime.views import Instance
 from procflow.web.auth import check_csrf, csrf_token
@@ -100,9 +101,7 @@ async def posted(request: Request) -> Any:
     """The posted form, once its CSRF token checks out (else `NotAllowed`)."""
     form = await request.form()
     if not check_csrf(request, form.get("csrf")):
-        raise NotAllowed(
-            "the form has expired or did not come from this site (CSRF check): reload the page"
-        )
+        raise NotAllowed("表單已過期，或不是從本站送出的（CSRF 檢查）：請重新載入頁面")
     return form
 
 
@@ -194,7 +193,7 @@ async def claim(request: Request, task_id: str) -> Response:
         task = engine.claim(task_id, by=user)
         flash(request, f"已認領「{task.title}」：它已離開其他人的收件箱")
     except ProcflowError as exc:
-        flash(request, _refusal(exc), "error")
+        flash(request, _refusal(exc, _task_names(site_of(request), task_id)), "error")
     return back(_safe_next(form.get("next"), "/inbox"))
 
 
@@ -206,14 +205,14 @@ async def _hand_over(request: Request, task_id: str, *, admin: bool) -> Response
     to = form.get("to")
     try:
         if not isinstance(to, str) or not to:
-            raise NotAllowed("choose whom to give the task to")
+            raise NotAllowed("請填寫要交給誰")
         if admin:
             task, verb = site.engine.reassign(task_id, to=to, by=user), "改派"
         else:
             task, verb = site.engine.delegate(task_id, by=user, to=to), "轉交"
         flash(request, f"已將「{task.title}」{verb}給 {site.name(to)}")
     except ProcflowError as exc:
-        flash(request, _refusal(exc), "error")
+        flash(request, _refusal(exc, _task_names(site, task_id)), "error")
     return back(_safe_next(form.get("next"), "/inbox"))
 
 
@@ -230,19 +229,45 @@ async def reassign(request: Request, task_id: str) -> Response:
 # -- a task -----------------------------------------------------------------------------------
 
 
-def _refusal(exc: ProcflowError) -> str:
-    """The words a page shows for a refusal of the engine."""
-    if isinstance(exc, NotAllowed):
-        text = str(exc)
-        if "four-eyes" in text:
-            return f"四眼原則：你做過前一步，不能再做這一步。{text}"
-        if "already signed" in text:
-            return f"你已經簽過了。{text}"
-        return f"這不是你的任務：{text}"
-    if isinstance(exc, TaskNotOpen):
-        return f"這個任務已經完成、撤回或不存在：{exc}"
+def _names(site: Site, process_id: str | None) -> Names:
+    """What a refusal calls the ids it holds: a step or a role by the process's title for
+    it, a person by their name."""
+    process = site.engine.catalog.get(process_id) if process_id is not None else None
+    steps: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    if process is not None:
+        steps = {n.id: n.title for n in process.flow.steps()}
+        roles = {a: actor.title for a, actor in process.flow.actors.items()}
+
+    def name(key: str, value: str) -> str:
+        if key in ("step", "earlier"):
+            return steps.get(value, value)
+        if key == "roles":
+            return roles.get(value, value)
+        return site.name(value)
+
+    return name
+
+
+def _task_names(site: Site, task_id: str) -> Names:
+    """`_names` for the process of a task (people's names only when it is gone)."""
+    try:
+        process_id = site.engine.instance(task_id.rpartition(".")[0]).process_id
+    except ProcflowError:
+        process_id = None
+    return _names(site, process_id)
+
+
+def _refusal(exc: ProcflowError, names: Names | None = None) -> str:
+    """The words a page shows for a refusal of the engine: its `Reason` in Chinese, with
+    steps, roles and people called what ``names`` calls them."""
     if isinstance(exc, InvalidSubmission):
         return "提交的資料有問題，請看下面標出的欄位"
+    why = exc.args[0] if exc.args else None
+    if isinstance(why, Reason):
+        return why.say("zh", names)
+    if isinstance(exc, NotAllowed | TaskNotOpen):
+        return str(exc)  # the web's own refusals are written in Chinese
     return f"無法完成：{exc}"
 
 
@@ -285,7 +310,8 @@ async def task_page(request: Request, task_id: str) -> Response:
     try:
         context, _ = _task_view(request, user, task_id)
     except TaskNotOpen as exc:
-        return page(request, "error.html", 404, user=user, message=_refusal(exc))
+        message = _refusal(exc, _task_names(site_of(request), task_id))
+        return page(request, "error.html", 404, user=user, message=message)
     return page(request, "task.html", user=user, **context)
 
 
@@ -298,7 +324,7 @@ async def complete(request: Request, task_id: str) -> Response:
     try:
         form = TaskForm(engine.form(task_id), site.name)
     except TaskNotOpen as exc:
-        flash(request, _refusal(exc), "error")
+        flash(request, _refusal(exc, _task_names(site, task_id)), "error")
         return back("/inbox")
     data = form.read(form_data)
     outcome = form_data.get("outcome")
@@ -313,15 +339,16 @@ async def complete(request: Request, task_id: str) -> Response:
             command_id=command_id if isinstance(command_id, str) and command_id else None,
         )
     except InvalidSubmission as exc:
-        form.place(exc.problems)
+        form.place(exc.problems, _names(site, task.process_id))
         context, _ = _task_view(request, user, task_id, form, refusal=_refusal(exc))
         return page(request, "task.html", 422, user=user, **context)
     except TaskNotOpen as exc:
-        flash(request, _refusal(exc), "error")
+        flash(request, _refusal(exc, _task_names(site, task_id)), "error")
         return back("/inbox")
     except ProcflowError as exc:
         status = 403 if isinstance(exc, NotAllowed) else 409
-        context, _ = _task_view(request, user, task_id, form, refusal=_refusal(exc))
+        names = _task_names(site, task_id)
+        context, _ = _task_view(request, user, task_id, form, refusal=_refusal(exc, names))
         return page(request, "task.html", status, user=user, **context)
     said = _words(engine, task.process_id)
     chosen = f"（{said.outcome(outcome)}）" if isinstance(outcome, str) and outcome else ""
@@ -430,7 +457,7 @@ async def attach(request: Request, instance_id: str) -> Response:
     upload = form.get("file")
     try:
         if upload is None or isinstance(upload, str) or not upload.filename:
-            raise NotAllowed("choose a file to attach")
+            raise NotAllowed("請選擇要附加的檔案")
         data = await upload.read()
         site_of(request).engine.attach(
             instance_id,
@@ -540,7 +567,7 @@ async def start(request: Request, process_id: str) -> Response:
             command_id=command_id if isinstance(command_id, str) and command_id else None,
         )
     except ProcflowError as exc:
-        why = _refusal(exc) if isinstance(exc, NotAllowed) else str(exc)
+        why = _refusal(exc, _names(site_of(request), process_id))
         flash(request, f"無法發起：{why}", "error")
         return back(f"/processes/{quote(process_id)}")
     flash(request, f"已發起「{inst.title}」")
