@@ -11,9 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import procflow
 from procflow import EvaluationError, decide
+from procflow.cli.main import main
 from procflow.decisions.files import TableFiles, load_tables
 from procflow.decisions.table import DecisionTable
 from procflow.flow.load import check_paths
@@ -306,3 +308,15 @@ def test_exact_decimals_in_formulas(kpi: dict[str, DecisionTable]) -> None:
     points = decide(kpi["KPI-CUST"], {"collection_rate": Decimal("100.1")})["points"]
     assert points == Decimal("0.05")
     assert str(points) == "0.05"
+
+
+def test_decide_takes_numbers_and_yes_no_as_people_type_them() -> None:
+    """The command line reads what the web form and `procflow run` read (`typed_number`,
+    `YES_NO`): 1,000 and full-width digits are numbers; 12,00 is refused, never 1200."""
+    path = Path("processes/decisions/mbo.yaml")
+    for typed in ("score=1,000", "score=１,０００", "score= 1000 "):
+        done = CliRunner().invoke(main, ["decide", str(path), "MBO-GRADE", typed])
+        assert done.exit_code == 0, done.output
+        assert "score 1000 >= 90" in done.output, done.output
+    slip = CliRunner().invoke(main, ["decide", str(path), "MBO-GRADE", "score=12,00"])
+    assert slip.exit_code == 1 and "is '12,00', not a number" in slip.output

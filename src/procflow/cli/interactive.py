@@ -35,8 +35,9 @@ from procflow.flow.catalog import Catalog
 from procflow.flow.links import linked_ids
 from procflow.language import deadlines
 from procflow.language.model import FieldDef
+from procflow.language.written import YES_NO, typed_number
 from procflow.runtime import Engine, Instance, ManualClock, StaticDirectory, Task, User
-from procflow.runtime.values import codec_for, typed_number
+from procflow.runtime.values import codec_for
 from procflow.store import Event, SQLiteStore, Store
 from procflow.writing import atomic_write
 
@@ -71,9 +72,6 @@ def _save_clock(db: Path, clock: ManualClock) -> None:
     atomic_write(_clock_file(db), json.dumps({"now": clock.now().isoformat()}))
 
 
-_YES_NO = {"y": True, "yes": True, "true": True, "是": True}
-_YES_NO |= {"n": False, "no": False, "false": False, "否": False}
-"""The words a yes/no field takes (the engine's message asks for yes or no, true/false)."""
 _SEPARATORS = re.compile("[,，、]")
 """What separates the items of a list typed on one line (Chinese commas too)."""
 _HINTS = {
@@ -101,7 +99,7 @@ def _scalar(kind: str, text: str) -> Any:
         # as the web form does: 1,200.50 and full width are taken; 12,00 is refused, not 1200
         return typed_number(text.strip().removesuffix("%").removesuffix("％"))
     if kind == "yesno":
-        return _YES_NO.get(text.lower(), text)
+        return YES_NO.get(text.lower(), text)
     return text
 
 

@@ -9,7 +9,8 @@ the way a value is written in explanations (``85%``, ``2026-01-05``).
 Ordered columns (numbers and dates) are compared through a `Decimal` key:
 the number itself, or the day number of a date.
 
-Imports `procflow.language.expr` (types, decimal context), `diagnostics`, `intervals`.
+Imports `procflow.language.expr` (types, decimal context), `diagnostics`, `written`,
+`intervals`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, Final
 from procflow.decisions.intervals import NEG_INF, POS_INF, Interval
 from procflow.language import expr
 from procflow.language.diagnostics import choices_hint, did_you_mean
+from procflow.language.written import YES_NO, typed_number
 
 NUMERIC_KINDS: Final = frozenset({"number", "money", "percent"})
 ORDERED_KINDS: Final = NUMERIC_KINDS | {"date"}
@@ -57,9 +59,6 @@ _SHOWN_DIGITS = 40
 """A number with more digits before or after its point than this is shown with an exponent."""
 _PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 """A number as written on paper (``85``, ``-1500.50``): no exponent, no ``inf`` or ``nan``."""
-
-_YES_NO = {"true": True, "yes": True, "是": True, "false": False, "no": False, "否": False}
-"""The words a yes/no input is given in on the command line (`procflow run` takes 是/否 too)."""
 
 
 def show_number(value: Decimal) -> str:
@@ -210,7 +209,10 @@ class InputColumn:
         """
         raw = text.strip()
         if self.kind in NUMERIC_KINDS:
-            number_text = raw[:-1] if self.kind == "percent" and raw.endswith("%") else raw
+            # as a person types it: 1,200.50 and full-width digits too (`typed_number`)
+            if self.kind == "percent":
+                raw = raw.removesuffix("%").removesuffix("％")
+            number_text = typed_number(raw)
             if len(number_text) > 100 or not _PLAIN_NUMBER.fullmatch(number_text):
                 raise ValueError(
                     f"is '{text[:40]}', not a number written with digits, like 85 or 1500.50"
@@ -222,9 +224,9 @@ class InputColumn:
                 raise ValueError(f"is '{text}', not a date such as 2026-01-31")
             return self.check(day)
         if self.kind == "yesno":
-            if raw.lower() not in _YES_NO:
+            if raw.lower() not in YES_NO:
                 raise ValueError(f"is '{text}', not true or false (or yes/no, 是/否)")
-            return _YES_NO[raw.lower()]
+            return YES_NO[raw.lower()]
         return self.check(text)
 
 

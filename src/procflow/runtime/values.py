@@ -21,13 +21,12 @@ What is accepted is strict, so that every store keeps the same values:
   carry: a lone surrogate such as ``"\\ud800"`` is refused;
 - a whole submission, stored, is at most `MAX_SUBMISSION` bytes.
 
-Imports `model`, `diagnostics`, `errors`, `state` (`Copy`), and `store.base` (its JSON
-encoder).
+Imports `model`, `diagnostics`, `written` (the plain number), `reasons`, `state` (`Copy`),
+and `store.base` (its JSON encoder).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import (
@@ -42,6 +41,7 @@ from typing import Any
 
 from procflow.language.diagnostics import did_you_mean
 from procflow.language.model import COPY_FIELDS, MAGNITUDE, NUMERIC, DocumentDef, FieldDef
+from procflow.language.written import PLAIN_NUMBER
 from procflow.runtime.reasons import Reason
 from procflow.runtime.state import Copy
 from procflow.store.base import dumps
@@ -59,7 +59,6 @@ __all__ = [
     "missing_required",
     "shown",
     "text_problem",
-    "typed_number",
 ]
 
 MAX_SUBMISSION = 1024 * 1024
@@ -67,26 +66,8 @@ MAX_SUBMISSION = 1024 * 1024
 USER_ID_LENGTH = 200
 """Most characters of a user id given as a value of a ``user`` field."""
 
-_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _NUMBER_TEXT = 100
 """Longer text is not read as a number at all."""
-_GROUPED_NUMBER = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-_FULL_WIDTH_NUMBER = str.maketrans("０１２３４５６７８９．，－", "0123456789.,-")
-
-
-def typed_number(text: str) -> str:
-    """A number as a person types it into a form (the web form, ``procflow run``) in the
-    plain form the engine takes: full-width digits folded (what a Chinese input method
-    types), blanks around it and commas between groups of three dropped (``1,200.50`` is
-    ``1200.50``). Anything else comes back as it was, for the engine to refuse with its
-    own message: ``12,00`` stays ``12,00`` (a decimal comma, or a slip), never 1200.
-
-    The engine itself (and so the JSON API) takes the plain form only, as its form
-    schema says."""
-    folded = text.strip().translate(_FULL_WIDTH_NUMBER)
-    if _GROUPED_NUMBER.fullmatch(folded):
-        return folded.replace(",", "")
-    return folded if _PLAIN_NUMBER.fullmatch(folded) else text
 
 
 _ROUNDING = {
@@ -152,7 +133,7 @@ def _decimal(value: Any, path: str, problems: Problems) -> Decimal | None:
     elif isinstance(value, int) and not isinstance(value, bool):
         d = Decimal(value)
     elif isinstance(value, str):
-        if len(value) > _NUMBER_TEXT or not _PLAIN_NUMBER.fullmatch(value):
+        if len(value) > _NUMBER_TEXT or not PLAIN_NUMBER.fullmatch(value):
             problems[path] = Reason("not_a_number", text=_quoted(value))
             return None
         d = Decimal(value)

@@ -15,7 +15,8 @@ thousands separators, yes/no as 是/否).
 Input names are ``data.<document>.<field>``; a line item's cell is
 ``data.<document>.<field>.<row>.<column>``.
 
-Imports nothing from procflow but the `Task` type and `runtime.values.typed_number`.
+Imports nothing from procflow but the `Task` type, `language.written.typed_number` and
+`runtime.reasons.say`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from procflow.language.written import typed_number
 from procflow.runtime.reasons import Names, say
-from procflow.runtime.values import typed_number
 
 __all__ = ["Fieldset", "Input", "TaskForm", "show"]
 
