@@ -567,6 +567,12 @@ def test_a_refusal_is_said_in_chinese_with_the_processs_titles(pages: TestClient
     name = pages.app.state.site.name("li")  # type: ignore[attr-defined]
     assert f"辦理「方案審批」需要角色 產品市場部經理，{name} 沒有" in refused.text
     assert "may not act" not in refused.text and "pmm" not in refused.text.split("<main", 1)[1]
+    empty = pages.post(
+        f"/instances/{inst.id}/comments", data={"text": " ", "csrf": csrf_of(pages, "/inbox")}
+    )
+    assert empty.status_code == 303
+    shown = pages.get(empty.headers["location"]).text  # the flash, on the page it goes back to
+    assert "無法加入評論：內容是空的" in shown and "is empty" not in shown
     gone = pages.get("/tasks/" + inst.id + ".99")
     assert gone.status_code == 404 and f"任務「{inst.id}.99」已經完成、撤回或不存在" in gone.text
 

@@ -233,6 +233,36 @@ TEXT: dict[str, dict[Language, str]] = {
         "en": "{instance} was called by {caller}: cancel that instead",
         "zh": "{instance} 是由 {caller} 呼叫的：請取消 {caller}",
     },
+    "may_not_comment": {
+        "en": "{user} may not comment on {instance}: it is not theirs to see",
+        "zh": "{user} 不能評論 {instance}：這個流程與你無關",
+    },
+    "may_not_attach": {
+        "en": "{user} may not attach files to {instance}: it is not theirs to see",
+        "zh": "{user} 不能給 {instance} 附加檔案：這個流程與你無關",
+    },
+    "may_not_read_files": {
+        "en": "{user} may not read the files of {instance}: it is not theirs to see",
+        "zh": "{user} 不能讀取 {instance} 的附件：這個流程與你無關",
+    },
+    "nobody_may_reassign": {
+        "en": "no role may reassign tasks: the application names none "
+        "(Engine(administrators={{...}}))",
+        "zh": "沒有角色可以改派任務：應用程式沒有指定管理員",
+    },
+    "may_not_reassign": {
+        "en": "{user} may not reassign tasks: it needs the role {roles}",
+        "zh": "改派任務需要角色 {roles}，{user} 沒有",
+    },
+    "empty_text": {"en": "{name}= is empty", "zh": "內容是空的"},
+    "text_too_long": {
+        "en": "{name}= has {count:,} characters, more than {limit:,}",
+        "zh": "內容有 {count:,} 個字，超過允許的 {limit:,} 個",
+    },
+    "file_too_large": {
+        "en": "the file has {size:,} bytes, more than the {limit:,} allowed",
+        "zh": "檔案有 {size:,} 位元組，超過允許的 {limit:,}",
+    },
     "no_task": {"en": "there is no task {task!r}", "zh": "沒有任務「{task}」"},
     "task_expired": {
         "en": "the task {task!r} expired at {at}: its deadline closed it before this command",

@@ -29,6 +29,7 @@ from procflow.runtime.core import Core
 from procflow.runtime.guards import as_text, check_actor
 from procflow.runtime.people import User
 from procflow.runtime.program import Program
+from procflow.runtime.reasons import Reason
 from procflow.runtime.state import Snapshot
 from procflow.runtime.views import Task, build_task
 
@@ -66,9 +67,9 @@ class Attachment(NamedTuple):
 def _text(value: object, name: str, longest: int) -> str:
     text = as_text(value, name=name).strip()
     if not text:
-        raise InvalidArgument(f"{name}= is empty")
+        raise InvalidArgument(Reason("empty_text", name=name))
     if len(text) > longest:
-        raise InvalidArgument(f"{name}= has {len(text):,} characters, more than {longest:,}")
+        raise InvalidArgument(Reason("text_too_long", name=name, count=len(text), limit=longest))
     return text
 
 
@@ -113,22 +114,18 @@ class Supervision:
             return True
         return any(uid in done.by for done in state.done.values())
 
-    def _seen(self, instance_id: str, user: User, what: str) -> None:
+    def _seen(self, instance_id: str, user: User, refusal: str) -> None:
+        """`NotAllowed` (the `Reason` ``refusal``) unless ``user`` may see the instance."""
         _, state = self.core.load(instance_id)
         if not self.may_see(state, self.core.program(state.definition_hash), user):
-            raise NotAllowed(f"{user.id} may not {what} {instance_id}: it is not theirs to see")
+            raise NotAllowed(Reason(refusal, user=user.id, instance=instance_id))
 
     def reassign(self, task_id: str, *, by: User, to: str) -> Task:
         if not self.is_admin(by):
             if not self.administrators:
-                raise NotAllowed(
-                    "no role may reassign tasks: the application names none "
-                    "(Engine(administrators={...}))"
-                )
-            raise NotAllowed(
-                f"{by.id} may not reassign tasks: it needs the role "
-                f"{' or '.join(sorted(self.administrators))}"
-            )
+                raise NotAllowed(Reason("nobody_may_reassign"))
+            roles = tuple(sorted(self.administrators))
+            raise NotAllowed(Reason("may_not_reassign", user=by.id, roles=roles))
         core = self.core
         cmd = core.command(by.id)
         run, number, task, node = core.task_run(cmd, task_id)
@@ -139,7 +136,7 @@ class Supervision:
 
     def comment(self, instance_id: str, text: str, *, by: User) -> None:
         text = _text(text, "text", TEXT_LENGTH)
-        self._seen(instance_id, by, "comment on")
+        self._seen(instance_id, by, "may_not_comment")
         cmd = self.core.command(by.id)
         run = cmd.open(instance_id)
         run.emit("commented", {"text": text})
@@ -154,9 +151,9 @@ class Supervision:
             raise InvalidArgument(f"data= takes bytes, not {type(data).__name__}")
         if len(data) > self.max_attachment:
             raise InvalidArgument(
-                f"the file has {len(data):,} bytes, more than the {self.max_attachment:,} allowed"
+                Reason("file_too_large", size=len(data), limit=self.max_attachment)
             )
-        self._seen(instance_id, by, "attach files to")
+        self._seen(instance_id, by, "may_not_attach")
         key = self.blobs.put(data)  # before the event: the history never names missing bytes
         cmd = self.core.command(by.id)
         run = cmd.open(instance_id)
@@ -178,7 +175,7 @@ class Supervision:
         return out
 
     def attachment(self, instance_id: str, blob: str, *, by: User) -> bytes:
-        self._seen(instance_id, by, "read the files of")
+        self._seen(instance_id, by, "may_not_read_files")
         if not any(a.blob == blob for a in self.attachments(instance_id)):
             raise BlobNotFound(f"{instance_id} has no attachment {blob!r}")
         return self.blobs.get(blob)

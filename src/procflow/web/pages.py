@@ -249,26 +249,38 @@ def _names(site: Site, process_id: str | None) -> Names:
     return name
 
 
-def _task_names(site: Site, task_id: str) -> Names:
-    """`_names` for the process of a task (people's names only when it is gone)."""
+def _instance_names(site: Site, instance_id: str) -> Names:
+    """`_names` for the process of an instance (people's names only when there is none)."""
     try:
-        process_id = site.engine.instance(task_id.rpartition(".")[0]).process_id
+        process_id = site.engine.instance(instance_id).process_id
     except ProcflowError:
         process_id = None
     return _names(site, process_id)
 
 
+def _task_names(site: Site, task_id: str) -> Names:
+    """`_names` for the process of a task."""
+    return _instance_names(site, task_id.rpartition(".")[0])
+
+
+def _why(exc: ProcflowError, names: Names | None = None) -> str:
+    """What went wrong, in Chinese when the engine gave a `Reason` (steps, roles and people
+    called what ``names`` calls them); the web's own refusals are written in Chinese."""
+    why = exc.args[0] if exc.args else None
+    return why.say("zh", names) if isinstance(why, Reason) else str(exc)
+
+
+def _why_on(request: Request, exc: ProcflowError, instance_id: str) -> str:
+    """`_why` for a command on an instance, in its process's words."""
+    return _why(exc, _instance_names(site_of(request), instance_id))
+
+
 def _refusal(exc: ProcflowError, names: Names | None = None) -> str:
-    """The words a page shows for a refusal of the engine: its `Reason` in Chinese, with
-    steps, roles and people called what ``names`` calls them."""
+    """The words a task page shows for a refusal of the engine (`_why`)."""
     if isinstance(exc, InvalidSubmission):
         return "提交的資料有問題，請看下面標出的欄位"
-    why = exc.args[0] if exc.args else None
-    if isinstance(why, Reason):
-        return why.say("zh", names)
-    if isinstance(exc, NotAllowed | TaskNotOpen):
-        return str(exc)  # the web's own refusals are written in Chinese
-    return f"無法完成：{exc}"
+    said = _why(exc, names)
+    return said if isinstance(exc, NotAllowed | TaskNotOpen) else f"無法完成：{said}"
 
 
 def _words(engine: Engine, process_id: str) -> Words:
@@ -446,7 +458,11 @@ async def comment(request: Request, instance_id: str) -> Response:
         site_of(request).engine.comment(instance_id, str(form.get("text") or ""), by=user)
         flash(request, "已加入評論")
     except ProcflowError as exc:
-        flash(request, f"無法加入評論：{exc}", "error")
+        flash(
+            request,
+            f"無法加入評論：{_why_on(request, exc, instance_id)}",
+            "error",
+        )
     return back(f"/instances/{quote(instance_id)}#history")
 
 
@@ -468,7 +484,11 @@ async def attach(request: Request, instance_id: str) -> Response:
         )
         flash(request, f"已附加「{upload.filename}」")
     except ProcflowError as exc:
-        flash(request, f"無法附加檔案：{exc}", "error")
+        flash(
+            request,
+            f"無法附加檔案：{_why_on(request, exc, instance_id)}",
+            "error",
+        )
     return back(f"/instances/{quote(instance_id)}#files")
 
 
@@ -479,7 +499,8 @@ async def attachment(request: Request, instance_id: str, blob: str) -> Response:
     try:
         data = engine.attachment(instance_id, blob, by=user)
     except ProcflowError as exc:
-        return page(request, "error.html", 404, user=user, message=f"無法取得附件：{exc}")
+        why = _why_on(request, exc, instance_id)
+        return page(request, "error.html", 404, user=user, message=f"無法取得附件：{why}")
     found = next(a for a in engine.attachments(instance_id) if a.blob == blob)
     return Response(
         data,
@@ -497,7 +518,11 @@ async def cancel(request: Request, instance_id: str) -> Response:
         site_of(request).engine.cancel(instance_id, by=user, reason=reason)
         flash(request, "流程已取消")
     except ProcflowError as exc:
-        flash(request, f"無法取消：{exc}", "error")
+        flash(
+            request,
+            f"無法取消：{_why_on(request, exc, instance_id)}",
+            "error",
+        )
     return back(f"/instances/{quote(instance_id)}")
 
 
