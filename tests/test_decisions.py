@@ -320,3 +320,7 @@ def test_decide_takes_numbers_and_yes_no_as_people_type_them() -> None:
         assert "score 1000 >= 90" in done.output, done.output
     slip = CliRunner().invoke(main, ["decide", str(path), "MBO-GRADE", "score=12,00"])
     assert slip.exit_code == 1 and "is '12,00', not a number" in slip.output
+    for word, grade in (("y", "B"), ("n", "A"), ("是", "B"), ("否", "A")):
+        absent = CliRunner().invoke(main, ["decide", str(path), "MBO-GRADE", "score=95",
+                                           f"absent={word}"])  # fmt: skip
+        assert f"grade = {grade}" in absent.output, (word, absent.output)

@@ -53,6 +53,8 @@ def _made(kind: type[Exception]) -> Exception:
         return kind([Diagnostic("p.yaml", 3, 5, "PF201", "unknown key 'stpes'")])
     if kind is errors.InvalidSubmission:
         return kind({"proposal.budget": Reason("not_a_number", text="abc")})
+    if kind is errors.NotAllowed:
+        return kind(Reason("needs_role", user="li", step="review", roles=("pmm",)))
     if kind is errors.DamagedRecord:
         return kind("junk", instance_id="i1")
     if issubclass(kind, errors.StoreError):
@@ -73,6 +75,7 @@ def test_every_error_survives_pickling(name: str) -> None:
     back = pickle.loads(pickle.dumps(error))  # noqa: S301 - bytes made here
     assert type(back) is type(error) and str(back) == str(error)
     assert vars(back) == vars(error)
+    assert [type(a) for a in back.args] == [type(a) for a in error.args]  # a Reason stays one
 
 
 @pytest.mark.parametrize("base", ["MemoryStore", "SQLiteStore"])

@@ -329,8 +329,6 @@ LEFT_OUT_IN_CHINESE = {
     "not_a_choice": {"hint"},  # an English did-you-mean, or the list of names
     "no_field": {"hint"},
     "no_document": {"hint"},
-    "empty_text": {"name"},  # a parameter's name (text=, name=)
-    "text_too_long": {"name"},
 }
 """The values a Chinese text leaves out on purpose; every other value it says."""
 
@@ -342,6 +340,32 @@ def test_every_kind_of_problem_is_said_in_both_languages_with_the_same_values(ki
     left_out = LEFT_OUT_IN_CHINESE.get(kind, set())
     assert _placeholders(said["zh"]) == _placeholders(said["en"]) - left_out
     assert re.search(r"[\u4e00-\u9fff]", said["zh"]), said["zh"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "english"),
+    [  # the English the engine gave before problems were Reasons: clients and logs read it
+        ("not_a_number", {"text": "1,000"}, "'1,000' is not a number: write digits, with '.' "
+         "for decimals and '-' in front when negative, such as 1200 or -12.50"),
+        ("too_long", {"count": 12000, "limit": 10000}, "has 12,000 characters, more than the "
+         "10,000 allowed (give the field max_length: to allow more)"),
+        ("data_not_mapping", {}, "should map document names to their fields, e.g. "
+         "{'proposal': {...}}"),
+        ("needs_role", {"user": "li", "step": "review", "roles": ("pmm", "gm")},
+         "li may not act on 'review': it needs the role pmm or gm"),
+        ("for_candidates", {"user": "li", "step": "sign", "candidates": ("wang", "xu")},
+         "li may not act on 'sign': it is for wang, xu"),
+        ("no_task", {"task": "a.1"}, "there is no task 'a.1'"),
+        ("nobody_may_reassign", {}, "no role may reassign tasks: the application names none "
+         "(Engine(administrators={...}))"),
+        ("text_too_long", {"parameter": "text", "count": 10001, "limit": 10000},
+         "text= has 10,001 characters, more than 10,000"),
+    ],
+)  # fmt: skip
+def test_a_reason_says_what_the_engine_always_said(
+    kind: str, values: dict[str, Any], english: str
+) -> None:
+    assert Reason(kind, **values) == english
 
 
 def test_the_engine_refuses_with_reasons_that_the_inbox_says_in_chinese() -> None:
@@ -363,7 +387,10 @@ def test_the_engine_refuses_with_reasons_that_the_inbox_says_in_chinese() -> Non
     assert problems["form.count"].startswith("'abc' is not a number")
     assert say(problems["form.count"], "zh").startswith("「abc」不是數字")
     assert say(problems["form.short"], "zh") == "有 7 個字，超過允許的 5 個"
-    assert say(problems["form.budget"], "zh") == "1.005 的小數超過此欄位允許的 2 位，請先四捨五入"
+    assert (
+        say(problems["form.budget"], "zh")
+        == "1.005 的小數位數太多：此欄位最多 2 位小數，請先四捨五入"
+    )
     # a refusal crosses a process boundary (a worker pool, a task queue) as it was
     copied = pickle.loads(pickle.dumps(InvalidSubmission(problems)))  # noqa: S301 - our own
     assert copied.problems == problems

@@ -572,9 +572,15 @@ def test_a_refusal_is_said_in_chinese_with_the_processs_titles(pages: TestClient
     )
     assert empty.status_code == 303
     shown = pages.get(empty.headers["location"]).text  # the flash, on the page it goes back to
-    assert "無法加入評論：內容是空的" in shown and "is empty" not in shown
+    assert "無法加入評論：評論是空的" in shown and "is empty" not in shown
     gone = pages.get("/tasks/" + inst.id + ".99")
     assert gone.status_code == 404 and f"任務「{inst.id}.99」已經完成、撤回或不存在" in gone.text
+    # wang holds pmm, not the role SC-001 starts with: the process is named by its title
+    pages.post("/signin", data={"user": "wang", "csrf": csrf_of(pages)})
+    refused_start = pages.post("/processes/SC-001/start", data={"csrf": csrf_of(pages, "/inbox")})
+    shown = pages.get(refused_start.headers["location"]).text
+    assert "無法發起：發起 市場調研策劃流程 需要角色 市場經理" in shown, shown
+    assert "無法完成" not in shown and "may not start" not in shown
 
 
 def engine_user(pages: TestClient, uid: str) -> Any:

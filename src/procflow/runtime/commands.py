@@ -203,7 +203,7 @@ class Commands:
         run = cmd.open(instance_id)
         state = run.state
         if state.status != "running":
-            raise ExecutionError(f"the instance {instance_id} is already {state.status}")
+            raise ExecutionError(Reason("already_ended", instance=instance_id, status=state.status))
         starters = run.program.starters
         if state.started_by != user.id and starters is not None and user.roles.isdisjoint(starters):
             raise NotAllowed(Reason("may_not_cancel", user=user.id, instance=instance_id))

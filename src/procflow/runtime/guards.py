@@ -87,41 +87,51 @@ def can_exist(key: Any) -> bool:
     return isinstance(key, str) and not text_problem(key)
 
 
-def check_actor(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: User) -> None:
-    """The one place that says who may act on a task; raises `NotAllowed`."""
+Refusal = tuple[str, dict[str, Any]]
+"""Why someone may not act: a `Reason`'s kind and values (made into one only when raised)."""
+
+
+def refusal(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: User) -> Refusal | None:
+    """The one place that says who may act on a task: None when ``user`` may, else why
+    not. An inbox filters with it; `check_actor` raises it."""
     uid = user.id
     candidates = task.candidates
     assignee = task.assignee
+    step = node.id
     if not (
         uid in candidates
         or uid == assignee
         or (not candidates and assignee is None and not user.roles.isdisjoint(task.roles))
     ):
         if assignee is not None:
-            why = Reason("assigned_to_another", user=uid, step=node.id, assignee=assignee)
-        elif candidates:
-            why = Reason("for_candidates", user=uid, step=node.id, candidates=tuple(candidates))
-        else:
-            why = Reason("needs_role", user=uid, step=node.id, roles=tuple(task.roles))
-        raise NotAllowed(why)
+            return "assigned_to_another", {"user": uid, "step": step, "assignee": assignee}
+        if candidates:
+            return "for_candidates", {"user": uid, "step": step, "candidates": tuple(candidates)}
+        return "needs_role", {"user": uid, "step": step, "roles": tuple(task.roles)}
     if node.same_as is not None:
         done = state.done.get(node.same_as)
         familiar = None if done is None else done.who
         if uid != familiar:
             kind = "same_person" if familiar else "same_person_nobody_yet"
-            raise NotAllowed(
-                Reason(kind, user=uid, step=node.id, earlier=node.same_as, who=familiar)
-            )
-    for step in node.not_by:
-        if step == STARTER:
+            return kind, {"user": uid, "step": step, "earlier": node.same_as, "who": familiar}
+    for earlier in node.not_by:
+        if earlier == STARTER:
             if uid == state.started_by:
-                raise NotAllowed(Reason("four_eyes_starter", user=uid, step=node.id))
+                return "four_eyes_starter", {"user": uid, "step": step}
             continue
-        done = state.done.get(step)
+        done = state.done.get(earlier)
         if done is not None and uid in done.by:
-            raise NotAllowed(Reason("four_eyes_did", user=uid, earlier=step, step=node.id))
+            return "four_eyes_did", {"user": uid, "earlier": earlier, "step": step}
     if node.kind == "sign" and uid in state.tokens[task.token].done_by:
-        raise NotAllowed(Reason("already_signed", user=uid, step=node.id))
+        return "already_signed", {"user": uid, "step": step}
+    return None
+
+
+def check_actor(state: Snapshot | Draft, task: OpenTask, node: HumanNode, user: User) -> None:
+    """`NotAllowed`, with its `Reason`, unless ``user`` may act on ``task`` (`refusal`)."""
+    why = refusal(state, task, node, user)
+    if why is not None:
+        raise NotAllowed(Reason(why[0], **why[1]))
 
 
 def barred(state: Snapshot | Draft, task: OpenTask, node: HumanNode) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ Nothing here changes anything.
   needs plus one (to know whether there is a next page).
 - **The engine decides.** Each task the store gives is checked against its
   instance's snapshot, loaded for the whole page in one read: it is still
-  open, and for an inbox `guards.check_actor` admits the user (role,
+  open, and for an inbox `guards.refusal` admits the user (role,
   candidate, assignee, four-eyes: the rule the commands apply). The store
   already leaves out the tasks a four-eyes rule bars the user from
   (`TaskRow.barred`), so a task is refused here only when the store's
@@ -29,10 +29,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from procflow.errors import InstanceNotFound, NotAllowed, TaskNotOpen
+from procflow.errors import InstanceNotFound, TaskNotOpen
 from procflow.flow.ir import HumanNode
 from procflow.runtime.core import Core
-from procflow.runtime.guards import can_exist, check_actor, split_task_id
+from procflow.runtime.guards import can_exist, refusal, split_task_id
 from procflow.runtime.paging import InstancePage, TaskPage, digest, make_cursor, read_cursor
 from procflow.runtime.people import User
 from procflow.runtime.reasons import Reason
@@ -161,7 +161,7 @@ class Queries:
         self, rows: list[TaskRow], user: User | None, now: datetime
     ) -> list[tuple[TaskRow, Task | None]]:
         """Each row with its `Task`, or None when it is no longer open or ``user`` may
-        not act on it (`check_actor`). The instances are loaded in one read."""
+        not act on it (`refusal`). The instances are loaded in one read."""
         core = self.core
         loaded = core.load_many(row.instance_id for row in rows)
         out: list[tuple[TaskRow, Task | None]] = []
@@ -175,11 +175,11 @@ class Queries:
                 if open_task is not None:
                     program = core.program(state.definition_hash)
                     node = program.nodes[open_task.step]
-                    try:
-                        if user is not None and isinstance(node, HumanNode):
-                            check_actor(state, open_task, node, user)
+                    if (
+                        user is None
+                        or not isinstance(node, HumanNode)
+                        or refusal(state, open_task, node, user) is None
+                    ):
                         task = build_task(row.instance_id, program, number, open_task, now)
-                    except NotAllowed:
-                        task = None
             out.append((row, task))
         return out

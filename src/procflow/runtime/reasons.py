@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-__all__ = ["NAMED", "TEXT", "Language", "Names", "Reason", "say"]
+__all__ = ["NAMED", "TEXT", "Language", "Names", "Reason", "explain", "say"]
 
 Language = Literal["en", "zh"]
 
@@ -43,8 +43,8 @@ TEXT: dict[str, dict[Language, str]] = {
         "en": "{value} is not a finite number",
         "zh": "{value} 不是有限的數字",
     },
-    "at_least": {"en": "must be at least {limit}", "zh": "不能少於 {limit}"},
-    "at_most": {"en": "must be at most {limit}", "zh": "不能多於 {limit}"},
+    "at_least": {"en": "must be at least {limit}", "zh": "不能小於 {limit}"},
+    "at_most": {"en": "must be at most {limit}", "zh": "不能大於 {limit}"},
     "too_large": {
         "en": "must be smaller than {limit} in size (the default limit; give the field min: "
         "or max: to allow more)",
@@ -53,7 +53,7 @@ TEXT: dict[str, dict[Language, str]] = {
     "too_many_decimals": {
         "en": "{value} has more decimals than the {places} this field allows (round it, or "
         "give the field rounding: or decimals:)",
-        "zh": "{value} 的小數超過此欄位允許的 {places} 位，請先四捨五入",
+        "zh": "{value} 的小數位數太多：此欄位最多 {places} 位小數，請先四捨五入",
     },
     # dates
     "not_a_date": {
@@ -102,7 +102,8 @@ TEXT: dict[str, dict[Language, str]] = {
     "submission_too_big": {
         "en": "the submission takes {size:,} bytes, more than the {limit:,} allowed; keep "
         "large files outside and submit a link to them",
-        "zh": "提交的資料有 {size:,} 位元組，超過允許的 {limit:,}；大檔案請放在別處，只提交連結",
+        "zh": "提交的資料有 {size:,} 位元組，超過允許的 {limit:,} 位元組；"
+        "大檔案請放在別處，只提交連結",
     },
     # text
     "lone_surrogate": {
@@ -210,7 +211,7 @@ TEXT: dict[str, dict[Language, str]] = {
     },
     "may_not_withdraw": {
         "en": "{user} may not withdraw the task of '{step}': it needs the role {roles}",
-        "zh": "撤回「{step}」的任務需要 {roles}，{user} 沒有",
+        "zh": "撤回「{step}」的任務需要角色 {roles}，{user} 沒有",
     },
     "nobody_may_withdraw": {
         "en": "{user} may not withdraw the task of '{step}': it needs a step that says "
@@ -231,19 +232,19 @@ TEXT: dict[str, dict[Language, str]] = {
     },
     "cancel_the_caller": {
         "en": "{instance} was called by {caller}: cancel that instead",
-        "zh": "{instance} 是由 {caller} 呼叫的：請取消 {caller}",
+        "zh": "{instance} 是 {caller} 的子流程：請取消 {caller}",
     },
     "may_not_comment": {
         "en": "{user} may not comment on {instance}: it is not theirs to see",
-        "zh": "{user} 不能評論 {instance}：這個流程與你無關",
+        "zh": "{user} 無權查看 {instance}，不能評論",
     },
     "may_not_attach": {
         "en": "{user} may not attach files to {instance}: it is not theirs to see",
-        "zh": "{user} 不能給 {instance} 附加檔案：這個流程與你無關",
+        "zh": "{user} 無權查看 {instance}，不能附加檔案",
     },
     "may_not_read_files": {
         "en": "{user} may not read the files of {instance}: it is not theirs to see",
-        "zh": "{user} 不能讀取 {instance} 的附件：這個流程與你無關",
+        "zh": "{user} 無權查看 {instance}，不能讀取附件",
     },
     "nobody_may_reassign": {
         "en": "no role may reassign tasks: the application names none "
@@ -254,14 +255,18 @@ TEXT: dict[str, dict[Language, str]] = {
         "en": "{user} may not reassign tasks: it needs the role {roles}",
         "zh": "改派任務需要角色 {roles}，{user} 沒有",
     },
-    "empty_text": {"en": "{name}= is empty", "zh": "內容是空的"},
+    "empty_text": {"en": "{parameter}= is empty", "zh": "{parameter}是空的"},
     "text_too_long": {
-        "en": "{name}= has {count:,} characters, more than {limit:,}",
-        "zh": "內容有 {count:,} 個字，超過允許的 {limit:,} 個",
+        "en": "{parameter}= has {count:,} characters, more than {limit:,}",
+        "zh": "{parameter}有 {count:,} 個字，超過允許的 {limit:,} 個",
     },
     "file_too_large": {
         "en": "the file has {size:,} bytes, more than the {limit:,} allowed",
-        "zh": "檔案有 {size:,} 位元組，超過允許的 {limit:,}",
+        "zh": "檔案有 {size:,} 位元組，超過允許的 {limit:,} 位元組",
+    },
+    "already_ended": {
+        "en": "the instance {instance} is already {status}",
+        "zh": "{instance} 已經{status}",
     },
     "no_task": {"en": "there is no task {task!r}", "zh": "沒有任務「{task}」"},
     "task_expired": {
@@ -275,9 +280,13 @@ TEXT: dict[str, dict[Language, str]] = {
 }
 
 
-NAMED = frozenset({"step", "earlier", "roles", "candidates", "assignee", "user", "who"})
-"""The values that are ids of a process's steps, roles or people: `Reason.say` can name
-them by their titles (``names``). A tuple of them is a list (``roles``: any one of them)."""
+NAMED = frozenset(
+    {"step", "earlier", "roles", "candidates", "assignee", "user", "who", "process", "status",
+     "parameter"}
+)  # fmt: skip
+"""The values that are ids: of a process's steps, roles or people, of the process, of an
+instance's status, of a parameter of the engine's API. `Reason.say` can name them by their
+titles (``names``). A tuple of them is a list (``roles``: any one of them)."""
 Names = Callable[[str, str], str]
 """(the value's key, an id) -> what to call it: a step's or a role's title, a person's name."""
 
@@ -332,6 +341,13 @@ class Reason(str):
 
 def _rebuild(kind: str, values: dict[str, Any]) -> Reason:
     return Reason(kind, **values)
+
+
+def explain(error: BaseException, language: Language, names: Names | None = None) -> str:
+    """An error's message in ``language`` when the engine gave it a `Reason` (its first
+    argument), else as it is."""
+    why = error.args[0] if error.args else None
+    return why.say(language, names) if isinstance(why, Reason) else str(error)
 
 
 def say(problem: str, language: Language, names: Names | None = None) -> str:

@@ -67,9 +67,11 @@ class Attachment(NamedTuple):
 def _text(value: object, name: str, longest: int) -> str:
     text = as_text(value, name=name).strip()
     if not text:
-        raise InvalidArgument(Reason("empty_text", name=name))
+        raise InvalidArgument(Reason("empty_text", parameter=name))
     if len(text) > longest:
-        raise InvalidArgument(Reason("text_too_long", name=name, count=len(text), limit=longest))
+        raise InvalidArgument(
+            Reason("text_too_long", parameter=name, count=len(text), limit=longest)
+        )
     return text
 
 

@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from procflow.errors import ProcflowError
 from procflow.runtime.clock import ManualClock
 from procflow.runtime.engine import Engine
+from procflow.runtime.reasons import explain
 from procflow.runtime.values import MAX_SUBMISSION
 from procflow.web import api, pages
 from procflow.web.auth import SignIn
@@ -206,7 +207,7 @@ def _add_errors(app: FastAPI) -> None:
             return problem_response(body)
         site = site_of(request)
         html = site.render("error.html", request=request, user=None, csrf="", messages=[],
-                           message=str(exc))  # fmt: skip
+                           message=explain(exc, "zh"))  # fmt: skip
         return HTMLResponse(html, status_code=body.status)
 
     async def invalid_request(request: Request, exc: Exception) -> Response:

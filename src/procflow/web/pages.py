@@ -30,6 +30,7 @@ from procflow.errors import (
     RenderError,
     TaskNotOpen,
 )
+from procflow.flow.catalog import Process
 from procflow.flow.ir import HumanNode
 from procflow.render.progress import render_progress
 from procflow.render.words import Words
@@ -37,7 +38,7 @@ from procflow.runtime.engine import Engine
 from procflow.runtime.forms import field_schema
 from procflow.runtime.people import User
 from procflow.runtime.program import Program
-from procflow.runtime.reasons import Names, Reason
+from procflow.runtime.reasons import Names, explain
 from procflow.runtime.trail import trail
 from procflow.runtime.views import Instance
 from procflow.web.auth import check_csrf, csrf_token
@@ -229,10 +230,15 @@ async def reassign(request: Request, task_id: str) -> Response:
 # -- a task -----------------------------------------------------------------------------------
 
 
-def _names(site: Site, process_id: str | None) -> Names:
-    """What a refusal calls the ids it holds: a step or a role by the process's title for
-    it, a person by their name."""
-    process = site.engine.catalog.get(process_id) if process_id is not None else None
+_STATUS = {"running": "在進行", "completed": "完成", "cancelled": "取消"}
+"""An instance's status, as a refusal says it (已經完成)."""
+_PARAMETERS = {"text": "評論", "name": "檔名", "media_type": "檔案類型", "reason": "原因"}
+"""The engine's parameters that the pages fill, by what the page calls them."""
+
+
+def _names(site: Site, process: Process | None) -> Names:
+    """What a refusal calls the ids it holds: a step, a role or the process by the process's
+    title for it, a person by their name."""
     steps: dict[str, str] = {}
     roles: dict[str, str] = {}
     if process is not None:
@@ -244,18 +250,28 @@ def _names(site: Site, process_id: str | None) -> Names:
             return steps.get(value, value)
         if key == "roles":
             return roles.get(value, value)
+        if key == "process":
+            return process.title if process is not None and process.id == value else value
+        if key == "status":
+            return _STATUS.get(value, value)
+        if key == "parameter":
+            return _PARAMETERS.get(value, value)
         return site.name(value)
 
     return name
 
 
 def _instance_names(site: Site, instance_id: str) -> Names:
-    """`_names` for the process of an instance (people's names only when there is none)."""
+    """`_names` for an instance, in the words of the definition it runs on (people's names
+    only when there is no such instance)."""
+    engine = site.engine
     try:
-        process_id = site.engine.instance(instance_id).process_id
+        process: Process | None = engine.core.program(
+            engine.instance(instance_id).definition_hash
+        ).process
     except ProcflowError:
-        process_id = None
-    return _names(site, process_id)
+        process = None
+    return _names(site, process)
 
 
 def _task_names(site: Site, task_id: str) -> Names:
@@ -266,8 +282,7 @@ def _task_names(site: Site, task_id: str) -> Names:
 def _why(exc: ProcflowError, names: Names | None = None) -> str:
     """What went wrong, in Chinese when the engine gave a `Reason` (steps, roles and people
     called what ``names`` calls them); the web's own refusals are written in Chinese."""
-    why = exc.args[0] if exc.args else None
-    return why.say("zh", names) if isinstance(why, Reason) else str(exc)
+    return explain(exc, "zh", names)
 
 
 def _why_on(request: Request, exc: ProcflowError, instance_id: str) -> str:
@@ -351,7 +366,7 @@ async def complete(request: Request, task_id: str) -> Response:
             command_id=command_id if isinstance(command_id, str) and command_id else None,
         )
     except InvalidSubmission as exc:
-        form.place(exc.problems, _names(site, task.process_id))
+        form.place(exc.problems, _task_names(site, task_id))
         context, _ = _task_view(request, user, task_id, form, refusal=_refusal(exc))
         return page(request, "task.html", 422, user=user, **context)
     except TaskNotOpen as exc:
@@ -592,7 +607,7 @@ async def start(request: Request, process_id: str) -> Response:
             command_id=command_id if isinstance(command_id, str) and command_id else None,
         )
     except ProcflowError as exc:
-        why = _refusal(exc, _names(site_of(request), process_id))
+        why = _why(exc, _names(site_of(request), engine.catalog.get(process_id)))
         flash(request, f"無法發起：{why}", "error")
         return back(f"/processes/{quote(process_id)}")
     flash(request, f"已發起「{inst.title}」")
