@@ -360,12 +360,29 @@ def test_every_kind_of_problem_is_said_in_both_languages_with_the_same_values(ki
          "(Engine(administrators={...}))"),
         ("text_too_long", {"parameter": "text", "count": 10001, "limit": 10000},
          "text= has 10,001 characters, more than 10,000"),
+        ("choose_outcome", {"outcomes": ("approve", "reject")},
+         "choose one of: approve, reject"),
+        ("not_an_outcome", {"outcome": "x", "step": "review", "outcomes": ("approve", "reject")},
+         "'x' is not an outcome of 'review' (approve, reject)"),
+        ("has_no_outcomes", {"outcome": "x", "step": "draft", "outcomes": ()},
+         "'x' is not an outcome of 'draft' (none: just complete it)"),
+        ("document_not_filled_here", {"document": "plan", "documents": ("proposal", "budget")},
+         "this step does not fill 'plan' (it fills proposal, budget)"),
+        ("fills_no_documents", {"document": "plan", "documents": ()},
+         "this step does not fill 'plan' (it fills no documents)"),
     ],
 )  # fmt: skip
 def test_a_reason_says_what_the_engine_always_said(
     kind: str, values: dict[str, Any], english: str
 ) -> None:
     assert Reason(kind, **values) == english
+
+
+def test_a_list_in_a_reason_is_said_with_each_of_its_names() -> None:
+    words = {"approve": "同意", "reject": "退回修改", "review": "方案審批"}
+    why = Reason("not_an_outcome", outcome="ok", step="review", outcomes=("approve", "reject"))
+    said = why.say("zh", lambda key, value: words.get(value, value))
+    assert said == "「ok」不是「方案審批」的結果（可選：同意、退回修改）"
 
 
 def test_the_engine_refuses_with_reasons_that_the_inbox_says_in_chinese() -> None:

@@ -227,13 +227,11 @@ def resolve_outcome(node: HumanNode, outcome: str | None, problems: dict[str, st
         if node.kind == "sign":
             return "sign"
         if allowed and allowed != ("skip",):
-            problems["outcome"] = Reason("choose_outcome", allowed=", ".join(allowed))
+            problems["outcome"] = Reason("choose_outcome", outcomes=tuple(allowed))
         return None
     if outcome not in allowed:
-        choices = ", ".join(allowed) if allowed else "none: just complete it"
-        problems["outcome"] = Reason(
-            "not_an_outcome", outcome=outcome, step=node.id, allowed=choices
-        )
+        kind = "not_an_outcome" if allowed else "has_no_outcomes"
+        problems["outcome"] = Reason(kind, outcome=outcome, step=node.id, outcomes=tuple(allowed))
     return outcome
 
 

@@ -125,10 +125,14 @@ TEXT: dict[str, dict[Language, str]] = {
         "en": "should be one of {allowed}, not {value}{hint}",
         "zh": "應是 {allowed} 之一，而不是 {value}",
     },
-    "choose_outcome": {"en": "choose one of: {allowed}", "zh": "請選擇：{allowed}"},
+    "choose_outcome": {"en": "choose one of: {outcomes}", "zh": "請選擇：{outcomes}"},
     "not_an_outcome": {
-        "en": "'{outcome}' is not an outcome of '{step}' ({allowed})",
-        "zh": "「{outcome}」不是「{step}」的結果（可選：{allowed}）",
+        "en": "'{outcome}' is not an outcome of '{step}' ({outcomes})",
+        "zh": "「{outcome}」不是「{step}」的結果（可選：{outcomes}）",
+    },
+    "has_no_outcomes": {
+        "en": "'{outcome}' is not an outcome of '{step}' (none: just complete it)",
+        "zh": "「{outcome}」不是「{step}」的結果：這一步沒有可選的結果，直接完成即可",
     },
     # what is submitted where
     "required": {"en": "is required", "zh": "必填"},
@@ -149,8 +153,12 @@ TEXT: dict[str, dict[Language, str]] = {
         "zh": "沒有文件「{name}」",
     },
     "document_not_filled_here": {
-        "en": "this step does not fill '{name}' (it fills {which})",
-        "zh": "這一步不填「{name}」（它填 {which}）",
+        "en": "this step does not fill '{document}' (it fills {documents})",
+        "zh": "這一步不填「{document}」（它填 {documents}）",
+    },
+    "fills_no_documents": {
+        "en": "this step does not fill '{document}' (it fills no documents)",
+        "zh": "這一步不填「{document}」（它不填任何文件）",
     },
     "data_not_mapping": {
         "en": "should map document names to their fields, e.g. {{'proposal': {{...}}}}",
@@ -282,11 +290,12 @@ TEXT: dict[str, dict[Language, str]] = {
 
 NAMED = frozenset(
     {"step", "earlier", "roles", "candidates", "assignee", "user", "who", "process", "status",
-     "parameter"}
+     "parameter", "outcome", "outcomes", "document", "documents"}
 )  # fmt: skip
-"""The values that are ids: of a process's steps, roles or people, of the process, of an
-instance's status, of a parameter of the engine's API. `Reason.say` can name them by their
-titles (``names``). A tuple of them is a list (``roles``: any one of them)."""
+"""The values that are ids: of a process's steps, roles, outcomes, documents or people, of
+the process, of an instance's status, of a parameter of the engine's API. `Reason.say` can
+name them by their titles (``names``). A tuple of them is a list (``roles``: any one of
+them)."""
 Names = Callable[[str, str], str]
 """(the value's key, an id) -> what to call it: a step's or a role's title, a person's name."""
 

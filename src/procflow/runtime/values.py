@@ -416,8 +416,9 @@ def encode_submission(
             continue
         allowed = fills.get(doc) if fills is not None else tuple(doc_codecs)
         if allowed is None:
-            which = ", ".join(fills or ()) or "no documents"
-            problems[doc] = Reason("document_not_filled_here", name=doc, which=which)
+            documents = tuple(fills or ())
+            kind = "document_not_filled_here" if documents else "fills_no_documents"
+            problems[doc] = Reason(kind, document=doc, documents=documents)
             continue
         if not isinstance(fields, Mapping):
             problems[doc] = Reason("document_not_mapping", value=_what(fields))

@@ -241,15 +241,22 @@ def _names(site: Site, process: Process | None) -> Names:
     title for it, a person by their name."""
     steps: dict[str, str] = {}
     roles: dict[str, str] = {}
+    documents: dict[str, str] = {}
+    words = Words("zh") if process is None else Words.of(process)
     if process is not None:
         steps = {n.id: n.title for n in process.flow.steps()}
         roles = {a: actor.title for a, actor in process.flow.actors.items()}
+        documents = {d: doc.title for d, doc in process.flow.documents.items()}
 
     def name(key: str, value: str) -> str:
         if key in ("step", "earlier"):
             return steps.get(value, value)
         if key == "roles":
             return roles.get(value, value)
+        if key in ("outcome", "outcomes"):
+            return words.outcome(value)
+        if key in ("document", "documents"):
+            return documents.get(value, value)
         if key == "process":
             return process.title if process is not None and process.id == value else value
         if key == "status":
