@@ -41,12 +41,17 @@ def _row(iid: str, number: int, t: OpenTask, run: Run, snapshot: Snapshot) -> Ta
 
 
 def _rows(iid: str, run: Run, snapshot: Snapshot) -> Rows:
-    """The open-task and timer rows of an instance's open tasks, in the order they opened."""
+    """The open-task and timer rows of an instance's open tasks, in the order they opened
+    (`_row`, inline: this is the hot path)."""
     rows: list[TaskRow] = []
     timers: list[TimerRow] = []
     tasks = snapshot.tasks
+    four_eyes = run.program.four_eyes
     for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():
-        rows.append(_row(iid, number, t, run, snapshot))
+        node = four_eyes.get(t.step) if four_eyes else None
+        bars = () if node is None else barred(snapshot, t, node)
+        rows.append(TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates,
+                            t.due, t.opened, bars))  # fmt: skip
         if t.timers:
             timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
     return tuple(rows), tuple(timers)
