@@ -120,8 +120,10 @@ class Commands:
         check_actor(run.draft, task, node, user)
         problems: dict[str, str] = {}
         chosen = resolve_outcome(node, outcome, problems)
-        encoded, more = encode_submission(data, run.program.codecs, node.fills)
-        problems.update(more)
+        encoded: dict[str, dict[str, Any]] = {}
+        if data is not None:  # (nothing to encode, most of the time)
+            encoded, more = encode_submission(data, run.program.codecs, node.fills)
+            problems.update(more)
         if not problems and chosen != "skip" and (node.fills or node.rules):
             check_rules(run, node, encoded, problems, rules=chosen != "reject", task=task)
         if run.program.assigned and encoded and not problems:

@@ -84,7 +84,8 @@ def as_text(value: Any, *, name: str) -> str:
 
 def can_exist(key: Any) -> bool:
     """False for what can be no instance's id (not text, or text no store can keep)."""
-    return isinstance(key, str) and not text_problem(key)
+    # ASCII text is always fine (`text_problem` says so first): no call for it
+    return isinstance(key, str) and (key.isascii() or not text_problem(key))
 
 
 Refusal = tuple[str, dict[str, Any]]

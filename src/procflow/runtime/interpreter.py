@@ -37,7 +37,7 @@ from procflow.language.expr import Expression
 from procflow.language.workcalendar import Calendar, next_working_day, postpone
 from procflow.runtime.clock import iso, parse_iso, stamp
 from procflow.runtime.program import Program
-from procflow.runtime.state import Draft, OpenTask, Snapshot, own_copy
+from procflow.runtime.state import FOLDS, Draft, OpenTask, Snapshot, own_copy
 from procflow.runtime.values import Values
 from procflow.store import NewEvent
 
@@ -162,9 +162,10 @@ class Run:
     # -- events and values ----------------------------------------------------------------
 
     def emit(self, kind: str, data: dict[str, Any], *, system: bool = False) -> None:
-        event = NewEvent(kind, self.cmd.at, None if system else self.cmd.by, data)
-        self.draft.apply(event)
-        self.events.append(event)
+        cmd = self.cmd
+        at, by = cmd.at, None if system else cmd.by
+        FOLDS[kind](self.draft, data, at, by)  # `Draft.apply`, without its lookup of the type
+        self.events.append(NewEvent(kind, at, by, data))
 
     def next_number(self) -> int:
         self._n += 1

@@ -95,6 +95,7 @@ from immutables import Map
 
 __all__ = [
     "EVENT_TYPES",
+    "FOLDS",
     "Copy",
     "Draft",
     "EventLike",
@@ -472,7 +473,7 @@ class Draft:
 
     def apply(self, event: EventLike) -> None:
         """Fold one event in."""
-        handler = _HANDLERS.get(event.type)
+        handler = FOLDS.get(event.type)
         if handler is None:
             raise ValueError(f"unknown event type {event.type!r}")
         handler(self, event.data, event.at, event.by)
@@ -728,7 +729,7 @@ def _cancelled(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     _end(d, "cancelled", None)
 
 
-_HANDLERS: dict[str, Handler] = {
+FOLDS: dict[str, Handler] = {
     "started": _started,
     "task_opened": _task_opened,
     "task_completed": _task_completed,
@@ -758,7 +759,10 @@ _HANDLERS: dict[str, Handler] = {
     "cancelled": _cancelled,
 }
 
-EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
+"""Event type -> how it folds into a `Draft` (``FOLDS[type](draft, data, at, by)``, what
+`Draft.apply` does; the interpreter calls it directly)."""
+
+EVENT_TYPES: frozenset[str] = frozenset(FOLDS)
 """Every event type the fold knows."""
 
 

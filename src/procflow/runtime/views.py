@@ -116,7 +116,8 @@ def build_task(
             codec = program.codecs[for_each.document][for_each.field]
             if codec.decode is not None:
                 item = codec.decode([item])[0]
-    due = parse_iso(task.due) if task.due else None
+    # datetime.fromisoformat is `clock.parse_iso`, called directly: views are made in bulk
+    due = datetime.fromisoformat(task.due) if task.due else None
     return Task(
         f"{instance_id}.{number}",
         instance_id,
@@ -132,7 +133,7 @@ def build_task(
         task.assignee,
         task.candidates,
         item,
-        parse_iso(task.opened),
+        datetime.fromisoformat(task.opened),
         task.late or (now is not None and due is not None and due <= now),
         tuple(node.copies),
     )
@@ -254,10 +255,13 @@ class Instance:
     def tasks(self) -> tuple[Task, ...]:
         if self._tasks is None:
             tasks = self._state.tasks
+            iid, program = self.id, self._program
+            # in the order they opened: by number (the map's own order is not)
             self._tasks = tuple(
-                build_task(self.id, self._program, number, task)
-                # in the order they opened: by number (the map's own order is not)
-                for number, task in (sorted(tasks.items()) if len(tasks) > 1 else tasks.items())
+                [
+                    build_task(iid, program, number, task)
+                    for number, task in (sorted(tasks.items()) if len(tasks) > 1 else tasks.items())
+                ]
             )
         return self._tasks
 

@@ -420,8 +420,11 @@ class MemoryStore(Store):
             return self._get(instance_id).row()
 
     def version(self, instance_id: str) -> int:
-        with self._lock:
-            return self._get(instance_id).version
+        with self._lock:  # `_get`, inline: every command asks it
+            inst = self._instances.get(instance_id)
+            if inst is not None:
+                return inst.version
+        raise InstanceNotFound(f"no instance {instance_id!r}")
 
     def instances(
         self,
