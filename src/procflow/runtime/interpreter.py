@@ -165,7 +165,7 @@ class Run:
         cmd = self.cmd
         at, by = cmd.at, None if system else cmd.by
         FOLDS[kind](self.draft, data, at, by)  # `Draft.apply`, without its lookup of the type
-        self.events.append(NewEvent(kind, at, by, data))
+        self.events.append(tuple.__new__(NewEvent, (kind, at, by, data)))  # NewEvent(...)
 
     def next_number(self) -> int:
         self._n += 1

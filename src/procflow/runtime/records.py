@@ -50,8 +50,9 @@ def _rows(iid: str, run: Run, snapshot: Snapshot) -> Rows:
     for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():
         node = four_eyes.get(t.step) if four_eyes else None
         bars = () if node is None else barred(snapshot, t, node)
-        rows.append(TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates,
-                            t.due, t.opened, bars))  # fmt: skip
+        row = (f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due,
+               t.opened, bars)  # fmt: skip
+        rows.append(tuple.__new__(TaskRow, row))  # TaskRow(*row), without its __new__'s frame
         if t.timers:
             timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
     return tuple(rows), tuple(timers)
@@ -123,7 +124,7 @@ def commit_of(run: Run, state: Stored) -> Commit:
     parent = snapshot.parent
     program = run.program
     search = stored(program, snapshot.documents) if program.search else ()
-    return Commit(  # positional: this is the hot path
+    return tuple.__new__(Commit, (  # Commit(...), positional: this is the hot path
         iid,
         run.version,
         tuple(run.events),
@@ -138,7 +139,7 @@ def commit_of(run: Run, state: Stored) -> Commit:
         changes,
         snapshot.started_by,
         search,
-    )
+    ))  # fmt: skip
 
 
 def tell_hooks(hooks: Hooks, cmd: Command, members: Callable[..., list[str]] | None) -> None:

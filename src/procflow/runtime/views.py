@@ -118,7 +118,7 @@ def build_task(
                 item = codec.decode([item])[0]
     # datetime.fromisoformat is `clock.parse_iso`, called directly: views are made in bulk
     due = datetime.fromisoformat(task.due) if task.due else None
-    return Task(
+    return tuple.__new__(Task, (  # Task(...), without the frame of its __new__
         f"{instance_id}.{number}",
         instance_id,
         program.process_id,
@@ -136,7 +136,7 @@ def build_task(
         datetime.fromisoformat(task.opened),
         task.late or (now is not None and due is not None and due <= now),
         tuple(node.copies),
-    )
+    ))  # fmt: skip
 
 
 class Instance:

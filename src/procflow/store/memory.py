@@ -242,10 +242,11 @@ class MemoryStore(Store):
             self._file(c.process_id, [t for t in old if t not in kept],
                        [t for t in kept if t not in old])  # fmt: skip
         inst.tasks = tasks
-        timers = {t.timer_id: t for t in c.timers}
-        if timers != inst.timers:
-            self._index_timers(iid, inst.timers, timers)
-            inst.timers = timers
+        if c.timers or inst.timers:  # (most instances have none, before and after)
+            timers = {t.timer_id: t for t in c.timers}
+            if timers != inst.timers:
+                self._index_timers(iid, inst.timers, timers)
+                inst.timers = timers
 
     def _change_rows(self, inst: _Instance, iid: str, changes: Changes) -> None:
         """Apply what a commit changed in the instance's tasks and timers."""
