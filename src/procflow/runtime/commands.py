@@ -96,7 +96,8 @@ class Commands:
             raise InvalidSubmission(problems)
         cmd = core.command(user.id)
         run = cmd.spawn(program, encoded, None)
-        cmd.settle()
+        if cmd.resume:  # called instances that finished: their callers go on
+            cmd.settle()
         return core.store_command(cmd, command_id, run, {**what, "instance": run.id})
 
     def complete(
@@ -133,7 +134,8 @@ class Commands:
         if problems:
             raise InvalidSubmission(problems)
         run.complete(number, task, chosen, encoded or None)
-        cmd.settle()
+        if cmd.resume:  # called instances that finished: their callers go on
+            cmd.settle()
         result = None if what is None else {**what, "instance": run.id}
         return core.store_command(cmd, command_id, run, result)
 
@@ -189,7 +191,8 @@ class Commands:
         run, number, task, node = core.task_run(cmd, task_id)
         check_withdrawer(node, user, core.administrators)
         run.withdraw_task(number, task, {"why": "withdrawn", "reason": reason})
-        cmd.settle()
+        if cmd.resume:  # called instances that finished: their callers go on
+            cmd.settle()
         return core.store_command(cmd, command_id, run, {**what, "instance": run.id})
 
     def cancel(

@@ -285,7 +285,7 @@ class Run:
             or self.cmd.host.knows_holders
         ):  # else a role task whose holders are not known here: nothing to check
             nobody = self._nobody(node, token, roles, candidates, assignee, entering=enter)
-        number = self.next_number()
+        number = self._n = self._n + 1  # next_number(), inline: every task opens here
         data: dict[str, Any] = {"task": number, "step": node.id, "token": token, "roles": roles}
         if candidates:
             data["candidates"] = list(candidates)

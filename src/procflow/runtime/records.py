@@ -48,13 +48,14 @@ def _rows(iid: str, run: Run, snapshot: Snapshot) -> Rows:
     tasks = snapshot.tasks
     four_eyes = run.program.four_eyes
     for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():
-        node = four_eyes.get(t.step) if four_eyes else None
+        # one unpacking instead of a named field read each (generic attribute lookups)
+        step, _, roles, candidates, assignee, due, pending, _, opened, _ = t
+        node = four_eyes.get(step) if four_eyes else None
         bars = () if node is None else barred(snapshot, t, node)
-        row = (f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due,
-               t.opened, bars)  # fmt: skip
+        row = (f"{iid}.{number}", iid, step, roles, assignee, candidates, due, opened, bars)
         rows.append(tuple.__new__(TaskRow, row))  # TaskRow(*row), without its __new__'s frame
-        if t.timers:
-            timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
+        if pending:
+            timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in pending]
     return tuple(rows), tuple(timers)
 
 

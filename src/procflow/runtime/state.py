@@ -578,12 +578,11 @@ def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
     if data.get("copies"):
         d.add_copies(data, task.step, at, by)
     tokens = d.tokens if d._owned & 2 else d.own_tokens()
-    where, completions, done_by, child, left, each, people = tokens[task.token]
+    number = task.token
+    where, completions, done_by, child, left, each, people = tokens[number]
     if by is not None and not each:
         done_by = (*done_by, by)
-    tokens[task.token] = _new(
-        Token, (where, completions + 1, done_by, child, left - 1, each, people)
-    )
+    tokens[number] = _new(Token, (where, completions + 1, done_by, child, left - 1, each, people))
     if data.get("keep"):
         done = d.own_done()
         old = done.get(task.step)

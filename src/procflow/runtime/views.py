@@ -108,8 +108,9 @@ def build_task(
 ) -> Task:
     """The `Task` of an open task of an instance; ``now`` (the engine's clock) makes it
     overdue once its due moment has come, before a tick marks it."""
-    node: HumanNode = program.nodes[task.step]  # type: ignore[assignment]  # human steps
-    item = task.item
+    # one unpacking instead of a named field read each (generic attribute lookups)
+    step, _, roles, candidates, assignee, due_text, _, item, opened, late = task
+    node: HumanNode = program.nodes[step]  # type: ignore[assignment]  # human steps
     if item is not None:
         for_each = getattr(node, "for_each", None)
         if for_each is not None and not for_each.members:
@@ -117,7 +118,7 @@ def build_task(
             if codec.decode is not None:
                 item = codec.decode([item])[0]
     # datetime.fromisoformat is `clock.parse_iso`, called directly: views are made in bulk
-    due = datetime.fromisoformat(task.due) if task.due else None
+    due = datetime.fromisoformat(due_text) if due_text else None
     return tuple.__new__(Task, (  # Task(...), without the frame of its __new__
         f"{instance_id}.{number}",
         instance_id,
@@ -125,16 +126,16 @@ def build_task(
         node.id,
         node.kind,
         node.title,
-        task.roles,
+        roles,
         node.outcome_names,
         node.fills_view,
         node.reads,
         due,
-        task.assignee,
-        task.candidates,
+        assignee,
+        candidates,
         item,
-        datetime.fromisoformat(task.opened),
-        task.late or (now is not None and due is not None and due <= now),
+        datetime.fromisoformat(opened),
+        late or (now is not None and due is not None and due <= now),
         tuple(node.copies),
     ))  # fmt: skip
 

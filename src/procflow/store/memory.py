@@ -224,9 +224,9 @@ class MemoryStore(Store):
                 raise Conflict(conflict_message(iid, version, c.expected_version))
             changes = c.changes if current is not None else None
             for t in c.tasks if changes is None else changes.tasks:
-                if owner.get(t.task_id, iid) != iid:
-                    taken = owner[t.task_id]
-                    raise StoreError(f"task id {t.task_id!r} already belongs to {taken!r}")
+                tid = t.task_id
+                if owner.get(tid, iid) != iid:
+                    raise StoreError(f"task id {tid!r} already belongs to {owner[tid]!r}")
 
     def _replace_rows(self, inst: _Instance, iid: str, c: Commit) -> None:
         """Make the instance's tasks and timers the commit's complete sets."""
