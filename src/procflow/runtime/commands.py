@@ -96,7 +96,8 @@ class Commands:
             raise InvalidSubmission(problems)
         cmd = core.command(user.id)
         run = cmd.spawn(program, encoded, None)
-        cmd.settle()
+        if cmd.resume:  # called instances that finished: their callers go on
+            cmd.settle()
         return core.store_command(cmd, command_id, run, {**what, "instance": run.id})
 
     def complete(
@@ -120,8 +121,10 @@ class Commands:
         check_actor(run.draft, task, node, user)
         problems: dict[str, str] = {}
         chosen = resolve_outcome(node, outcome, problems)
-        encoded, more = encode_submission(data, run.program.codecs, node.fills)
-        problems.update(more)
+        encoded: dict[str, dict[str, Any]] = {}
+        if data is not None:  # (nothing to encode, most of the time)
+            encoded, more = encode_submission(data, run.program.codecs, node.fills)
+            problems.update(more)
         if not problems and chosen != "skip" and (node.fills or node.rules):
             check_rules(run, node, encoded, problems, rules=chosen != "reject", task=task)
         if run.program.assigned and encoded and not problems:
@@ -131,7 +134,8 @@ class Commands:
         if problems:
             raise InvalidSubmission(problems)
         run.complete(number, task, chosen, encoded or None)
-        cmd.settle()
+        if cmd.resume:  # called instances that finished: their callers go on
+            cmd.settle()
         result = None if what is None else {**what, "instance": run.id}
         return core.store_command(cmd, command_id, run, result)
 
@@ -187,7 +191,8 @@ class Commands:
         run, number, task, node = core.task_run(cmd, task_id)
         check_withdrawer(node, user, core.administrators)
         run.withdraw_task(number, task, {"why": "withdrawn", "reason": reason})
-        cmd.settle()
+        if cmd.resume:  # called instances that finished: their callers go on
+            cmd.settle()
         return core.store_command(cmd, command_id, run, {**what, "instance": run.id})
 
     def cancel(

@@ -33,7 +33,7 @@ from procflow.flow.ir import HumanNode
 from procflow.flow.load import load_definition
 from procflow.language.workcalendar import Calendar
 from procflow.runtime.clock import Clock, iso
-from procflow.runtime.codec import Encoder, SnapshotError, Stored, decode
+from procflow.runtime.codec import SnapshotError, Stored, decode
 from procflow.runtime.guards import can_exist, split_task_id
 from procflow.runtime.hooks import Hooks
 from procflow.runtime.interpreter import Command, Run
@@ -43,7 +43,7 @@ from procflow.runtime.reasons import Reason
 from procflow.runtime.records import commit_of, tell_hooks
 from procflow.runtime.state import OpenTask, Snapshot
 from procflow.runtime.views import Instance
-from procflow.store import Store
+from procflow.store import Commit, Store
 from procflow.store.base import skip_damaged
 
 __all__ = ["Core"]
@@ -270,19 +270,9 @@ class Core:
             Conflict: Another command changed one of the instances first; nothing is stored.
             StoreError: The store failed; nothing is stored.
         """
-        runs = [r for r in cmd.runs.values() if r.events]
-        if not runs:
+        made, commits = self._commits(cmd)
+        if not made:
             return Instance(primary.id, primary.version, primary.snapshot(), primary.program)
-        stored = self.stored
-        for run in runs:
-            digest = run.program.definition_hash
-            if digest not in stored:
-                self.store.put_definition(
-                    digest, run.program.process_id, run.program.definition_text
-                )
-                stored.add(digest)
-        made = [(run, Stored(run.snapshot(), self._encoder(run))) for run in runs]
-        commits = [commit_of(run, s) for run, s in made]
         try:
             if command_id is not None and result is None:
                 result = {"instance": primary.id}
@@ -290,7 +280,7 @@ class Core:
                 commits, command_id=command_id, result=None if command_id is None else result
             )
         except Exception:
-            for run in runs:
+            for run, _ in made:
                 self.forget(run.id)
             raise
         if first is not None:  # the same command_id won a race: report what it did
@@ -311,12 +301,29 @@ class Core:
         cmd.notices.clear()
         return Instance(primary.id, primary.version, primary_snapshot, primary.program)
 
-    def _encoder(self, run: Run) -> Encoder | None:
-        """The encoder that wrote the snapshot this run started from, if it is still cached."""
-        cached = self.snapshots.get(run.id)
-        if cached is not None and cached[1].snapshot is run.base:
-            return cached[1].encoder
-        return None
+    def _commits(self, cmd: Command) -> tuple[list[tuple[Run, Stored]], list[Commit]]:
+        """The runs of ``cmd`` that changed, with their snapshots, and their commits; in
+        one pass (definitions the store lacks are put there first)."""
+        stored, snapshots = self.stored, self.snapshots
+        made: list[tuple[Run, Stored]] = []
+        commits: list[Commit] = []
+        for run in cmd.runs.values():
+            if not run.events:
+                continue
+            program = run.program
+            digest = program.definition_hash
+            if digest not in stored:
+                self.store.put_definition(digest, program.process_id, program.definition_text)
+                stored.add(digest)
+            # the encoder that wrote the snapshot this run started from, if still cached
+            cached = snapshots.get(run.id)
+            encoder = None
+            if cached is not None and cached[1].snapshot is run.base:
+                encoder = cached[1].encoder
+            state = Stored(run.draft.freeze(), encoder)
+            made.append((run, state))
+            commits.append(commit_of(run, state))
+        return made, commits
 
     def instance(self, instance_id: str) -> Instance:
         """An instance as it is now.

@@ -290,12 +290,16 @@ class Engine:
             Conflict: Someone changed the instance at the same moment; nothing is stored.
             CommandReused: ``command_id`` was used for a different command.
         """
+        # _task_id and _optional_text, inline for the usual case: the command of every step
+        if type(task_id) is not str:
+            task_id = _task_id(task_id)
+        user = as_user(by)
+        if outcome is not None and type(outcome) is not str:
+            outcome = as_text(outcome, name="outcome")
+        if command_id is not None and type(command_id) is not str:
+            command_id = as_text(command_id, name="command_id")
         return self.commands.complete(
-            _task_id(task_id),
-            by=as_user(by),
-            outcome=_optional_text(outcome, "outcome"),
-            data=data,
-            command_id=_optional_text(command_id, "command_id"),
+            task_id, by=user, outcome=outcome, data=data, command_id=command_id
         )
 
     def claim(self, task_id: str, *, by: User, command_id: str | None = None) -> Task:

@@ -84,7 +84,8 @@ def as_text(value: Any, *, name: str) -> str:
 
 def can_exist(key: Any) -> bool:
     """False for what can be no instance's id (not text, or text no store can keep)."""
-    return isinstance(key, str) and not text_problem(key)
+    # ASCII text is always fine (`text_problem` says so first): no call for it
+    return isinstance(key, str) and (key.isascii() or not text_problem(key))
 
 
 Refusal = tuple[str, dict[str, Any]]
@@ -141,18 +142,19 @@ def barred(state: Snapshot | Draft, task: OpenTask, node: HumanNode) -> tuple[st
     The store files a task under these (`TaskRow.barred`), so that inbox queries leave
     it out for them; `check_actor` stays the rule, and a test holds the two together.
     """
-    users: dict[str, None] = {}
+    users: list[str] = []
     for step in node.not_by:
         if step == STARTER:
             if state.started_by:
-                users[state.started_by] = None
+                users.append(state.started_by)
             continue
         done = state.done.get(step)
         if done is not None:
-            users.update(dict.fromkeys(done.by))
+            users += done.by
     if node.kind == "sign":
-        users.update(dict.fromkeys(state.tokens[task.token].done_by))
-    return tuple(users)
+        users += state.tokens[task.token].done_by
+    # in the order first named, each once
+    return tuple(dict.fromkeys(users)) if len(users) > 1 else tuple(users)
 
 
 def check_withdrawer(node: HumanNode, user: User, administrators: frozenset[str]) -> None:

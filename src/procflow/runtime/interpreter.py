@@ -37,7 +37,7 @@ from procflow.language.expr import Expression
 from procflow.language.workcalendar import Calendar, next_working_day, postpone
 from procflow.runtime.clock import iso, parse_iso, stamp
 from procflow.runtime.program import Program
-from procflow.runtime.state import Draft, OpenTask, Snapshot, own_copy
+from procflow.runtime.state import FOLDS, Draft, OpenTask, Snapshot, own_copy
 from procflow.runtime.values import Values
 from procflow.store import NewEvent
 
@@ -162,9 +162,10 @@ class Run:
     # -- events and values ----------------------------------------------------------------
 
     def emit(self, kind: str, data: dict[str, Any], *, system: bool = False) -> None:
-        event = NewEvent(kind, self.cmd.at, None if system else self.cmd.by, data)
-        self.draft.apply(event)
-        self.events.append(event)
+        cmd = self.cmd
+        at, by = cmd.at, None if system else cmd.by
+        FOLDS[kind](self.draft, data, at, by)  # `Draft.apply`, without its lookup of the type
+        self.events.append(tuple.__new__(NewEvent, (kind, at, by, data)))  # NewEvent(...)
 
     def next_number(self) -> int:
         self._n += 1
@@ -284,7 +285,7 @@ class Run:
             or self.cmd.host.knows_holders
         ):  # else a role task whose holders are not known here: nothing to check
             nobody = self._nobody(node, token, roles, candidates, assignee, entering=enter)
-        number = self.next_number()
+        number = self._n = self._n + 1  # next_number(), inline: every task opens here
         data: dict[str, Any] = {"task": number, "step": node.id, "token": token, "roles": roles}
         if candidates:
             data["candidates"] = list(candidates)

@@ -41,14 +41,21 @@ def _row(iid: str, number: int, t: OpenTask, run: Run, snapshot: Snapshot) -> Ta
 
 
 def _rows(iid: str, run: Run, snapshot: Snapshot) -> Rows:
-    """The open-task and timer rows of an instance's open tasks, in the order they opened."""
+    """The open-task and timer rows of an instance's open tasks, in the order they opened
+    (`_row`, inline: this is the hot path)."""
     rows: list[TaskRow] = []
     timers: list[TimerRow] = []
     tasks = snapshot.tasks
+    four_eyes = run.program.four_eyes
     for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():
-        rows.append(_row(iid, number, t, run, snapshot))
-        if t.timers:
-            timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
+        # one unpacking instead of a named field read each (generic attribute lookups)
+        step, _, roles, candidates, assignee, due, pending, _, opened, _ = t
+        node = four_eyes.get(step) if four_eyes else None
+        bars = () if node is None else barred(snapshot, t, node)
+        row = (f"{iid}.{number}", iid, step, roles, assignee, candidates, due, opened, bars)
+        rows.append(tuple.__new__(TaskRow, row))  # TaskRow(*row), without its __new__'s frame
+        if pending:
+            timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in pending]
     return tuple(rows), tuple(timers)
 
 
@@ -118,7 +125,7 @@ def commit_of(run: Run, state: Stored) -> Commit:
     parent = snapshot.parent
     program = run.program
     search = stored(program, snapshot.documents) if program.search else ()
-    return Commit(  # positional: this is the hot path
+    return tuple.__new__(Commit, (  # Commit(...), positional: this is the hot path
         iid,
         run.version,
         tuple(run.events),
@@ -133,7 +140,7 @@ def commit_of(run: Run, state: Stored) -> Commit:
         changes,
         snapshot.started_by,
         search,
-    )
+    ))  # fmt: skip
 
 
 def tell_hooks(hooks: Hooks, cmd: Command, members: Callable[..., list[str]] | None) -> None:

@@ -95,6 +95,7 @@ from immutables import Map
 
 __all__ = [
     "EVENT_TYPES",
+    "FOLDS",
     "Copy",
     "Draft",
     "EventLike",
@@ -269,6 +270,11 @@ class Snapshot(NamedTuple):
     copies: Mapping[str, tuple[Copy, ...]] = MappingProxyType({})
     loops: Mapping[str, int] = MappingProxyType({})
 
+
+_new = tuple.__new__
+"""``_new(OpenTask, (every field...))`` is ``OpenTask(...)`` without the Python frame of a
+named tuple's ``__new__`` (about half the cost of making one): for the records the fold
+makes on every command, with every field given, in order."""
 
 NO_TASKS: Map[int, OpenTask] = Map()
 
@@ -472,7 +478,7 @@ class Draft:
 
     def apply(self, event: EventLike) -> None:
         """Fold one event in."""
-        handler = _HANDLERS.get(event.type)
+        handler = FOLDS.get(event.type)
         if handler is None:
             raise ValueError(f"unknown event type {event.type!r}")
         handler(self, event.data, event.at, event.by)
@@ -483,12 +489,12 @@ class Draft:
         if self._owned & 1:  # task_map, inline: this is the hot path
             tasks = self.tasks = tasks.finish()
         self._owned = 0  # the mappings now belong to the snapshot: copy before changing again
-        return Snapshot(
+        return _new(Snapshot, (  # Snapshot(...)
             self.process, self.definition_hash, self.status, self.result, self.started_at,
             self.started_by, self.parent, self.documents, self.tokens, tasks, self.joins,
             self.done, self.handoffs, self.counter, self.timers_at, self.copies,
             self.loops,
-        )  # fmt: skip
+        ))  # fmt: skip
 
 
 Handler = Callable[[Draft, dict[str, Any], str, "str | None"], None]
@@ -530,16 +536,20 @@ def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> Non
     token = data["token"]
     if not d._owned & 1:  # own_tasks, inline: this is the hot path
         d.own_tasks()
-    d.tasks[number] = OpenTask(
-        data["step"],
-        token,
-        tuple(data["roles"]),
-        tuple(candidates) if candidates else (),
-        assignee,
-        get("due"),
-        pending,
-        get("item"),
-        at,
+    d.tasks[number] = _new(  # OpenTask(...)
+        OpenTask,
+        (
+            data["step"],
+            token,
+            tuple(data["roles"]),
+            tuple(candidates) if candidates else (),
+            assignee,
+            get("due"),
+            pending,
+            get("item"),
+            at,
+            False,
+        ),
     )
     touched = d.touched
     if touched is not None:
@@ -550,13 +560,13 @@ def _task_opened(d: Draft, data: dict[str, Any], at: str, by: str | None) -> Non
     old = tokens.get(token)
     if get("enter"):
         people = get("people")
-        tokens[token] = Token(  # positional: this is the hot path
+        tokens[token] = _new(Token, (  # Token(...)
             data["step"], 0, (), None, 1 if old is None else old.open + 1, bool(get("each")),
             tuple(people) if people else (),
-        )  # fmt: skip
+        ))  # fmt: skip
     elif old is not None:
         where, completions, done_by, child, left, each, people = old
-        tokens[token] = Token(where, completions, done_by, child, left + 1, each, people)
+        tokens[token] = _new(Token, (where, completions, done_by, child, left + 1, each, people))
     if number > d.counter:  # noqa: PLR1730 - a call to max() costs more on the hot path
         d.counter = number
 
@@ -568,10 +578,11 @@ def _task_completed(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
     if data.get("copies"):
         d.add_copies(data, task.step, at, by)
     tokens = d.tokens if d._owned & 2 else d.own_tokens()
-    where, completions, done_by, child, left, each, people = tokens[task.token]
+    number = task.token
+    where, completions, done_by, child, left, each, people = tokens[number]
     if by is not None and not each:
         done_by = (*done_by, by)
-    tokens[task.token] = Token(where, completions + 1, done_by, child, left - 1, each, people)
+    tokens[number] = _new(Token, (where, completions + 1, done_by, child, left - 1, each, people))
     if data.get("keep"):
         done = d.own_done()
         old = done.get(task.step)
@@ -588,7 +599,9 @@ def _task_withdrawn(d: Draft, data: dict[str, Any], at: str, by: str | None) -> 
     token = tokens.get(task.token)
     if token is not None:
         where, completions, done_by, child, left, each, people = token
-        tokens[task.token] = Token(where, completions, done_by, child, left - 1, each, people)
+        tokens[task.token] = _new(
+            Token, (where, completions, done_by, child, left - 1, each, people)
+        )
 
 
 def _changed(d: Draft, number: int) -> tuple[Any, OpenTask]:
@@ -728,7 +741,7 @@ def _cancelled(d: Draft, data: dict[str, Any], at: str, by: str | None) -> None:
     _end(d, "cancelled", None)
 
 
-_HANDLERS: dict[str, Handler] = {
+FOLDS: dict[str, Handler] = {
     "started": _started,
     "task_opened": _task_opened,
     "task_completed": _task_completed,
@@ -758,7 +771,10 @@ _HANDLERS: dict[str, Handler] = {
     "cancelled": _cancelled,
 }
 
-EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
+"""Event type -> how it folds into a `Draft` (``FOLDS[type](draft, data, at, by)``, what
+`Draft.apply` does; the interpreter calls it directly)."""
+
+EVENT_TYPES: frozenset[str] = frozenset(FOLDS)
 """Every event type the fold knows."""
 
 

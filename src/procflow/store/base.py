@@ -494,30 +494,30 @@ def check_commits(commits: Sequence[Commit]) -> None:
     instance_ids: set[str] = set()
     task_ids: set[str] = set()
     for c in commits:
-        if c.instance_id in instance_ids:
-            raise ValueError(f"instance {c.instance_id!r} appears twice in one command")
-        instance_ids.add(c.instance_id)
+        iid, expected = c.instance_id, c.expected_version
+        if iid in instance_ids:
+            raise ValueError(f"instance {iid!r} appears twice in one command")
+        instance_ids.add(iid)
         if not c.events:
-            raise ValueError(f"commit for {c.instance_id!r} has no events")
-        if c.expected_version < 0:
-            raise ValueError(f"commit for {c.instance_id!r} expects version {c.expected_version}")
+            raise ValueError(f"commit for {iid!r} has no events")
+        if expected < 0:
+            raise ValueError(f"commit for {iid!r} expects version {expected}")
         timer_ids: set[str] = set()
-        changes = c.changes if c.expected_version else None
+        changes = c.changes if expected else None
         for t in c.tasks if changes is None else changes.tasks:
-            if t.instance_id != c.instance_id:
-                raise ValueError(
-                    f"task {t.task_id!r} belongs to {t.instance_id!r}, not {c.instance_id!r}"
-                )
-            if t.task_id in task_ids:
-                raise ValueError(f"task {t.task_id!r} appears twice in one command")
-            task_ids.add(t.task_id)
+            tid = t.task_id
+            if t.instance_id != iid:
+                raise ValueError(f"task {tid!r} belongs to {t.instance_id!r}, not {iid!r}")
+            if tid in task_ids:
+                raise ValueError(f"task {tid!r} appears twice in one command")
+            task_ids.add(tid)
         for tm in c.timers if changes is None else changes.timers:
-            if tm.instance_id != c.instance_id:
+            if tm.instance_id != iid:
                 raise ValueError(
-                    f"timer {tm.timer_id!r} belongs to {tm.instance_id!r}, not {c.instance_id!r}"
+                    f"timer {tm.timer_id!r} belongs to {tm.instance_id!r}, not {iid!r}"
                 )
             if tm.timer_id in timer_ids:
-                raise ValueError(f"timer {tm.timer_id!r} appears twice in {c.instance_id!r}")
+                raise ValueError(f"timer {tm.timer_id!r} appears twice in {iid!r}")
             timer_ids.add(tm.timer_id)
 
 

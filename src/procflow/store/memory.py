@@ -224,9 +224,9 @@ class MemoryStore(Store):
                 raise Conflict(conflict_message(iid, version, c.expected_version))
             changes = c.changes if current is not None else None
             for t in c.tasks if changes is None else changes.tasks:
-                if owner.get(t.task_id, iid) != iid:
-                    taken = owner[t.task_id]
-                    raise StoreError(f"task id {t.task_id!r} already belongs to {taken!r}")
+                tid = t.task_id
+                if owner.get(tid, iid) != iid:
+                    raise StoreError(f"task id {tid!r} already belongs to {owner[tid]!r}")
 
     def _replace_rows(self, inst: _Instance, iid: str, c: Commit) -> None:
         """Make the instance's tasks and timers the commit's complete sets."""
@@ -242,10 +242,11 @@ class MemoryStore(Store):
             self._file(c.process_id, [t for t in old if t not in kept],
                        [t for t in kept if t not in old])  # fmt: skip
         inst.tasks = tasks
-        timers = {t.timer_id: t for t in c.timers}
-        if timers != inst.timers:
-            self._index_timers(iid, inst.timers, timers)
-            inst.timers = timers
+        if c.timers or inst.timers:  # (most instances have none, before and after)
+            timers = {t.timer_id: t for t in c.timers}
+            if timers != inst.timers:
+                self._index_timers(iid, inst.timers, timers)
+                inst.timers = timers
 
     def _change_rows(self, inst: _Instance, iid: str, changes: Changes) -> None:
         """Apply what a commit changed in the instance's tasks and timers."""
@@ -420,8 +421,11 @@ class MemoryStore(Store):
             return self._get(instance_id).row()
 
     def version(self, instance_id: str) -> int:
-        with self._lock:
-            return self._get(instance_id).version
+        with self._lock:  # `_get`, inline: every command asks it
+            inst = self._instances.get(instance_id)
+            if inst is not None:
+                return inst.version
+        raise InstanceNotFound(f"no instance {instance_id!r}")
 
     def instances(
         self,
