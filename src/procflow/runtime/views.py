@@ -117,8 +117,7 @@ def build_task(
             codec = program.codecs[for_each.document][for_each.field]
             if codec.decode is not None:
                 item = codec.decode([item])[0]
-    # datetime.fromisoformat is `clock.parse_iso`, called directly: views are made in bulk
-    due = datetime.fromisoformat(due_text) if due_text else None
+    due = parse_iso(due_text) if due_text else None
     return tuple.__new__(Task, (  # Task(...), without the frame of its __new__
         f"{instance_id}.{number}",
         instance_id,
@@ -134,7 +133,7 @@ def build_task(
         assignee,
         candidates,
         item,
-        datetime.fromisoformat(opened),
+        parse_iso(opened),
         late or (now is not None and due is not None and due <= now),
         tuple(node.copies),
     ))  # fmt: skip
