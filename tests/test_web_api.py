@@ -109,6 +109,10 @@ def test_a_process_through_the_api(api: TestClient) -> None:
     [review] = done.json()["tasks"]
     not_theirs = api.post(f"/api/tasks/{review['id']}/claim", headers=as_("li"))
     assert not_theirs.status_code == 403 and "needs the role pmm" in not_theirs.json()["detail"]
+    assert not_theirs.json()["reason"] == {  # for a client that words it itself
+        "kind": "needs_role",
+        "values": {"user": "li", "step": "review", "roles": ["pmm"]},
+    }
     claimed = api.post(f"/api/tasks/{review['id']}/claim", headers=as_("wang"))
     assert claimed.status_code == 200 and claimed.json()["assignee"] == "wang"
     handed = api.post(f"/api/tasks/{review['id']}/delegate", json={"to": "xu"}, headers=as_("wang"))

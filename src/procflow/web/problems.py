@@ -54,6 +54,13 @@ class FieldProblem(BaseModel):
     )
 
 
+class ReasonJSON(BaseModel):
+    """A refusal's kind and what it names (step, role and user ids), as `detail` says them."""
+
+    kind: str = Field(description="A stable name: needs_role, four_eyes_did, task_not_open, ...")
+    values: dict[str, Any] = Field(description="What the refusal names, by id.")
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem detail."""
 
@@ -63,6 +70,11 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong this time.")
     errors: list[FieldProblem] = Field(
         default_factory=list, description="Every field problem, when the input was at fault."
+    )
+    reason: ReasonJSON | None = Field(
+        default=None,
+        description="Why the engine refused, for a client that says it in its own words "
+        "(a refusal of the engine's: not allowed, the task not open, ...).",
     )
 
 
@@ -104,7 +116,11 @@ def problem(exc: ProcflowError, *, prefix: str = "") -> Problem:
     status, kind, title = status_of(exc)
     errors = field_problems(exc, prefix)
     detail = str(exc) if not errors else f"{len(errors)} problem(s) with the submitted data"
-    return Problem(type=kind, title=title, status=status, detail=detail, errors=errors)
+    why = exc.args[0] if exc.args and not errors else None
+    reason = ReasonJSON(kind=why.kind, values=why.values) if isinstance(why, Reason) else None
+    return Problem(
+        type=kind, title=title, status=status, detail=detail, errors=errors, reason=reason
+    )
 
 
 def problem_response(body: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
