@@ -583,7 +583,7 @@ def test_a_refusal_is_said_in_chinese_with_the_processs_titles(pages: TestClient
     pages.post("/signin", data={"user": "wang", "csrf": csrf_of(pages)})
     refused_start = pages.post("/processes/SC-001/start", data={"csrf": csrf_of(pages, "/inbox")})
     shown = pages.get(refused_start.headers["location"]).text
-    assert "無法發起：發起 市場調研策劃流程 需要角色 市場經理" in shown, shown
+    assert "無法發起：市場調研策劃流程 須由角色 市場經理 發起" in shown, shown
     assert "無法完成" not in shown and "may not start" not in shown
 
 

@@ -228,7 +228,7 @@ TEXT: dict[str, dict[Language, str]] = {
     },
     "may_not_start": {
         "en": "{user} may not start {process}: it needs the role {roles}",
-        "zh": "發起 {process} 需要角色 {roles}，{user} 沒有",
+        "zh": "{process} 須由角色 {roles} 發起，{user} 沒有這個角色",
     },
     "already_has_a_signature_task": {
         "en": "{user} already has a task of the sign-off '{step}', and signs it once",
