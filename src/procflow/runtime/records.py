@@ -33,29 +33,24 @@ Rows = tuple[tuple[TaskRow, ...], tuple[TimerRow, ...]]
 
 def _row(iid: str, number: int, t: OpenTask, run: Run, snapshot: Snapshot) -> TaskRow:
     """The row of an open task: with the users four-eyes bars from it (`guards.barred`)."""
+    # one unpacking instead of a named field read each (generic attribute lookups)
+    step, _, roles, candidates, assignee, due, _, _, opened, _ = t
     four_eyes = run.program.four_eyes
-    node = four_eyes.get(t.step) if four_eyes else None
+    node = four_eyes.get(step) if four_eyes else None
     bars = () if node is None else barred(snapshot, t, node)
-    return TaskRow(f"{iid}.{number}", iid, t.step, t.roles, t.assignee, t.candidates, t.due,
-                   t.opened, bars)  # fmt: skip
+    row = (f"{iid}.{number}", iid, step, roles, assignee, candidates, due, opened, bars)
+    return tuple.__new__(TaskRow, row)  # TaskRow(*row), without its __new__'s frame
 
 
 def _rows(iid: str, run: Run, snapshot: Snapshot) -> Rows:
-    """The open-task and timer rows of an instance's open tasks, in the order they opened
-    (`_row`, inline: this is the hot path)."""
+    """The open-task and timer rows of an instance's open tasks, in the order they opened."""
     rows: list[TaskRow] = []
     timers: list[TimerRow] = []
     tasks = snapshot.tasks
-    four_eyes = run.program.four_eyes
     for number, t in sorted(tasks.items()) if len(tasks) > 1 else tasks.items():
-        # one unpacking instead of a named field read each (generic attribute lookups)
-        step, _, roles, candidates, assignee, due, pending, _, opened, _ = t
-        node = four_eyes.get(step) if four_eyes else None
-        bars = () if node is None else barred(snapshot, t, node)
-        row = (f"{iid}.{number}", iid, step, roles, assignee, candidates, due, opened, bars)
-        rows.append(tuple.__new__(TaskRow, row))  # TaskRow(*row), without its __new__'s frame
-        if pending:
-            timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in pending]
+        rows.append(_row(iid, number, t, run, snapshot))
+        if t.timers:
+            timers += [TimerRow(iid, f"{number}:{k}", at) for k, at in t.timers]
     return tuple(rows), tuple(timers)
 
 
