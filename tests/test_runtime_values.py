@@ -28,6 +28,7 @@ from procflow import (
     TaskNotOpen,
     User,
 )
+from procflow.language.written import typed_number
 from procflow.runtime.reasons import TEXT, Reason, say
 from procflow.runtime.values import MAX_SUBMISSION
 from procflow.store import Store
@@ -456,3 +457,20 @@ def test_a_refusal_is_a_reason_that_names_steps_and_roles_by_their_titles() -> N
     with pytest.raises(TaskNotOpen) as gone:
         eng.complete(f"{inst.id}.99", by=CLERK)
     assert gone.value.args[0].say("zh") == f"任務「{inst.id}.99」已經完成、撤回或不存在"
+
+
+@pytest.mark.parametrize(
+    ("typed", "percent", "plain"),
+    [
+        ("1,200.50", False, "1200.50"),
+        ("１２００", False, "1200"),
+        ("12,00", False, "12,00"),  # a decimal comma or a slip: left for the engine to refuse
+        ("85%", True, "85"),
+        ("８５％", True, "85"),
+        ("85 %", True, "85"),
+        ("85%", False, "85%"),  # a % after money or a plain number is not dropped
+    ],
+)
+def test_a_number_is_read_as_people_type_it(typed: str, percent: bool, plain: str) -> None:
+    """One reading for the web form, `procflow run` and `procflow decide` (`typed_number`)."""
+    assert typed_number(typed, percent=percent) == plain

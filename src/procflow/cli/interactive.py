@@ -97,7 +97,7 @@ def parse_value(f: FieldDef, text: str) -> Any:
 def _scalar(kind: str, text: str) -> Any:
     if kind in ("number", "money", "percent"):
         # as the web form does: 1,200.50 and full width are taken; 12,00 is refused, not 1200
-        return typed_number(text.strip().removesuffix("%").removesuffix("％"))
+        return typed_number(text, percent=kind == "percent")
     if kind == "yesno":
         return YES_NO.get(text.lower(), text)
     return text

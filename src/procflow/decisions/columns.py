@@ -209,10 +209,8 @@ class InputColumn:
         """
         raw = text.strip()
         if self.kind in NUMERIC_KINDS:
-            # as a person types it: 1,200.50 and full-width digits too (`typed_number`)
-            if self.kind == "percent":
-                raw = raw.removesuffix("%").removesuffix("％")
-            number_text = typed_number(raw)
+            # as a person types it: 1,200.50, 85% and full-width digits too (`typed_number`)
+            number_text = typed_number(raw, percent=self.kind == "percent")
             if len(number_text) > 100 or not _PLAIN_NUMBER.fullmatch(number_text):
                 raise ValueError(
                     f"is '{text[:40]}', not a number written with digits, like 85 or 1500.50"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["YES_NO", "typed_number"]
+__all__ = ["PLAIN_NUMBER", "YES_NO", "typed_number"]
 
 PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 """The plain form of a number that the engine stores and takes."""
@@ -23,13 +23,16 @@ YES_NO |= {"n": False, "no": False, "false": False, "否": False}
 """The words a yes/no is typed as (lowercase), in English and Chinese."""
 
 
-def typed_number(text: str) -> str:
+def typed_number(text: str, *, percent: bool = False) -> str:
     """A number as a person types it, in the plain form (`PLAIN_NUMBER`): full-width
     digits folded (what a Chinese input method types), blanks around it and commas
-    between groups of three dropped (``1,200.50`` is ``1200.50``). Anything else comes
+    between groups of three dropped (``1,200.50`` is ``1200.50``), and for a
+    ``percent`` a ``%`` or ``％`` after it (``85%`` is ``85``). Anything else comes
     back as it was, for the caller to refuse with its own message: ``12,00`` stays
     ``12,00`` (a decimal comma, or a slip), never 1200."""
     folded = text.strip().translate(_FULL_WIDTH_NUMBER)
+    if percent:
+        folded = folded.removesuffix("%").removesuffix("％").rstrip()
     if _GROUPED_NUMBER.fullmatch(folded):
         return folded.replace(",", "")
     return folded if PLAIN_NUMBER.fullmatch(folded) else text

@@ -61,7 +61,7 @@ def show(value: Any, schema: Mapping[str, Any] | None = None) -> str:
         return str(titles.get(value, value))
     if isinstance(value, bool):
         return "是" if value else "否"
-    if kind in ("money", "number", "percent") and isinstance(value, str | int | Decimal):
+    if kind in _NUMERIC and isinstance(value, str | int | Decimal):
         try:
             d = Decimal(str(value))
         except InvalidOperation:
@@ -266,7 +266,8 @@ class TaskForm:
                     if raw in ("true", "false"):
                         values[key] = raw == "true"
                 elif i.kind in _NUMERIC and raw.strip():
-                    values[key] = typed_number(raw)  # 1,200.50 and １２００ as typed
+                    # 1,200.50, １２００ and 85% as typed
+                    values[key] = typed_number(raw, percent=i.kind == "percent")
                 elif raw.strip():
                     values[key] = raw.strip() if i.kind != "text" else raw.rstrip()
             if values:
@@ -276,7 +277,7 @@ class TaskForm:
     @staticmethod
     def _rows(table: Input, posted: Posted) -> list[dict[str, Any]]:
         prefix = table.name + "."
-        numeric = {c.key for c in table.columns if c.kind in _NUMERIC}
+        numeric = {c.key: c.kind == "percent" for c in table.columns if c.kind in _NUMERIC}
         cells: dict[int, dict[str, str]] = {}
         for key in list(posted.keys()):
             if isinstance(key, str) and key.startswith(prefix):
@@ -284,7 +285,10 @@ class TaskForm:
                 value = posted.get(key)
                 if match and isinstance(value, str) and value.strip():
                     column = match.group(2)
-                    typed = typed_number(value) if column in numeric else value.strip()
+                    percent = numeric.get(column)
+                    typed = (
+                        value.strip() if percent is None else typed_number(value, percent=percent)
+                    )
                     cells.setdefault(int(match.group(1)), {})[column] = typed
         return [cells[n] for n in sorted(cells)]
 
