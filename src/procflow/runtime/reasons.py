@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-__all__ = ["NAMED", "TEXT", "Language", "Names", "Reason", "explain", "say"]
+__all__ = ["NAMED", "TEXT", "Language", "Names", "Reason", "explain", "reason_of", "say"]
 
 Language = Literal["en", "zh"]
 
@@ -352,11 +352,17 @@ def _rebuild(kind: str, values: dict[str, Any]) -> Reason:
     return Reason(kind, **values)
 
 
-def explain(error: BaseException, language: Language, names: Names | None = None) -> str:
-    """An error's message in ``language`` when the engine gave it a `Reason` (its first
-    argument), else as it is."""
+def reason_of(error: BaseException) -> Reason | None:
+    """The `Reason` the engine gave ``error`` (its first argument), if it gave one."""
     why = error.args[0] if error.args else None
-    return why.say(language, names) if isinstance(why, Reason) else str(error)
+    return why if isinstance(why, Reason) else None
+
+
+def explain(error: BaseException, language: Language, names: Names | None = None) -> str:
+    """An error's message in ``language`` when the engine gave it a `Reason`, else as it
+    is."""
+    why = reason_of(error)
+    return str(error) if why is None else why.say(language, names)
 
 
 def say(problem: str, language: Language, names: Names | None = None) -> str:

@@ -770,7 +770,6 @@ FOLDS: dict[str, Handler] = {
     "finished": _finished,
     "cancelled": _cancelled,
 }
-
 """Event type -> how it folds into a `Draft` (``FOLDS[type](draft, data, at, by)``, what
 `Draft.apply` does; the interpreter calls it directly)."""
 

@@ -33,7 +33,7 @@ from procflow.errors import (
 from procflow.flow.catalog import Process
 from procflow.flow.ir import HumanNode
 from procflow.render.progress import render_progress
-from procflow.render.words import Words
+from procflow.render.words import Words, actor_title
 from procflow.runtime.engine import Engine
 from procflow.runtime.forms import field_schema
 from procflow.runtime.people import User
@@ -239,24 +239,19 @@ _PARAMETERS = {"text": "評論", "name": "檔名", "media_type": "檔案類型",
 def _names(site: Site, process: Process | None) -> Names:
     """What a refusal calls the ids it holds: a step, a role or the process by the process's
     title for it, a person by their name."""
-    steps: dict[str, str] = {}
-    roles: dict[str, str] = {}
-    documents: dict[str, str] = {}
-    words = Words("zh") if process is None else Words.of(process)
-    if process is not None:
-        steps = {n.id: n.title for n in process.flow.steps()}
-        roles = {a: actor.title for a, actor in process.flow.actors.items()}
-        documents = {d: doc.title for d, doc in process.flow.documents.items()}
+    words = _words_of(process)
+    steps = {} if process is None else {n.id: n.title for n in process.flow.steps()}
 
     def name(key: str, value: str) -> str:
         if key in ("step", "earlier"):
             return steps.get(value, value)
         if key == "roles":
-            return roles.get(value, value)
+            return actor_title(words.actors, value)
         if key in ("outcome", "outcomes"):
             return words.outcome(value)
         if key in ("document", "documents"):
-            return documents.get(value, value)
+            doc = words.documents.get(value)
+            return value if doc is None else doc.title
         if key == "process":
             return process.title if process is not None and process.id == value else value
         if key == "status":
@@ -286,29 +281,27 @@ def _task_names(site: Site, task_id: str) -> Names:
     return _instance_names(site, task_id.rpartition(".")[0])
 
 
-def _why(exc: ProcflowError, names: Names | None = None) -> str:
-    """What went wrong, in Chinese when the engine gave a `Reason` (steps, roles and people
-    called what ``names`` calls them); the web's own refusals are written in Chinese."""
-    return explain(exc, "zh", names)
-
-
 def _why_on(request: Request, exc: ProcflowError, instance_id: str) -> str:
-    """`_why` for a command on an instance, in its process's words."""
-    return _why(exc, _instance_names(site_of(request), instance_id))
+    """What went wrong with a command on an instance, in Chinese and in the words of its
+    process (`explain`; the web's own refusals are written in Chinese)."""
+    return explain(exc, "zh", _instance_names(site_of(request), instance_id))
 
 
 def _refusal(exc: ProcflowError, names: Names | None = None) -> str:
-    """The words a task page shows for a refusal of the engine (`_why`)."""
+    """The words a task page shows for a refusal of the engine (`explain`)."""
     if isinstance(exc, InvalidSubmission):
         return "提交的資料有問題，請看下面標出的欄位"
-    said = _why(exc, names)
+    said = explain(exc, "zh", names)
     return said if isinstance(exc, NotAllowed | TaskNotOpen) else f"無法完成：{said}"
 
 
 def _words(engine: Engine, process_id: str) -> Words:
     """How a process names its outcomes and steps (plain Chinese for a process no longer
     deployed)."""
-    process = engine.catalog.get(process_id)
+    return _words_of(engine.catalog.get(process_id))
+
+
+def _words_of(process: Process | None) -> Words:
     return Words("zh") if process is None else Words.of(process)
 
 
@@ -614,7 +607,7 @@ async def start(request: Request, process_id: str) -> Response:
             command_id=command_id if isinstance(command_id, str) and command_id else None,
         )
     except ProcflowError as exc:
-        why = _why(exc, _names(site_of(request), engine.catalog.get(process_id)))
+        why = explain(exc, "zh", _names(site_of(request), engine.catalog.get(process_id)))
         flash(request, f"無法發起：{why}", "error")
         return back(f"/processes/{quote(process_id)}")
     flash(request, f"已發起「{inst.title}」")

@@ -33,7 +33,7 @@ from procflow.errors import (
     StoreError,
     TaskNotOpen,
 )
-from procflow.runtime.reasons import Reason
+from procflow.runtime.reasons import Reason, reason_of
 
 __all__ = ["PROBLEM_TYPE", "FieldProblem", "Problem", "from_validation", "problem_response"]
 
@@ -116,8 +116,8 @@ def problem(exc: ProcflowError, *, prefix: str = "") -> Problem:
     status, kind, title = status_of(exc)
     errors = field_problems(exc, prefix)
     detail = str(exc) if not errors else f"{len(errors)} problem(s) with the submitted data"
-    why = exc.args[0] if exc.args and not errors else None
-    reason = ReasonJSON(kind=why.kind, values=why.values) if isinstance(why, Reason) else None
+    why = None if errors else reason_of(exc)
+    reason = None if why is None else ReasonJSON(kind=why.kind, values=why.values)
     return Problem(
         type=kind, title=title, status=status, detail=detail, errors=errors, reason=reason
     )
