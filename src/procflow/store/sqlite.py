@@ -14,7 +14,10 @@ layout and its migrations live in `store.migrations`, what a commit writes in
   threads and processes queue behind it (up to ``timeout``) and the
   expected-version check happens under the write lock: the row is updated
   ``WHERE version = expected``, and no row updated is a `Conflict`. In a
-  durable store, this process's writers queue on a lock before that.
+  durable store, writers queue before that: those of this process on a lock,
+  those of other processes on a lock file beside the database, ``<file>-lock``
+  (`store.writers`), because SQLite's busy handler sleeps for milliseconds
+  between its tries.
 - A commit is planned before the transaction begins (`writes.plan`: values
   encoded, statements chosen) and writes what changed, not everything: the
   store remembers what it last wrote for each recent instance
@@ -33,7 +36,7 @@ layout and its migrations live in `store.migrations`, what a commit writes in
   queries over many instances leave such rows out, and log them.
 
 Must not import anything from procflow but `errors`, `compiled` and `store.base`,
-`.durability`, `.migrations`, `.relational`, `.writes`.
+`.durability`, `.migrations`, `.relational`, `.writers`, `.writes`.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from procflow.store.base import (
 from procflow.store.durability import WalSync
 from procflow.store.finding import Dialect, Statement
 from procflow.store.relational import TASK, RelationalStore
+from procflow.store.writers import Writers
 
 _MAX_IDLE = 8
 
@@ -154,11 +158,13 @@ class SQLiteStore(RelationalStore):
         self._timeout = timeout
         self._sync = WalSync(self.path) if durable else None
         self._lock = threading.Lock()
-        # A durable store's writers queue on `_writing` before BEGIN IMMEDIATE: SQLite's
-        # busy handler sleeps for milliseconds between tries, a lock hands over at once,
-        # and every commit that comes while a sync is running can join the next one.
-        # Without a sync to share, the sleeps keep fewer threads fighting for the GIL.
-        self._writing: AbstractContextManager[Any] = threading.Lock() if durable else nullcontext()
+        # A durable store's writers queue on `_writing` before BEGIN IMMEDIATE, those of
+        # its threads and those of other processes (`store.writers`): SQLite's busy handler
+        # sleeps for milliseconds between tries, a lock hands over at once, and every commit
+        # that comes while a sync is running can join the next one. Without a sync to
+        # share, the sleeps keep fewer threads fighting for the GIL.
+        self._writers = Writers(self.path, timeout) if durable else None
+        self._writing: AbstractContextManager[Any] = self._writers or nullcontext()
         self._idle: list[sqlite3.Connection] = []
         self._known: dict[str, writes.Known] = {}
         self._commits = 0
@@ -174,8 +180,7 @@ class SQLiteStore(RelationalStore):
                 self._wait_durable()
             except BaseException:
                 conn.close()
-                if self._sync is not None:
-                    self._sync.close()
+                self._close_files()
                 raise
             self._idle.append(conn)
         self._closed = False
@@ -501,8 +506,14 @@ class SQLiteStore(RelationalStore):
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+        self._close_files()
+
+    def _close_files(self) -> None:
+        """Close the descriptors of the WAL and the lock file (`WalSync`, `Writers`)."""
         if self._sync is not None:
             self._sync.close()
+        if self._writers is not None:
+            self._writers.close()
 
     def __del__(self) -> None:
         # Dropped without close(): release its connections and the WAL's descriptor now
