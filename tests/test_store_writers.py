@@ -16,6 +16,7 @@ import pytest
 
 from procflow.errors import StoreError
 from procflow.store import SQLiteStore
+from procflow.store import sqlite as sqlite_module
 from procflow.store.writers import Writers
 from tests.test_store_sqlite import commit, raw
 
@@ -130,3 +131,47 @@ def test_a_forked_child_does_not_share_its_parents_lock(
         pass
     child.close()
     parent.close()
+
+
+def test_a_checkpoint_that_waits_too_long_for_another_process_leaves_the_commit_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit that makes a checkpoint due is on disk before the checkpoint runs: another
+    process keeping the lock file then only puts the checkpoint off."""
+    monkeypatch.setattr(sqlite_module, "_CHECKPOINT_EVERY", 1)
+    path = tmp_path / "s.db"
+    with SQLiteStore(path) as first, SQLiteStore(path, timeout=0.05) as second:
+        holding, done = threading.Event(), threading.Event()
+
+        def other_process() -> None:
+            with first._writers:  # type: ignore[union-attr]
+                holding.set()
+                done.wait(60)
+
+        thread = threading.Thread(target=other_process)
+        durable = second._wait_durable
+
+        def then_the_other_process_writes() -> None:  # between COMMIT and the checkpoint
+            durable()
+            thread.start()
+            assert holding.wait(60)
+
+        monkeypatch.setattr(second, "_wait_durable", then_the_other_process_writes)
+        try:
+            assert second.commit([commit("i1")]) is None  # no StoreError: it is stored
+        finally:
+            done.set()
+            if thread.is_alive():
+                thread.join(60)
+    assert raw(path, "SELECT instance_id FROM instances") == [("i1",)]
+
+
+def test_a_writer_after_close_opens_no_lock_file_again(tmp_path: Path) -> None:
+    writers = Writers(tmp_path / "s.db", timeout=1)
+    with writers:
+        pass
+    writers.close()
+    with writers:  # one that took a connection before the store closed
+        pass
+    assert writers._fd is None
+    assert _lock_file_descriptors((tmp_path / "s.db-lock").resolve()) == []

@@ -131,7 +131,10 @@ class SQLiteStore(RelationalStore):
 
     Args:
         path: The database file; created with the current schema when missing.
-        timeout: Seconds a call waits for another writer before failing with StoreError.
+        timeout: Seconds a call waits for another writer before failing with StoreError:
+            for the writers of other processes (their lock file), then, only when a
+            program other than procflow holds SQLite's write lock, for that lock too;
+            so at most twice this. The threads of one store take turns first.
         durable: A command is acknowledged once on stable storage (survives
             power loss); False: once written to the OS (survives a crash of the
             process only). For benchmarks.
@@ -379,13 +382,14 @@ class SQLiteStore(RelationalStore):
         that the WAL is done with and the next writer starts it again from the
         beginning: otherwise, with writers always at work, it would only grow.
         PASSIVE never waits for readers, and errors are left to the next
-        checkpoint, as SQLite does with its own: the commits are done.
+        checkpoint, as SQLite does with its own: the commits are done (so are
+        other processes' writers that keep the lock file past the timeout).
         """
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             with self._writing:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError):
             pass
         finally:
             with self._lock:

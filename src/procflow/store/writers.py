@@ -72,6 +72,8 @@ class Writers:
         """The process ``_fd`` was opened in (0: not yet)."""
         self._held: int | None = None
         """The descriptor whose lock this thread holds, while it is held."""
+        self._closed = False
+        """Closed: a late writer (one that took a connection before) opens nothing again."""
 
     def __enter__(self) -> None:
         self._threads.acquire()
@@ -94,6 +96,7 @@ class Writers:
     def close(self) -> None:
         """Close the lock file's descriptor (the next writer opens it again)."""
         with self._threads:
+            self._closed = True
             self._forget()
 
     def _lock_file(self) -> None:
@@ -118,8 +121,9 @@ class Writers:
                 deadline = now + self._timeout
             elif now >= deadline:
                 raise StoreError(
-                    f"{self._database}: database is locked: another process has been writing"
-                    f" for {self._timeout:g} s (it holds {self.path.name}); try again",
+                    f"{self._database}: database is locked: another process (or another"
+                    f" store on this file) has been writing for {self._timeout:g} s (it holds"
+                    f" {self.path.name}); try again",
                     retry_safe=True,
                 )
             time.sleep(min(wait, deadline - now))
@@ -128,7 +132,7 @@ class Writers:
     def _descriptor(self) -> int | None:
         """The lock file's descriptor in this process; None where there can be none."""
         pid = os.getpid()
-        if self._pid != pid:  # the first writer, or the first in a forked child
+        if self._pid != pid and not self._closed:  # the first writer, or a forked child's
             self._forget()
             self._pid = pid
             if _FLOCK:
