@@ -8,6 +8,8 @@ lined up with events, never with sleeps that a slow machine could outlast.
 from __future__ import annotations
 
 import copy
+import errno
+import fcntl
 import os
 import threading
 from pathlib import Path
@@ -175,3 +177,18 @@ def test_a_writer_after_close_opens_no_lock_file_again(tmp_path: Path) -> None:
         pass
     assert writers._fd is None
     assert _lock_file_descriptors((tmp_path / "s.db-lock").resolve()) == []
+
+
+def test_a_filesystem_that_refuses_locks_leaves_the_writers_to_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    path = tmp_path / "s.db"
+    with SQLiteStore(path) as store:
+        store.commit([commit("i1")])
+        store.commit([commit("i1", 1)])
+        assert store._writers._fd is None  # type: ignore[union-attr]  # given up in this process
+    assert raw(path, "SELECT version FROM instances") == [(2,)]

@@ -520,7 +520,7 @@ class SQLiteStore(RelationalStore):
             self._writers.close()
 
     def __del__(self) -> None:
-        # Dropped without close(): release its connections and the WAL's descriptor now
+        # Dropped without close(): release its connections and its files' descriptors now
         # (a process that opens store after store would otherwise run out of them), and
         # say so as files do, with a ResourceWarning (shown by `python -X dev` and pytest).
         if getattr(self, "_closed", True):  # closed, or never opened (__init__ cleaned up)

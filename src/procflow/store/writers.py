@@ -94,7 +94,8 @@ class Writers:
             self._threads.release()
 
     def close(self) -> None:
-        """Close the lock file's descriptor (the next writer opens it again)."""
+        """Close the lock file's descriptor, for good: a writer after this opens none (it is
+        left to SQLite's busy handler)."""
         with self._threads:
             self._closed = True
             self._forget()
@@ -111,7 +112,7 @@ class Writers:
                 pass
             except OSError:  # a filesystem without locks: leave the order to SQLite
                 self._forget()
-                self._fd, self._pid = None, os.getpid()
+                self._pid = os.getpid()  # and not opened again in this process
                 return
             else:
                 self._held = fd
